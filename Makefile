@@ -1,0 +1,58 @@
+# Rapport: `make run` sets up and starts everything; `make test` sets up and
+# runs every test. Both are idempotent: each step is skipped when up to date.
+
+PY311    ?= python3.11
+VENV     := .venv
+BOTVENV  := .venv-bot
+PYTHON   := $(VENV)/bin/python
+BOTPY    := $(BOTVENV)/bin/python
+
+.PHONY: run test setup model widget system-deps bench lint-compose clean
+
+run: setup model
+	$(PYTHON) -m chat_server.devstack
+
+test: setup model system-deps
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra
+	$(BOTPY) -m pytest -q -ra tests/bot
+
+setup: $(VENV)/.installed $(BOTVENV)/.installed widget
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PY311) >/dev/null || { echo "error: $(PY311) not found (the chat server needs Python >= 3.11)"; exit 1; }
+	test -x $(PYTHON) || $(PY311) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -r requirements.lock
+	touch $@
+
+$(BOTVENV)/.installed: bot/requirements.lock
+	test -x $(BOTPY) || $$(scripts/find_python310.sh) -m venv $(BOTVENV)
+	$(BOTPY) -m pip install -q --upgrade pip
+	$(BOTPY) -m pip install -q -r bot/requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+widget: node_modules/.installed
+	npm run --silent build
+
+# Trains only when the model's inputs changed (see scripts/train.sh).
+model: $(BOTVENV)/.installed
+	scripts/train.sh
+
+# Test-only Debian packages: Chromium for the browser tests (never a browser
+# build downloaded by a test tool) and docker-compose to validate the compose file.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v docker-compose >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose; fi
+
+bench: setup model
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/latency.py
+
+lint-compose:
+	docker-compose config -q
+
+clean:
+	rm -rf var/log var/models

@@ -1,0 +1,101 @@
+"""REST input channel that also returns what the NLU understood.
+
+The chat server owns every socket and talks to Rasa over HTTP. The stock REST
+channel returns only the bot's messages; the chat server also stores the
+intent and confidence of each visitor message (for analytics and for agents).
+Asking ``/model/parse`` separately would run the NLU pipeline twice per turn,
+so this channel parses once and hands the result to the processor through
+``UserMessage.parse_data`` (which the processor uses instead of parsing again).
+
+Request:  ``POST /webhooks/rapport/webhook``
+          ``{"sender": str, "message": str, "metadata": {...}?}``
+Response: ``{"messages": [<same items as the REST channel>],
+             "intent": {"name": str, "confidence": float} | null,
+             "entities": [...]}``
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+
+logger = logging.getLogger(__name__)
+
+
+class RapportRestInput(RestInput):
+    """REST channel answering with the bot's messages plus the parsed intent."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rapport"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint("rapport_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else None
+            if body is None:
+                return response.json({"error": "expected a JSON object"}, status=400)
+            sender_id = body.get("sender")
+            text = body.get("message")
+            metadata: Optional[Dict[Text, Any]] = body.get("metadata")
+            if not isinstance(sender_id, str) or not sender_id:
+                return response.json({"error": "sender must be a string"}, status=400)
+            if not isinstance(text, str) or not text:
+                return response.json({"error": "message must be a string"}, status=400)
+            if metadata is not None and not isinstance(metadata, dict):
+                return response.json({"error": "metadata must be an object"}, status=400)
+
+            agent = request.app.ctx.agent
+            if agent is None or not agent.is_ready():
+                return response.json({"error": "no model loaded"}, status=503)
+
+            parse_data = await agent.parse_message(text)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender_id,
+                        parse_data=parse_data,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
+                )
+            except Exception:  # noqa: BLE001 - report any failure as a 500
+                logger.exception("rapport channel failed to handle a message")
+                return response.json({"error": "message handling failed"}, status=500)
+
+            intent = parse_data.get("intent") or {}
+            return response.json(
+                {
+                    "messages": collector.messages,
+                    "intent": {
+                        "name": intent.get("name"),
+                        "confidence": intent.get("confidence"),
+                    }
+                    if intent.get("name")
+                    else None,
+                    "entities": [
+                        {k: e.get(k) for k in ("entity", "value", "start", "end")}
+                        for e in parse_data.get("entities") or []
+                    ],
+                }
+            )
+
+        return webhook

@@ -1,0 +1,1 @@
+"""HTTP views: parse, authenticate, call a service, map errors."""

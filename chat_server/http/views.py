@@ -1,0 +1,42 @@
+"""Public pages and health: the demo store, the widget bundle, the catalog."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chat_server.http.keys import ENGINE, RASA, SETTINGS
+from chat_server.services.health import check_health
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """JSON state of database, Rasa and action server; 200 only when all are up."""
+    state = await check_health(request.app[ENGINE], request.app[RASA])
+    return web.json_response(state, status=200 if state["ok"] else 503)
+
+
+@routes.get("/")
+async def demo_store(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(request.app[SETTINGS].web_dir / "index.html")
+
+
+@routes.get("/widget.js")
+async def widget_bundle(request: web.Request) -> web.StreamResponse:
+    path = request.app[SETTINGS].static_dir / "widget.js"
+    if not path.is_file():
+        raise web.HTTPServiceUnavailable(
+            text="widget.js is not built yet: run `npm run build` (make does it for you)."
+        )
+    response = web.FileResponse(path, headers={
+        # Sites embed this from another origin; a short cache keeps updates quick.
+        "Cache-Control": "public, max-age=300",
+        "Access-Control-Allow-Origin": "*",
+    })
+    return response
+
+
+@routes.get("/catalog.json")
+async def catalog(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(request.app[SETTINGS].catalog_path)

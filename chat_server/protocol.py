@@ -1,0 +1,136 @@
+"""The visitor wire protocol: event names and payload schemas in one place.
+
+The default namespace speaks the event protocol of Rasa's socketio channel so
+existing Rasa widgets (rasa-webchat) work unchanged; see docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+
+# Client → server
+SESSION_REQUEST = "session_request"
+USER_UTTERED = "user_uttered"
+CARD_CLICKED = "card_clicked"
+
+# Server → client
+SESSION_CONFIRM = "session_confirm"
+BOT_UTTERED = "bot_uttered"
+HISTORY = "history"
+ERROR = "error"
+
+# Error codes sent in ERROR events.
+INVALID_PAYLOAD = "invalid_payload"
+EMPTY_MESSAGE = "empty_message"
+MESSAGE_TOO_LONG = "message_too_long"
+INVALID_SESSION = "invalid_session"
+
+
+class ProtocolError(Exception):
+    """A client sent something the protocol does not allow."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_event(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class SessionRequest(BaseModel):
+    """`session_request`: the id the client kept, if any."""
+
+    model_config = ConfigDict(extra="ignore")
+    session_id: Any = None
+
+
+class UserUttered(BaseModel):
+    """`user_uttered`: one visitor message."""
+
+    model_config = ConfigDict(extra="ignore")
+    message: StrictStr
+    session_id: Any = None
+    customData: dict[str, Any] | None = None  # noqa: N815 - Rasa's wire name
+
+
+class CardClicked(BaseModel):
+    """`card_clicked`: the visitor opened a product card."""
+
+    model_config = ConfigDict(extra="ignore")
+    session_id: Any = None
+    product_id: StrictStr = Field(min_length=1, max_length=100)
+
+
+def parse_session_request(data: Any) -> str | None:
+    """Return the session id a client presented (None when absent or not a str).
+
+    rasa-webchat sends ``{"session_id": ...}``; a bare string or nothing is
+    accepted too, since a bad id only means the visitor gets a fresh one.
+    """
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict):
+        value = SessionRequest.model_validate(data).session_id
+        return value if isinstance(value, str) else None
+    return None
+
+
+def parse_user_uttered(data: Any, max_chars: int) -> UserUttered:
+    """Validate a `user_uttered` payload or raise ProtocolError."""
+    if not isinstance(data, dict):
+        raise ProtocolError(INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string")
+    try:
+        event = UserUttered.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string") from exc
+    if not event.message.strip():
+        raise ProtocolError(EMPTY_MESSAGE, "The message is empty.")
+    if len(event.message) > max_chars:
+        raise ProtocolError(MESSAGE_TOO_LONG, f"Messages are limited to {max_chars} characters.")
+    return event
+
+
+def parse_card_clicked(data: Any) -> CardClicked:
+    """Validate a `card_clicked` payload or raise ProtocolError."""
+    try:
+        return CardClicked.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(INVALID_PAYLOAD, "card_clicked expects {session_id, product_id}") from exc
+
+
+def page_url(custom_data: dict[str, Any] | None) -> str | None:
+    """The page the visitor was on, from `customData.page_url`, if sane."""
+    if not custom_data:
+        return None
+    value = custom_data.get("page_url")
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return value[:2000]
+    return None
+
+
+def to_bot_uttered(rasa_message: dict[str, Any]) -> dict[str, Any]:
+    """Turn one Rasa REST-channel message into a `bot_uttered` payload.
+
+    Mirrors Rasa's SocketIOOutput: buttons become quick replies when they are
+    plain postbacks (as rasa-webchat expects), images become attachments.
+    """
+    out: dict[str, Any] = {}
+    if rasa_message.get("text"):
+        out["text"] = rasa_message["text"]
+    buttons = rasa_message.get("buttons") or []
+    if buttons:
+        out["quick_replies"] = [
+            {"content_type": "text", "title": b.get("title", ""), "payload": b.get("payload", "")}
+            for b in buttons
+            if isinstance(b, dict)
+        ]
+    if rasa_message.get("image"):
+        out["attachment"] = {"type": "image", "payload": {"src": rasa_message["image"]}}
+    if rasa_message.get("attachment"):
+        out["attachment"] = rasa_message["attachment"]
+    if rasa_message.get("custom") is not None:
+        out["custom"] = rasa_message["custom"]
+    return out

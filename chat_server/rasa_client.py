@@ -1,0 +1,104 @@
+"""Async HTTP client for the Rasa server and the action server.
+
+Rasa is a brain behind HTTP: visitor turns go to the ``rapport`` REST channel
+(bot/connectors/rapport_rest.py), which also returns the parsed intent. Any
+network error, timeout or 5xx becomes ``RasaUnavailable`` so the caller can
+answer the visitor politely instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+WEBHOOK_PATH = "/webhooks/rapport/webhook"
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or did not answer in time."""
+
+
+@dataclass
+class RasaReply:
+    """What Rasa said to one visitor message."""
+
+    messages: list[dict[str, Any]]
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RasaClient:
+    """Talks to Rasa (REST channel + HTTP API) and probes the action server."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        rasa_url: str,
+        action_server_url: str,
+        token: str | None,
+        timeout: float,
+    ) -> None:
+        self._http = http
+        self._rasa_url = rasa_url
+        self._action_url = action_server_url
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._probe_timeout = aiohttp.ClientTimeout(total=2)
+
+    async def send_message(
+        self, sender_id: str, text: str, metadata: dict[str, Any]
+    ) -> RasaReply:
+        """Send one visitor message; return the bot's replies and the intent."""
+        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        try:
+            async with self._http.post(
+                self._rasa_url + WEBHOOK_PATH, json=body, timeout=self._timeout
+            ) as resp:
+                if resp.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
+                data = await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        if isinstance(data, list):  # stock REST channel: messages only
+            return RasaReply(messages=data)
+        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+            raise RasaUnavailable("unexpected answer from Rasa")
+        intent = data.get("intent") or {}
+        return RasaReply(
+            messages=data["messages"],
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+            entities=data.get("entities") or [],
+        )
+
+    async def rasa_status(self) -> dict[str, Any]:
+        """Health of Rasa: up, and whether a model is loaded."""
+        params = {"token": self._token} if self._token else None
+        try:
+            async with self._http.get(
+                self._rasa_url + "/status", params=params, timeout=self._probe_timeout
+            ) as resp:
+                if resp.status != 200:
+                    return {"ok": False, "error": f"HTTP {resp.status}"}
+                data = await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            return {"ok": False, "error": str(exc) or type(exc).__name__}
+        model = data.get("model_file") if isinstance(data, dict) else None
+        return {"ok": bool(model), "model": model}
+
+    async def action_server_status(self) -> dict[str, Any]:
+        """Health of the action server (rasa-sdk's ``GET /health``)."""
+        try:
+            async with self._http.get(
+                self._action_url + "/health", timeout=self._probe_timeout
+            ) as resp:
+                return {"ok": resp.status == 200} if resp.status == 200 else {
+                    "ok": False,
+                    "error": f"HTTP {resp.status}",
+                }
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return {"ok": False, "error": str(exc) or type(exc).__name__}

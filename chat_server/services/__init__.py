@@ -1,0 +1,1 @@
+"""Domain services. They never import socketio: transports pass a Notifier."""

@@ -1,0 +1,11 @@
+"""How services reach connected clients without knowing the transport."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Notifier(Protocol):
+    """Delivers events to everyone watching a visitor (all their tabs)."""
+
+    async def to_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None: ...

@@ -1,0 +1,52 @@
+"""Typed settings, read once at start-up from the environment, then `.env`.
+
+Every setting has an environment variable of the same name in upper case
+(e.g. ``database_url`` ← ``DATABASE_URL``). A missing required value or a
+value that does not parse stops the server at start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of one chat server process."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'rapport.db'}"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr | None = None
+    action_server_url: str = "http://127.0.0.1:5055"
+    redis_url: str | None = None
+    # Signs visitor session ids; rotate it and every visitor gets a new id.
+    secret_key: SecretStr
+    # Seconds to wait for Rasa before telling the visitor the assistant is away.
+    rasa_timeout: float = Field(15.0, gt=0)
+    message_max_chars: int = Field(2000, ge=1)
+    history_page_size: int = Field(50, ge=1, le=500)
+    catalog_path: Path = PROJECT_ROOT / "bot" / "data" / "catalog.json"
+    static_dir: Path = PROJECT_ROOT / "chat_server" / "static"
+    web_dir: Path = PROJECT_ROOT / "chat_server" / "web"
+    cors_allowed_origins: str = "*"
+    log_level: str = "INFO"
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("SECRET_KEY must be at least 16 characters")
+        return value
+
+    @field_validator("rasa_url", "action_server_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")

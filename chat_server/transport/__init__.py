@@ -1,0 +1,1 @@
+"""Socket.IO namespaces: parse, authenticate, call a service. Nothing else."""

@@ -1,0 +1,34 @@
+"""Helpers to read what the chat server stored (tests look at the real tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from chat_server.db.models import InteractionEvent, Message
+
+
+async def stored_messages(database_url: str, visitor_id: str | None = None) -> list[Message]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = select(Message).order_by(Message.id)
+            if visitor_id:
+                query = query.where(Message.visitor_id == visitor_id)
+            return list((await conn.execute(query)).all())  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+async def stored_events(database_url: str, type_: str) -> list[Any]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(InteractionEvent).where(InteractionEvent.type == type_)
+            )
+            return list(rows.all())
+    finally:
+        await engine.dispose()

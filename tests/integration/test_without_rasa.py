@@ -1,0 +1,93 @@
+"""The chat server with Rasa and the action server down (nothing listening).
+
+No fake stands in for Rasa here: the ports are simply closed, which is the
+fault being tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from chat_server.app import create_app
+from chat_server.devstack import free_port
+from chat_server.settings import Settings
+from tests.integration.helpers import stored_events, stored_messages
+from tests.support.visitor import Visitor
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_server_url=f"http://127.0.0.1:{free_port()}",
+        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        rasa_timeout=2,
+    )
+    srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
+    await srv.start_server()
+    srv.settings = settings  # type: ignore[attr-defined]
+    yield srv
+    await srv.close()
+
+
+def base(srv: TestServer) -> str:
+    return str(srv.make_url("")).rstrip("/")
+
+
+async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(server: TestServer) -> None:
+    visitor = Visitor()
+    await visitor.connect(base(server))
+    replies = await visitor.say("hello, anyone there?")
+    assert len(replies) == 1
+    assert "unavailable" in replies[0]["text"]
+    assert replies[0]["custom"] == {"type": "assistant_unavailable"}
+    await visitor.close()
+
+    rows = await stored_messages(server.settings.database_url)  # type: ignore[attr-defined]
+    assert [(r.direction, r.text) for r in rows][0] == ("visitor", "hello, anyone there?")
+    assert rows[1].direction == "bot" and rows[1].id == replies[0]["message_id"]
+    assert len(await stored_events(server.settings.database_url, "rasa_unavailable")) == 1  # type: ignore[attr-defined]
+
+
+async def test_healthz_reports_each_part(server: TestServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base(server) + "/healthz") as resp:
+            body = await resp.json()
+            assert resp.status == 503
+    assert body["ok"] is False
+    assert body["database"]["ok"] is True
+    assert body["rasa"]["ok"] is False
+    assert body["action_server"]["ok"] is False
+
+
+async def test_forged_session_id_gets_a_fresh_visitor(server: TestServer) -> None:
+    first = Visitor()
+    confirm = await first.connect(base(server))
+    await first.close()
+
+    forged = confirm["session_id"][:-2] + "xx"
+    second = Visitor()
+    confirm2 = await second.connect(base(server), session_id=forged)
+    assert confirm2["session_id"] != confirm["session_id"]
+    assert confirm2["session_id"].split(".")[0] != confirm["session_id"].split(".")[0]
+    await second.close()
+
+
+async def test_valid_session_id_resumes_with_history(server: TestServer) -> None:
+    first = Visitor()
+    confirm = await first.connect(base(server))
+    await first.say("remember me")
+    await first.close()
+
+    again = Visitor()
+    confirm2 = await again.connect(base(server), session_id=confirm["session_id"])
+    assert confirm2["session_id"] == confirm["session_id"]
+    history = await again.next("history")
+    assert [m["text"] for m in history["messages"]][0] == "remember me"
+    await again.close()

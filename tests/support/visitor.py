@@ -1,0 +1,60 @@
+"""A visitor speaking Rasa's socketio protocol, as rasa-webchat does."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+
+
+class Visitor:
+    """A python-socketio client that records every event it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.session_id: str | None = None
+        for name in ("session_confirm", "bot_uttered", "history", "error"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str):  # type: ignore[no-untyped-def]
+        async def record(data: Any = None) -> None:
+            await self.events.put((name, data))
+        return record
+
+    async def connect(self, base_url: str, session_id: str | None = None) -> dict[str, Any]:
+        """Connect and request a session; return the session_confirm payload."""
+        await self.sio.connect(base_url, transports=["websocket"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        confirm = await self.next("session_confirm")
+        self.session_id = confirm["session_id"]
+        return confirm
+
+    async def next(self, name: str, timeout: float = 30) -> Any:
+        """The next event called ``name`` (others before it are dropped)."""
+        async def wait() -> Any:
+            while True:
+                event, data = await self.events.get()
+                if event == name:
+                    return data
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def say(self, text: str, quiet: float = 0.5, timeout: float = 30,
+                  **custom: Any) -> list[dict[str, Any]]:
+        """Send a message; return the bot's replies (until ``quiet`` s of silence)."""
+        await self.sio.emit("user_uttered", {
+            "message": text, "session_id": self.session_id,
+            "customData": {"page_url": "http://127.0.0.1/test", **custom},
+        })
+        replies = [await self.next("bot_uttered", timeout)]
+        while True:
+            try:
+                event, data = await asyncio.wait_for(self.events.get(), quiet)
+            except asyncio.TimeoutError:
+                return replies
+            if event == "bot_uttered":
+                replies.append(data)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()

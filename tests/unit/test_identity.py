@@ -1,0 +1,26 @@
+from chat_server.identity import VisitorIds
+
+
+def test_issued_ids_verify_and_carry_the_visitor_id() -> None:
+    ids = VisitorIds("s" * 32)
+    visitor_id, token = ids.issue()
+    assert ids.verify(token) == visitor_id
+    assert len(visitor_id) == 32
+
+
+def test_forged_or_foreign_ids_are_refused() -> None:
+    ids = VisitorIds("s" * 32)
+    visitor_id, token = ids.issue()
+    other_server = VisitorIds("t" * 32)
+    assert ids.verify(other_server.sign(visitor_id)) is None
+    assert ids.verify(visitor_id) is None  # unsigned
+    assert ids.verify(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert ids.verify("") is None
+    assert ids.verify(None) is None
+    assert ids.verify(123) is None
+    assert ids.verify("x" * 10_000) is None
+
+
+def test_a_signed_value_that_is_not_a_visitor_id_is_refused() -> None:
+    ids = VisitorIds("s" * 32)
+    assert ids.verify(ids.sign("../../etc/passwd")) is None
