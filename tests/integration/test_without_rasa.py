@@ -16,14 +16,25 @@ from aiohttp.test_utils import TestServer
 from chat_server.app import create_app
 from chat_server.devstack import free_port
 from chat_server.settings import Settings
+from tests.support.databases import PostgresDatabase
 from tests.integration.helpers import stored_events, stored_messages
 from tests.support.visitor import Visitor
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every test here runs on SQLite and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        async with PostgresDatabase() as url:
+            yield url
+
+
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
+async def server(database_url: str) -> AsyncIterator[TestServer]:
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        database_url=database_url,
         rasa_url=f"http://127.0.0.1:{free_port()}",
         action_server_url=f"http://127.0.0.1:{free_port()}",
         secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]

@@ -15,11 +15,13 @@ class Visitor:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
+        self.received: list[str] = []  # every event name, in order
         for name in ("session_confirm", "bot_uttered", "history", "error"):
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
+            self.received.append(name)
             await self.events.put((name, data))
         return record
 
