@@ -11,11 +11,12 @@ from aiohttp import web
 
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.http import views
-from chat_server.http.keys import CONVERSATIONS, ENGINE, RASA, SETTINGS
+from chat_server.http import api, views
+from chat_server.http.keys import CONVERSATIONS, ENGINE, PRIVACY, RASA, SETTINGS
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
 from chat_server.services.conversations import ConversationService
+from chat_server.services.privacy import PrivacyService
 from chat_server.settings import Settings
 from chat_server.transport.visitor import SocketNotifier, VisitorNamespace
 
@@ -46,10 +47,12 @@ def create_app(settings: Settings) -> web.Application:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         rasa = RasaClient(http, settings.rasa_url, settings.action_server_url, token,
                           settings.rasa_timeout)
+        sessionmaker = create_sessionmaker(engine)
         app[ENGINE] = engine
         app[RASA] = rasa
+        app[PRIVACY] = PrivacyService(sessionmaker)
         app[CONVERSATIONS] = ConversationService(
-            create_sessionmaker(engine),
+            sessionmaker,
             rasa,
             VisitorIds(settings.secret_key.get_secret_value()),
             SocketNotifier(sio),
@@ -59,8 +62,17 @@ def create_app(settings: Settings) -> web.Application:
         await http.close()
         await engine.dispose()
 
+    async def close_sockets(app: web.Application) -> None:
+        # Close every socket at once so clients see the disconnect and reconnect
+        # elsewhere instead of talking into a server that is going away.
+        if sio.eio.sockets:
+            await sio.eio.disconnect()
+        await sio.shutdown()
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(resources)
     app.add_routes(views.routes)
+    app.add_routes(api.routes)
     app.router.add_static("/static", settings.static_dir)
     app.router.add_static("/web", settings.web_dir)
     return app

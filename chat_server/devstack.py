@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_PYTHON = ROOT / ".venv-bot" / "bin" / "python"
@@ -38,6 +39,13 @@ def _persistent_secret(path: Path) -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def tracker_store_url(database_url: str) -> str:
+    """Rasa's (synchronous SQLAlchemy 1.4) URL for the project database."""
+    for async_driver in ("+aiosqlite", "+asyncpg"):
+        database_url = database_url.replace(async_driver, "", 1)
+    return database_url
 
 
 @dataclass
@@ -73,6 +81,7 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: dict[str, BinaryIO] = {}
         config.log_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -85,6 +94,7 @@ class Stack:
         env.update(
             RASA_TELEMETRY_ENABLED="false",
             ACTION_SERVER_URL=c.action_url,
+            TRACKER_STORE_URL=tracker_store_url(c.database_url),
             RASA_URL=c.rasa_url,
             RASA_TOKEN=c.rasa_token,
             DATABASE_URL=c.database_url,
@@ -99,7 +109,7 @@ class Stack:
         return env
 
     def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
-        log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = self._logs[name] = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115
         self.procs[name] = subprocess.Popen(
             args, cwd=cwd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -136,14 +146,16 @@ class Stack:
 
     def stop_process(self, name: str, timeout: float = 15) -> None:
         proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log = self._logs.pop(name, None)
+        if log is not None:
+            log.close()
 
     def stop(self) -> None:
         for name in ("chat", "rasa", "actions"):

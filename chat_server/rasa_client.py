@@ -29,6 +29,8 @@ class RasaReply:
     intent: str | None = None
     confidence: float | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
+    # The conversation's slots after this turn (the bot's view of the visitor).
+    slots: dict[str, Any] = field(default_factory=dict)
 
 
 class RasaClient:
@@ -73,6 +75,7 @@ class RasaClient:
             intent=intent.get("name"),
             confidence=intent.get("confidence"),
             entities=data.get("entities") or [],
+            slots=data.get("slots") if isinstance(data.get("slots"), dict) else {},
         )
 
     async def rasa_status(self) -> dict[str, Any]:

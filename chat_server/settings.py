@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Signs visitor session ids; rotate it and every visitor gets a new id.
     secret_key: SecretStr
+    # Bearer token for the /api endpoints (export/delete); unset disables them.
+    admin_token: SecretStr | None = None
+    # Shared with the host site's backend to verify logged-in customers (HMAC).
+    identity_secret: SecretStr | None = None
     # Seconds to wait for Rasa before telling the visitor the assistant is away.
     rasa_timeout: float = Field(15.0, gt=0)
     message_max_chars: int = Field(2000, ge=1)

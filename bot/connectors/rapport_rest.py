@@ -11,7 +11,15 @@ Request:  ``POST /webhooks/rapport/webhook``
           ``{"sender": str, "message": str, "metadata": {...}?}``
 Response: ``{"messages": [<same items as the REST channel>],
              "intent": {"name": str, "confidence": float} | null,
-             "entities": [...]}``
+             "entities": [...],
+             "slots": {<slot name>: <value>, ...}}``
+
+The slots after the turn are how the chat server mirrors the bot's view of the
+visitor (name, interests, budget, consent...) into its own visitor profile:
+one path, no second copy maintained by hand. To return them without loading
+the tracker a second time, the channel runs the same steps as
+``MessageProcessor.handle_message`` (Rasa 3.6.21, pinned exactly) and keeps
+the tracker it saved.
 """
 
 from __future__ import annotations
@@ -29,6 +37,18 @@ from rasa.core.channels.rest import RestInput
 logger = logging.getLogger(__name__)
 
 
+async def handle_message(agent: Any, message: UserMessage) -> Any:
+    """``Agent.handle_message`` + ``MessageProcessor.handle_message``, returning the tracker."""
+    processor = agent.processor
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await processor.log_message(message, should_save_tracker=False)
+        tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
+        await processor._run_prediction_loop(message.output_channel, tracker)
+        await processor.run_anonymization_pipeline(tracker)
+        await processor.save_tracker(tracker)
+    return tracker
+
+
 class RapportRestInput(RestInput):
     """REST channel answering with the bot's messages plus the parsed intent."""
 
@@ -39,6 +59,8 @@ class RapportRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
+        # ``on_new_message`` (the agent's handler) is not used: ``handle_message``
+        # below does the same work and keeps the tracker for the response.
         webhook = Blueprint("rapport_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -66,17 +88,16 @@ class RapportRestInput(RestInput):
 
             parse_data = await agent.parse_message(text)
             collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                sender_id,
+                parse_data=parse_data,
+                input_channel=self.name(),
+                metadata=metadata,
+            )
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        sender_id,
-                        parse_data=parse_data,
-                        input_channel=self.name(),
-                        metadata=metadata,
-                    )
-                )
+                tracker = await handle_message(agent, message)
             except Exception:  # noqa: BLE001 - report any failure as a 500
                 logger.exception("rapport channel failed to handle a message")
                 return response.json({"error": "message handling failed"}, status=500)
@@ -95,6 +116,7 @@ class RapportRestInput(RestInput):
                         {k: e.get(k) for k in ("entity", "value", "start", "end")}
                         for e in parse_data.get("entities") or []
                     ],
+                    "slots": tracker.current_slot_values(),
                 }
             )
 

@@ -31,6 +31,8 @@ class Visitor(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # The site's own user id, set once the host page proved it (HMAC).
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     conversations: Mapped[list[Conversation]] = relationship(

@@ -37,7 +37,7 @@ def send(page: Page, text: str) -> None:
 
 
 def bot_turns(page: Page) -> Locator:
-    return page.locator(f"{LOG} .msg-bot, {LOG} .cards")
+    return page.locator(f"{LOG} .msg-bot:not(.greeting), {LOG} .cards")
 
 
 def shadow_eval(page: Page, script: str):
@@ -81,7 +81,10 @@ def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
     )
 
     # Quick replies / buttons: offered after the cards, or else after a greeting.
-    replies = page.locator(f"{LOG} .replies button.reply:enabled")
+    # (Not "talk to a human": that hands off and the bot goes quiet.)
+    replies = page.locator(f"{LOG} .replies button.reply:enabled").filter(
+        has_not_text=re.compile(r"human|agent|person", re.I)
+    )
     try:
         expect(replies.first).to_be_visible(timeout=5_000)
     except AssertionError:
@@ -96,7 +99,7 @@ def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
     expect(page.locator(f"{LOG} .reply.chosen")).to_be_disabled()
     page.wait_for_function(
         "(n) => document.getElementById('rapport-widget').shadowRoot"
-        ".querySelectorAll('[role=log] .msg-bot, [role=log] .cards').length > n",
+        ".querySelectorAll('[role=log] .msg-bot:not(.greeting), [role=log] .cards').length > n",
         arg=turns_before,
         timeout=BOT_REPLY_TIMEOUT,
     )

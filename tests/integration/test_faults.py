@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +50,8 @@ async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
     # Both back: the next message works, no chat server restart.
     stack.start_actions()
     stack.start_rasa()
-    stack.wait_healthy(180)
+    # In a thread: blocking this loop would stop the socket answering pings.
+    await asyncio.to_thread(stack.wait_healthy, 180)
     replies = await visitor.say("show me backpacks")
     assert any(r.get("custom", {}).get("type") == "product_cards" for r in replies)
     await visitor.close()

@@ -1,0 +1,101 @@
+"""Export and erase everything stored about one visitor.
+
+Two stores hold a visitor: the chat server's tables and Rasa's SQL tracker
+store (table ``events``, keyed by ``sender_id`` = visitor id), which lives in
+the same database. Both are read and erased in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server.db.models import Conversation, InteractionEvent, Message, Visitor
+
+TRACKER_TABLE = "events"  # Rasa's SQLTrackerStore table
+
+
+class VisitorNotFound(Exception):
+    """No visitor with that id."""
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    out = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key)
+        out[column.key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+async def _has_tracker_table(session: AsyncSession) -> bool:
+    conn = await session.connection()
+    return await conn.run_sync(lambda c: inspect(c).has_table(TRACKER_TABLE))
+
+
+class PrivacyService:
+    """Right of access (export) and right to erasure (delete)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self._sessions = sessionmaker
+
+    async def export(self, visitor_id: str) -> dict[str, Any]:
+        """Everything stored about the visitor, as JSON-ready data."""
+        async with self._sessions() as session:
+            visitor = await session.get(Visitor, visitor_id)
+            if visitor is None:
+                raise VisitorNotFound(visitor_id)
+            conversations = await session.scalars(
+                select(Conversation).where(Conversation.visitor_id == visitor_id).order_by(Conversation.id)
+            )
+            messages = await session.scalars(
+                select(Message).where(Message.visitor_id == visitor_id).order_by(Message.id)
+            )
+            events = await session.scalars(
+                select(InteractionEvent)
+                .where(InteractionEvent.visitor_id == visitor_id)
+                .order_by(InteractionEvent.id)
+            )
+            tracker: list[dict[str, Any]] = []
+            if await _has_tracker_table(session):
+                rows = await session.execute(
+                    text(f"SELECT type_name, timestamp, data FROM {TRACKER_TABLE} "
+                         "WHERE sender_id = :sid ORDER BY id"),
+                    {"sid": visitor_id},
+                )
+                tracker = [
+                    {"type": r.type_name, "timestamp": r.timestamp, "event": json.loads(r.data)}
+                    for r in rows
+                ]
+            return {
+                "visitor": _row(visitor),
+                "conversations": [_row(c) for c in conversations],
+                "messages": [_row(m) for m in messages],
+                "interaction_events": [_row(e) for e in events],
+                "tracker_events": tracker,
+            }
+
+    async def erase(self, visitor_id: str) -> dict[str, int]:
+        """Delete the visitor from the chat database and the tracker store."""
+        async with self._sessions.begin() as session:
+            if await session.get(Visitor, visitor_id) is None:
+                raise VisitorNotFound(visitor_id)
+            counts = {}
+            for name, model in (
+                ("messages", Message),
+                ("interaction_events", InteractionEvent),
+                ("conversations", Conversation),
+                ("visitors", Visitor),
+            ):
+                column = model.id if model is Visitor else model.visitor_id
+                result = await session.execute(delete(model).where(column == visitor_id))
+                counts[name] = result.rowcount
+            counts["tracker_events"] = 0
+            if await _has_tracker_table(session):
+                result = await session.execute(
+                    text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id = :sid"), {"sid": visitor_id}
+                )
+                counts["tracker_events"] = result.rowcount
+            return counts

@@ -1,0 +1,142 @@
+/**
+ * The message log: keeps messages in server order and free of duplicates.
+ *
+ * Bot messages carry the stored `message_id`; `history` (sent after
+ * `session_confirm`, again on every reconnect) may repeat messages already on
+ * screen. Visitor bubbles are drawn before the server has an id for them, so
+ * a history entry from the visitor "claims" the first unclaimed bubble with
+ * the same text instead of being drawn twice.
+ */
+
+import { botMessage, disableGroup, visitorMessage } from "./render.js";
+
+export class Transcript {
+  constructor(log, ctx) {
+    this.log = log;
+    this.ctx = ctx;
+    this.seen = new Set();
+    this.unclaimed = []; // visitor bubbles without a server id, oldest first
+  }
+
+  scrollToEnd() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** Insert a node in message-id order; nodes without an id stay in place. */
+  insert(node, id) {
+    if (typeof id === "number") {
+      node.dataset.mid = String(id);
+      for (const child of this.log.children) {
+        if (child.dataset.mid && Number(child.dataset.mid) > id) {
+          this.log.insertBefore(node, child);
+          return;
+        }
+        // Queued bubbles not sent yet will get larger ids than anything stored.
+        if (child.classList.contains("pending")) {
+          this.log.insertBefore(node, child);
+          return;
+        }
+      }
+    }
+    this.log.appendChild(node);
+    this.scrollToEnd();
+  }
+
+  /** Returns false when the message was already shown. */
+  remember(id) {
+    if (typeof id !== "number") return true;
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    return true;
+  }
+
+  /**
+   * Draw a visitor bubble. `shown` is what the visitor sees, `message` what is
+   * sent (a quick reply shows its title but sends its payload). Returns the
+   * entry; the caller sets `entry.generation` once it has really been emitted.
+   */
+  addVisitor(shown, message, pending) {
+    this.retireReplies();
+    const node = visitorMessage(shown);
+    if (pending) node.classList.add("pending");
+    const entry = { node, text: shown, message, generation: null, answered: false };
+    this.unclaimed.push(entry);
+    this.log.appendChild(node);
+    this.scrollToEnd();
+    return entry;
+  }
+
+  /**
+   * Visitor messages emitted on an earlier connection that the server's
+   * history does not contain and nothing answered were written to a socket
+   * that was already dying (the protocol has no acks): send them again.
+   */
+  resendLost(generation, emit) {
+    for (const entry of this.unclaimed) {
+      if (entry.generation !== null && entry.generation < generation && !entry.answered) {
+        entry.generation = null;
+        emit(entry);
+      }
+    }
+  }
+
+  /** A live `bot_uttered`. Returns true when something new was drawn. */
+  addBot(payload) {
+    const id = Number.isInteger(payload.message_id) ? payload.message_id : undefined;
+    if (!this.remember(id)) return false;
+    const node = botMessage(payload, this.ctx, { role: "bot", live: true });
+    if (!node) return false;
+    if (node.querySelector(".replies")) this.retireReplies();
+    // A reply proves the server got what was sent before it.
+    for (const u of this.unclaimed) if (u.generation !== null) u.answered = true;
+    this.insert(node, id);
+    return true;
+  }
+
+  addHistory(messages) {
+    const sorted = messages
+      .filter((m) => m && typeof m === "object" && Number.isInteger(m.id))
+      .sort((a, b) => a.id - b.id);
+    const last = sorted[sorted.length - 1];
+    for (const m of sorted) {
+      if (!this.remember(m.id)) continue;
+      const payload = m.payload && typeof m.payload === "object" ? m.payload : {};
+      const text = typeof m.text === "string" ? m.text : payload.text;
+      if (m.direction === "visitor") {
+        if (typeof text !== "string" || !text) continue;
+        const claim = this.unclaimed.findIndex((u) => u.message === text || u.text === text);
+        if (claim !== -1) {
+          const [{ node }] = this.unclaimed.splice(claim, 1);
+          node.dataset.mid = String(m.id);
+          continue;
+        }
+        // Payload-triggered turns ("/intent{...}") are not worth showing.
+        if (text.startsWith("/")) continue;
+        this.insert(visitorMessage(text), m.id);
+        continue;
+      }
+      const role = m.direction === "agent" ? "agent" : "bot";
+      // Only the very last message's buttons can still be answered.
+      const node = botMessage({ ...payload, text }, this.ctx, { role, live: m === last && !this.log.querySelector(".replies:not(.used)") });
+      if (node) this.insert(node, m.id);
+    }
+    this.scrollToEnd();
+  }
+
+  /** A new server-side conversation began: ids seen so far mean nothing to it. */
+  forgetIds() {
+    this.seen.clear();
+    this.unclaimed = this.unclaimed.filter((u) => u.node.classList.contains("pending"));
+    for (const node of this.log.querySelectorAll("[data-mid]")) delete node.dataset.mid;
+  }
+
+  /** Old suggestion buttons stop working once the conversation moves on. */
+  retireReplies() {
+    for (const group of this.log.querySelectorAll(".replies:not(.used)")) disableGroup(group);
+  }
+
+  addNode(node) {
+    this.log.appendChild(node);
+    this.scrollToEnd();
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The widget shell: launcher, dialog panel, status line, typing indicator and
+ * composer, all inside a shadow root so host-page CSS cannot reach them.
+ */
+
+import { h, systemNote } from "./render.js";
+import { CSS } from "./styles.js";
+import { MAX_MESSAGE_CHARS } from "./connection.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const TYPING_TIMEOUT_MS = 15000;
+
+function icon(pathD, viewBox) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", viewBox || "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", pathD);
+  svg.appendChild(path);
+  return svg;
+}
+
+const CHAT_ICON = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z";
+const CLOSE_ICON = "M6 6l12 12M18 6L6 18";
+const SEND_ICON = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a.99.99 0 0 0-1.39.91L2 9.12c0 .5.37.93.87.99L17 12 2.87 13.88c-.5.07-.87.5-.87 1l.01 4.61c0 .71.73 1.2 1.39.91z";
+
+/** Pick black or white text for the accent colour (WCAG relative luminance). */
+function readableOn(rgb) {
+  const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(rgb || "");
+  if (!m) return "#ffffff";
+  const lin = (c) => {
+    const v = Number(c) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  const lum = 0.2126 * lin(m[1]) + 0.7152 * lin(m[2]) + 0.0722 * lin(m[3]);
+  return lum > 0.4 ? "#1f2328" : "#ffffff";
+}
+
+export class WidgetUI {
+  constructor(config, handlers) {
+    this.config = config;
+    this.handlers = handlers; // onSend(text), onOpen()
+    this.isOpen = false;
+    this.unread = 0;
+    this.typingTimer = null;
+    this.everOnline = false;
+  }
+
+  mount() {
+    const host = document.createElement("div");
+    host.id = "rapport-widget";
+    // Inline !important beats host-page rules aimed at the host element itself
+    // (e.g. `div { border: ... }`, transforms that would break position: fixed).
+    host.style.cssText =
+      "all: initial !important; position: fixed !important; top: 0 !important; left: 0 !important;" +
+      " width: 0 !important; height: 0 !important; z-index: 2147483000 !important; display: block !important;";
+    const shadow = host.attachShadow({ mode: "open" });
+    this.host = host;
+    this.shadow = shadow;
+
+    const style = document.createElement("style");
+    style.textContent = CSS;
+    shadow.appendChild(style);
+
+    const title = this.config.title;
+    this.badge = h("span", { className: "badge", "aria-hidden": "true", hidden: true });
+    this.launcher = h("button", {
+      type: "button", className: "launcher", "aria-label": "Open chat",
+      "aria-haspopup": "dialog", "aria-expanded": "false", "aria-controls": "rapport-panel",
+    }, [icon(CHAT_ICON), this.badge]);
+
+    this.closeButton = h("button", { type: "button", className: "close", "aria-label": "Close chat" });
+    const closeSvg = icon(CLOSE_ICON);
+    this.closeButton.appendChild(closeSvg);
+
+    this.status = h("div", { className: "status", role: "status", hidden: true });
+    this.log = h("div", { className: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    this.typing = h("div", { className: "typing", hidden: true }, [
+      h("span"), h("span"), h("span"),
+      h("em", { className: "sr-only", text: "The assistant is typing" }),
+    ]);
+    this.input = h("input", {
+      id: "rapport-input", className: "input", type: "text", maxlength: String(MAX_MESSAGE_CHARS),
+      autocomplete: "off", placeholder: "Type your message…", enterkeyhint: "send",
+    });
+    this.sendButton = h("button", { type: "submit", className: "send", "aria-label": "Send" }, [icon(SEND_ICON)]);
+    this.form = h("form", { className: "composer" }, [
+      h("label", { for: "rapport-input", className: "sr-only", text: "Type your message" }),
+      this.input,
+      this.sendButton,
+    ]);
+
+    this.panel = h("section", {
+      id: "rapport-panel", className: "panel", role: "dialog", "aria-label": `${title} chat`, hidden: true,
+    }, [
+      h("header", { className: "header" }, [h("h2", { className: "title", text: title }), this.closeButton]),
+      this.status,
+      this.log,
+      this.typing,
+      this.form,
+    ]);
+
+    this.root = h("div", { className: "root" }, [this.launcher, this.panel]);
+    shadow.appendChild(this.root);
+    document.body.appendChild(host);
+    this.applyColor(this.config.color);
+    this.bind();
+    if (this.config.greeting) {
+      this.log.appendChild(h("div", { className: "msg msg-bot greeting" }, [h("p", { className: "bubble", text: this.config.greeting })]));
+    }
+  }
+
+  applyColor(color) {
+    if (!color || !(window.CSS && CSS_SUPPORTS(color))) return;
+    this.root.style.setProperty("--accent", color);
+    const probe = h("span");
+    probe.style.color = color;
+    this.root.appendChild(probe);
+    const rgb = getComputedStyle(probe).color;
+    probe.remove();
+    const text = readableOn(rgb);
+    this.root.style.setProperty("--accent-text", text);
+    // A light accent is unreadable as text on white: use the body colour there.
+    if (text !== "#ffffff") this.root.style.setProperty("--accent-ink", "var(--fg)");
+  }
+
+  bind() {
+    this.launcher.addEventListener("click", () => this.open());
+    this.closeButton.addEventListener("click", () => this.close());
+    this.panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" || event.key === "Esc") {
+        event.preventDefault();
+        event.stopPropagation();
+        this.close();
+      }
+    });
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.input.value.trim();
+      if (!text) return;
+      this.input.value = "";
+      this.handlers.onSend(text);
+    });
+  }
+
+  open() {
+    if (this.isOpen) return;
+    this.isOpen = true;
+    this.panel.hidden = false;
+    this.launcher.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.setUnread(0);
+    this.log.scrollTop = this.log.scrollHeight;
+    this.input.focus();
+  }
+
+  close() {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.panel.hidden = true;
+    this.launcher.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.focus();
+  }
+
+  setUnread(count) {
+    this.unread = count;
+    this.badge.hidden = count === 0;
+    this.badge.textContent = count > 9 ? "9+" : String(count);
+    this.launcher.setAttribute("aria-label", count ? `Open chat (${count} unread)` : "Open chat");
+  }
+
+  botMessageArrived() {
+    this.hideTyping();
+    if (!this.isOpen) this.setUnread(this.unread + 1);
+  }
+
+  showTyping() {
+    this.typing.hidden = false;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_TIMEOUT_MS);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    this.typing.hidden = true;
+  }
+
+  setStatus(state) {
+    if (state === "online") this.everOnline = true;
+    const text = {
+      connecting: "",
+      reconnecting: this.everOnline ? "Reconnecting…" : "Connecting…",
+      offline: "Offline. Messages will be sent when the connection is back.",
+      online: "",
+    }[state];
+    this.status.textContent = text || "";
+    this.status.hidden = !text;
+  }
+
+  note(text, kind) {
+    const node = systemNote(text, kind);
+    this.log.appendChild(node);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+}
+
+function CSS_SUPPORTS(color) {
+  try {
+    return window.CSS.supports("color", color);
+  } catch (_) {
+    return false;
+  }
+}
