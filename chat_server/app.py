@@ -36,8 +36,9 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=64 * 1024,
     )
     sio.attach(app)
+    identity_secret = settings.identity_secret.get_secret_value() if settings.identity_secret else None
     sio.register_namespace(
-        VisitorNamespace(lambda: app[CONVERSATIONS], settings.message_max_chars)
+        VisitorNamespace(lambda: app[CONVERSATIONS], settings.message_max_chars, identity_secret)
     )
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -50,12 +51,13 @@ def create_app(settings: Settings) -> web.Application:
         sessionmaker = create_sessionmaker(engine)
         app[ENGINE] = engine
         app[RASA] = rasa
-        app[PRIVACY] = PrivacyService(sessionmaker)
+        privacy = app[PRIVACY] = PrivacyService(sessionmaker)
         app[CONVERSATIONS] = ConversationService(
             sessionmaker,
             rasa,
             VisitorIds(settings.secret_key.get_secret_value()),
             SocketNotifier(sio),
+            privacy,
             settings.history_page_size,
         )
         yield

@@ -26,6 +26,7 @@ INVALID_PAYLOAD = "invalid_payload"
 EMPTY_MESSAGE = "empty_message"
 MESSAGE_TOO_LONG = "message_too_long"
 INVALID_SESSION = "invalid_session"
+IDENTITY_REJECTED = "identity_rejected"
 
 
 class ProtocolError(Exception):

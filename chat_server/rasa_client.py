@@ -78,6 +78,29 @@ class RasaClient:
             slots=data.get("slots") if isinstance(data.get("slots"), dict) else {},
         )
 
+    async def set_slots(self, sender_id: str, slots: dict[str, Any]) -> dict[str, Any]:
+        """Append SlotSet events to a visitor's tracker; return all slots after.
+
+        Used for what the visitor tells us outside a dialogue turn (a verified
+        identity, a product-card click), so the bot's slots stay the one
+        source of the profile.
+        """
+        events = [{"event": "slot", "name": k, "value": v} for k, v in slots.items()]
+        params = {"include_events": "NONE"}
+        if self._token:
+            params["token"] = self._token
+        try:
+            async with self._http.post(
+                f"{self._rasa_url}/conversations/{sender_id}/tracker/events",
+                json=events, params=params, timeout=self._timeout,
+            ) as resp:
+                if resp.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
+                data = await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        return data.get("slots") or {} if isinstance(data, dict) else {}
+
     async def rasa_status(self) -> dict[str, Any]:
         """Health of Rasa: up, and whether a model is loaded."""
         params = {"token": self._token} if self._token else None

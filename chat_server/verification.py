@@ -15,9 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from chat_server.protocol import ProtocolError
+from chat_server.protocol import IDENTITY_REJECTED, ProtocolError
 
-IDENTITY_REJECTED = "identity_rejected"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.db.models import Conversation, InteractionEvent, Message, Visitor, utcnow
@@ -14,8 +14,10 @@ async def get_visitor(session: AsyncSession, visitor_id: str) -> Visitor | None:
     return await session.get(Visitor, visitor_id)
 
 
-async def create_visitor(session: AsyncSession, visitor_id: str) -> Visitor:
-    visitor = Visitor(id=visitor_id, profile={})
+async def create_visitor(
+    session: AsyncSession, visitor_id: str, external_id: str | None = None
+) -> Visitor:
+    visitor = Visitor(id=visitor_id, profile={}, external_id=external_id)
     session.add(visitor)
     await session.flush()
     return visitor
@@ -81,3 +83,15 @@ async def log_event(
             type=type_, visitor_id=visitor_id, conversation_id=conversation_id, data=data or {}
         )
     )
+
+
+async def visitor_by_external_id(session: AsyncSession, external_id: str) -> Visitor | None:
+    return await session.scalar(select(Visitor).where(Visitor.external_id == external_id))
+
+
+async def move_visitor_data(session: AsyncSession, source_id: str, target_id: str) -> None:
+    """Reassign every conversation, message and event of ``source_id`` to ``target_id``."""
+    for model in (Conversation, Message, InteractionEvent):
+        await session.execute(
+            update(model).where(model.visitor_id == source_id).values(visitor_id=target_id)
+        )

@@ -3,6 +3,10 @@
 Persist before relay: the visitor's message is committed before Rasa sees it,
 and every reply is committed before it is emitted, so nothing a client saw is
 missing from the database.
+
+The visitor profile is a mirror of the bot's slots (see chat_server/profile.py):
+after each turn, and after anything set from outside a turn (a verified
+identity, a card click), the slots Rasa reports are copied into the profile.
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import protocol
 from chat_server.db import queries
-from chat_server.db.models import Message, utcnow
+from chat_server.db.models import Message, Visitor, utcnow
 from chat_server.identity import VisitorIds
+from chat_server.profile import merge_profiles, profile_from_slots
 from chat_server.rasa_client import RasaClient, RasaUnavailable
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.notifier import Notifier
+from chat_server.services.privacy import PrivacyService
+from chat_server.verification import IdentityClaim
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,19 @@ def message_to_wire(message: Message) -> dict[str, Any]:
     }
 
 
+def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
+    """Copy the bot's view of the visitor (its slots) into the stored profile."""
+    profile = profile_from_slots(slots)
+    visitor.profile = profile
+    visitor.name = profile.get("name") or visitor.name
+    visitor.email = profile.get("email") or visitor.email
+
+
+def wants_forget(payload: dict[str, Any]) -> bool:
+    custom = payload.get("custom")
+    return isinstance(custom, dict) and bool((custom.get("privacy") or {}).get("forget"))
+
+
 class ConversationService:
     """Everything that happens to a visitor's conversation."""
 
@@ -59,27 +79,91 @@ class ConversationService:
         rasa: RasaClient,
         visitor_ids: VisitorIds,
         notifier: Notifier,
+        privacy: PrivacyService,
         history_page_size: int = 50,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
         self._ids = visitor_ids
         self._notifier = notifier
+        self._privacy = privacy
         self._history_page_size = history_page_size
         self._locks = KeyedLocks()
 
-    async def start_session(self, presented: str | None) -> VisitorSession:
-        """Resume the visitor behind a genuine session id, or issue a new one."""
-        visitor_id = self._ids.verify(presented)
+    # -- sessions ---------------------------------------------------------
+
+    async def start_session(
+        self, presented: str | None, claim: IdentityClaim | None = None
+    ) -> VisitorSession:
+        """Resume the visitor behind a genuine session id, or issue a new one.
+
+        With a verified ``claim`` the session belongs to that customer; an
+        anonymous visitor presented alongside it is merged into the customer.
+        Without one, an identified customer's session id is not resumed: after
+        a logout the next person at that browser must not see their history.
+        """
+        current_id = self._ids.verify(presented)
+        merged: dict[str, Any] | None = None
         async with self._sessions.begin() as session:
-            visitor = await queries.get_visitor(session, visitor_id) if visitor_id else None
-            if visitor is not None:
-                visitor.last_seen_at = utcnow()
-                return VisitorSession(visitor.id, self._ids.sign(visitor.id), resumed=True)
-            visitor_id, token = self._ids.issue()
-            await queries.create_visitor(session, visitor_id)
-            await queries.log_event(session, "visitor_created", visitor_id)
-            return VisitorSession(visitor_id, token, resumed=False)
+            current = await queries.get_visitor(session, current_id) if current_id else None
+            if claim is None:
+                if current is not None and current.external_id is None:
+                    current.last_seen_at = utcnow()
+                    return VisitorSession(current.id, self._ids.sign(current.id), resumed=True)
+                return await self._new_visitor(session)
+            target, merged, existed = await self._claim(session, current, claim)
+            target.last_seen_at = utcnow()
+            result = VisitorSession(target.id, self._ids.sign(target.id), resumed=existed)
+        await self._sync_claim(result.visitor_id, claim, merged)
+        return result
+
+    async def _new_visitor(self, session: AsyncSession, external_id: str | None = None) -> VisitorSession:
+        visitor_id, token = self._ids.issue()
+        await queries.create_visitor(session, visitor_id, external_id)
+        await queries.log_event(session, "visitor_created", visitor_id)
+        return VisitorSession(visitor_id, token, resumed=False)
+
+    async def _claim(
+        self, session: AsyncSession, current: Visitor | None, claim: IdentityClaim
+    ) -> tuple[Visitor, dict[str, Any] | None, bool]:
+        """The customer's visitor row (and whether it existed before).
+
+        An anonymous ``current`` visitor becomes the customer, or is merged
+        into the customer's existing row.
+        """
+        known = await queries.visitor_by_external_id(session, claim.user_id)
+        anonymous = current if current is not None and current.external_id is None else None
+        if known is None:
+            if anonymous is not None:
+                anonymous.external_id = claim.user_id
+                await queries.log_event(session, "visitor_identified", anonymous.id)
+                return anonymous, None, True
+            new = await self._new_visitor(session, external_id=claim.user_id)
+            return await queries.get_visitor(session, new.visitor_id), None, False  # type: ignore[return-value]
+        if anonymous is None or anonymous.id == known.id:
+            return known, None, True
+        # Same person, first seen anonymously: keep their history and profile.
+        await queries.move_visitor_data(session, anonymous.id, known.id)
+        known.profile = merge_profiles(known.profile or {}, anonymous.profile or {})
+        await session.delete(anonymous)
+        await queries.log_event(session, "visitor_merged", known.id, data={"from": anonymous.id})
+        merged_from = anonymous.id
+        await session.flush()
+        return known, {"from": merged_from, "profile": known.profile}, True
+
+    async def _sync_claim(
+        self, visitor_id: str, claim: IdentityClaim, merged: dict[str, Any] | None
+    ) -> None:
+        """Tell the bot who this is (and what the anonymous visitor told it)."""
+        slots: dict[str, Any] = dict(merged["profile"]) if merged else {}
+        if claim.name:
+            slots["name"] = claim.name
+        if claim.email:
+            slots["email"] = claim.email
+        if merged:
+            await self._privacy.erase_tracker(merged["from"])
+        if slots:
+            await self.set_profile_slots(visitor_id, slots)
 
     async def history(self, visitor_id: str, before_id: int | None = None) -> list[dict[str, Any]]:
         """One page of the visitor's messages, oldest first."""
@@ -88,6 +172,41 @@ class ConversationService:
                 session, visitor_id, self._history_page_size, before_id
             )
             return [message_to_wire(m) for m in rows]
+
+    # -- profile ----------------------------------------------------------
+
+    async def set_profile_slots(self, visitor_id: str, slots: dict[str, Any]) -> None:
+        """Set slots in the bot's tracker and mirror the result into the profile."""
+        try:
+            after = await self._rasa.set_slots(visitor_id, slots)
+        except RasaUnavailable as exc:
+            # The bot will not know until it is back; keep what we learnt meanwhile.
+            log.warning("could not update the tracker of %s: %s", visitor_id, exc)
+            async with self._sessions.begin() as session:
+                visitor = await queries.get_visitor(session, visitor_id)
+                if visitor is not None:
+                    mirror_profile(visitor, {**(visitor.profile or {}), **slots})
+            return
+        async with self._sessions.begin() as session:
+            visitor = await queries.get_visitor(session, visitor_id)
+            if visitor is not None:
+                mirror_profile(visitor, after)
+
+    async def record_card_click(self, visitor_id: str, product_id: str) -> None:
+        """Log the click and add the product to the visitor's clicked products."""
+        async with self._locks.hold(visitor_id):
+            async with self._sessions.begin() as session:
+                visitor = await queries.get_visitor(session, visitor_id)
+                if visitor is None:
+                    return
+                await queries.log_event(
+                    session, "card_clicked", visitor_id, data={"product_id": product_id}
+                )
+                clicked = list((visitor.profile or {}).get("products_clicked") or [])
+            if product_id not in clicked:
+                await self.set_profile_slots(visitor_id, {"products_clicked": [*clicked, product_id]})
+
+    # -- turns ------------------------------------------------------------
 
     async def handle_visitor_message(
         self, visitor_id: str, text: str, page_url: str | None = None
@@ -107,8 +226,7 @@ class ConversationService:
             started = time.perf_counter()
             try:
                 reply = await self._rasa.send_message(visitor_id, text, metadata)
-                outgoing = [protocol.to_bot_uttered(m) for m in reply.messages]
-                outgoing = [m for m in outgoing if m]
+                outgoing = [m for m in map(protocol.to_bot_uttered, reply.messages) if m]
                 failure = None
                 if not outgoing and not (await self._rasa.action_server_status())["ok"]:
                     failure = "action_server_unavailable"
@@ -121,11 +239,14 @@ class ConversationService:
 
             async with self._sessions.begin() as session:
                 conversation = await queries.open_conversation(session, visitor_id)
-                if reply is not None and reply.intent:
+                if reply is not None:
                     stored = await session.get(Message, incoming.id)
-                    if stored is not None:
+                    if stored is not None and reply.intent:
                         stored.intent = reply.intent
                         stored.confidence = reply.confidence
+                    visitor = await queries.get_visitor(session, visitor_id)
+                    if visitor is not None and reply.slots:
+                        mirror_profile(visitor, reply.slots)
                 stored_replies = [
                     await queries.add_message(session, conversation, "bot", m.get("text"), payload=m)
                     for m in outgoing
@@ -146,10 +267,12 @@ class ConversationService:
                 await self._notifier.to_visitor(
                     visitor_id, protocol.BOT_UTTERED, {**payload, "message_id": stored.id}
                 )
+            if any(wants_forget(p) for p in outgoing):
+                await self._forget(visitor_id)
 
-    async def record_card_click(self, visitor_id: str, product_id: str) -> None:
-        """Log that the visitor opened a product card."""
+    async def _forget(self, visitor_id: str) -> None:
+        """The visitor asked to be forgotten: erase them, hand out a fresh id."""
+        await self._privacy.erase(visitor_id)
         async with self._sessions.begin() as session:
-            await queries.log_event(
-                session, "card_clicked", visitor_id, data={"product_id": product_id}
-            )
+            fresh = await self._new_visitor(session)
+        await self._notifier.visitor_replaced(visitor_id, fresh.visitor_id, fresh.session_id)

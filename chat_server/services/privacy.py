@@ -92,10 +92,19 @@ class PrivacyService:
                 column = model.id if model is Visitor else model.visitor_id
                 result = await session.execute(delete(model).where(column == visitor_id))
                 counts[name] = result.rowcount
-            counts["tracker_events"] = 0
-            if await _has_tracker_table(session):
-                result = await session.execute(
-                    text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id = :sid"), {"sid": visitor_id}
-                )
-                counts["tracker_events"] = result.rowcount
+            counts["tracker_events"] = await _erase_tracker(session, visitor_id)
             return counts
+
+    async def erase_tracker(self, visitor_id: str) -> int:
+        """Delete only the bot's tracker of ``visitor_id`` (after a merge)."""
+        async with self._sessions.begin() as session:
+            return await _erase_tracker(session, visitor_id)
+
+
+async def _erase_tracker(session: AsyncSession, visitor_id: str) -> int:
+    if not await _has_tracker_table(session):
+        return 0
+    result = await session.execute(
+        text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id = :sid"), {"sid": visitor_id}
+    )
+    return result.rowcount

@@ -14,6 +14,7 @@ import socketio
 
 from chat_server import protocol
 from chat_server.services.conversations import ConversationService
+from chat_server.verification import IdentityClaim, verify_claim
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,32 @@ class SocketNotifier:
     async def to_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, room=visitor_id, namespace="/")
 
+    async def visitor_replaced(self, old_id: str, new_id: str, session_id: str) -> None:
+        for sid, _ in list(self._sio.manager.get_participants("/", old_id)):
+            await self._sio.leave_room(sid, old_id, namespace="/")
+            await self._sio.enter_room(sid, new_id, namespace="/")
+            async with self._sio.session(sid, namespace="/") as state:
+                state["visitor_id"] = new_id
+                state["session_id"] = session_id
+        await self.to_visitor(new_id, protocol.SESSION_CONFIRM, {"session_id": session_id})
+        await self.to_visitor(new_id, protocol.HISTORY, {"messages": [], "reset": True})
+
 
 class VisitorNamespace(socketio.AsyncNamespace):
     """Handlers for widget sockets."""
 
-    def __init__(self, service: Callable[[], ConversationService], max_chars: int) -> None:
+    def __init__(
+        self,
+        service: Callable[[], ConversationService],
+        max_chars: int,
+        identity_secret: str | None = None,
+    ) -> None:
         # The service is built when the app starts (it needs the database and
         # an HTTP session), after the namespace is registered: look it up late.
         super().__init__("/")
         self._get_service = service
         self._max_chars = max_chars
+        self._identity_secret = identity_secret
 
     @property
     def _service(self) -> ConversationService:
@@ -46,7 +63,15 @@ class VisitorNamespace(socketio.AsyncNamespace):
         log.debug("visitor socket %s connected", sid)
 
     async def on_session_request(self, sid: str, data: Any = None) -> None:
-        await self._start_session(sid, protocol.parse_session_request(data))
+        presented = protocol.parse_session_request(data)
+        identity = data.get("identity") if isinstance(data, dict) else None
+        try:
+            claim = verify_claim(identity, self._identity_secret)
+        except protocol.ProtocolError as err:
+            # Refused claim: say so, and carry on as an anonymous visitor.
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            claim = None
+        await self._start_session(sid, presented, claim)
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> None:
         try:
@@ -68,8 +93,10 @@ class VisitorNamespace(socketio.AsyncNamespace):
             return
         await self._service.record_card_click(visitor_id, event.product_id)
 
-    async def _start_session(self, sid: str, presented: str | None) -> str:
-        session = await self._service.start_session(presented)
+    async def _start_session(
+        self, sid: str, presented: str | None, claim: IdentityClaim | None = None
+    ) -> str:
+        session = await self._service.start_session(presented, claim)
         async with self.session(sid) as state:
             previous = state.get("visitor_id")
             state["visitor_id"] = session.visitor_id

@@ -6,49 +6,12 @@ fault being tested.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestServer
 
-from chat_server.app import create_app
-from chat_server.devstack import free_port
-from chat_server.settings import Settings
-from tests.support.databases import PostgresDatabase
+from tests.integration.conftest import base
 from tests.integration.helpers import stored_events, stored_messages
 from tests.support.visitor import Visitor
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Every test here runs on SQLite and on a real PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        async with PostgresDatabase() as url:
-            yield url
-
-
-@pytest.fixture
-async def server(database_url: str) -> AsyncIterator[TestServer]:
-    settings = Settings(
-        database_url=database_url,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_server_url=f"http://127.0.0.1:{free_port()}",
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-        rasa_timeout=2,
-    )
-    srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
-    await srv.start_server()
-    srv.settings = settings  # type: ignore[attr-defined]
-    yield srv
-    await srv.close()
-
-
-def base(srv: TestServer) -> str:
-    return str(srv.make_url("")).rstrip("/")
 
 
 async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(server: TestServer) -> None:

@@ -25,10 +25,15 @@ class Visitor:
             await self.events.put((name, data))
         return record
 
-    async def connect(self, base_url: str, session_id: str | None = None) -> dict[str, Any]:
+    async def connect(
+        self, base_url: str, session_id: str | None = None, identity: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Connect and request a session; return the session_confirm payload."""
         await self.sio.connect(base_url, transports=["websocket"])
-        await self.sio.emit("session_request", {"session_id": session_id})
+        request: dict[str, Any] = {"session_id": session_id}
+        if identity is not None:
+            request["identity"] = identity
+        await self.sio.emit("session_request", request)
         confirm = await self.next("session_confirm")
         self.session_id = confirm["session_id"]
         return confirm
@@ -57,6 +62,11 @@ class Visitor:
                 return replies
             if event == "bot_uttered":
                 replies.append(data)
+
+    @property
+    def visitor_id(self) -> str:
+        assert self.session_id is not None
+        return self.session_id.split(".")[0]
 
     async def close(self) -> None:
         await self.sio.disconnect()

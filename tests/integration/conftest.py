@@ -1,0 +1,52 @@
+"""An in-process chat server on SQLite and on PostgreSQL, with Rasa absent.
+
+Rasa and the action server ports are simply closed: no fake answers for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from chat_server.app import create_app
+from chat_server.devstack import free_port
+from chat_server.settings import Settings
+from tests.support.databases import PostgresDatabase
+
+IDENTITY_SECRET = "identity-secret-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests-0123"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every test using this runs on SQLite and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        async with PostgresDatabase() as url:
+            yield url
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[TestServer]:
+    settings = Settings(
+        database_url=database_url,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_server_url=f"http://127.0.0.1:{free_port()}",
+        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        identity_secret=IDENTITY_SECRET,  # type: ignore[arg-type]
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        rasa_timeout=2,
+    )
+    srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
+    await srv.start_server()
+    srv.settings = settings  # type: ignore[attr-defined]
+    yield srv
+    await srv.close()
+
+
+def base(srv: TestServer) -> str:
+    return str(srv.make_url("")).rstrip("/")
