@@ -60,6 +60,7 @@ class StackConfig:
     action_port: int = 5055
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,6 +100,7 @@ class Stack:
             RASA_TOKEN=c.rasa_token,
             DATABASE_URL=c.database_url,
             SECRET_KEY=c.secret_key,
+            ADMIN_TOKEN=c.admin_token,
             PORT=str(c.chat_port),
             HOST="127.0.0.1",
             # The action server has no --interface flag; Sanic reads this.
@@ -201,6 +203,7 @@ def main() -> None:
         action_port=int(os.environ.get("ACTION_PORT", 5055)),
         secret_key=os.environ.get("SECRET_KEY") or _persistent_secret(var / "secret_key"),
         rasa_token=os.environ.get("RASA_TOKEN") or _persistent_secret(var / "rasa_token"),
+        admin_token=os.environ.get("ADMIN_TOKEN") or _persistent_secret(var / "admin_token"),
     )
     stack = Stack(config)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -210,6 +213,7 @@ def main() -> None:
         print(f"\nRapport is running. Logs: {config.log_dir}/\n"
               f"  demo store + widget: {config.chat_url}/\n"
               f"  health:              {config.chat_url}/healthz\n"
+              f"  API token (Bearer):  var/admin_token\n"
               f"  (agent console /console arrives with the handoff issue)\n"
               "Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):

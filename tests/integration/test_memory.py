@@ -1,0 +1,90 @@
+"""The bot remembers a visitor across sessions and across restarts of every process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from chat_server.db.models import Visitor as VisitorRow
+from chat_server.devstack import Stack
+from tests.conftest import make_stack
+from tests.integration.test_stack import product_cards
+from tests.support.visitor import Visitor
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    s = make_stack(tmp_path)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+def texts(replies: list[dict]) -> str:
+    return " ".join(r.get("text") or "" for r in replies)
+
+
+async def profile_of(database_url: str, visitor_id: str) -> dict:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(VisitorRow).where(VisitorRow.id == visitor_id))).one()
+            return {"name": row.name, "email": row.email, **(row.profile or {})}
+    finally:
+        await engine.dispose()
+
+
+async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(stack: Stack) -> None:
+    first = Visitor()
+    await first.connect(stack.base_url)
+    await first.say("hi")
+    await first.say("my name is Priya")
+    cards = product_cards(await first.say("I'm looking for a tent"))
+    assert cards and all(c["category"] == "tents" for c in cards)
+    await first.say("my budget is 300 dollars")
+    await first.say("my email is priya@example.com")
+    await first.close()
+
+    profile = await profile_of(stack.config.database_url, first.visitor_id)
+    assert profile["name"] == "Priya"
+    assert profile["email"] == "priya@example.com"
+    assert "tents" in profile["interests"]
+    assert float(profile["budget"]) == 300
+
+    # Restart every process; only the database survives.
+    await asyncio.to_thread(stack.stop)
+    await asyncio.to_thread(stack.start)
+
+    returning = Visitor()
+    await returning.connect(stack.base_url, session_id=first.session_id)
+    assert returning.session_id == first.session_id
+    greeting = texts(await returning.say("hi"))
+    assert "Priya" in greeting
+    assert "tent" in greeting.lower()
+    recommended = product_cards(await returning.say("what would you recommend for me?"))
+    assert recommended, "the returning visitor gets recommendations"
+    assert all(c["category"] == "tents" and c["price"] <= 300 for c in recommended)
+    await returning.close()
+
+    stranger = Visitor()
+    await stranger.connect(stack.base_url)
+    hello = texts(await stranger.say("hi"))
+    assert "Priya" not in hello and "welcome back" not in hello.lower()
+    await stranger.close()
+
+    forger = Visitor()
+    forged_id = first.session_id[:-3] + "abc"  # type: ignore[index]
+    confirm = await forger.connect(stack.base_url, session_id=forged_id)
+    assert confirm["session_id"] != first.session_id
+    assert "Priya" not in texts(await forger.say("hi"))
+    assert "history" not in forger.received
+    await forger.close()
