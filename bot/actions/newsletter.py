@@ -1,0 +1,60 @@
+"""Newsletter sign-up: ``newsletter_form`` collects ``email``; consent is recorded on submit."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from .data import policies
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def extract_email(value: Any) -> Optional[str]:
+    """The first plausible email address in ``value``, lower-cased, else ``None``."""
+    if not isinstance(value, str):
+        return None
+    match = _EMAIL.search(value)
+    return match.group(0).lower() if match else None
+
+
+class ValidateNewsletterForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_newsletter_form"
+
+    async def validate_email(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        email = extract_email(slot_value)
+        if email is None:
+            dispatcher.utter_message(response="utter_invalid_email")
+        return {"email": email}
+
+
+class ActionSubscribeNewsletter(Action):
+    def name(self) -> Text:
+        return "action_subscribe_newsletter"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        email = tracker.get_slot("email")
+        if not extract_email(email):
+            dispatcher.utter_message(response="utter_invalid_email")
+            return []
+        newsletter = policies().get("newsletter") or {}
+        text = f"You're subscribed with {email}. Thanks!"
+        if newsletter.get("welcome_code"):
+            text += (f" Here's {newsletter.get('welcome_discount_percent', 10)}% off your "
+                     f"first order: code {newsletter['welcome_code']}.")
+        dispatcher.utter_message(text=text)
+        return [
+            SlotSet("marketing_consent", True),
+            SlotSet("consent_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            SlotSet("last_topic", "newsletter"),
+        ]

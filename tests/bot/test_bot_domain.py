@@ -1,0 +1,81 @@
+"""Domain/actions/training-data consistency (the intent and entity names are a contract)."""
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import yaml
+from rasa_sdk import Action
+
+import actions
+from conftest import BOT_DIR
+
+CONTRACT_INTENTS = [
+    "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "request_human",
+    "find_product", "ask_price", "ask_shipping", "ask_returns", "ask_order_status",
+    "ask_promotions", "subscribe_newsletter", "inform", "complain", "out_of_scope",
+]
+CONTRACT_ENTITIES = ["product_category", "color", "size", "budget", "order_id", "email", "name"]
+TRAINING = BOT_DIR.parent / "training_data"
+
+
+def domain():
+    return yaml.safe_load((BOT_DIR / "domain.yml").read_text())
+
+
+def implemented_actions():
+    names = set()
+    for info in pkgutil.iter_modules(actions.__path__):
+        module = importlib.import_module(f"actions.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Action) and cls.__module__ == module.__name__:
+                names.add(cls().name())
+    return names
+
+
+def test_intents_and_entities_match_the_contract():
+    d = domain()
+    assert d["intents"] == CONTRACT_INTENTS
+    assert d["entities"] == CONTRACT_ENTITIES
+
+
+def test_every_domain_action_is_implemented():
+    assert set(domain()["actions"]) == implemented_actions()
+
+
+def test_session_config_and_memory_slots():
+    d = domain()
+    assert d["session_config"] == {"session_expiration_time": 60,
+                                   "carry_over_slots_to_new_session": True}
+    for slot in ["name", "email", "budget", "product_category", "color", "size",
+                 "marketing_consent", "consent_at", "interests", "last_topic"]:
+        assert slot in d["slots"], slot
+    assert d["slots"]["budget"]["type"] == "float"
+    assert d["slots"]["interests"]["type"] == "list"
+
+
+def test_policies_have_bounded_history():
+    config = yaml.safe_load((BOT_DIR / "config.yml").read_text())
+    names = [p["name"] for p in config["policies"]]
+    assert "UnexpecTEDIntentPolicy" not in names
+    for p in config["policies"]:
+        if p["name"] in ("MemoizationPolicy", "TEDPolicy"):
+            assert 1 <= p["max_history"] <= 5
+
+
+def test_enough_examples_per_intent():
+    counts = {}
+    for path in (TRAINING / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            if "intent" in block:
+                lines = [l for l in block["examples"].splitlines() if l.strip().startswith("- ")]
+                counts[block["intent"]] = counts.get(block["intent"], 0) + len(lines)
+    assert set(counts) == set(CONTRACT_INTENTS)
+    assert min(counts.values()) >= 25, counts
+
+
+def test_credentials_enable_rest_and_rapport_connector():
+    text = (BOT_DIR / "credentials.yml").read_text()
+    creds = yaml.safe_load(text)
+    assert "rest" in creds
+    assert "connectors.rapport_rest.RapportRestInput" in creds
