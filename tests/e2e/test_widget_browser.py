@@ -166,6 +166,25 @@ def test_panel_is_full_screen_on_phones(browser: Browser, base_url: str) -> None
         assert box["x"] <= 0.5 and box["y"] <= 0.5
         assert box["width"] >= 374.5 and box["height"] >= 666.5
         expect(page.get_by_label("Type your message")).to_be_in_viewport()
+
+        # Covering the page, the panel is a modal dialog: Tab and Shift+Tab
+        # cycle through its controls and never reach the page behind it.
+        expect(panel).to_have_attribute("aria-modal", "true")
+        focus = "return root.activeElement ? root.activeElement.id || root.activeElement.className : null"
+        controls = shadow_eval(page, "return [...root.querySelectorAll('[role=dialog] button, [role=dialog] input,"
+                                     " [role=dialog] [tabindex=\"0\"]')].length")
+        for key in ("Tab", "Shift+Tab"):
+            seen = set()
+            for _ in range(controls + 2):
+                page.keyboard.press(key)
+                assert page.evaluate("document.activeElement && document.activeElement.id") == "rapport-widget"
+                seen.add(shadow_eval(page, focus))
+            # Wrapped around: every control was reached, nothing outside the panel.
+            assert {"close", "log", "rapport-input", "send"} <= seen, seen
+            assert None not in seen and "launcher" not in seen
+        page.keyboard.press("Escape")
+        expect(panel).to_be_hidden()
+        expect(panel).not_to_have_attribute("aria-modal", "true")
     finally:
         context.close()
 
@@ -176,6 +195,8 @@ def test_keyboard_open_escape_returns_focus(page: Page, base_url: str) -> None:
     launcher.focus()
     page.keyboard.press("Enter")
     expect(page.locator(PANEL)).to_be_visible()
+    # A corner panel on a wide screen leaves the page usable: not modal.
+    expect(page.locator(PANEL)).not_to_have_attribute("aria-modal", "true")
     # Focus moves into the composer when the panel opens.
     assert shadow_eval(page, "return root.activeElement && root.activeElement.id") == "rapport-input"
     page.keyboard.press("Escape")

@@ -5,23 +5,36 @@
  * server answers `session_confirm` with the id to keep (possibly a fresh one
  * if ours was unknown or forged). Messages typed before that confirmation —
  * or while disconnected — are queued and flushed in order once confirmed.
+ *
+ * A logged-in customer's identity claim rides along in every
+ * `session_request`. Once the server refuses it (`identity_rejected`) it is
+ * dropped for the rest of the page: the socket carries on anonymously and
+ * reconnects do not present the claim again.
  */
 
 import { io } from "socket.io-client";
-import { getItem, setItem, SESSION_KEY } from "./storage.js";
+import { getItem, setItem, SESSION_KEY, SESSION_USER_KEY } from "./storage.js";
 
 export const MAX_MESSAGE_CHARS = 2000;
+export const IDENTITY_REJECTED = "identity_rejected";
 
 export class Connection {
   /**
    * @param {string} origin chat server origin
+   * @param {object|null} identity `{user_id, user_hash, name?, email?}` or null
    * @param {object} handlers onStatus(state), onBotMessage(payload),
-   *   onHistory(messages), onError({code, message})
+   *   onHistory(messages, reset), onNewSession(), onIdentityRejected(error),
+   *   onError({code, message})
    */
-  constructor(origin, handlers) {
+  constructor(origin, identity, handlers) {
     this.origin = origin;
+    this.identity = identity;
     this.handlers = handlers;
     this.sessionId = getItem(SESSION_KEY);
+    // A session confirmed for a logged-in customer is not handed to whoever
+    // uses this browser next (logged out, or another customer): start afresh.
+    const sessionUser = getItem(SESSION_USER_KEY);
+    if (sessionUser && sessionUser !== (identity ? identity.user_id : "")) this.sessionId = null;
     this.confirmedId = null; // the id confirmed on this page, if any
     this.generation = 0; // bumped on every session_confirm (each connection)
     this.confirmed = false;
@@ -42,7 +55,9 @@ export class Connection {
 
     socket.on("connect", () => {
       this.confirmed = false;
-      socket.emit("session_request", { session_id: this.sessionId || null });
+      const request = { session_id: this.sessionId || null };
+      if (this.identity) request.identity = this.identity;
+      socket.emit("session_request", request);
     });
     socket.on("session_confirm", (data) => this.confirm(data));
     socket.on("disconnect", (reason) => {
@@ -59,10 +74,12 @@ export class Connection {
     });
     socket.on("history", (data) => {
       const messages = data && Array.isArray(data.messages) ? data.messages : [];
-      this.handlers.onHistory(messages);
+      this.handlers.onHistory(messages, !!(data && data.reset === true));
     });
     socket.on("error", (data) => {
-      if (data && typeof data === "object") this.handlers.onError(data);
+      if (!data || typeof data !== "object") return;
+      if (data.code === IDENTITY_REJECTED) this.identityRejected(data);
+      else this.handlers.onError(data);
     });
   }
 
@@ -74,12 +91,20 @@ export class Connection {
     this.confirmedId = id;
     this.sessionId = id;
     setItem(SESSION_KEY, id);
+    setItem(SESSION_USER_KEY, this.identity ? this.identity.user_id : "");
     this.confirmed = true;
     this.generation += 1;
     // The server replaced our id (unknown, expired or forged): a new conversation.
     if (previous && previous !== id && this.handlers.onNewSession) this.handlers.onNewSession();
     this.status("online");
     this.flush();
+  }
+
+  identityRejected(error) {
+    if (!this.identity) return; // already dropped; say so only once
+    this.identity = null;
+    setItem(SESSION_USER_KEY, "");
+    this.handlers.onIdentityRejected(error);
   }
 
   status(state) {

@@ -1,7 +1,9 @@
 /**
  * Rapport chat widget — embed with one tag:
  *   <script src="https://HOST/widget.js" async data-title="..." data-color="#2f6f4e"
- *           data-greeting="..." data-server="https://HOST"></script>
+ *           data-greeting="..." data-server="https://HOST"
+ *           data-user-id="..." data-user-hash="..."></script>
+ * (identity: see config.js and widget/README.md)
  */
 
 import { findScript, readConfig } from "./config.js";
@@ -36,25 +38,28 @@ function boot() {
   }
 
   function emit(entry) {
-    connection.sendMessage(entry.message, (generation) => {
-      entry.generation = generation;
-    });
+    connection.sendMessage(entry.message, (generation) => transcript.sent(entry, generation));
   }
 
-  connection = new Connection(config.origin, {
-    onStatus: (state) => {
-      ui.setStatus(state);
-      if (state === "online") transcript.markSent();
-    },
+  connection = new Connection(config.origin, config.identity, {
+    onStatus: (state) => ui.setStatus(state),
     onBotMessage: (payload) => {
       ui.hideTyping();
       if (transcript.addBot(payload)) ui.botMessageArrived();
     },
     onNewSession: () => transcript.forgetIds(),
-    onHistory: (messages) => {
+    onHistory: (messages, reset) => {
+      // Sent right after the session_confirm that started the new session.
+      if (reset) {
+        transcript.reset(connection.generation);
+        ui.hideTyping();
+        ui.note("This conversation was cleared.");
+      }
       transcript.addHistory(messages);
       transcript.resendLost(connection.generation, emit);
     },
+    // Not worth alarming anyone: the chat works, just not as that customer.
+    onIdentityRejected: () => ui.note("We couldn't confirm your account, so this chat is anonymous."),
     onError: (error) => {
       ui.hideTyping();
       const message = typeof error.message === "string" && error.message ? error.message : "Something went wrong.";

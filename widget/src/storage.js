@@ -6,6 +6,8 @@
 const memory = new Map();
 
 export const SESSION_KEY = "rapport.session_id";
+// The customer (user_id) the stored session was confirmed for; "" when anonymous.
+export const SESSION_USER_KEY = "rapport.session_user";
 
 export function getItem(key) {
   try {

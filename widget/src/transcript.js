@@ -75,6 +75,7 @@ export class Transcript {
     for (const entry of this.unclaimed) {
       if (entry.generation !== null && entry.generation < generation && !entry.answered) {
         entry.generation = null;
+        entry.node.classList.add("pending");
         emit(entry);
       }
     }
@@ -121,6 +122,28 @@ export class Transcript {
       if (node) this.insert(node, m.id);
     }
     this.scrollToEnd();
+  }
+
+  /**
+   * `history` with `reset: true`: the visitor was forgotten. Everything on
+   * screen goes, except the local greeting and visitor messages that belong
+   * to the new session (still queued, or emitted since it was confirmed).
+   */
+  reset(generation) {
+    this.seen.clear();
+    const keep = this.unclaimed.filter((u) => u.generation === null || u.generation >= generation);
+    const keepNodes = new Set(keep.map((u) => u.node));
+    for (const node of [...this.log.children]) {
+      if (!node.classList.contains("greeting") && !keepNodes.has(node)) node.remove();
+    }
+    for (const node of keepNodes) delete node.dataset.mid;
+    this.unclaimed = keep;
+  }
+
+  /** The message was emitted on a confirmed connection. */
+  sent(entry, generation) {
+    entry.generation = generation;
+    entry.node.classList.remove("pending");
   }
 
   /** A new server-side conversation began: ids seen so far mean nothing to it. */

@@ -9,6 +9,10 @@ import { MAX_MESSAGE_CHARS } from "./connection.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const TYPING_TIMEOUT_MS = 15000;
+// Must match the full-screen @media rule in styles.js: there the panel covers
+// the page, so it is a modal dialog and keeps keyboard focus inside.
+const FULL_SCREEN_QUERY = "(max-width: 600px)";
+const FOCUSABLE = "button, a[href], input, select, textarea, [tabindex]:not([tabindex='-1'])";
 
 function icon(pathD, viewBox) {
   const svg = document.createElementNS(SVG_NS, "svg");
@@ -105,7 +109,9 @@ export class WidgetUI {
     shadow.appendChild(this.root);
     document.body.appendChild(host);
     this.applyColor(this.config.color);
+    this.fullScreen = window.matchMedia ? window.matchMedia(FULL_SCREEN_QUERY) : null;
     this.bind();
+    this.updateModal();
     if (this.config.greeting) {
       this.log.appendChild(h("div", { className: "msg msg-bot greeting" }, [h("p", { className: "bubble", text: this.config.greeting })]));
     }
@@ -133,8 +139,20 @@ export class WidgetUI {
         event.preventDefault();
         event.stopPropagation();
         this.close();
+      } else if (event.key === "Tab" && this.isModal()) {
+        this.wrapFocus(event);
       }
     });
+    // Focus that leaves a modal panel anyway (a click on plain text, the
+    // browser's own tab order) is brought back.
+    document.addEventListener("focusin", (event) => {
+      if (this.isModal() && event.target !== this.host) this.input.focus();
+    });
+    if (this.fullScreen) {
+      const update = () => this.updateModal();
+      if (this.fullScreen.addEventListener) this.fullScreen.addEventListener("change", update);
+      else if (this.fullScreen.addListener) this.fullScreen.addListener(update); // Safari < 14
+    }
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.input.value.trim();
@@ -144,12 +162,43 @@ export class WidgetUI {
     });
   }
 
+  /** Open and covering the viewport (phones): a modal dialog. */
+  isModal() {
+    return this.isOpen && !!this.fullScreen && this.fullScreen.matches;
+  }
+
+  updateModal() {
+    if (this.isModal()) this.panel.setAttribute("aria-modal", "true");
+    else this.panel.removeAttribute("aria-modal");
+  }
+
+  /** The panel's focusable controls in document order (= tab order: no positive tabindex), minus disabled and hidden ones. */
+  focusables() {
+    return [...this.panel.querySelectorAll(FOCUSABLE)].filter(
+      (el) => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length > 0
+    );
+  }
+
+  /** Tab past the last control goes to the first, Shift+Tab before the first to the last. */
+  wrapFocus(event) {
+    const items = this.focusables();
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    const active = this.shadow.activeElement;
+    if (event.shiftKey ? active === first || !active : active === last || !active) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  }
+
   open() {
     if (this.isOpen) return;
     this.isOpen = true;
     this.panel.hidden = false;
     this.launcher.hidden = true;
     this.launcher.setAttribute("aria-expanded", "true");
+    this.updateModal();
     this.setUnread(0);
     this.log.scrollTop = this.log.scrollHeight;
     this.input.focus();
@@ -161,6 +210,7 @@ export class WidgetUI {
     this.panel.hidden = true;
     this.launcher.hidden = false;
     this.launcher.setAttribute("aria-expanded", "false");
+    this.updateModal();
     this.launcher.focus();
   }
 
