@@ -54,16 +54,8 @@ async def via_chat_server(base_url: str, messages: list[str]) -> list[float]:
     latencies = []
     for text in messages:
         started = time.perf_counter()
-        await visitor.sio.emit("user_uttered", {"message": text, "session_id": visitor.session_id})
-        await visitor.next("bot_uttered", timeout=60)
-        last = time.perf_counter()
-        while True:  # the rest of this turn's replies arrive back to back
-            try:
-                await asyncio.wait_for(visitor.next("bot_uttered"), 0.25)
-                last = time.perf_counter()
-            except asyncio.TimeoutError:
-                break
-        latencies.append((last - started) * 1000)
+        await visitor.say(text, quiet=0.25, timeout=60)
+        latencies.append((visitor.last_event_at - started) * 1000)  # until the last reply
     await visitor.close()
     return latencies
 

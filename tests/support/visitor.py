@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import socketio
@@ -16,12 +17,14 @@ class Visitor:
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
         self.received: list[str] = []  # every event name, in order
+        self.last_event_at = 0.0  # perf_counter() when the latest event arrived
         for name in ("session_confirm", "bot_uttered", "history", "error"):
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
             self.received.append(name)
+            self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
         return record
 

@@ -1,0 +1,1 @@
+"""Storage extensions for Rasa used by Rapport."""
