@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
+import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from chat_server.db.models import Message
 from chat_server.db.models import Visitor as VisitorRow
 from chat_server.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.test_stack import product_cards
 from tests.support.visitor import Visitor
 
+# Rasa's tracker store table, in the same database.
+RASA_EVENTS = table("events", column("sender_id"))
+
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    s = make_stack(tmp_path)
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = make_stack(tmp_path_factory.mktemp("memory"))
     try:
         s.start()
         yield s
@@ -88,3 +92,58 @@ async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(
     assert "Priya" not in texts(await forger.say("hi"))
     assert "history" not in forger.received
     await forger.close()
+
+
+async def start_new_session(http: aiohttp.ClientSession, stack: Stack, visitor_id: str) -> None:
+    """What Rasa does when a session expires: run action_session_start (slots carried over)."""
+    async with http.post(
+        f"{stack.config.rasa_url}/conversations/{visitor_id}/execute",
+        params={"token": stack.config.rasa_token, "include_events": "NONE"},
+        json={"name": "action_session_start"},
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+async def test_memory_survives_many_sessions_while_the_loaded_tracker_stays_bounded(
+    stack: Stack,
+) -> None:
+    visitor = Visitor()
+    await visitor.connect(stack.base_url)
+    await visitor.say("hi, my name is Alex")
+    await visitor.say("I'm looking for a backpack")
+    small_talk = ["how much is shipping", "thanks", "what is your return policy", "bye"]
+    loaded_sizes = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(12):
+            await start_new_session(http, stack, visitor.visitor_id)
+            for text in small_talk:
+                await visitor.say(text)
+            async with http.get(
+                f"{stack.config.rasa_url}/conversations/{visitor.visitor_id}/tracker",
+                params={"token": stack.config.rasa_token},
+            ) as resp:
+                loaded_sizes.append(len((await resp.json())["events"]))
+        await start_new_session(http, stack, visitor.visitor_id)
+
+    greeting = texts(await visitor.say("hello"))
+    assert "Alex" in greeting
+    assert "backpack" in greeting.lower()
+    await visitor.close()
+
+    # What Rasa loads for a turn is the latest session only: as small after
+    # 12 sessions as after the first, while everything stays stored.
+    assert max(loaded_sizes) - min(loaded_sizes) <= 4, loaded_sizes
+    engine = create_async_engine(stack.config.database_url)
+    try:
+        async with engine.connect() as conn:
+            stored_events = (await conn.execute(
+                select(func.count()).select_from(RASA_EVENTS).where(
+                    RASA_EVENTS.c.sender_id == visitor.visitor_id)
+            )).scalar_one()
+            stored_messages = (await conn.execute(
+                select(func.count()).select_from(Message).where(Message.visitor_id == visitor.visitor_id)
+            )).scalar_one()
+    finally:
+        await engine.dispose()
+    assert stored_events > 5 * max(loaded_sizes)
+    assert stored_messages >= 2 * (2 + 12 * len(small_talk) + 1)
