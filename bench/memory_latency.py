@@ -113,6 +113,27 @@ async def turn(visitor: Visitor, text: str) -> float:
     return (visitor.last_event_at - started) * 1000  # until the turn's last reply
 
 
+async def tracker_sizes(database_url: str, loyal_id: str, fresh_id: str) -> dict[str, int]:
+    """Largest tracker Rasa worked on per turn (logged by the chat server), per visitor."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from chat_server.db.models import InteractionEvent
+
+    engine = create_async_engine(database_url)
+    sizes: dict[str, int] = {}
+    async with engine.connect() as conn:
+        for name, vid in (("loyal", loyal_id), ("new", fresh_id)):
+            rows = (await conn.execute(
+                select(InteractionEvent.data).where(
+                    InteractionEvent.visitor_id == vid, InteractionEvent.type == "bot_replied")
+                .order_by(InteractionEvent.id.desc()).limit(40)
+            )).scalars().all()
+            sizes[name] = max((r.get("tracker_events") or 0) for r in rows)
+    await engine.dispose()
+    return sizes
+
+
 async def new_session(http: aiohttp.ClientSession, stack: Stack, sender: str) -> None:
     """End the session as Rasa does after expiry: run action_session_start."""
     async with http.post(
@@ -142,18 +163,14 @@ async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> d
             text = SCRIPT[i % len(SCRIPT)]
             loyal_lat.append(await turn(loyal, text))
             fresh_lat.append(await turn(fresh, text))
-        async with http.get(
-            f"{stack.config.rasa_url}/conversations/{loyal.visitor_id}/tracker",
-            params={"token": stack.config.rasa_token},
-        ) as resp:
-            loaded_events = len((await resp.json())["events"])
     await loyal.close()
     await fresh.close()
+    loaded = await tracker_sizes(stack.config.database_url, loyal.visitor_id, fresh.visitor_id)
     buckets = {}
     for n, ms in build:
         buckets.setdefault(n // 100 * 100, []).append(ms)
     return {
-        "loyal": loyal_lat, "fresh": fresh_lat, "loaded_events": loaded_events,
+        "loyal": loyal_lat, "fresh": fresh_lat, "loaded_events": loaded,
         "build_p50_by_history": {k: round(statistics.median(v), 1) for k, v in sorted(buckets.items())},
     }
 
@@ -200,7 +217,8 @@ def main() -> None:
           f"p50 {percentile(loyal, 50):.1f} ms, p90 {percentile(loyal, 90):.1f} ms")
     print(f"new visitor: p50 {percentile(fresh, 50):.1f} ms, p90 {percentile(fresh, 90):.1f} ms")
     print(f"ratio loyal/new p50: {percentile(loyal, 50) / percentile(fresh, 50):.2f}x")
-    print(f"tracker events Rasa loads for the loyal visitor per turn: {result['loaded_events']}")
+    print(f"largest tracker Rasa loaded per measured turn: loyal {result['loaded_events']['loyal']} "
+          f"events, new {result['loaded_events']['new']} events")
     print("p50 by history length while building (messages so far -> ms):")
     for bucket, p50 in result["build_p50_by_history"].items():
         print(f"  {bucket:5d}-{bucket + 99:<5d} {p50:7.1f} ms  {'#' * int(p50 / 5)}")

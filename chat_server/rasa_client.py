@@ -31,6 +31,8 @@ class RasaReply:
     entities: list[dict[str, Any]] = field(default_factory=list)
     # The conversation's slots after this turn (the bot's view of the visitor).
     slots: dict[str, Any] = field(default_factory=dict)
+    # Events in the tracker Rasa loaded for this turn (bounded by the session).
+    tracker_events: int | None = None
 
 
 class RasaClient:
@@ -76,6 +78,7 @@ class RasaClient:
             confidence=intent.get("confidence"),
             entities=data.get("entities") or [],
             slots=data.get("slots") if isinstance(data.get("slots"), dict) else {},
+            tracker_events=data.get("tracker_events"),
         )
 
     async def set_slots(self, sender_id: str, slots: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ Request:  ``POST /webhooks/rapport/webhook``
 Response: ``{"messages": [<same items as the REST channel>],
              "intent": {"name": str, "confidence": float} | null,
              "entities": [...],
-             "slots": {<slot name>: <value>, ...}}``
+             "slots": {<slot name>: <value>, ...},
+             "tracker_events": <events in the tracker this turn used>}``
 
 The slots after the turn are how the chat server mirrors the bot's view of the
 visitor (name, interests, budget, consent...) into its own visitor profile:
@@ -117,6 +118,9 @@ class RapportRestInput(RestInput):
                         for e in parse_data.get("entities") or []
                     ],
                     "slots": tracker.current_slot_values(),
+                    # Size of the tracker this turn loaded and worked on: the
+                    # chat server logs it to show the per-turn cost stays bounded.
+                    "tracker_events": len(tracker.events),
                 }
             )
 

@@ -261,6 +261,7 @@ class ConversationService:
                         "latency_ms": latency_ms,
                         "intent": reply.intent if reply else None,
                         "replies": len(outgoing),
+                        "tracker_events": reply.tracker_events if reply else None,
                     },
                 )
             for stored, payload in zip(stored_replies, outgoing):
