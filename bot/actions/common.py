@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from .catalog import CATEGORY_LABELS
+from .catalog import CATEGORY_LABELS, Profile
 
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
 
@@ -40,3 +40,83 @@ def category_buttons(intent: str = "find_product") -> List[Dict[str, str]]:
 
 def money(amount: float) -> str:
     return f"${amount:,.0f}" if float(amount).is_integer() else f"${amount:,.2f}"
+
+
+MAX_INTERESTS = 10
+MAX_PRODUCT_HISTORY = 50
+
+
+def remember_first(values: Optional[List[Any]], value: Any, limit: int = MAX_INTERESTS) -> List[Any]:
+    """``value`` moved to the front of ``values``: most recent first, no duplicates."""
+    rest = [v for v in (values or []) if v != value]
+    return ([value] + rest)[:limit]
+
+
+def append_unique(values: Optional[List[Any]], new: List[Any],
+                  limit: int = MAX_PRODUCT_HISTORY) -> List[Any]:
+    """``values`` plus ``new`` (no duplicates, oldest dropped beyond ``limit``)."""
+    result = [v for v in (values or []) if v not in new] + list(dict.fromkeys(new))
+    return result[-limit:]
+
+
+def list_slot(tracker: Tracker, slot: str) -> List[Any]:
+    value = tracker.get_slot(slot)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _latest_user_index(events: List[Dict[str, Any]]) -> int:
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "user":
+            return i
+    return len(events)
+
+
+def previous_slot_value(tracker: Tracker, slot: str) -> Any:
+    """The value ``slot`` had before the latest user message (``None`` if never set
+    since the start of the tracker's events)."""
+    value = None
+    events = tracker.events or []
+    for event in events[:_latest_user_index(events)]:
+        if event.get("event") == "slot" and event.get("name") == slot:
+            value = event.get("value")
+        elif event.get("event") in ("reset_slots", "restart"):
+            value = None
+    return value
+
+
+def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """Events of the current session (after the last ``session_started``)."""
+    events = tracker.events or []
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "session_started":
+            return events[i + 1:]
+    return list(events)
+
+
+def last_shown_product_ids(tracker: Tracker) -> List[str]:
+    """Product ids of the cards the bot sent in reply to the previous user message."""
+    events = tracker.events or []
+    end = _latest_user_index(events)
+    ids: List[str] = []
+    for event in reversed(events[:end]):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            custom = (event.get("data") or {}).get("custom") or {}
+            if isinstance(custom, dict) and custom.get("type") == "product_cards":
+                ids = [p["id"] for p in custom.get("products", []) if "id" in p] + ids
+    return ids
+
+
+def profile_from_tracker(tracker: Tracker) -> Profile:
+    """The visitor's remembered preferences and product history (from slots)."""
+    return Profile(
+        interests=[i for i in list_slot(tracker, "interests") if i in CATEGORY_LABELS],
+        colors=[c for c in list_slot(tracker, "color") if c],
+        sizes=[str(z) for z in list_slot(tracker, "size") if z],
+        recommended=[str(i) for i in list_slot(tracker, "products_recommended")],
+        clicked=[str(i) for i in list_slot(tracker, "products_clicked")],
+        declined=[str(i) for i in list_slot(tracker, "products_declined")],
+    )

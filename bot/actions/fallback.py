@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from .common import HUMAN_BUTTON
@@ -31,4 +32,9 @@ class ActionFallback(Action):
                   "newsletter. Or I can get you a person."),
             buttons=FALLBACK_BUTTONS,
         )
-        return []
+        # Revert the message we did not understand (as Rasa's default fallback
+        # does): the next prediction is then action_listen. Without it the
+        # core fallback (RulePolicy's core_fallback_action_name) is predicted
+        # again and again until the circuit breaker trips (10 replies), and
+        # the conversation is left without an action_listen.
+        return [UserUtteranceReverted()]

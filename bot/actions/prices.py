@@ -34,7 +34,8 @@ class ActionPriceInfo(Action):
                 "type": "product_cards",
                 "products": [cat.card(product, cat.Criteria(category=product["category"]))],
             })
-            return events + [SlotSet("product_category", product["category"])]
+            return events + [SlotSet("product_category", product["category"]),
+                             SlotSet("last_topic", product["category"])]
 
         category = cat.normalize_category(
             latest_entity(tracker, "product_category") or tracker.get_slot("product_category")
@@ -59,4 +60,5 @@ class ActionPriceInfo(Action):
             buttons=[{"title": f"Show me {label}",
                       "payload": payload("find_product", product_category=category)}],
         )
-        return events + [SlotSet("product_category", category)]
+        # the category is the topic (the greeting picks it up next visit)
+        return events + [SlotSet("product_category", category), SlotSet("last_topic", category)]

@@ -85,7 +85,7 @@ def test_card_has_contract_fields_and_reason():
                          "description", "colors", "reason"}
     assert card["currency"] == "USD"
     assert card["price"] == pytest.approx(96.75)  # $129 - 25%
-    assert "within your $150 budget" in card["reason"]
+    assert card["reason"] == "2-person, under your $150 budget, comes in blue, 25% off this week"
     assert "blue" in card["reason"]
 
 

@@ -13,7 +13,7 @@ from conftest import BOT_DIR
 CONTRACT_INTENTS = [
     "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "request_human",
     "find_product", "ask_price", "ask_shipping", "ask_returns", "ask_order_status",
-    "ask_promotions", "subscribe_newsletter", "inform", "complain", "out_of_scope",
+    "ask_promotions", "subscribe_newsletter", "inform", "complain", "out_of_scope", "request_forget",
 ]
 CONTRACT_ENTITIES = ["product_category", "color", "size", "budget", "order_id", "email", "name"]
 TRAINING = BOT_DIR.parent / "training_data"

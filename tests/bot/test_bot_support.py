@@ -127,13 +127,3 @@ def test_fallback_lists_capabilities(tracker, run):
     _, messages = run(ActionFallback(), tracker("asdf", "nlu_fallback"))
     payloads = {b["payload"] for b in messages[0]["buttons"]}
     assert {"/request_human", "/ask_shipping", "/find_product"} <= payloads
-
-
-def test_greeting_new_and_returning_visitor(tracker, run):
-    from actions.greeting import ActionGreet
-    _, messages = run(ActionGreet(), tracker("hi", "greet"))
-    assert messages[0]["response"] == "utter_greet"
-    _, messages = run(ActionGreet(), tracker("hi", "greet", slots={"name": "Priya",
-                                                                   "interests": ["jackets", "tents"]}))
-    assert messages[0]["text"].startswith("Welcome back, Priya! Still looking at tents?")
-    assert messages[0]["buttons"][0]["payload"] == '/find_product{"product_category":"tents"}'
