@@ -1,0 +1,28 @@
+"""Forget me: after the visitor confirms, tell the chat server to erase them.
+
+The bot only *asks* for erasure: it sends the custom payload
+``{"privacy": {"forget": true}}``; the chat server deletes the visitor from its
+own store and from the tracker store and gives them a fresh id. The slots are
+reset here too, so nothing remembered leaks even before that happens.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import AllSlotsReset
+from rasa_sdk.executor import CollectingDispatcher
+
+FORGET_PAYLOAD = {"privacy": {"forget": True}}
+
+
+class ActionForgetMe(Action):
+    def name(self) -> Text:
+        return "action_forget_me"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_forgotten")
+        dispatcher.utter_message(json_message=FORGET_PAYLOAD)
+        return [AllSlotsReset()]
