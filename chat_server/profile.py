@@ -23,6 +23,7 @@ PROFILE_SLOTS = (
     "products_recommended",
     "products_clicked",
     "products_declined",
+    "session_summaries",
 )
 
 

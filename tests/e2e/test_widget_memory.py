@@ -353,15 +353,12 @@ def test_history_reset_clears_transcript(page: Page, base_url: str) -> None:
     assert session_id(page) == fresh != old_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits on the bot: a forget-me intent whose reply carries custom.privacy.forget "
-    "(chat_server/services/conversations.py wants_forget), and a model trained with it",
-)
 def test_forget_me_starts_over(page: Page, base_url: str) -> None:
     before = chat_with_tents(page, base_url)
     old_id = session_id(page)
     send(page, "Please forget me and delete my data")
+    wait_for_rows(page, len(before) + 2)  # the bot asks for confirmation first
+    send(page, "yes")
     new_id = wait_for_session(page, not_equal=old_id)
     page.wait_for_function(
         "() => document.getElementById('rapport-widget').shadowRoot"
