@@ -27,17 +27,13 @@ sys.path.insert(0, str(ROOT))
 from chat_server.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 
 SCRIPT = [
     "hi", "show me tents", "do you have something cheaper", "what about backpacks",
     "how much is shipping", "what is your return policy", "any promotions right now?",
     "thanks", "I need hiking boots in size 42", "bye",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(name: str, values: list[float]) -> dict[str, float | str]:

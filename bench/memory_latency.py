@@ -33,18 +33,15 @@ sys.path.insert(0, str(ROOT))
 from chat_server.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.databases import PostgresDatabase  # noqa: E402
+from tests.support.rasa_sessions import start_new_session  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 
 SCRIPT = [
     "hi", "show me tents", "what about backpacks", "how much is shipping",
     "thanks", "what is your return policy", "any promotions right now?",
     "do you have hiking boots", "great, thank you", "bye",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def seed_rows(visitors: int, per_visitor: int):  # type: ignore[no-untyped-def]
@@ -134,16 +131,6 @@ async def tracker_sizes(database_url: str, loyal_id: str, fresh_id: str) -> dict
     return sizes
 
 
-async def new_session(http: aiohttp.ClientSession, stack: Stack, sender: str) -> None:
-    """End the session as Rasa does after expiry: run action_session_start."""
-    async with http.post(
-        f"{stack.config.rasa_url}/conversations/{sender}/execute",
-        params={"token": stack.config.rasa_token, "include_events": "NONE"},
-        json={"name": "action_session_start"},
-    ) as resp:
-        resp.raise_for_status()
-
-
 async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> dict:
     loyal = Visitor()
     await loyal.connect(stack.base_url)
@@ -151,11 +138,11 @@ async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> d
     async with aiohttp.ClientSession() as http:
         for s in range(sessions):
             if s:
-                await new_session(http, stack, loyal.visitor_id)
+                await start_new_session(http, stack, loyal.visitor_id)
             for m in range(per_session):
                 n = len(build)
                 build.append((n, await turn(loyal, SCRIPT[n % len(SCRIPT)])))
-        await new_session(http, stack, loyal.visitor_id)
+        await start_new_session(http, stack, loyal.visitor_id)
         fresh = Visitor()
         await fresh.connect(stack.base_url)
         loyal_lat, fresh_lat = [], []

@@ -15,6 +15,7 @@ from chat_server.db.models import Visitor as VisitorRow
 from chat_server.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.test_stack import product_cards
+from tests.support.rasa_sessions import start_new_session
 from tests.support.visitor import Visitor
 
 # Rasa's tracker store table, in the same database.
@@ -92,16 +93,6 @@ async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(
     assert "Priya" not in texts(await forger.say("hi"))
     assert "history" not in forger.received
     await forger.close()
-
-
-async def start_new_session(http: aiohttp.ClientSession, stack: Stack, visitor_id: str) -> None:
-    """What Rasa does when a session expires: run action_session_start (slots carried over)."""
-    async with http.post(
-        f"{stack.config.rasa_url}/conversations/{visitor_id}/execute",
-        params={"token": stack.config.rasa_token, "include_events": "NONE"},
-        json={"name": "action_session_start"},
-    ) as resp:
-        assert resp.status == 200, await resp.text()
 
 
 async def test_memory_survives_many_sessions_while_the_loaded_tracker_stays_bounded(
