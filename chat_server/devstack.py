@@ -206,7 +206,10 @@ def main() -> None:
         admin_token=os.environ.get("ADMIN_TOKEN") or _persistent_secret(var / "admin_token"),
     )
     stack = Stack(config)
+    # Ctrl-C and SIGTERM both stop all three processes. SIGINT is set explicitly
+    # because a shell that starts us in the background leaves it ignored.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("starting action server, Rasa (loads the model, ~30 s) and chat server...", flush=True)
     try:
         stack.start()
