@@ -6,7 +6,10 @@ import asyncio
 
 import aiohttp
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from chat_server.db.models import Visitor as VisitorRow
 from chat_server.devstack import Stack
 from tests.integration.helpers import stored_messages
 from tests.support.visitor import Visitor
@@ -101,3 +104,32 @@ async def test_concurrent_messages_from_one_visitor_keep_their_order(live_stack:
         live_stack.config.database_url, visitor.session_id.split(".")[0]  # type: ignore[union-attr]
     )
     assert [r.text for r in rows if r.direction == "visitor"] == texts
+
+
+async def test_card_clicks_reach_the_bot_and_the_profile(live_stack: Stack) -> None:
+    visitor = Visitor()
+    await visitor.connect(live_stack.base_url)
+    cards = product_cards(await visitor.say("show me backpacks"))
+    clicked = cards[0]["id"]
+    await visitor.sio.emit("card_clicked", {"session_id": visitor.session_id, "product_id": clicked})
+
+    async def clicked_in_profile() -> list:
+        for _ in range(50):
+            engine = create_async_engine(live_stack.config.database_url)
+            async with engine.connect() as conn:
+                row = (await conn.execute(
+                    select(VisitorRow.profile).where(VisitorRow.id == visitor.visitor_id))).scalar_one()
+            await engine.dispose()
+            if row.get("products_clicked"):
+                return row["products_clicked"]
+            await asyncio.sleep(0.1)
+        return []
+
+    assert await clicked_in_profile() == [clicked]
+    # The bot's own tracker has it too: the next turn's slots (mirrored again) keep it.
+    await visitor.say("thanks")
+    assert await clicked_in_profile() == [clicked]
+    # A malformed click is refused without touching anything.
+    await visitor.sio.emit("card_clicked", {"session_id": visitor.session_id, "product_id": ""})
+    assert (await visitor.next("error"))["code"] == "invalid_payload"
+    await visitor.close()
