@@ -82,16 +82,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(StackConfig(
+        with Stack(StackConfig(
             model=trained_model(), database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
             log_dir=Path(tmp) / "log", chat_port=free_port(), rasa_port=free_port(),
             action_port=free_port(),
-        ))
-        try:
-            stack.start()
+        )) as stack:
             rows = asyncio.run(run(stack, args.messages))
-        finally:
-            stack.stop()
     for row in rows:
         print(json.dumps(row))
     direct, relayed = rows

@@ -146,6 +146,17 @@ class Stack:
         self.start_chat()
         self.wait_healthy(timeout)
 
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop_process(self, name: str, timeout: float = 15) -> None:
         proc = self.procs.pop(name, None)
         if proc is not None and proc.poll() is None:

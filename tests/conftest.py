@@ -39,9 +39,5 @@ def make_stack(tmp: Path, **extra: str) -> Stack:
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One real stack shared by the tests that only talk to it."""
-    stack = make_stack(tmp_path_factory.mktemp("stack"))
-    try:
-        stack.start()
+    with make_stack(tmp_path_factory.mktemp("stack")) as stack:
         yield stack
-    finally:
-        stack.stop()

@@ -18,12 +18,8 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    s = make_stack(tmp_path)
-    try:
-        s.start()
+    with make_stack(tmp_path) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def is_unavailable(replies: list[dict]) -> bool:

@@ -26,12 +26,8 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = make_stack(tmp_path_factory.mktemp("memory"))
-    try:
-        s.start()
+    with make_stack(tmp_path_factory.mktemp("memory")) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def texts(replies: list[dict]) -> str:
