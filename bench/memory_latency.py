@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -91,12 +92,16 @@ async def seed_postgres(url: str, visitors: int, per_visitor: int) -> None:
     rows: dict[str, list[tuple]] = {k: [] for k in SQL}
     for kind, row in seed_rows(visitors, per_visitor):
         rows[kind].append(row)
-    await conn.copy_records_to_table("visitors", records=[(r[0], "{}") for r in rows["visitor"]],
-                                     columns=["id", "profile"])
-    await conn.copy_records_to_table("conversations", records=[(r[0], r[1], "bot") for r in rows["conversation"]],
-                                     columns=["id", "visitor_id", "state"])
-    await conn.copy_records_to_table("messages", records=rows["message"],
-                                     columns=["conversation_id", "visitor_id", "direction", "text"])
+    now = datetime.now(timezone.utc)
+    await conn.copy_records_to_table(
+        "visitors", records=[(r[0], "{}", now, now) for r in rows["visitor"]],
+        columns=["id", "profile", "created_at", "last_seen_at"])
+    await conn.copy_records_to_table(
+        "conversations", records=[(r[0], r[1], "bot", now, now) for r in rows["conversation"]],
+        columns=["id", "visitor_id", "state", "created_at", "updated_at"])
+    await conn.copy_records_to_table(
+        "messages", records=[(*r, now) for r in rows["message"]],
+        columns=["conversation_id", "visitor_id", "direction", "text", "created_at"])
     await conn.copy_records_to_table("events", records=rows["event"],
                                      columns=["sender_id", "type_name", "timestamp", "data"])
     await conn.execute("SELECT setval('conversations_id_seq', (SELECT max(id) FROM conversations))")
