@@ -58,15 +58,7 @@ class RasaClient:
     ) -> RasaReply:
         """Send one visitor message; return the bot's replies and the intent."""
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        try:
-            async with self._http.post(
-                self._rasa_url + WEBHOOK_PATH, json=body, timeout=self._timeout
-            ) as resp:
-                if resp.status >= 400:
-                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
-                data = await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        data = await self._post_json(self._rasa_url + WEBHOOK_PATH, body)
         if isinstance(data, list):  # stock REST channel: messages only
             return RasaReply(messages=data)
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
@@ -92,17 +84,23 @@ class RasaClient:
         params = {"include_events": "NONE"}
         if self._token:
             params["token"] = self._token
+        data = await self._post_json(
+            f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
+        )
+        slots = data.get("slots") if isinstance(data, dict) else None
+        return slots if isinstance(slots, dict) else {}
+
+    async def _post_json(self, url: str, body: Any, params: dict[str, str] | None = None) -> Any:
+        """POST JSON to Rasa; any network error, timeout, 4xx/5xx or bad JSON is RasaUnavailable."""
         try:
             async with self._http.post(
-                f"{self._rasa_url}/conversations/{sender_id}/tracker/events",
-                json=events, params=params, timeout=self._timeout,
+                url, json=body, params=params, timeout=self._timeout
             ) as resp:
                 if resp.status >= 400:
                     raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
-                data = await resp.json()
+                return await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
-        return data.get("slots") or {} if isinstance(data, dict) else {}
 
     async def rasa_status(self) -> dict[str, Any]:
         """Health of Rasa: up, and whether a model is loaded."""
