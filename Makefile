@@ -10,7 +10,7 @@ BOTPY    := $(BOTVENV)/bin/python
 .PHONY: run test setup model widget system-deps bench lint-compose clean
 
 run: setup model
-	$(PYTHON) -m chat_server.devstack
+	$(PYTHON) -m dev.devstack
 
 test: setup model system-deps
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra

@@ -31,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chat_server.devstack import Stack, StackConfig, free_port  # noqa: E402
+from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.databases import PostgresDatabase  # noqa: E402
 from tests.support.rasa_sessions import start_new_session  # noqa: E402

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from chat_server.protocol import IDENTITY_REJECTED, ProtocolError
+from chat_server.protocol.visitor import IDENTITY_REJECTED, ProtocolError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

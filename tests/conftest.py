@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.devstack import ROOT, Stack, StackConfig, free_port
+from dev.devstack import ROOT, Stack, StackConfig, free_port
 
 
 def trained_model() -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server import protocol
+from chat_server.protocol import visitor as protocol
 from chat_server.db import queries
 from chat_server.db.models import Message, Visitor, utcnow
 from chat_server.identity import VisitorIds

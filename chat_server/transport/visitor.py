@@ -12,7 +12,7 @@ from typing import Any
 
 import socketio
 
-from chat_server import protocol
+from chat_server.protocol import visitor as protocol
 from chat_server.services.conversations import ConversationService
 from chat_server.verification import IdentityClaim, verify_claim
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from chat_server.app import create_app
-from chat_server.devstack import free_port
+from dev.devstack import free_port
 from chat_server.settings import Settings
 from tests.support.databases import PostgresDatabase
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.devstack import Stack
+from dev.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.helpers import stored_messages
 from tests.support.visitor import Visitor

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.models import InteractionEvent
 from chat_server.db.models import Visitor as VisitorRow
-from chat_server.devstack import Stack
+from dev.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.test_stack import product_cards
 from tests.support.rasa_sessions import start_new_session

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.models import Visitor as VisitorRow
-from chat_server.devstack import Stack
+from dev.devstack import Stack
 from tests.integration.helpers import stored_messages
 from tests.support.visitor import Visitor
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from chat_server.devstack import Stack
+from dev.devstack import Stack
 
 
 async def start_new_session(http: aiohttp.ClientSession, stack: Stack, visitor_id: str) -> None:

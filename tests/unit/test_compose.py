@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from chat_server.devstack import ROOT
+from dev.devstack import ROOT
 
 SERVICES = {"postgres", "action_server", "rasa", "chat_server"}
 

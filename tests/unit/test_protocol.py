@@ -1,6 +1,6 @@
 import pytest
 
-from chat_server import protocol
+from chat_server.protocol import visitor as protocol
 
 
 def test_user_uttered_accepts_a_normal_message() -> None:

@@ -14,12 +14,30 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 SESSION_REQUEST = "session_request"
 USER_UTTERED = "user_uttered"
 CARD_CLICKED = "card_clicked"
+VISITOR_TYPING = "visitor_typing"  # Rapport clients only
+CSAT_SUBMITTED = "csat_submitted"  # Rapport clients only
 
 # Server → client
 SESSION_CONFIRM = "session_confirm"
 BOT_UTTERED = "bot_uttered"
 HISTORY = "history"
 ERROR = "error"
+# Sent only to clients that announced ``rapport: 1`` in session_request.
+HANDOFF_STATUS = "handoff_status"
+AGENT_TYPING = "agent_typing"
+CSAT_REQUEST = "csat_request"
+CSAT_RECORDED = "csat_recorded"
+
+# The capability flag a Rapport widget sends in session_request. Clients
+# without it (rasa-webchat) get only Rasa's socketio payloads: rasa-webchat
+# renders nothing for a bot_uttered with unknown keys.
+RAPPORT_CAPABILITY = "rapport"
+
+# Handoff states as the visitor sees them (handoff_status.state).
+STATE_BOT = "bot"
+STATE_QUEUED = "queued"
+STATE_ASSIGNED = "assigned"
+STATE_RESOLVED = "resolved"
 
 # Error codes sent in ERROR events.
 INVALID_PAYLOAD = "invalid_payload"
@@ -57,12 +75,51 @@ class UserUttered(BaseModel):
     customData: dict[str, Any] | None = None  # noqa: N815 - Rasa's wire name
 
 
+class VisitorTyping(BaseModel):
+    """`visitor_typing`: the visitor started or stopped typing."""
+
+    model_config = ConfigDict(extra="ignore")
+    typing: bool
+
+
+class CsatSubmitted(BaseModel):
+    """`csat_submitted`: the visitor's rating of a resolved conversation."""
+
+    model_config = ConfigDict(extra="ignore")
+    conversation_id: int
+    score: int = Field(ge=1, le=5)
+    comment: StrictStr | None = Field(None, max_length=1000)
+
+
 class CardClicked(BaseModel):
     """`card_clicked`: the visitor opened a product card."""
 
     model_config = ConfigDict(extra="ignore")
     session_id: Any = None
     product_id: StrictStr = Field(min_length=1, max_length=100)
+
+
+def wants_rapport_extras(data: Any) -> bool:
+    """Whether the client announced it understands Rapport's extension fields."""
+    return isinstance(data, dict) and data.get(RAPPORT_CAPABILITY) == 1
+
+
+def parse_visitor_typing(data: Any) -> VisitorTyping:
+    """Validate a `visitor_typing` payload or raise ProtocolError."""
+    try:
+        return VisitorTyping.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(INVALID_PAYLOAD, "visitor_typing expects {typing: bool}") from exc
+
+
+def parse_csat(data: Any) -> CsatSubmitted:
+    """Validate a `csat_submitted` payload or raise ProtocolError."""
+    try:
+        return CsatSubmitted.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(
+            INVALID_PAYLOAD, "csat_submitted expects {conversation_id, score: 1-5, comment?}"
+        ) from exc
 
 
 def parse_session_request(data: Any) -> str | None:
@@ -135,3 +192,18 @@ def to_bot_uttered(rasa_message: dict[str, Any]) -> dict[str, Any]:
     if rasa_message.get("custom") is not None:
         out["custom"] = rasa_message["custom"]
     return out
+
+
+# Custom payloads the bot sends to the chat server, never shown to visitors.
+CONTROL_KEYS = ("handoff", "fallback", "privacy")
+
+
+def control_of(rasa_message: dict[str, Any]) -> dict[str, Any] | None:
+    """The control instruction inside a Rasa message (``{"handoff": ...}``), if any.
+
+    Rasa's REST channel delivers ``json_message`` payloads as ``custom``.
+    """
+    custom = rasa_message.get("custom")
+    if isinstance(custom, dict) and any(k in custom for k in CONTROL_KEYS):
+        return custom
+    return None

@@ -1,6 +1,6 @@
 """Local process supervisor: action server, Rasa and chat server, in order.
 
-Used by ``make run`` (``python -m chat_server.devstack``), by the integration
+Used by ``make run`` (``python -m dev.devstack``), by the integration
 tests and by the benchmarks, so all three start the stack the same way.
 Production deployments use docker-compose.yml or their own supervisor.
 """

@@ -1,0 +1,161 @@
+"""The agent wire protocol: Socket.IO namespace ``/agent`` and the REST API's bodies.
+
+Event names and payload schemas for the console live here; docs/agent-api.md
+describes them for humans and the console's constants are generated from this
+module. Everything an agent sends is validated by one of these models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+NAMESPACE = "/agent"
+
+# Client → server (socket)
+WATCH = "watch"
+UNWATCH = "unwatch"
+TYPING = "typing"
+SEND_MESSAGE = "send_message"
+SET_STATUS = "set_status"
+
+# Server → client (socket)
+CONVERSATION_UPDATED = "conversation_updated"
+MESSAGE_CREATED = "message_created"
+VISITOR_TYPING = "visitor_typing"
+VISITOR_PRESENCE = "visitor_presence"
+AGENT_UPDATED = "agent_updated"
+ASSIGNMENT = "assignment"
+FOLLOWUP_CREATED = "followup_created"
+ERROR = "error"
+
+# Roles, statuses and conversation states.
+ROLES = ("agent", "admin")
+STATUSES = ("online", "away", "offline")
+NOTIFY_MODES = ("always", "hidden")
+STATES = ("bot", "queued", "assigned", "resolved")
+VIEWS = ("queue", "mine", "open", "bot", "resolved")
+
+# Why a conversation left the bot (handoff_reason), and who moved it.
+REASON_REQUESTED = "requested"
+REASON_COMPLAINT = "complaint"
+REASON_FALLBACK = "fallback"
+REASON_BOT_UNAVAILABLE = "bot_unavailable"
+REASON_BARGE_IN = "barge_in"
+REASON_AGENT_DISCONNECTED = "agent_disconnected"
+REASON_TRANSFER = "transfer"
+
+MAX_TEXT = 5000
+_SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WatchBody(_Strict):
+    """`watch` / `unwatch`: follow one conversation's transcript live."""
+
+    conversation_id: int
+
+
+class TypingBody(_Strict):
+    """`typing`: the agent started or stopped typing in a conversation."""
+
+    conversation_id: int
+    typing: bool
+
+
+class SendBody(_Strict):
+    """A message or internal note (REST body; the socket adds conversation_id)."""
+
+    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT)
+    note: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        return value
+
+
+class SocketSendBody(SendBody):
+    """`send_message` over the socket."""
+
+    conversation_id: int
+
+
+class StatusBody(_Strict):
+    """`set_status` (socket) and the status part of ``PATCH /api/me``."""
+
+    status: Literal["online", "away", "offline"]
+
+
+class MeUpdate(_Strict):
+    """``PATCH /api/me``."""
+
+    status: Literal["online", "away", "offline"] | None = None
+    notify_mode: Literal["always", "hidden"] | None = None
+    display_name: StrictStr | None = Field(None, min_length=1, max_length=100)
+
+
+class LoginBody(_Strict):
+    """``POST /api/auth/login``."""
+
+    username: StrictStr = Field(min_length=1, max_length=64)
+    password: StrictStr = Field(min_length=1, max_length=1024)
+
+
+class PasswordChange(_Strict):
+    """``POST /api/me/password``."""
+
+    current_password: StrictStr = Field(min_length=1, max_length=1024)
+    new_password: StrictStr = Field(min_length=10, max_length=1024)
+
+
+class AgentCreate(_Strict):
+    """``POST /api/agents`` (admin)."""
+
+    username: StrictStr
+    password: StrictStr = Field(min_length=10, max_length=1024)
+    display_name: StrictStr = Field(min_length=1, max_length=100)
+    role: Literal["agent", "admin"] = "agent"
+    max_chats: int = Field(3, ge=1, le=50)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if not _USERNAME.match(value):
+            raise ValueError("2-64 characters: letters, digits, and . _ @ -")
+        return value
+
+
+class TransferBody(_Strict):
+    """``POST /api/conversations/{id}/transfer``."""
+
+    agent_id: int
+    note: StrictStr | None = Field(None, max_length=MAX_TEXT)
+
+
+class CannedCreate(_Strict):
+    """``POST /api/canned-responses``."""
+
+    shortcut: StrictStr
+    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("shortcut")
+    @classmethod
+    def _shortcut(cls, value: str) -> str:
+        value = value.lstrip("/")
+        if not _SHORTCUT.match(value):
+            raise ValueError("1-32 characters: lower-case letters, digits, _ and -")
+        return value
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    """The body of an ``error`` event or an error response."""
+    return {"error": code, "message": message}

@@ -1,0 +1,29 @@
+// Generated from chat_server.protocol.agent by `python -m chat_server.protocol.js`.
+// Do not edit: change the Python module and regenerate.
+export const AGENT_UPDATED = "agent_updated";
+export const ASSIGNMENT = "assignment";
+export const CONVERSATION_UPDATED = "conversation_updated";
+export const ERROR = "error";
+export const FOLLOWUP_CREATED = "followup_created";
+export const MAX_TEXT = 5000;
+export const MESSAGE_CREATED = "message_created";
+export const NAMESPACE = "/agent";
+export const NOTIFY_MODES = ["always", "hidden"];
+export const REASON_AGENT_DISCONNECTED = "agent_disconnected";
+export const REASON_BARGE_IN = "barge_in";
+export const REASON_BOT_UNAVAILABLE = "bot_unavailable";
+export const REASON_COMPLAINT = "complaint";
+export const REASON_FALLBACK = "fallback";
+export const REASON_REQUESTED = "requested";
+export const REASON_TRANSFER = "transfer";
+export const ROLES = ["agent", "admin"];
+export const SEND_MESSAGE = "send_message";
+export const SET_STATUS = "set_status";
+export const STATES = ["bot", "queued", "assigned", "resolved"];
+export const STATUSES = ["online", "away", "offline"];
+export const TYPING = "typing";
+export const UNWATCH = "unwatch";
+export const VIEWS = ["queue", "mine", "open", "bot", "resolved"];
+export const VISITOR_PRESENCE = "visitor_presence";
+export const VISITOR_TYPING = "visitor_typing";
+export const WATCH = "watch";
