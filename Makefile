@@ -7,14 +7,21 @@ BOTVENV  := .venv-bot
 PYTHON   := $(VENV)/bin/python
 BOTPY    := $(BOTVENV)/bin/python
 
-.PHONY: run test setup model widget system-deps bench lint-compose clean
+.PHONY: run test lint setup model widget system-deps bench lint-compose clean
 
 run: setup model
 	$(PYTHON) -m dev.devstack
 
-test: setup model system-deps
+# lint first: it needs only the chat server's venv and fails in seconds.
+test: lint setup model system-deps
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra
 	$(BOTPY) -m pytest -q -ra tests/bot
+
+# Static checks (config in pyproject.toml); bot/ is Python 3.10 and not linted here.
+lint: $(VENV)/.installed
+	$(PYTHON) -m ruff check chat_server dev tests bench
+	$(PYTHON) -m mypy chat_server
+	$(PYTHON) -m chat_server.protocol.js --check
 
 setup: $(VENV)/.installed $(BOTVENV)/.installed widget
 

@@ -24,10 +24,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
-from bench.stats import percentile  # noqa: E402
 
 SCRIPT = [
     "hi", "show me tents", "do you have something cheaper", "what about backpacks",
@@ -82,11 +82,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        with Stack(StackConfig(
+        config = StackConfig(
             model=trained_model(), database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
             log_dir=Path(tmp) / "log", chat_port=free_port(), rasa_port=free_port(),
             action_port=free_port(),
-        )) as stack:
+        )
+        with Stack(config) as stack:
             rows = asyncio.run(run(stack, args.messages))
     for row in rows:
         print(json.dumps(row))

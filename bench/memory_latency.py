@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -31,12 +31,12 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.databases import PostgresDatabase  # noqa: E402
 from tests.support.rasa_sessions import start_new_session  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
-from bench.stats import percentile  # noqa: E402
 
 SCRIPT = [
     "hi", "show me tents", "what about backpacks", "how much is shipping",
@@ -53,16 +53,23 @@ def seed_rows(visitors: int, per_visitor: int):  # type: ignore[no-untyped-def]
         yield "visitor", (vid,)
         yield "conversation", (v + 1, vid)
         for m in range(per_visitor):
-            yield "message", (v + 1, vid, "visitor" if m % 2 == 0 else "bot", f"message {m} of {v}")
-            event = {"event": "user" if m % 2 == 0 else "bot", "text": f"message {m}", "timestamp": now}
+            direction = "visitor" if m % 2 == 0 else "bot"
+            yield "message", (v + 1, vid, direction, f"message {m} of {v}")
+            event = {
+                "event": "user" if m % 2 == 0 else "bot", "text": f"message {m}", "timestamp": now,
+            }
             yield "event", (vid, event["event"], now - 86400 + m, json.dumps(event))
 
 
 SQL = {
-    "visitor": "INSERT INTO visitors (id, created_at, last_seen_at, profile) VALUES ({p}, {now}, {now}, '{{}}')",
-    "conversation": "INSERT INTO conversations (id, visitor_id, state, created_at, updated_at) VALUES ({p}, {p}, 'bot', {now}, {now})",
-    "message": "INSERT INTO messages (conversation_id, visitor_id, direction, text, created_at) VALUES ({p}, {p}, {p}, {p}, {now})",
-    "event": "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ({p}, {p}, {p}, {p})",
+    "visitor": "INSERT INTO visitors (id, created_at, last_seen_at, profile) "
+               "VALUES ({p}, {now}, {now}, '{{}}')",
+    "conversation": "INSERT INTO conversations (id, visitor_id, state, created_at, updated_at) "
+                    "VALUES ({p}, {p}, 'bot', {now}, {now})",
+    "message": "INSERT INTO messages (conversation_id, visitor_id, direction, text, created_at) "
+               "VALUES ({p}, {p}, {p}, {p}, {now})",
+    "event": "INSERT INTO events (sender_id, type_name, timestamp, data) "
+             "VALUES ({p}, {p}, {p}, {p})",
 }
 
 
@@ -92,7 +99,7 @@ async def seed_postgres(url: str, visitors: int, per_visitor: int) -> None:
     rows: dict[str, list[tuple]] = {k: [] for k in SQL}
     for kind, row in seed_rows(visitors, per_visitor):
         rows[kind].append(row)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await conn.copy_records_to_table(
         "visitors", records=[(r[0], "{}", now, now) for r in rows["visitor"]],
         columns=["id", "profile", "created_at", "last_seen_at"])
@@ -144,7 +151,7 @@ async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> d
         for s in range(sessions):
             if s:
                 await start_new_session(http, stack, loyal.visitor_id)
-            for m in range(per_session):
+            for _ in range(per_session):
                 n = len(build)
                 build.append((n, await turn(loyal, SCRIPT[n % len(SCRIPT)])))
         await start_new_session(http, stack, loyal.visitor_id)
@@ -163,7 +170,9 @@ async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> d
         buckets.setdefault(n // 100 * 100, []).append(ms)
     return {
         "loyal": loyal_lat, "fresh": fresh_lat, "loaded_events": loaded,
-        "build_p50_by_history": {k: round(statistics.median(v), 1) for k, v in sorted(buckets.items())},
+        "build_p50_by_history": {
+            k: round(statistics.median(v), 1) for k, v in sorted(buckets.items())
+        },
     }
 
 
@@ -184,8 +193,10 @@ def main() -> None:
         return await measure(tmp, f"sqlite+aiosqlite:///{tmp}/bench.db")
 
     async def measure(tmp: Path, url: str) -> dict:
-        stack = Stack(StackConfig(model=trained_model(), database_url=url, log_dir=tmp / "log",
-                                  chat_port=free_port(), rasa_port=free_port(), action_port=free_port()))
+        stack = Stack(StackConfig(
+            model=trained_model(), database_url=url, log_dir=tmp / "log",
+            chat_port=free_port(), rasa_port=free_port(), action_port=free_port(),
+        ))
         try:
             await asyncio.to_thread(stack.start)
             t = time.perf_counter()
@@ -209,8 +220,9 @@ def main() -> None:
           f"p50 {percentile(loyal, 50):.1f} ms, p90 {percentile(loyal, 90):.1f} ms")
     print(f"new visitor: p50 {percentile(fresh, 50):.1f} ms, p90 {percentile(fresh, 90):.1f} ms")
     print(f"ratio loyal/new p50: {percentile(loyal, 50) / percentile(fresh, 50):.2f}x")
-    print(f"largest tracker Rasa loaded per measured turn: loyal {result['loaded_events']['loyal']} "
-          f"events, new {result['loaded_events']['new']} events")
+    loaded = result["loaded_events"]
+    print(f"largest tracker Rasa loaded per measured turn: loyal {loaded['loyal']} "
+          f"events, new {loaded['new']} events")
     print("p50 by history length while building (messages so far -> ms):")
     for bucket, p50 in result["build_p50_by_history"].items():
         print(f"  {bucket:5d}-{bucket + 99:<5d} {p50:7.1f} ms  {'#' * int(p50 / 5)}")

@@ -1,7 +1,14 @@
-"""`python -m chat_server`: run the chat server with settings from the environment."""
+"""``python -m chat_server [serve]``: run the chat server (settings from the environment).
+
+``python -m chat_server create-agent --username U --display-name N [--role admin]``
+creates an agent; the password is read from ``--password``, or prompted for.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import getpass
 import logging
 import sys
 
@@ -9,20 +16,78 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from chat_server.app import create_app
+from chat_server.db.engine import create_engine, create_sessionmaker
+from chat_server.db.migrate import upgrade_to_head
+from chat_server.protocol.agent import AgentCreate
+from chat_server.services.agents import AgentExists, create_agent
 from chat_server.settings import Settings
 
 
-def main() -> None:
+def load_settings() -> Settings:
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        return Settings()  # values come from the environment
     except ValidationError as exc:
         sys.exit(f"chat_server: invalid configuration:\n{exc}")
+
+
+def serve() -> None:
+    settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 shutdown_timeout=5)
+
+
+async def _create_agent(database_url: str, body: AgentCreate) -> int:
+    engine = create_engine(database_url)
+    try:
+        await upgrade_to_head(engine)
+        async with create_sessionmaker(engine).begin() as session:
+            agent = await create_agent(
+                session, body.username, body.password, body.display_name, body.role,
+                body.max_chats,
+            )
+            return agent.id
+    finally:
+        await engine.dispose()
+
+
+def create_agent_command(args: argparse.Namespace) -> None:
+    database_url = args.database_url or load_settings().database_url
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    try:
+        body = AgentCreate(
+            username=args.username, password=password,
+            display_name=args.display_name or args.username, role=args.role,
+            max_chats=args.max_chats,
+        )
+    except ValidationError as exc:
+        sys.exit(f"create-agent: {exc}")
+    try:
+        agent_id = asyncio.run(_create_agent(database_url, body))
+    except AgentExists:
+        sys.exit(f"create-agent: the username {args.username!r} is taken")
+    print(f"created {body.role} {body.username!r} (id {agent_id})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m chat_server")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the chat server (default)")
+    create = commands.add_parser("create-agent", help="create an agent account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--display-name")
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--role", choices=("agent", "admin"), default="agent")
+    create.add_argument("--max-chats", type=int, default=3)
+    create.add_argument("--database-url", help="default: DATABASE_URL from the environment")
+    args = parser.parse_args()
+    if args.command == "create-agent":
+        create_agent_command(args)
+    else:
+        serve()
 
 
 if __name__ == "__main__":

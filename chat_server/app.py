@@ -2,25 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
 import socketio
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.http import api, views
-from chat_server.http.keys import CONVERSATIONS, ENGINE, PRIVACY, RASA, SETTINGS
+from chat_server.http import agent_api, api, openapi, views
+from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
+from chat_server.services.agents import AgentService
+from chat_server.services.container import Services
 from chat_server.services.conversations import ConversationService
+from chat_server.services.desk import DeskService
+from chat_server.services.handoff import HandoffService
+from chat_server.services.hours import SupportHours
 from chat_server.services.privacy import PrivacyService
+from chat_server.services.tracker_sync import TrackerSync
 from chat_server.settings import Settings
-from chat_server.transport.visitor import SocketNotifier, VisitorNamespace
+from chat_server.transport.agent import AgentNamespace
+from chat_server.transport.notifier import SocketNotifier
+from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
+
+
+def build_services(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    rasa: RasaClient,
+    notifier: SocketNotifier,
+) -> Services:
+    """Wire the services of one process together."""
+    hours = SupportHours.parse(settings.support_hours) if settings.support_hours else None
+    handoff = HandoffService(
+        sessions, notifier, auto_assign=settings.auto_assign, support_hours=hours,
+        agent_grace_seconds=settings.agent_grace_seconds,
+    )
+    tracker_sync = TrackerSync(sessions, rasa)
+    privacy = PrivacyService(sessions)
+    conversations = ConversationService(
+        sessions, rasa, VisitorIds(settings.secret_key.get_secret_value()), notifier, privacy,
+        handoff, tracker_sync, settings.history_page_size, settings.conversation_idle_minutes,
+    )
+    return Services(
+        conversations=conversations,
+        handoff=handoff,
+        desk=DeskService(sessions, notifier, handoff, tracker_sync,
+                         settings.conversation_idle_minutes),
+        agents=AgentService(sessions, settings.agent_session_days),
+        privacy=privacy,
+        tracker_sync=tracker_sync,
+    )
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -36,10 +76,13 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=64 * 1024,
     )
     sio.attach(app)
-    identity_secret = settings.identity_secret.get_secret_value() if settings.identity_secret else None
-    sio.register_namespace(
-        VisitorNamespace(lambda: app[CONVERSATIONS], settings.message_max_chars, identity_secret)
+    identity_secret = (
+        settings.identity_secret.get_secret_value() if settings.identity_secret else None
     )
+    sio.register_namespace(
+        VisitorNamespace(lambda: app[SERVICES], settings.message_max_chars, identity_secret)
+    )
+    sio.register_namespace(AgentNamespace(lambda: app[SERVICES]))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -48,19 +91,23 @@ def create_app(settings: Settings) -> web.Application:
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         rasa = RasaClient(http, settings.rasa_url, settings.action_server_url, token,
                           settings.rasa_timeout)
-        sessionmaker = create_sessionmaker(engine)
         app[ENGINE] = engine
         app[RASA] = rasa
-        privacy = app[PRIVACY] = PrivacyService(sessionmaker)
-        app[CONVERSATIONS] = ConversationService(
-            sessionmaker,
-            rasa,
-            VisitorIds(settings.secret_key.get_secret_value()),
-            SocketNotifier(sio),
-            privacy,
-            settings.history_page_size,
+        services = app[SERVICES] = build_services(
+            settings, create_sessionmaker(engine), rasa, SocketNotifier(sio)
         )
+        await services.agents.ensure_initial_admin(settings.initial_admin_password_file)
+        background = [asyncio.create_task(services.tracker_sync.run())]
+        # Agents marked online before a restart must reconnect within the grace
+        # period, or their conversations go back to the queue.
+        for agent in await services.agents.online():
+            services.handoff.agent_disconnected(agent.id)
         yield
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await services.handoff.close()
         await http.close()
         await engine.dispose()
 
@@ -75,6 +122,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(resources)
     app.add_routes(views.routes)
     app.add_routes(api.routes)
+    app.add_routes(agent_api.routes)
+    app.add_routes(openapi.routes)
     app.router.add_static("/static", settings.static_dir)
-    app.router.add_static("/web", settings.web_dir)
+    if settings.serve_demo:
+        app.router.add_static("/web", settings.demo_dir)
     return app

@@ -8,7 +8,6 @@ answer the visitor politely instead of failing.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +63,13 @@ class RasaClient:
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
             raise RasaUnavailable("unexpected answer from Rasa")
         intent = data.get("intent") or {}
+        slots = data.get("slots")
         return RasaReply(
             messages=data["messages"],
             intent=intent.get("name"),
             confidence=intent.get("confidence"),
             entities=data.get("entities") or [],
-            slots=data.get("slots") if isinstance(data.get("slots"), dict) else {},
+            slots=slots if isinstance(slots, dict) else {},
             tracker_events=data.get("tracker_events"),
         )
 
@@ -87,8 +87,25 @@ class RasaClient:
         data = await self._post_json(
             f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
         )
-        slots = data.get("slots") if isinstance(data, dict) else None
-        return slots if isinstance(slots, dict) else {}
+        after = data.get("slots") if isinstance(data, dict) else None
+        return after if isinstance(after, dict) else {}
+
+    async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Append events (what a visitor and an agent said) to a visitor's tracker."""
+        params = {"include_events": "NONE"}
+        if self._token:
+            params["token"] = self._token
+        await self._post_json(
+            f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
+        )
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """Rasa's NLU reading of a text (intent and entities), without a dialogue turn."""
+        params = {"token": self._token} if self._token else None
+        data = await self._post_json(f"{self._rasa_url}/model/parse", {"text": text}, params)
+        if not isinstance(data, dict):
+            raise RasaUnavailable("unexpected answer from Rasa")
+        return data
 
     async def _post_json(self, url: str, body: Any, params: dict[str, str] | None = None) -> Any:
         """POST JSON to Rasa; any network error, timeout, 4xx/5xx or bad JSON is RasaUnavailable."""
@@ -99,7 +116,7 @@ class RasaClient:
                 if resp.status >= 400:
                     raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
                 return await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
 
     async def rasa_status(self) -> dict[str, Any]:
@@ -112,7 +129,7 @@ class RasaClient:
                 if resp.status != 200:
                     return {"ok": False, "error": f"HTTP {resp.status}"}
                 data = await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return {"ok": False, "error": str(exc) or type(exc).__name__}
         model = data.get("model_file") if isinstance(data, dict) else None
         return {"ok": bool(model), "model": model}
@@ -127,5 +144,5 @@ class RasaClient:
                     "ok": False,
                     "error": f"HTTP {resp.status}",
                 }
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return {"ok": False, "error": str(exc) or type(exc).__name__}

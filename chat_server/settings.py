@@ -39,7 +39,27 @@ class Settings(BaseSettings):
     history_page_size: int = Field(50, ge=1, le=500)
     catalog_path: Path = PROJECT_ROOT / "bot" / "data" / "catalog.json"
     static_dir: Path = PROJECT_ROOT / "chat_server" / "static"
-    web_dir: Path = PROJECT_ROOT / "chat_server" / "web"
+    # The demo store at / (make run and tests); production serves no demo.
+    serve_demo: bool = False
+    demo_dir: Path = PROJECT_ROOT / "demo"
+
+    # -- handoff and agents -------------------------------------------------
+    # Assign queued conversations to the least-loaded online agent at once;
+    # off: agents pick from the queue themselves.
+    auto_assign: bool = True
+    # An agent whose last console connection dropped gets this long to come
+    # back before their conversations return to the queue.
+    agent_grace_seconds: float = Field(60.0, ge=0)
+    # When people answer, e.g. "mon-fri 09:00-17:00 Europe/Berlin"; unset:
+    # whenever an agent is online.
+    support_hours: str | None = None
+    # A bot conversation with no message for this long counts as finished;
+    # the visitor's next message starts a new one.
+    conversation_idle_minutes: int = Field(60, ge=1)
+    agent_session_days: int = Field(14, ge=1)
+    # Where the one-time password of the first admin is written (make run
+    # prints it); it is always logged too.
+    initial_admin_password_file: Path | None = None
     cors_allowed_origins: str = "*"
     log_level: str = "INFO"
 
@@ -49,6 +69,15 @@ class Settings(BaseSettings):
         if len(value.get_secret_value()) < 16:
             raise ValueError("SECRET_KEY must be at least 16 characters")
         return value
+
+    @field_validator("support_hours")
+    @classmethod
+    def _hours_parse(cls, value: str | None) -> str | None:
+        if value:
+            from chat_server.services.hours import SupportHours
+
+            SupportHours.parse(value)  # raises ValueError with the reason
+        return value or None
 
     @field_validator("rasa_url", "action_server_url")
     @classmethod

@@ -103,6 +103,7 @@ class Stack:
             ADMIN_TOKEN=c.admin_token,
             PORT=str(c.chat_port),
             HOST="127.0.0.1",
+            SERVE_DEMO="true",
             # The action server has no --interface flag; Sanic reads this.
             SANIC_HOST="127.0.0.1",
             PYTHONUNBUFFERED="1",
@@ -176,7 +177,9 @@ class Stack:
 
     def health(self) -> tuple[int, str]:
         try:
-            with urllib.request.urlopen(self.config.chat_url + "/healthz", timeout=5) as r:
+            # chat_url is always http://127.0.0.1:<port> (StackConfig.chat_url).
+            url = self.config.chat_url + "/healthz"
+            with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
@@ -189,7 +192,9 @@ class Stack:
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_path(name)}")
+                    raise RuntimeError(
+                        f"{name} exited with {proc.returncode}; see {self.log_path(name)}"
+                    )
             status, body = self.health()
             if status == 200:
                 return

@@ -32,6 +32,9 @@ class ActionFallback(Action):
                   "newsletter. Or I can get you a person."),
             buttons=FALLBACK_BUTTONS,
         )
+        # For the chat server only (never shown): it counts fallbacks in a row
+        # and brings in a person after the second one.
+        dispatcher.utter_message(json_message={"fallback": True})
         # Revert the message we did not understand (as Rasa's default fallback
         # does): the next prediction is then action_listen. Without it the
         # core fallback (RulePolicy's core_fallback_action_name) is predicted

@@ -1,7 +1,10 @@
 """``action_handoff``: hand the conversation to a person.
 
-The chat server recognises the ``{"handoff": {...}}`` custom payload, queues
-the conversation for an agent and silences the bot until it is resolved.
+The chat server consumes the ``{"handoff": {...}}`` control payload (it is
+never shown to the visitor). Only the chat server knows whether anyone is
+online, so it, not the bot, tells the visitor what happens next: queued with
+their position, or an offer to take a message when nobody is there. The bot
+only apologises for a complaint.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from .common import latest_intent
 
+COMPLAINT_APOLOGY = "I'm really sorry about that."
+
 
 class ActionHandoff(Action):
     def name(self) -> Text:
@@ -23,9 +28,8 @@ class ActionHandoff(Action):
     ) -> List[Dict[Text, Any]]:
         if latest_intent(tracker) == "complain":
             reason = "complaint"
-            dispatcher.utter_message(response="utter_handoff_complaint")
+            dispatcher.utter_message(text=COMPLAINT_APOLOGY)
         else:
             reason = "requested"
-            dispatcher.utter_message(response="utter_handoff")
         dispatcher.utter_message(json_message={"handoff": {"reason": reason}})
         return [SlotSet("last_topic", "handoff")]

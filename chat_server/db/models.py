@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -40,11 +51,46 @@ class Visitor(Base):
     )
 
 
-class Conversation(Base):
-    """A thread between a visitor and the bot (and later, agents).
+class Agent(Base):
+    """A person answering visitors in the console (role ``agent`` or ``admin``)."""
 
-    ``state`` is ``bot`` while the bot answers; handoff adds ``queued``,
-    ``assigned`` and ``resolved``.
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str] = mapped_column(String(20), default="agent")
+    # online | away | offline; only ``online`` agents get new conversations.
+    status: Mapped[str] = mapped_column(String(20), default="offline")
+    max_chats: Mapped[int] = mapped_column(Integer, default=3)
+    notify_mode: Mapped[str] = mapped_column(String(20), default="always")
+    # sha256 of the agent's API token (the token itself is shown once).
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_assigned_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentSession(Base):
+    """A console login; the cookie holds the token, the table only its hash."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class Conversation(Base):
+    """A thread between a visitor and the bot, and agents after a handoff.
+
+    ``state``: ``bot`` while the bot answers, ``queued`` while waiting for a
+    person, ``assigned`` while an agent owns it, ``resolved`` when done (the
+    visitor's next message starts a new conversation with the bot). Only
+    chat_server/services/handoff.py changes it.
     """
 
     __tablename__ = "conversations"
@@ -54,10 +100,29 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(20), default="bot")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    handoff_reason: Mapped[str | None] = mapped_column(String(40))
+    queued_at: Mapped[datetime | None] = mapped_column()
+    assigned_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    fallbacks_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    # Visitor messages the assigned agent has not read yet.
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    # Taking a message when nobody is online: None | "message" | "email".
+    followup_stage: Mapped[str | None] = mapped_column(String(20))
+    followup_text: Mapped[str | None] = mapped_column(Text)
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
 
     visitor: Mapped[Visitor] = relationship(back_populates="conversations", lazy="raise_on_sql")
 
-    __table_args__ = (Index("ix_conversations_visitor_updated", "visitor_id", "updated_at"),)
+    __table_args__ = (
+        Index("ix_conversations_visitor_updated", "visitor_id", "updated_at"),
+        Index("ix_conversations_state_updated", "state", "updated_at"),
+        Index("ix_conversations_agent_state", "assigned_agent_id", "state"),
+    )
 
 
 class Message(Base):
@@ -70,8 +135,9 @@ class Message(Base):
         ForeignKey("conversations.id", ondelete="CASCADE")
     )
     visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
-    # visitor | bot | agent | system
+    # visitor | bot | agent | note (agents only) | system (agents only)
     direction: Mapped[str] = mapped_column(String(10))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     intent: Mapped[str | None] = mapped_column(String(100))
@@ -101,3 +167,51 @@ class InteractionEvent(Base):
         Index("ix_interaction_events_type_created", "type", "created_at"),
         Index("ix_interaction_events_visitor", "visitor_id"),
     )
+
+
+class CannedResponse(Base):
+    """A saved reply agents insert with ``/shortcut``."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Followup(Base):
+    """A message a visitor left while nobody was online, to answer by email."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    visitor_id: Mapped[str] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(BigId)
+    email: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("ix_followups_status_created", "status", "created_at"),)
+
+
+class TrackerOutbox(Base):
+    """Events to append to a visitor's Rasa tracker, in id order.
+
+    Written in the same transaction as the message they describe, so what was
+    said while a human owned the conversation reaches the bot even if Rasa was
+    down at the time.
+    """
+
+    __tablename__ = "tracker_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_tracker_outbox_visitor_id", "visitor_id", "id"),)

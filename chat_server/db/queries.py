@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.db.models import Conversation, InteractionEvent, Message, Visitor, utcnow
+from chat_server.db.models import (
+    Agent,
+    Conversation,
+    InteractionEvent,
+    Message,
+    TrackerOutbox,
+    Visitor,
+    utcnow,
+)
+
+# What a visitor may see of a conversation (notes and system lines are for agents).
+VISITOR_DIRECTIONS = ("visitor", "bot", "agent")
 
 
 async def get_visitor(session: AsyncSession, visitor_id: str) -> Visitor | None:
@@ -23,19 +36,46 @@ async def create_visitor(
     return visitor
 
 
-async def open_conversation(session: AsyncSession, visitor_id: str) -> Conversation:
-    """The visitor's most recent conversation, or a new one if there is none."""
-    conversation = await session.scalar(
+async def latest_conversation(session: AsyncSession, visitor_id: str) -> Conversation | None:
+    """The visitor's most recent conversation, whatever its state."""
+    return await session.scalar(
         select(Conversation)
         .where(Conversation.visitor_id == visitor_id)
         .order_by(Conversation.id.desc())
         .limit(1)
     )
+
+
+async def open_conversation(
+    session: AsyncSession, visitor_id: str, idle_after: timedelta | None = None
+) -> Conversation:
+    """The conversation the visitor's next message belongs to.
+
+    A resolved conversation is never reopened, and a bot conversation idle
+    for longer than ``idle_after`` is over: both start a new one. Queued and
+    assigned conversations stay open however long they wait.
+    """
+    conversation = await latest_conversation(session, visitor_id)
+    if conversation is not None and conversation.state == "resolved":
+        conversation = None
+    elif (
+        conversation is not None
+        and idle_after is not None
+        and conversation.state == "bot"
+        and conversation.followup_stage is None
+        and as_utc(conversation.updated_at) < utcnow() - idle_after
+    ):
+        conversation = None
     if conversation is None:
         conversation = Conversation(visitor_id=visitor_id, state="bot")
         session.add(conversation)
         await session.flush()
     return conversation
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 async def add_message(
@@ -45,6 +85,7 @@ async def add_message(
     text: str | None,
     payload: dict[str, Any] | None = None,
     page_url: str | None = None,
+    agent_id: int | None = None,
 ) -> Message:
     message = Message(
         conversation_id=conversation.id,
@@ -53,6 +94,7 @@ async def add_message(
         text=text,
         payload=payload,
         page_url=page_url,
+        agent_id=agent_id,
     )
     session.add(message)
     conversation.updated_at = utcnow()
@@ -63,8 +105,13 @@ async def add_message(
 async def recent_messages(
     session: AsyncSession, visitor_id: str, limit: int, before_id: int | None = None
 ) -> list[Message]:
-    """The visitor's latest ``limit`` messages (older than ``before_id``), oldest first."""
-    query = select(Message).where(Message.visitor_id == visitor_id)
+    """The visitor's latest ``limit`` messages (older than ``before_id``), oldest first.
+
+    Only what the visitor may see: no internal notes, no system lines.
+    """
+    query = select(Message).where(
+        Message.visitor_id == visitor_id, Message.direction.in_(VISITOR_DIRECTIONS)
+    )
     if before_id is not None:
         query = query.where(Message.id < before_id)
     rows = await session.scalars(query.order_by(Message.id.desc()).limit(limit))
@@ -95,3 +142,48 @@ async def move_visitor_data(session: AsyncSession, source_id: str, target_id: st
         await session.execute(
             update(model).where(model.visitor_id == source_id).values(visitor_id=target_id)
         )
+
+
+async def conversation_messages(
+    session: AsyncSession, conversation_id: int, limit: int, before_id: int | None = None
+) -> list[Message]:
+    """A conversation's latest ``limit`` messages (older than ``before_id``), oldest first."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    rows = await session.scalars(query.order_by(Message.id.desc()).limit(limit))
+    return list(reversed(rows.all()))
+
+
+async def agents_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Agent]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Agent).where(Agent.id.in_(ids)))
+    return {a.id: a for a in rows}
+
+
+async def active_chat_counts(session: AsyncSession) -> dict[int, int]:
+    """Assigned conversations per agent."""
+    rows = await session.execute(
+        select(Conversation.assigned_agent_id, func.count())
+        .where(Conversation.state == "assigned", Conversation.assigned_agent_id.is_not(None))
+        .group_by(Conversation.assigned_agent_id)
+    )
+    return {agent_id: count for agent_id, count in rows.tuples() if agent_id is not None}
+
+
+async def queued_conversations(session: AsyncSession) -> list[Conversation]:
+    """The queue, first come first served."""
+    rows = await session.scalars(
+        select(Conversation)
+        .where(Conversation.state == "queued")
+        .order_by(Conversation.queued_at, Conversation.id)
+    )
+    return list(rows)
+
+
+async def add_tracker_events(
+    session: AsyncSession, visitor_id: str, events: list[dict[str, Any]]
+) -> None:
+    """Queue events for the visitor's Rasa tracker (sent in order by TrackerSync)."""
+    session.add(TrackerOutbox(visitor_id=visitor_id, events=events))

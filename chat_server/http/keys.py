@@ -6,12 +6,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.rasa_client import RasaClient
-from chat_server.services.conversations import ConversationService
-from chat_server.services.privacy import PrivacyService
+from chat_server.services.container import Services
 from chat_server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 RASA = web.AppKey("rasa", RasaClient)
-CONVERSATIONS = web.AppKey("conversations", ConversationService)
-PRIVACY = web.AppKey("privacy", PrivacyService)
+SERVICES = web.AppKey("services", Services)

@@ -19,7 +19,20 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/")
 async def demo_store(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(request.app[SETTINGS].web_dir / "index.html")
+    settings = request.app[SETTINGS]
+    if not settings.serve_demo:
+        raise web.HTTPFound("/console")
+    return web.FileResponse(settings.demo_dir / "index.html")
+
+
+@routes.get("/console")
+async def console(request: web.Request) -> web.StreamResponse:
+    path = request.app[SETTINGS].static_dir / "console.html"
+    if not path.is_file():
+        raise web.HTTPServiceUnavailable(
+            text="The console is not built yet: run `npm run build` (make does it for you)."
+        )
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
 @routes.get("/widget.js")

@@ -14,19 +14,24 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.protocol import visitor as protocol
 from chat_server.db import queries
-from chat_server.db.models import Message, Visitor, utcnow
+from chat_server.db.models import Conversation, Followup, Message, Visitor, utcnow
 from chat_server.identity import VisitorIds
 from chat_server.profile import merge_profiles, profile_from_slots
-from chat_server.rasa_client import RasaClient, RasaUnavailable
+from chat_server.protocol import agent as agent_protocol
+from chat_server.protocol import visitor as protocol
+from chat_server.rasa_client import RasaClient, RasaReply, RasaUnavailable
+from chat_server.services import followups
+from chat_server.services.handoff import BOT, VISITOR, Actor, HandoffService
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.notifier import Notifier
 from chat_server.services.privacy import PrivacyService
+from chat_server.services.tracker_sync import TrackerSync, visitor_said
 from chat_server.verification import IdentityClaim
 
 log = logging.getLogger(__name__)
@@ -46,15 +51,57 @@ class VisitorSession:
     resumed: bool
 
 
-def message_to_wire(message: Message) -> dict[str, Any]:
+def message_to_wire(message: Message, sender_name: str | None = None) -> dict[str, Any]:
     """A stored message as the widget's `history` item."""
-    return {
+    item: dict[str, Any] = {
         "id": message.id,
         "direction": message.direction,
         "text": message.text,
         "payload": message.payload,
         "created_at": message.created_at.isoformat(),
     }
+    if sender_name:
+        item["sender_name"] = sender_name
+    return item
+
+
+@dataclass
+class BotTurn:
+    """What the bot's reply to one visitor message means for the chat server."""
+
+    outgoing: list[dict[str, Any]]
+    handoff_reason: str | None = None
+    fallback: bool = False
+    forget: bool = False
+
+
+def read_reply(reply: RasaReply) -> BotTurn:
+    """Split Rasa's messages into what the visitor sees and control instructions.
+
+    Control payloads (``{"handoff": ...}``, ``{"fallback": ...}``,
+    ``{"privacy": ...}``) are for the chat server only: never sent, never stored.
+    """
+    turn = BotTurn(outgoing=[], fallback=reply.intent == "nlu_fallback")
+    for message in reply.messages:
+        control = protocol.control_of(message)
+        if control is None:
+            payload = protocol.to_bot_uttered(message)
+            if payload:
+                turn.outgoing.append(payload)
+            continue
+        handoff = control.get("handoff")
+        if isinstance(handoff, dict):
+            reason = handoff.get("reason")
+            turn.handoff_reason = (
+                reason if reason in (agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT)
+                else agent_protocol.REASON_REQUESTED
+            )
+        if control.get("fallback"):
+            turn.fallback = True
+        privacy = control.get("privacy")
+        if isinstance(privacy, dict) and privacy.get("forget"):
+            turn.forget = True
+    return turn
 
 
 def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
@@ -65,29 +112,30 @@ def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
     visitor.email = profile.get("email") or visitor.email
 
 
-def wants_forget(payload: dict[str, Any]) -> bool:
-    custom = payload.get("custom")
-    return isinstance(custom, dict) and bool((custom.get("privacy") or {}).get("forget"))
-
-
 class ConversationService:
     """Everything that happens to a visitor's conversation."""
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker,
+        sessionmaker: async_sessionmaker[AsyncSession],
         rasa: RasaClient,
         visitor_ids: VisitorIds,
         notifier: Notifier,
         privacy: PrivacyService,
+        handoff: HandoffService,
+        tracker_sync: TrackerSync,
         history_page_size: int = 50,
+        idle_minutes: int = 60,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
         self._ids = visitor_ids
         self._notifier = notifier
         self._privacy = privacy
+        self._handoff = handoff
+        self._tracker_sync = tracker_sync
         self._history_page_size = history_page_size
+        self._idle = timedelta(minutes=idle_minutes)
         self._locks = KeyedLocks()
 
     # -- sessions ---------------------------------------------------------
@@ -171,7 +219,27 @@ class ConversationService:
             rows = await queries.recent_messages(
                 session, visitor_id, self._history_page_size, before_id
             )
-            return [message_to_wire(m) for m in rows]
+            agents = await queries.agents_by_id(
+                session, {m.agent_id for m in rows if m.agent_id is not None}
+            )
+            return [
+                message_to_wire(m, agents[m.agent_id].display_name if m.agent_id in agents else None)
+                for m in rows
+            ]
+
+    async def handoff_status(self, visitor_id: str) -> tuple[dict[str, Any] | None, int | None]:
+        """For a (re)connecting Rapport client: the handoff state to show, and a
+        resolved conversation still waiting for its rating."""
+        async with self._sessions() as session:
+            conversation = await queries.latest_conversation(session, visitor_id)
+        if conversation is None:
+            return None, None
+        if conversation.state == "resolved":
+            unrated = conversation.csat_score is None and conversation.resolved_at is not None and (
+                utcnow() - queries.as_utc(conversation.resolved_at) < self._idle
+            )
+            return None, conversation.id if unrated else None
+        return await self._handoff.queue_status(conversation.id), None
 
     # -- profile ----------------------------------------------------------
 
@@ -211,65 +279,143 @@ class ConversationService:
     async def handle_visitor_message(
         self, visitor_id: str, text: str, page_url: str | None = None
     ) -> None:
-        """Store the message, ask Rasa, store and deliver each reply in order."""
+        """Store the message, then let the bot, the follow-up dialogue or a person answer."""
         async with self._locks.hold(visitor_id):
+            replies: list[tuple[Message, dict[str, Any]]] = []
+            created: Followup | None = None
             async with self._sessions.begin() as session:
-                conversation = await queries.open_conversation(session, visitor_id)
+                conversation = await queries.open_conversation(session, visitor_id, self._idle)
                 incoming = await queries.add_message(
                     session, conversation, "visitor", text, page_url=page_url
                 )
                 await queries.log_event(
                     session, "message_received", visitor_id, conversation.id,
-                    {"message_id": incoming.id},
+                    {"message_id": incoming.id, "state": conversation.state},
                 )
-            metadata = {"visitor_id": visitor_id, "page_url": page_url}
-            started = time.perf_counter()
-            try:
-                reply = await self._rasa.send_message(visitor_id, text, metadata)
-                outgoing = [m for m in map(protocol.to_bot_uttered, reply.messages) if m]
-                failure = None
-                if not outgoing and not (await self._rasa.action_server_status())["ok"]:
-                    failure = "action_server_unavailable"
-            except RasaUnavailable as exc:
-                log.warning("Rasa unavailable for visitor %s: %s", visitor_id, exc)
-                reply, outgoing, failure = None, [], "rasa_unavailable"
-            latency_ms = round((time.perf_counter() - started) * 1000, 1)
-            if failure:
-                outgoing = [{"text": UNAVAILABLE_TEXT, "custom": {"type": "assistant_unavailable"}}]
-
-            async with self._sessions.begin() as session:
-                conversation = await queries.open_conversation(session, visitor_id)
-                if reply is not None:
-                    stored = await session.get(Message, incoming.id)
-                    if stored is not None and reply.intent:
-                        stored.intent = reply.intent
-                        stored.confidence = reply.confidence
+                if conversation.followup_stage:
                     visitor = await queries.get_visitor(session, visitor_id)
-                    if visitor is not None and reply.slots:
-                        mirror_profile(visitor, reply.slots)
-                stored_replies = [
-                    await queries.add_message(session, conversation, "bot", m.get("text"), payload=m)
-                    for m in outgoing
-                ]
+                    step = await followups.continue_followup(session, conversation, visitor, text)
+                    replies = [
+                        (await queries.add_message(session, conversation, "bot", r["text"], payload=r), r)
+                        for r in step.replies
+                    ]
+                    created = step.created
+                    if created is not None:
+                        await queries.log_event(
+                            session, "followup_created", visitor_id, conversation.id,
+                            {"followup_id": created.id},
+                        )
+                elif conversation.state in ("queued", "assigned"):
+                    # A person owns the conversation: the bot stays silent but
+                    # its tracker hears what was said (see TrackerSync).
+                    if conversation.state == "assigned":
+                        conversation.unread += 1
+                    await queries.add_tracker_events(session, visitor_id, [visitor_said(text)])
+            await self._handoff.publish_message(conversation, incoming)
+            if conversation.state != "bot" or replies or created is not None:
+                await self._deliver(visitor_id, conversation, replies)
+                if created is not None:
+                    await self._notifier.to_agents(
+                        agent_protocol.FOLLOWUP_CREATED, {"followup": followups.followup_json(created)}
+                    )
+                self._tracker_sync.kick()
+                await self._handoff.publish(conversation.id)
+                return
+            await self._bot_turn(visitor_id, conversation, incoming, text, page_url)
+
+    async def _bot_turn(
+        self, visitor_id: str, conversation: Conversation, incoming: Message, text: str,
+        page_url: str | None,
+    ) -> None:
+        # After a hand-back, the bot must hear the human phase before this message.
+        await self._tracker_sync.flush(visitor_id)
+        metadata = {"visitor_id": visitor_id, "page_url": page_url}
+        started = time.perf_counter()
+        failure: str | None = None
+        reply: RasaReply | None = None
+        try:
+            reply = await self._rasa.send_message(visitor_id, text, metadata)
+            turn = read_reply(reply)
+            if not turn.outgoing and turn.handoff_reason is None and not turn.forget and not (
+                await self._rasa.action_server_status()
+            )["ok"]:
+                failure = "action_server_unavailable"
+        except RasaUnavailable as exc:
+            log.warning("Rasa unavailable for visitor %s: %s", visitor_id, exc)
+            turn, failure = BotTurn(outgoing=[]), "rasa_unavailable"
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        if failure:
+            turn = BotTurn(
+                outgoing=[{"text": UNAVAILABLE_TEXT, "custom": {"type": "assistant_unavailable"}}],
+                handoff_reason=agent_protocol.REASON_BOT_UNAVAILABLE,
+            )
+
+        escalate: tuple[str, Actor] | None = None
+        async with self._sessions.begin() as session:
+            conversation = await queries.open_conversation(session, visitor_id, self._idle)
+            if reply is not None:
+                stored = await session.get(Message, incoming.id)
+                if stored is not None and reply.intent:
+                    stored.intent = reply.intent
+                    stored.confidence = reply.confidence
+                visitor = await queries.get_visitor(session, visitor_id)
+                if visitor is not None and reply.slots:
+                    mirror_profile(visitor, reply.slots)
+            conversation.fallbacks_in_row = conversation.fallbacks_in_row + 1 if turn.fallback else 0
+            reason = turn.handoff_reason
+            if reason is None and conversation.fallbacks_in_row >= 2:
+                reason = agent_protocol.REASON_FALLBACK
+            outgoing = list(turn.outgoing)
+            if reason is not None and conversation.state == "bot":
+                if await self._handoff.anyone_online(session):
+                    actor = VISITOR if reason in (
+                        agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT
+                    ) else BOT
+                    escalate = (reason, actor)
+                elif failure is None:
+                    outgoing.append(followups.offer(conversation, self._handoff.hours_text))
                 await queries.log_event(
-                    session,
-                    failure or "bot_replied",
-                    visitor_id,
-                    conversation.id,
-                    {
-                        "message_id": incoming.id,
-                        "latency_ms": latency_ms,
-                        "intent": reply.intent if reply else None,
-                        "replies": len(outgoing),
-                        "tracker_events": reply.tracker_events if reply else None,
-                    },
+                    session, "handoff_requested", visitor_id, conversation.id,
+                    {"reason": reason, "agents_available": escalate is not None},
                 )
-            for stored, payload in zip(stored_replies, outgoing):
-                await self._notifier.to_visitor(
-                    visitor_id, protocol.BOT_UTTERED, {**payload, "message_id": stored.id}
-                )
-            if any(wants_forget(p) for p in outgoing):
-                await self._forget(visitor_id)
+            replies = [
+                (await queries.add_message(session, conversation, "bot", m.get("text"), payload=m), m)
+                for m in outgoing
+            ]
+            await queries.log_event(
+                session,
+                failure or "bot_replied",
+                visitor_id,
+                conversation.id,
+                {
+                    "message_id": incoming.id,
+                    "latency_ms": latency_ms,
+                    "intent": reply.intent if reply else None,
+                    "confidence": reply.confidence if reply else None,
+                    "fallback": turn.fallback,
+                    "replies": len(outgoing),
+                    "tracker_events": reply.tracker_events if reply else None,
+                },
+            )
+        await self._deliver(visitor_id, conversation, replies)
+        if escalate is not None:
+            await self._handoff.escalate(conversation.id, *escalate)
+        else:
+            await self._handoff.publish(conversation.id)
+        if turn.forget:
+            await self._forget(visitor_id)
+
+    async def _deliver(
+        self, visitor_id: str, conversation: Conversation,
+        replies: list[tuple[Message, dict[str, Any]]],
+    ) -> None:
+        """Emit stored bot replies to the visitor and to agents watching."""
+        for stored, payload in replies:
+            await self._notifier.to_visitor(
+                visitor_id, protocol.BOT_UTTERED, payload,
+                extras={"message_id": stored.id, "sender": {"type": "bot"}},
+            )
+            await self._handoff.publish_message(conversation, stored)
 
     async def _forget(self, visitor_id: str) -> None:
         """The visitor asked to be forgotten: erase them, hand out a fresh id."""

@@ -1,4 +1,9 @@
-"""How services reach connected clients without knowing the transport."""
+"""How services reach connected clients without knowing the transport.
+
+Services call a ``Notifier``; chat_server/transport/ implements it with
+Socket.IO. Visitors are addressed by visitor id (all their tabs), agents all
+at once, one by one, or as watchers of a conversation.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,49 @@ from typing import Any, Protocol
 
 
 class Notifier(Protocol):
-    """Delivers events to everyone watching a visitor (all their tabs)."""
+    """Delivers events to visitors and agents."""
 
-    async def to_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
-        """Send ``event`` to every connection of the visitor."""
+    async def to_visitor(
+        self, visitor_id: str, event: str, payload: dict[str, Any],
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        """Send ``event`` to every connection of the visitor.
+
+        ``extras`` are added to the payload only for Rapport clients (which
+        announced the capability); other clients get ``payload`` unchanged.
+        """
+        ...
+
+    async def to_rapport_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
+        """Send an extension event, only to the visitor's Rapport clients."""
+        ...
+
+    async def to_basic_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
+        """Send only to the visitor's plain Rasa-protocol clients (e.g. rasa-webchat)."""
         ...
 
     async def visitor_replaced(self, old_id: str, new_id: str, session_id: str) -> None:
         """Move the visitor's connections to a new identity (after erasure)."""
+        ...
+
+    def visitor_online(self, visitor_id: str) -> bool:
+        """Whether the visitor has a connection to this server right now."""
+        ...
+
+    async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
+        """Send to every connected agent."""
+        ...
+
+    async def to_agent(self, agent_id: int, event: str, payload: dict[str, Any]) -> None:
+        """Send to every connection of one agent."""
+        ...
+
+    async def to_conversation(
+        self, conversation_id: int, agent_id: int | None, event: str, payload: dict[str, Any]
+    ) -> None:
+        """Send to the agents watching a conversation and to its assigned agent."""
+        ...
+
+    def agent_connected(self, agent_id: int) -> bool:
+        """Whether the agent has a console connection to this server right now."""
         ...

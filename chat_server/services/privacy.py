@@ -8,14 +8,23 @@ the same database. Both are read and erased in one transaction.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import ColumnElement, CursorResult, Delete, column, delete, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.db.models import Conversation, InteractionEvent, Message, Visitor
+from chat_server.db.models import Base, Conversation, InteractionEvent, Message, Visitor
 
 TRACKER_TABLE = "events"  # Rasa's SQLTrackerStore table
+# Only the columns read or filtered on; Rasa owns the table's schema.
+_tracker = table(
+    TRACKER_TABLE,
+    column("id"),
+    column("sender_id"),
+    column("type_name"),
+    column("timestamp"),
+    column("data"),
+)
 
 
 class VisitorNotFound(Exception):
@@ -24,9 +33,9 @@ class VisitorNotFound(Exception):
 
 def _row(obj: Any) -> dict[str, Any]:
     out = {}
-    for column in obj.__table__.columns:
-        value = getattr(obj, column.key)
-        out[column.key] = value.isoformat() if hasattr(value, "isoformat") else value
+    for col in obj.__table__.columns:
+        value = getattr(obj, col.key)
+        out[col.key] = value.isoformat() if hasattr(value, "isoformat") else value
     return out
 
 
@@ -38,7 +47,7 @@ async def _has_tracker_table(session: AsyncSession) -> bool:
 class PrivacyService:
     """Right of access (export) and right to erasure (delete)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessionmaker
 
     async def export(self, visitor_id: str) -> dict[str, Any]:
@@ -48,7 +57,9 @@ class PrivacyService:
             if visitor is None:
                 raise VisitorNotFound(visitor_id)
             conversations = await session.scalars(
-                select(Conversation).where(Conversation.visitor_id == visitor_id).order_by(Conversation.id)
+                select(Conversation)
+                .where(Conversation.visitor_id == visitor_id)
+                .order_by(Conversation.id)
             )
             messages = await session.scalars(
                 select(Message).where(Message.visitor_id == visitor_id).order_by(Message.id)
@@ -61,9 +72,9 @@ class PrivacyService:
             tracker: list[dict[str, Any]] = []
             if await _has_tracker_table(session):
                 rows = await session.execute(
-                    text(f"SELECT type_name, timestamp, data FROM {TRACKER_TABLE} "
-                         "WHERE sender_id = :sid ORDER BY id"),
-                    {"sid": visitor_id},
+                    select(_tracker.c.type_name, _tracker.c.timestamp, _tracker.c.data)
+                    .where(_tracker.c.sender_id == visitor_id)
+                    .order_by(_tracker.c.id)
                 )
                 tracker = [
                     {"type": r.type_name, "timestamp": r.timestamp, "event": json.loads(r.data)}
@@ -83,15 +94,14 @@ class PrivacyService:
             if await session.get(Visitor, visitor_id) is None:
                 raise VisitorNotFound(visitor_id)
             counts = {}
-            for name, model in (
-                ("messages", Message),
-                ("interaction_events", InteractionEvent),
-                ("conversations", Conversation),
-                ("visitors", Visitor),
-            ):
-                column = model.id if model is Visitor else model.visitor_id
-                result = await session.execute(delete(model).where(column == visitor_id))
-                counts[name] = result.rowcount
+            deletes: tuple[tuple[str, type[Base], ColumnElement[bool]], ...] = (
+                ("messages", Message, Message.visitor_id == visitor_id),
+                ("interaction_events", InteractionEvent, InteractionEvent.visitor_id == visitor_id),
+                ("conversations", Conversation, Conversation.visitor_id == visitor_id),
+                ("visitors", Visitor, Visitor.id == visitor_id),
+            )
+            for name, model, owned in deletes:
+                counts[name] = await _delete(session, delete(model).where(owned))
             counts["tracker_events"] = await _erase_tracker(session, visitor_id)
             return counts
 
@@ -104,7 +114,11 @@ class PrivacyService:
 async def _erase_tracker(session: AsyncSession, visitor_id: str) -> int:
     if not await _has_tracker_table(session):
         return 0
-    result = await session.execute(
-        text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id = :sid"), {"sid": visitor_id}
-    )
-    return result.rowcount
+    return await _delete(session, delete(_tracker).where(_tracker.c.sender_id == visitor_id))
+
+
+async def _delete(session: AsyncSession, statement: Delete) -> int:
+    """Run a DELETE; return how many rows it removed."""
+    result = await session.execute(statement)
+    # A DELETE always yields a CursorResult; AsyncSession.execute is typed as plain Result.
+    return cast("CursorResult[Any]", result).rowcount

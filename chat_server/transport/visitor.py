@@ -1,7 +1,9 @@
-"""The visitor namespace (`/`): Rasa's socketio channel protocol.
+"""The visitor namespace (`/`): Rasa's socketio channel protocol, plus opt-in extensions.
 
-Each socket joins a room named after its visitor id, so every tab of one
-visitor receives the bot's replies.
+Each socket joins one room of its visitor: ``<visitor id>`` for plain Rasa
+clients, ``rapport:<visitor id>`` for Rapport widgets that announced the
+capability (see transport/notifier.py), so every tab of one visitor receives
+the replies in the form it understands.
 """
 
 from __future__ import annotations
@@ -13,57 +15,47 @@ from typing import Any
 import socketio
 
 from chat_server.protocol import visitor as protocol
-from chat_server.services.conversations import ConversationService
+from chat_server.services.container import Services
+from chat_server.transport.notifier import rapport_room
 from chat_server.verification import IdentityClaim, verify_claim
 
 log = logging.getLogger(__name__)
 
 
-class SocketNotifier:
-    """Notifier for services: emits to a visitor's room on the `/` namespace."""
-
-    def __init__(self, sio: socketio.AsyncServer) -> None:
-        self._sio = sio
-
-    async def to_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
-        await self._sio.emit(event, payload, room=visitor_id, namespace="/")
-
-    async def visitor_replaced(self, old_id: str, new_id: str, session_id: str) -> None:
-        for sid, _ in list(self._sio.manager.get_participants("/", old_id)):
-            await self._sio.leave_room(sid, old_id, namespace="/")
-            await self._sio.enter_room(sid, new_id, namespace="/")
-            async with self._sio.session(sid, namespace="/") as state:
-                state["visitor_id"] = new_id
-                state["session_id"] = session_id
-        await self.to_visitor(new_id, protocol.SESSION_CONFIRM, {"session_id": session_id})
-        await self.to_visitor(new_id, protocol.HISTORY, {"messages": [], "reset": True})
-
-
 class VisitorNamespace(socketio.AsyncNamespace):
-    """Handlers for widget sockets."""
+    """Handlers for widget sockets: parse, check the session, call a service."""
 
     def __init__(
         self,
-        service: Callable[[], ConversationService],
+        services: Callable[[], Services],
         max_chars: int,
         identity_secret: str | None = None,
     ) -> None:
-        # The service is built when the app starts (it needs the database and
-        # an HTTP session), after the namespace is registered: look it up late.
+        # The services are built when the app starts (they need the database
+        # and an HTTP session), after the namespace is registered: look them up late.
         super().__init__("/")
-        self._get_service = service
+        self._services = services
         self._max_chars = max_chars
         self._identity_secret = identity_secret
-
-    @property
-    def _service(self) -> ConversationService:
-        return self._get_service()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         log.debug("visitor socket %s connected", sid)
 
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        state = await self.get_session(sid)
+        visitor_id = state.get("visitor_id")
+        if visitor_id:
+            # Leave first, so presence reflects the sockets that remain.
+            await self.leave_room(sid, visitor_id)
+            await self.leave_room(sid, rapport_room(visitor_id))
+            services = self._services()
+            if not services.desk.visitor_online(visitor_id):
+                await services.desk.visitor_presence(visitor_id, online=False)
+
     async def on_session_request(self, sid: str, data: Any = None) -> None:
         presented = protocol.parse_session_request(data)
+        async with self.session(sid) as state:
+            state["rapport"] = protocol.wants_rapport_extras(data)
         identity = data.get("identity") if isinstance(data, dict) else None
         try:
             claim = verify_claim(identity, self._identity_secret)
@@ -80,7 +72,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
-        await self._service.handle_visitor_message(
+        await self._services().conversations.handle_visitor_message(
             visitor_id, event.message, protocol.page_url(event.customData)
         )
 
@@ -91,23 +83,67 @@ class VisitorNamespace(socketio.AsyncNamespace):
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
-        await self._service.record_card_click(visitor_id, event.product_id)
+        await self._services().conversations.record_card_click(visitor_id, event.product_id)
+
+    async def on_visitor_typing(self, sid: str, data: Any = None) -> None:
+        try:
+            event = protocol.parse_visitor_typing(data)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            return
+        visitor_id = (await self.get_session(sid)).get("visitor_id")
+        if visitor_id:
+            await self._services().desk.visitor_typing(visitor_id, event.typing)
+
+    async def on_csat_submitted(self, sid: str, data: Any = None) -> None:
+        try:
+            event = protocol.parse_csat(data)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            return
+        visitor_id = (await self.get_session(sid)).get("visitor_id")
+        if not visitor_id:
+            await self.emit(protocol.ERROR, {"code": protocol.INVALID_SESSION,
+                                             "message": "Start a session first."}, to=sid)
+            return
+        recorded = await self._services().handoff.record_csat(
+            visitor_id, event.conversation_id, event.score, event.comment
+        )
+        if recorded:
+            await self.emit(protocol.CSAT_RECORDED, {"conversation_id": event.conversation_id}, to=sid)
+        else:
+            await self.emit(protocol.ERROR, {
+                "code": protocol.INVALID_PAYLOAD,
+                "message": "That conversation cannot be rated (not yours, not closed, or rated).",
+            }, to=sid)
 
     async def _start_session(
         self, sid: str, presented: str | None, claim: IdentityClaim | None = None
     ) -> str:
-        session = await self._service.start_session(presented, claim)
+        services = self._services()
+        session = await services.conversations.start_session(presented, claim)
         async with self.session(sid) as state:
             previous = state.get("visitor_id")
             state["visitor_id"] = session.visitor_id
             state["session_id"] = session.session_id
+            rapport = bool(state.get("rapport"))
         if previous and previous != session.visitor_id:
             await self.leave_room(sid, previous)
-        await self.enter_room(sid, session.visitor_id)
+            await self.leave_room(sid, rapport_room(previous))
+        was_online = services.desk.visitor_online(session.visitor_id)
+        await self.enter_room(sid, rapport_room(session.visitor_id) if rapport else session.visitor_id)
         await self.emit(protocol.SESSION_CONFIRM, {"session_id": session.session_id}, to=sid)
         if session.resumed:
-            history = await self._service.history(session.visitor_id)
+            history = await services.conversations.history(session.visitor_id)
             await self.emit(protocol.HISTORY, {"messages": history}, to=sid)
+        if rapport:
+            status, unrated = await services.conversations.handoff_status(session.visitor_id)
+            if status is not None:
+                await self.emit(protocol.HANDOFF_STATUS, status, to=sid)
+            if unrated is not None:
+                await self.emit(protocol.CSAT_REQUEST, {"conversation_id": unrated}, to=sid)
+        if not was_online:
+            await services.desk.visitor_presence(session.visitor_id, online=True)
         return session.visitor_id
 
     async def _visitor_for(self, sid: str, presented: Any) -> str:
@@ -117,7 +153,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         channel does); a socket may not speak with someone else's session id.
         """
         state = await self.get_session(sid)
-        visitor_id = state.get("visitor_id")
+        visitor_id: str | None = state.get("visitor_id")
         if visitor_id is None:
             return await self._start_session(sid, presented if isinstance(presented, str) else None)
         if presented not in (None, "", state.get("session_id")):

@@ -1,1 +1,13 @@
-// The agent console: see console/README.md (being built).
+/**
+ * The agent console (served at /console): see console/README.md.
+ * Preact + htm, one store (store.js), one socket connector (socket.js).
+ */
+
+import "./console.css";
+import { render } from "preact";
+import { html } from "./html.js";
+import { App } from "./components/App.js";
+import { boot } from "./actions.js";
+
+render(html`<${App} />`, document.getElementById("app"));
+boot();

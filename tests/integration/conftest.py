@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from chat_server.app import create_app
-from dev.devstack import free_port
 from chat_server.settings import Settings
+from dev.devstack import free_port
 from tests.support.databases import PostgresDatabase
 
 IDENTITY_SECRET = "identity-secret-for-tests"

@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from chat_server.db.models import InteractionEvent, Message
 
 
-async def stored_messages(database_url: str, visitor_id: str | None = None) -> list[Message]:
+async def stored_messages(database_url: str, visitor_id: str | None = None) -> list[Any]:
+    """Rows of the messages table (attribute access like a Message), oldest first."""
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
             query = select(Message).order_by(Message.id)
             if visitor_id:
                 query = query.where(Message.visitor_id == visitor_id)
-            return list((await conn.execute(query)).all())  # type: ignore[arg-type]
+            return list((await conn.execute(query)).all())
     finally:
         await engine.dispose()
 

@@ -26,12 +26,15 @@ async def visitor_rows(database_url: str) -> list[VisitorRow]:
 
 
 async def history_texts(visitor: Visitor) -> list[str]:
-    return [m["text"] for m in (await visitor.next("history"))["messages"] if m["direction"] == "visitor"]
+    history = await visitor.next("history")
+    return [m["text"] for m in history["messages"] if m["direction"] == "visitor"]
 
 
 async def test_valid_hmac_is_accepted_and_profile_recorded(server: TestServer) -> None:
     customer = Visitor()
-    await customer.connect(base(server), identity=identity("cust-1", name="Priya", email="priya@example.com"))
+    await customer.connect(
+        base(server), identity=identity("cust-1", name="Priya", email="priya@example.com")
+    )
     assert "error" not in customer.received
     await customer.close()
     rows = {r.id: r for r in await visitor_rows(server.settings.database_url)}  # type: ignore[attr-defined]
@@ -76,7 +79,9 @@ async def test_anonymous_visitor_merges_into_known_customer(server: TestServer) 
     await phone.close()
 
     phone_logged_in = Visitor()
-    confirm = await phone_logged_in.connect(url, session_id=anon["session_id"], identity=identity("cust-3"))
+    confirm = await phone_logged_in.connect(
+        url, session_id=anon["session_id"], identity=identity("cust-3")
+    )
     assert confirm["session_id"].split(".")[0] == laptop.visitor_id
     assert await history_texts(phone_logged_in) == [
         "asked on my laptop", "asked on my phone before logging in"
@@ -94,7 +99,9 @@ async def test_first_identification_keeps_the_anonymous_history(server: TestServ
     await browser.close()
 
     again = Visitor()
-    confirm = await again.connect(base(server), session_id=anon["session_id"], identity=identity("cust-4"))
+    confirm = await again.connect(
+        base(server), session_id=anon["session_id"], identity=identity("cust-4")
+    )
     assert confirm["session_id"] == anon["session_id"]
     assert await history_texts(again) == ["hello as nobody"]
     await again.close()

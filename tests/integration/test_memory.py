@@ -44,7 +44,9 @@ async def profile_of(database_url: str, visitor_id: str) -> dict:
         await engine.dispose()
 
 
-async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(stack: Stack) -> None:
+async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(
+    stack: Stack,
+) -> None:
     first = Visitor()
     await first.connect(stack.base_url)
     await first.say("hi")

@@ -22,14 +22,16 @@ async def add_tracker_rows(database_url: str, sender_id: str) -> None:
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(text(
-            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
-            " type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255),"
-            " action_name VARCHAR(255), data TEXT)"
+            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY,"
+            " sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,"
+            " timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
         ))
+        data = json.dumps({"event": "slot", "name": "name", "value": "Priya"})
         for i, sender in enumerate([sender_id, sender_id, "someone-else"]):
             await conn.execute(
-                text("INSERT INTO events (id, sender_id, type_name, timestamp, data) VALUES (:i, :s, 'slot', :t, :d)"),
-                {"i": i + 1, "s": sender, "t": float(i), "d": json.dumps({"event": "slot", "name": "name", "value": "Priya"})},
+                text("INSERT INTO events (id, sender_id, type_name, timestamp, data)"
+                     " VALUES (:i, :s, 'slot', :t, :d)"),
+                {"i": i + 1, "s": sender, "t": float(i), "d": data},
             )
     await engine.dispose()
 
@@ -37,7 +39,10 @@ async def add_tracker_rows(database_url: str, sender_id: str) -> None:
 async def count_tracker_rows(database_url: str, sender_id: str) -> int:
     engine = create_async_engine(database_url)
     async with engine.connect() as conn:
-        n = (await conn.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender_id})).scalar_one()
+        result = await conn.execute(
+            text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender_id}
+        )
+        n: int = result.scalar_one()
     await engine.dispose()
     return n
 
@@ -56,16 +61,19 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
             assert resp.status == 200
             export = await resp.json()
         assert export["visitor"]["id"] == visitor.visitor_id
-        assert [m["text"] for m in export["messages"]][0] == "my email is priya@example.com"
+        assert export["messages"][0]["text"] == "my email is priya@example.com"
         assert len(export["messages"]) == 2 and len(export["conversations"]) == 1
-        assert {e["type"] for e in export["interaction_events"]} >= {"visitor_created", "message_received"}
+        kinds = {e["type"] for e in export["interaction_events"]}
+        assert kinds >= {"visitor_created", "message_received"}
         assert len(export["tracker_events"]) == 2
         assert export["tracker_events"][0]["event"]["value"] == "Priya"
 
         async with http.delete(f"{base(server)}/api/visitors/{visitor.visitor_id}") as resp:
             assert resp.status == 200
             deleted = (await resp.json())["deleted"]
-        assert deleted["messages"] == 2 and deleted["tracker_events"] == 2 and deleted["visitors"] == 1
+        assert deleted["messages"] == 2
+        assert deleted["tracker_events"] == 2
+        assert deleted["visitors"] == 1
 
         async with http.get(f"{base(server)}/api/visitors/{visitor.visitor_id}/export") as resp:
             assert resp.status == 404
@@ -73,12 +81,14 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
     assert await stored_messages(db, visitor.visitor_id) == []
     assert await count_tracker_rows(db, visitor.visitor_id) == 0
     assert await count_tracker_rows(db, "someone-else") == 1
-    assert [m.text for m in await stored_messages(db, other.visitor_id)][0] == "I stay"
+    assert (await stored_messages(db, other.visitor_id))[0].text == "I stay"
     await visitor.close()
     await other.close()
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}]
+)
 async def test_api_requires_the_admin_token(server: TestServer, headers: dict[str, str]) -> None:
     visitor = Visitor()
     await visitor.connect(base(server))
@@ -87,9 +97,9 @@ async def test_api_requires_the_admin_token(server: TestServer, headers: dict[st
             assert resp.status == 401
         async with http.delete(f"{base(server)}/api/visitors/{visitor.visitor_id}") as resp:
             assert resp.status == 401
-    async with aiohttp.ClientSession(headers=AUTH) as http:  # still there
-        async with http.get(f"{base(server)}/api/visitors/{visitor.visitor_id}/export") as resp:
-            assert resp.status == 200
+    export_url = f"{base(server)}/api/visitors/{visitor.visitor_id}/export"
+    async with aiohttp.ClientSession(headers=AUTH) as http, http.get(export_url) as resp:
+        assert resp.status == 200  # still there
     await visitor.close()
 
 

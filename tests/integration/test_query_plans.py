@@ -77,7 +77,8 @@ async def test_hot_path_queries_use_indexes(server: TestServer) -> None:
         else:
             await conn.exec_driver_sql("SET enable_seqscan = off")
             for statement, params in statements:
-                plan = [r[0] for r in (await conn.exec_driver_sql("EXPLAIN " + statement, params)).all()]
+                explained = await conn.exec_driver_sql("EXPLAIN " + statement, params)
+                plan = [r[0] for r in explained.all()]
                 if unindexed_scans(plan):
                     problems.append((statement, "\n".join(plan)))
     assert not problems, problems

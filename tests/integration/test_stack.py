@@ -83,9 +83,8 @@ async def test_bad_input_gets_an_error_only_for_that_client(
 
 
 async def test_healthz_is_green_with_everything_up(live_stack: Stack) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(live_stack.base_url + "/healthz") as resp:
-            body = await resp.json()
+    async with aiohttp.ClientSession() as http, http.get(live_stack.base_url + "/healthz") as resp:
+        body = await resp.json()
     assert resp.status == 200, body
     assert body["database"]["ok"] and body["rasa"]["ok"] and body["action_server"]["ok"]
 
@@ -111,14 +110,18 @@ async def test_card_clicks_reach_the_bot_and_the_profile(live_stack: Stack) -> N
     await visitor.connect(live_stack.base_url)
     cards = product_cards(await visitor.say("show me backpacks"))
     clicked = cards[0]["id"]
-    await visitor.sio.emit("card_clicked", {"session_id": visitor.session_id, "product_id": clicked})
+    await visitor.sio.emit(
+        "card_clicked", {"session_id": visitor.session_id, "product_id": clicked}
+    )
 
     async def clicked_in_profile() -> list:
         for _ in range(50):
             engine = create_async_engine(live_stack.config.database_url)
             async with engine.connect() as conn:
-                row = (await conn.execute(
-                    select(VisitorRow.profile).where(VisitorRow.id == visitor.visitor_id))).scalar_one()
+                result = await conn.execute(
+                    select(VisitorRow.profile).where(VisitorRow.id == visitor.visitor_id)
+                )
+                row = result.scalar_one()
             await engine.dispose()
             if row.get("products_clicked"):
                 return row["products_clicked"]

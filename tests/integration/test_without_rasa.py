@@ -24,16 +24,15 @@ async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(server: Test
     await visitor.close()
 
     rows = await stored_messages(server.settings.database_url)  # type: ignore[attr-defined]
-    assert [(r.direction, r.text) for r in rows][0] == ("visitor", "hello, anyone there?")
+    assert (rows[0].direction, rows[0].text) == ("visitor", "hello, anyone there?")
     assert rows[1].direction == "bot" and rows[1].id == replies[0]["message_id"]
     assert len(await stored_events(server.settings.database_url, "rasa_unavailable")) == 1  # type: ignore[attr-defined]
 
 
 async def test_healthz_reports_each_part(server: TestServer) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(base(server) + "/healthz") as resp:
-            body = await resp.json()
-            assert resp.status == 503
+    async with aiohttp.ClientSession() as http, http.get(base(server) + "/healthz") as resp:
+        body = await resp.json()
+        assert resp.status == 503
     assert body["ok"] is False
     assert body["database"]["ok"] is True
     assert body["rasa"]["ok"] is False
@@ -63,5 +62,5 @@ async def test_valid_session_id_resumes_with_history(server: TestServer) -> None
     confirm2 = await again.connect(base(server), session_id=confirm["session_id"])
     assert confirm2["session_id"] == confirm["session_id"]
     history = await again.next("history")
-    assert [m["text"] for m in history["messages"]][0] == "remember me"
+    assert history["messages"][0]["text"] == "remember me"
     await again.close()

@@ -12,18 +12,23 @@ import socketio
 class Visitor:
     """A python-socketio client that records every event it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, rapport: bool = False) -> None:
+        """``rapport=True`` announces the Rapport capability (extension events)."""
+        self.rapport = rapport
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
         self.received: list[str] = []  # every event name, in order
+        self.log: list[tuple[str, Any]] = []  # every event with its payload, in order
         self.last_event_at = 0.0  # perf_counter() when the latest event arrived
-        for name in ("session_confirm", "bot_uttered", "history", "error"):
+        for name in ("session_confirm", "bot_uttered", "history", "error", "handoff_status",
+                     "agent_typing", "csat_request", "csat_recorded"):
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
             self.received.append(name)
+            self.log.append((name, data))
             self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
         return record
@@ -34,6 +39,8 @@ class Visitor:
         """Connect and request a session; return the session_confirm payload."""
         await self.sio.connect(base_url, transports=["websocket"])
         request: dict[str, Any] = {"session_id": session_id}
+        if self.rapport:
+            request["rapport"] = 1
         if identity is not None:
             request["identity"] = identity
         await self.sio.emit("session_request", request)
@@ -41,7 +48,8 @@ class Visitor:
         self.session_id = confirm["session_id"]
         return confirm
 
-    async def next(self, name: str, timeout: float = 30) -> Any:
+    # The per-call deadline is this helper's interface (callers pass timeout=).
+    async def next(self, name: str, timeout: float = 30) -> Any:  # noqa: ASYNC109
         """The next event called ``name`` (others before it are dropped)."""
         async def wait() -> Any:
             while True:
@@ -50,8 +58,10 @@ class Visitor:
                     return data
         return await asyncio.wait_for(wait(), timeout)
 
-    async def say(self, text: str, quiet: float = 0.5, timeout: float = 30,
-                  **custom: Any) -> list[dict[str, Any]]:
+    async def say(
+        self, text: str, quiet: float = 0.5, timeout: float = 30,  # noqa: ASYNC109 - as next()
+        **custom: Any,
+    ) -> list[dict[str, Any]]:
         """Send a message; return the bot's replies (until ``quiet`` s of silence)."""
         await self.sio.emit("user_uttered", {
             "message": text, "session_id": self.session_id,
@@ -61,7 +71,7 @@ class Visitor:
         while True:
             try:
                 event, data = await asyncio.wait_for(self.events.get(), quiet)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return replies
             if event == "bot_uttered":
                 replies.append(data)
@@ -73,3 +83,20 @@ class Visitor:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+    def seen(self, name: str) -> list[Any]:
+        """Payloads of every ``name`` event received so far."""
+        return [data for event, data in self.log if event == name]
+
+    async def wait_for(
+        self, name: str, predicate: Any = None, timeout: float = 30  # noqa: ASYNC109
+    ) -> Any:
+        """Wait until an event ``name`` (matching ``predicate``) is in the log; return it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for data in self.seen(name):
+                if predicate is None or predicate(data):
+                    return data
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no {name} event matching; got {self.received[-20:]}")
+            await asyncio.sleep(0.05)

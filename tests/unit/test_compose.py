@@ -17,7 +17,9 @@ SERVICES = {"postgres", "action_server", "rasa", "chat_server"}
 def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("docker-compose")
     if exe is None:
-        pytest.fail("docker-compose is not installed (make test installs it: Debian package docker-compose)")
+        pytest.fail(
+            "docker-compose is not installed (make test installs it: Debian package docker-compose)"
+        )
     return subprocess.run(
         [exe, "-f", str(ROOT / "docker-compose.yml"), *args],
         capture_output=True, text=True, env={**os.environ, **env}, check=False,

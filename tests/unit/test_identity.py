@@ -19,7 +19,8 @@ def test_forged_or_foreign_ids_are_refused() -> None:
     i = len(visitor_id) + 5
     assert ids.verify(token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]) is None
     other_visitor = "0" * 32
-    assert ids.verify(other_visitor + token[len(visitor_id):]) is None  # signature moved to another id
+    # The signature moved to another id.
+    assert ids.verify(other_visitor + token[len(visitor_id):]) is None
     assert ids.verify("") is None
     assert ids.verify(None) is None
     assert ids.verify(123) is None

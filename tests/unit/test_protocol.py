@@ -39,7 +39,13 @@ def test_message_of_exactly_the_limit_is_fine() -> None:
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [({"session_id": "abc"}, "abc"), ("abc", "abc"), ({"session_id": 5}, None), (None, None), ([], None)],
+    [
+        ({"session_id": "abc"}, "abc"),
+        ("abc", "abc"),
+        ({"session_id": 5}, None),
+        (None, None),
+        ([], None),
+    ],
 )
 def test_session_request_shapes(data: object, expected: str | None) -> None:
     assert protocol.parse_session_request(data) == expected

@@ -6,6 +6,11 @@
  * if ours was unknown or forged). Messages typed before that confirmation —
  * or while disconnected — are queued and flushed in order once confirmed.
  *
+ * Every `session_request` carries `rapport: 1`: the capability flag that
+ * makes the server send this client the Rapport extensions (message ids and
+ * senders on `bot_uttered`, `handoff_status`, `agent_typing`, CSAT). Clients
+ * without it (rasa-webchat) get Rasa's payloads unchanged.
+ *
  * A logged-in customer's identity claim rides along in every
  * `session_request`. Once the server refuses it (`identity_rejected`) it is
  * dropped for the rest of the page: the socket carries on anonymously and
@@ -13,18 +18,38 @@
  */
 
 import { io } from "socket.io-client";
+import {
+  AGENT_TYPING,
+  BOT_UTTERED,
+  CARD_CLICKED,
+  CSAT_RECORDED,
+  CSAT_REQUEST,
+  CSAT_SUBMITTED,
+  ERROR,
+  HANDOFF_STATUS,
+  HISTORY,
+  IDENTITY_REJECTED,
+  RAPPORT_CAPABILITY,
+  SESSION_CONFIRM,
+  SESSION_REQUEST,
+  USER_UTTERED,
+  VISITOR_TYPING,
+} from "./protocol.gen.js";
 import { getItem, setItem, SESSION_KEY, SESSION_USER_KEY } from "./storage.js";
 
 export const MAX_MESSAGE_CHARS = 2000;
-export const IDENTITY_REJECTED = "identity_rejected";
+export const MAX_COMMENT_CHARS = 1000;
+
+const isObject = (data) => !!data && typeof data === "object";
 
 export class Connection {
   /**
    * @param {string} origin chat server origin
    * @param {object|null} identity `{user_id, user_hash, name?, email?}` or null
-   * @param {object} handlers onStatus(state), onBotMessage(payload),
+   * @param {object} handlers onStatus(state), onConfirm(), onBotMessage(payload),
    *   onHistory(messages, reset), onNewSession(), onIdentityRejected(error),
-   *   onError({code, message})
+   *   onError({code, message}), onHandoffStatus(status), onAgentTyping({typing, name}),
+   *   onCsatRequest({conversation_id}), onCsatRecorded({conversation_id})
    */
   constructor(origin, identity, handlers) {
     this.origin = origin;
@@ -55,11 +80,11 @@ export class Connection {
 
     socket.on("connect", () => {
       this.confirmed = false;
-      const request = { session_id: this.sessionId || null };
+      const request = { session_id: this.sessionId || null, [RAPPORT_CAPABILITY]: 1 };
       if (this.identity) request.identity = this.identity;
-      socket.emit("session_request", request);
+      socket.emit(SESSION_REQUEST, request);
     });
-    socket.on("session_confirm", (data) => this.confirm(data));
+    socket.on(SESSION_CONFIRM, (data) => this.confirm(data));
     socket.on("disconnect", (reason) => {
       this.confirmed = false;
       // "io client disconnect" only happens when we close on purpose.
@@ -69,15 +94,27 @@ export class Connection {
       this.confirmed = false;
       this.status(socket.active ? "reconnecting" : "offline");
     });
-    socket.on("bot_uttered", (payload) => {
-      if (payload && typeof payload === "object") this.handlers.onBotMessage(payload);
+    socket.on(BOT_UTTERED, (payload) => {
+      if (isObject(payload)) this.handlers.onBotMessage(payload);
     });
-    socket.on("history", (data) => {
-      const messages = data && Array.isArray(data.messages) ? data.messages : [];
-      this.handlers.onHistory(messages, !!(data && data.reset === true));
+    socket.on(HISTORY, (data) => {
+      const messages = isObject(data) && Array.isArray(data.messages) ? data.messages : [];
+      this.handlers.onHistory(messages, isObject(data) && data.reset === true);
     });
-    socket.on("error", (data) => {
-      if (!data || typeof data !== "object") return;
+    socket.on(HANDOFF_STATUS, (data) => {
+      if (isObject(data) && typeof data.state === "string") this.handlers.onHandoffStatus(data);
+    });
+    socket.on(AGENT_TYPING, (data) => {
+      if (isObject(data)) this.handlers.onAgentTyping({ typing: data.typing === true, name: data.name });
+    });
+    socket.on(CSAT_REQUEST, (data) => {
+      if (isObject(data) && Number.isInteger(data.conversation_id)) this.handlers.onCsatRequest(data);
+    });
+    socket.on(CSAT_RECORDED, (data) => {
+      if (isObject(data) && Number.isInteger(data.conversation_id)) this.handlers.onCsatRecorded(data);
+    });
+    socket.on(ERROR, (data) => {
+      if (!isObject(data)) return;
       if (data.code === IDENTITY_REJECTED) this.identityRejected(data);
       else this.handlers.onError(data);
     });
@@ -85,7 +122,7 @@ export class Connection {
 
   confirm(data) {
     // rasa-webchat compatible: an object {session_id} or a bare string.
-    const id = data && typeof data === "object" ? data.session_id : data;
+    const id = isObject(data) ? data.session_id : data;
     if (typeof id !== "string" || !id) return;
     const previous = this.confirmedId;
     this.confirmedId = id;
@@ -96,6 +133,7 @@ export class Connection {
     this.generation += 1;
     // The server replaced our id (unknown, expired or forged): a new conversation.
     if (previous && previous !== id && this.handlers.onNewSession) this.handlers.onNewSession();
+    if (this.handlers.onConfirm) this.handlers.onConfirm();
     this.status("online");
     this.flush();
   }
@@ -135,16 +173,29 @@ export class Connection {
     const message = String(text).slice(0, MAX_MESSAGE_CHARS);
     const pageUrl = location.href;
     this.enqueue(
-      "user_uttered",
+      USER_UTTERED,
       (sessionId) => ({ message, session_id: sessionId, customData: { page_url: pageUrl } }),
       onSent
     );
   }
 
   cardClicked(productId) {
-    this.enqueue("card_clicked", (sessionId) => ({
+    this.enqueue(CARD_CLICKED, (sessionId) => ({
       session_id: sessionId,
       product_id: String(productId),
     }));
+  }
+
+  /** Typing state is only worth sending live: dropped while disconnected. */
+  visitorTyping(typing) {
+    if (this.ready) this.socket.emit(VISITOR_TYPING, { typing: !!typing });
+  }
+
+  /** A rating for a resolved conversation (queued like a message). */
+  submitCsat(conversationId, score, comment) {
+    const payload = { conversation_id: conversationId, score };
+    const text = typeof comment === "string" ? comment.trim().slice(0, MAX_COMMENT_CHARS) : "";
+    if (text) payload.comment = text;
+    this.enqueue(CSAT_SUBMITTED, () => payload);
   }
 }

@@ -8,7 +8,11 @@
 
 import { findScript, readConfig } from "./config.js";
 import { Connection } from "./connection.js";
+import { CsatCard } from "./csat.js";
+import { Handoff } from "./handoff.js";
+import { displayName } from "./render.js";
 import { Transcript } from "./transcript.js";
+import { TypingReporter } from "./typing.js";
 import { WidgetUI } from "./ui.js";
 
 // Only valid while this top-level code runs (async scripts included).
@@ -18,11 +22,15 @@ function boot() {
   if (window.Rapport || document.getElementById("rapport-widget")) return; // loaded twice
   const config = readConfig(findScript(currentScript));
   let connection;
+  const typing = new TypingReporter((isTyping) => connection.visitorTyping(isTyping));
+  const ratings = new Map(); // conversation id -> CsatCard
 
   const ui = new WidgetUI(config, {
     onSend: (text) => send(text, text),
+    onInput: (value) => typing.input(value),
   });
   ui.mount();
+  const handoff = new Handoff(ui);
 
   const transcript = new Transcript(ui.log, {
     origin: config.origin,
@@ -32,9 +40,22 @@ function boot() {
 
   /** Show `shown` as the visitor's bubble and send `message` to the server. */
   function send(shown, message) {
+    typing.stop();
     const entry = transcript.addVisitor(shown, message, !connection.ready);
     emit(entry);
-    ui.showTyping();
+    // While a person has (or is about to take) the chat, the bot stays silent.
+    if (!handoff.active) ui.showTyping();
+  }
+
+  function requestRating(conversationId) {
+    if (ratings.has(conversationId)) return;
+    const card = new CsatCard(
+      conversationId,
+      (score, comment) => connection.submitCsat(conversationId, score, comment),
+      () => ui.input.focus()
+    );
+    ratings.set(conversationId, card);
+    ui.append(card.node);
   }
 
   function emit(entry) {
@@ -43,9 +64,20 @@ function boot() {
 
   connection = new Connection(config.origin, config.identity, {
     onStatus: (state) => ui.setStatus(state),
+    onConfirm: () => handoff.resumed(),
     onBotMessage: (payload) => {
       ui.hideTyping();
       if (transcript.addBot(payload)) ui.botMessageArrived();
+    },
+    onHandoffStatus: (status) => handoff.update(status),
+    onAgentTyping: ({ typing: isTyping, name }) => {
+      if (isTyping) ui.showTyping(displayName(name) || handoff.agentName || "Someone");
+      else ui.hideTyping();
+    },
+    onCsatRequest: ({ conversation_id: id }) => requestRating(id),
+    onCsatRecorded: ({ conversation_id: id }) => {
+      const card = ratings.get(id);
+      if (card) card.recorded();
     },
     onNewSession: () => transcript.forgetIds(),
     onHistory: (messages, reset) => {
@@ -62,6 +94,7 @@ function boot() {
     onIdentityRejected: () => ui.note("We couldn't confirm your account, so this chat is anonymous."),
     onError: (error) => {
       ui.hideTyping();
+      for (const card of ratings.values()) card.failed();
       const message = typeof error.message === "string" && error.message ? error.message : "Something went wrong.";
       ui.note(message, "error");
     },

@@ -23,11 +23,26 @@ export function h(tag, attrs, children) {
   return node;
 }
 
-function bubble(role, text, extraClass) {
+const ROLE_LABEL = { visitor: "You", agent: "Agent", bot: "Assistant" };
+
+/** Who said it: agents are named visibly, everyone else only for screen readers. */
+function senderLabel(role, name) {
+  if (role === "agent") {
+    return h("span", { className: "sender" }, [name || ROLE_LABEL.agent, h("span", { className: "sr-only", text: ": " })]);
+  }
+  return h("span", { className: "sr-only", text: `${ROLE_LABEL[role] || ROLE_LABEL.bot}: ` });
+}
+
+function bubble(role, text, extraClass, name) {
   return h("div", { className: `msg msg-${role}${extraClass ? ` ${extraClass}` : ""}` }, [
-    h("span", { className: "sr-only", text: role === "visitor" ? "You: " : role === "agent" ? "Agent: " : "Assistant: " }),
+    senderLabel(role, name),
     h("p", { className: "bubble", text }),
   ]);
+}
+
+/** A sender name from the server, as plain text of a sane length (or ""). */
+export function displayName(value) {
+  return typeof value === "string" ? value.trim().slice(0, 80) : "";
 }
 
 export function visitorMessage(text) {
@@ -129,22 +144,24 @@ function customPart(custom, ctx) {
 
 /**
  * Render one bot/agent message (`bot_uttered` payload or a history entry's
- * payload). `live` is false for history entries whose buttons are stale.
+ * payload). Options: `role` "bot" or "agent", `name` (the agent's), `live`
+ * false for history entries whose buttons are stale.
  */
 export function botMessage(payload, ctx, options) {
   const role = (options && options.role) || "bot";
+  const name = role === "agent" ? displayName(options && options.name) : "";
   const live = !options || options.live !== false;
   const custom = payload.custom && typeof payload.custom === "object" ? payload.custom : null;
   const warning = custom && custom.type === "assistant_unavailable";
-  const wrap = h("div", { className: "turn" });
+  const wrap = h("div", { className: `turn turn-${role}`, "data-sender": role === "agent" ? `agent:${name}` : role });
   if (typeof payload.text === "string" && payload.text) {
-    wrap.appendChild(bubble(role, payload.text, warning ? "msg-warning" : ""));
+    wrap.appendChild(bubble(role, payload.text, warning ? "msg-warning" : "", name));
   }
   const attachment = payload.attachment;
   if (attachment && typeof attachment === "object" && attachment.type === "image") {
     const src = safeUrl(attachment.payload && attachment.payload.src, ctx.origin);
     if (src) {
-      wrap.appendChild(h("div", { className: `msg msg-${role}` }, [h("img", { className: "attachment", src, alt: "Image from the assistant" })]));
+      wrap.appendChild(h("div", { className: `msg msg-${role}` }, [h("img", { className: "attachment", src, alt: role === "agent" ? `Image from ${name || "the agent"}` : "Image from the assistant" })]));
     }
   }
   const cards = customPart(custom, ctx);

@@ -28,7 +28,7 @@ export const CSS = `
   position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
 }
-button, input { font: inherit; color: inherit; letter-spacing: inherit; }
+button, input, textarea { font: inherit; color: inherit; letter-spacing: inherit; }
 button { cursor: pointer; }
 :focus { outline: none; }
 :focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
@@ -58,7 +58,21 @@ button { cursor: pointer; }
   display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16px;
   background: var(--accent); color: var(--accent-text);
 }
-.title { flex: 1; margin: 0; font-size: 16px; font-weight: 600; line-height: 1.3; color: inherit; }
+.heading { flex: 1; min-width: 0; }
+.title { margin: 0; font-size: 16px; font-weight: 600; line-height: 1.3; color: inherit; }
+.subtitle { margin: 1px 0 0; font-size: 13px; line-height: 1.3; color: inherit; opacity: .92; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.avatar {
+  flex: 0 0 auto; width: 34px; height: 34px; border-radius: 50%; display: flex; align-items: center; justify-content: center;
+  background: var(--accent-text); color: var(--accent); font-size: 15px; font-weight: 700; line-height: 1;
+}
+.handoff {
+  display: flex; align-items: center; gap: 10px; padding: 9px 16px;
+  background: #eef4fb; color: #1d3a5c; border-bottom: 1px solid #cfdff0; font-size: 13.5px; line-height: 1.35;
+}
+.handoff-text { display: flex; flex-direction: column; min-width: 0; }
+.handoff-headline { font-weight: 600; }
+.handoff-pulse { flex: 0 0 auto; width: 10px; height: 10px; border-radius: 50%; background: #2f80d1; animation: rapport-pulse 1.6s infinite ease-in-out; }
+@keyframes rapport-pulse { 0%, 100% { opacity: 1; transform: scale(1); } 50% { opacity: .35; transform: scale(.7); } }
 .close {
   width: 36px; height: 36px; border: 0; border-radius: 8px; background: transparent; color: inherit;
   display: flex; align-items: center; justify-content: center;
@@ -76,18 +90,58 @@ button { cursor: pointer; }
 .msg { display: flex; max-width: 85%; }
 .msg-visitor { align-self: flex-end; }
 .msg-bot, .msg-agent { align-self: flex-start; }
+.msg-agent { flex-direction: column; align-items: flex-start; gap: 2px; }
+.sender { font-size: 12px; font-weight: 600; color: #1d4f86; padding: 0 4px; line-height: 1.3; }
+.same-sender .sender {
+  position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
+}
 .bubble {
   margin: 0; padding: 8px 12px; border-radius: 16px; white-space: pre-wrap;
   overflow-wrap: anywhere; word-break: normal; font-size: 15px; color: var(--fg);
 }
 .msg-visitor .bubble { background: var(--accent); color: var(--accent-text); border-bottom-right-radius: 4px; }
 .msg-bot .bubble { background: var(--bot-bg); border-bottom-left-radius: 4px; }
-.msg-agent .bubble { background: #e7f0fb; border-bottom-left-radius: 4px; }
+.msg-agent .bubble { background: #e3eefb; border: 1px solid #c9dcf3; border-bottom-left-radius: 4px; }
 .msg-warning .bubble { background: #fff8e1; color: #5c4400; border: 1px solid #f0d48a; }
 .msg.pending .bubble { opacity: .7; }
 .attachment { display: block; width: 240px; max-width: 100%; height: auto; max-height: 240px; object-fit: contain; background: #f6f7f4; border-radius: 12px; border: 1px solid var(--line); }
 .note { align-self: center; max-width: 90%; font-size: 12.5px; color: var(--muted); text-align: center; }
 .note-error { color: #9f1d1d; }
+.note-handoff { color: #1d3a5c; font-weight: 500; }
+.csat {
+  align-self: stretch; display: flex; flex-direction: column; gap: 10px; padding: 14px;
+  border: 1px solid var(--line); border-radius: 12px; background: #fafbfc;
+}
+.csat.busy { opacity: .7; }
+.csat-title { margin: 0; font-size: 15px; font-weight: 600; color: var(--fg); }
+.csat-stars { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+.stars { display: flex; gap: 2px; }
+.star {
+  width: 44px; height: 44px; padding: 6px; border: 0; border-radius: 8px; background: transparent; color: #b3bac1;
+  display: flex; align-items: center; justify-content: center;
+}
+.star svg { width: 30px; height: 30px; fill: currentColor; }
+.star.on { color: #e8a317; }
+@media (hover: hover) {
+  .csat:not(.busy) .stars:hover .star { color: #e8a317; }
+  .csat:not(.busy) .stars .star:hover ~ .star { color: #b3bac1; }
+}
+.star:focus-visible { outline-offset: -2px; }
+.csat-choice { font-size: 14px; color: var(--muted); }
+.csat-label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; color: var(--muted); }
+.csat-comment {
+  width: 100%; min-height: 58px; padding: 8px 10px; resize: vertical; border-radius: 8px;
+  border: 1.5px solid var(--line); background: #fff; color: var(--fg); font-size: 15px; line-height: 1.4;
+}
+.csat-comment:focus-visible { outline-offset: 0; border-color: transparent; }
+.csat-submit {
+  align-self: flex-start; height: 40px; padding: 0 20px; border: 0; border-radius: 20px;
+  background: var(--accent); color: var(--accent-text); font-weight: 600;
+}
+.csat-submit:disabled { opacity: .45; cursor: default; }
+.csat-done { align-items: center; gap: 2px; }
+.csat-thanks { margin: 0; font-weight: 600; color: var(--fg); }
+.csat-given { margin: 0; color: #e8a317; font-size: 18px; letter-spacing: 2px; }
 .replies { display: flex; flex-wrap: wrap; gap: 6px; }
 .reply {
   padding: 6px 12px; border-radius: 16px; border: 1.5px solid var(--accent);
@@ -113,9 +167,10 @@ button { cursor: pointer; }
   background: var(--accent); color: var(--accent-text); font-size: 13px; font-weight: 600; text-decoration: none;
 }
 .typing { display: flex; gap: 4px; align-items: center; padding: 0 18px 8px; height: 22px; }
-.typing span { width: 7px; height: 7px; border-radius: 50%; background: #9aa1a8; animation: rapport-blink 1.2s infinite ease-in-out; }
-.typing span:nth-child(2) { animation-delay: .2s; }
-.typing span:nth-child(3) { animation-delay: .4s; }
+.typing .dot { width: 7px; height: 7px; border-radius: 50%; background: #9aa1a8; animation: rapport-blink 1.2s infinite ease-in-out; }
+.typing .dot:nth-child(2) { animation-delay: .2s; }
+.typing .dot:nth-child(3) { animation-delay: .4s; }
+.typing-label { margin-left: 6px; font-size: 12.5px; color: var(--muted); font-style: italic; }
 @keyframes rapport-blink { 0%, 80%, 100% { opacity: .3; transform: translateY(0); } 40% { opacity: 1; transform: translateY(-3px); } }
 .composer { display: flex; gap: 8px; padding: 10px 12px; border-top: 1px solid var(--line); background: var(--bg); }
 .input {
@@ -133,11 +188,12 @@ button { cursor: pointer; }
     top: 0; right: 0; bottom: 0; left: 0; width: 100%; height: 100%;
     max-width: none; max-height: none; border-radius: 0;
   }
-  .input { font-size: 16px; } /* below 16px iOS zooms the page on focus */
+  .input, .csat-comment { font-size: 16px; } /* below 16px iOS zooms the page on focus */
   .launcher { right: 16px; bottom: 16px; }
 }
 @media (prefers-reduced-motion: reduce) {
   .launcher { transition: none; }
-  .typing span { animation: none; opacity: .6; }
+  .typing .dot { animation: none; opacity: .6; }
+  .handoff-pulse { animation: none; }
 }
 `;

@@ -6,9 +6,20 @@
  * screen. Visitor bubbles are drawn before the server has an id for them, so
  * a history entry from the visitor "claims" the first unclaimed bubble with
  * the same text instead of being drawn twice.
+ *
+ * A `bot_uttered` with `sender: {type: "agent", name}` (and a history entry
+ * with `direction: "agent"`, `sender_name`) is a person's message: drawn as
+ * an agent bubble labelled with their name, once per run of messages.
  */
 
-import { botMessage, disableGroup, visitorMessage } from "./render.js";
+import { botMessage, disableGroup, displayName, systemNote, visitorMessage } from "./render.js";
+
+/** role and name of a live message's sender (`bot_uttered.sender`). */
+function senderOf(payload) {
+  const sender = payload.sender && typeof payload.sender === "object" ? payload.sender : null;
+  if (sender && sender.type === "agent") return { role: "agent", name: displayName(sender.name) };
+  return { role: "bot", name: "" };
+}
 
 export class Transcript {
   constructor(log, ctx) {
@@ -24,22 +35,32 @@ export class Transcript {
 
   /** Insert a node in message-id order; nodes without an id stay in place. */
   insert(node, id) {
+    let placed = false;
     if (typeof id === "number") {
       node.dataset.mid = String(id);
       for (const child of this.log.children) {
-        if (child.dataset.mid && Number(child.dataset.mid) > id) {
-          this.log.insertBefore(node, child);
-          return;
-        }
         // Queued bubbles not sent yet will get larger ids than anything stored.
-        if (child.classList.contains("pending")) {
+        if ((child.dataset.mid && Number(child.dataset.mid) > id) || child.classList.contains("pending")) {
           this.log.insertBefore(node, child);
-          return;
+          placed = true;
+          break;
         }
       }
     }
-    this.log.appendChild(node);
-    this.scrollToEnd();
+    if (!placed) {
+      this.log.appendChild(node);
+      this.scrollToEnd();
+    }
+    this.groupSender(node);
+    if (node.nextElementSibling) this.groupSender(node.nextElementSibling);
+  }
+
+  /** An agent's name is shown once per run of their messages. */
+  groupSender(node) {
+    const sender = node.dataset.sender;
+    if (!sender || !sender.startsWith("agent:")) return;
+    const prev = node.previousElementSibling;
+    node.classList.toggle("same-sender", !!prev && prev.dataset.sender === sender);
   }
 
   /** Returns false when the message was already shown. */
@@ -85,7 +106,7 @@ export class Transcript {
   addBot(payload) {
     const id = Number.isInteger(payload.message_id) ? payload.message_id : undefined;
     if (!this.remember(id)) return false;
-    const node = botMessage(payload, this.ctx, { role: "bot", live: true });
+    const node = botMessage(payload, this.ctx, { ...senderOf(payload), live: true });
     if (!node) return false;
     if (node.querySelector(".replies")) this.retireReplies();
     // A reply proves the server got what was sent before it.
@@ -116,9 +137,16 @@ export class Transcript {
         this.insert(visitorMessage(text), m.id);
         continue;
       }
+      if (m.direction === "system") {
+        // Transition lines ("Alex joined the chat") are notes, not messages.
+        if (typeof text === "string" && text) this.insert(systemNote(text), m.id);
+        continue;
+      }
       const role = m.direction === "agent" ? "agent" : "bot";
+      const name = role === "agent" ? displayName(m.sender_name) : "";
       // Only the very last message's buttons can still be answered.
-      const node = botMessage({ ...payload, text }, this.ctx, { role, live: m === last && !this.log.querySelector(".replies:not(.used)") });
+      const live = m === last && !this.log.querySelector(".replies:not(.used)");
+      const node = botMessage({ ...payload, text }, this.ctx, { role, name, live });
       if (node) this.insert(node, m.id);
     }
     this.scrollToEnd();

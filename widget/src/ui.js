@@ -1,6 +1,7 @@
 /**
- * The widget shell: launcher, dialog panel, status line, typing indicator and
- * composer, all inside a shadow root so host-page CSS cannot reach them.
+ * The widget shell: launcher, dialog panel (header with the agent's name
+ * during a handoff, handoff strip, status line, log, typing indicator,
+ * composer), all inside a shadow root so host-page CSS cannot reach them.
  */
 
 import { h, systemNote } from "./render.js";
@@ -44,7 +45,7 @@ function readableOn(rgb) {
 export class WidgetUI {
   constructor(config, handlers) {
     this.config = config;
-    this.handlers = handlers; // onSend(text), onOpen()
+    this.handlers = handlers; // onSend(text), onInput(value)
     this.isOpen = false;
     this.unread = 0;
     this.typingTimer = null;
@@ -79,10 +80,16 @@ export class WidgetUI {
     this.closeButton.appendChild(closeSvg);
 
     this.status = h("div", { className: "status", role: "status", hidden: true });
+    // Filled by handoff.js: "Connecting you to a person…" while queued. Not a
+    // live region itself: the log announces the same text once.
+    this.strip = h("div", { className: "handoff", hidden: true });
+    this.avatar = h("span", { className: "avatar", "aria-hidden": "true", hidden: true });
+    this.subtitle = h("p", { className: "subtitle", hidden: true });
     this.log = h("div", { className: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    this.typingLabel = h("span", { className: "sr-only", text: "The assistant is typing" });
     this.typing = h("div", { className: "typing", hidden: true }, [
-      h("span"), h("span"), h("span"),
-      h("em", { className: "sr-only", text: "The assistant is typing" }),
+      h("i", { className: "dot" }), h("i", { className: "dot" }), h("i", { className: "dot" }),
+      this.typingLabel,
     ]);
     this.input = h("input", {
       id: "rapport-input", className: "input", type: "text", maxlength: String(MAX_MESSAGE_CHARS),
@@ -98,7 +105,12 @@ export class WidgetUI {
     this.panel = h("section", {
       id: "rapport-panel", className: "panel", role: "dialog", "aria-label": `${title} chat`, hidden: true,
     }, [
-      h("header", { className: "header" }, [h("h2", { className: "title", text: title }), this.closeButton]),
+      h("header", { className: "header" }, [
+        this.avatar,
+        h("div", { className: "heading" }, [h("h2", { className: "title", text: title }), this.subtitle]),
+        this.closeButton,
+      ]),
+      this.strip,
       this.status,
       this.log,
       this.typing,
@@ -153,6 +165,9 @@ export class WidgetUI {
       if (this.fullScreen.addEventListener) this.fullScreen.addEventListener("change", update);
       else if (this.fullScreen.addListener) this.fullScreen.addListener(update); // Safari < 14
     }
+    this.input.addEventListener("input", () => {
+      if (this.handlers.onInput) this.handlers.onInput(this.input.value);
+    });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.input.value.trim();
@@ -226,7 +241,10 @@ export class WidgetUI {
     if (!this.isOpen) this.setUnread(this.unread + 1);
   }
 
-  showTyping() {
+  /** Dots for the assistant; with `name`, "Alex is typing…" for a person. */
+  showTyping(name) {
+    this.typingLabel.className = name ? "typing-label" : "sr-only";
+    this.typingLabel.textContent = name ? `${name} is typing…` : "The assistant is typing";
     this.typing.hidden = false;
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_TIMEOUT_MS);
@@ -250,8 +268,24 @@ export class WidgetUI {
     this.status.hidden = !text;
   }
 
+  /** The person the visitor is talking to, in the header (null: nobody). */
+  setAgent(name) {
+    this.subtitle.textContent = name ? `Chatting with ${name}` : "";
+    this.subtitle.hidden = !name;
+    this.avatar.textContent = name ? Array.from(name)[0].toUpperCase() : "";
+    this.avatar.hidden = !name;
+  }
+
+  /** A line in the log (announced politely by it); returns the node. */
   note(text, kind) {
     const node = systemNote(text, kind);
+    this.log.appendChild(node);
+    this.log.scrollTop = this.log.scrollHeight;
+    return node;
+  }
+
+  /** Append a node (e.g. the rating card) to the log and show it. */
+  append(node) {
     this.log.appendChild(node);
     this.log.scrollTop = this.log.scrollHeight;
   }

@@ -1,0 +1,216 @@
+"""Agents: accounts, passwords (argon2id), console sessions and API tokens.
+
+Session cookies and API tokens are random secrets; only their SHA-256 is
+stored, so a database dump does not let anyone log in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server.db.models import Agent, AgentSession, utcnow
+from chat_server.db.queries import as_utc
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a login takes as long
+# for a missing account as for a wrong password (no username probing by timing).
+_DUMMY_HASH = _hasher.hash("rapport-no-such-agent")
+
+
+class AuthError(Exception):
+    """Wrong credentials, or an expired or revoked session/token."""
+
+
+class AgentExists(Exception):
+    """That username is taken."""
+
+
+@dataclass(frozen=True)
+class Login:
+    """A console session: the cookie value and its CSRF token."""
+
+    agent: Agent
+    token: str
+    csrf_token: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def create_agent(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    display_name: str,
+    role: str = "agent",
+    max_chats: int = 3,
+    must_change_password: bool = False,
+) -> Agent:
+    """Add an agent; raises AgentExists when the username is taken."""
+    agent = Agent(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        max_chats=max_chats,
+        must_change_password=must_change_password,
+        status="offline",
+        notify_mode="always",
+        created_at=utcnow(),
+    )
+    session.add(agent)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AgentExists(username) from exc
+    return agent
+
+
+class AgentService:
+    """Logins, sessions, tokens and profile changes of agents."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], session_days: int) -> None:
+        self._sessions = sessionmaker
+        self._session_ttl = timedelta(days=session_days)
+
+    async def ensure_initial_admin(self, password_file: Path | None) -> str | None:
+        """Create ``admin`` with a one-time password when there is no agent at all.
+
+        Returns the password (also logged, and written to ``password_file``).
+        """
+        async with self._sessions.begin() as session:
+            if await session.scalar(select(func.count()).select_from(Agent)):
+                return None
+            password = secrets.token_urlsafe(12)
+            await create_agent(
+                session, "admin", password, "Admin", role="admin", must_change_password=True
+            )
+        log.warning(
+            "created the first agent: username 'admin', one-time password %s "
+            "(change it at first login in /console)", password,
+        )
+        if password_file is not None:
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        return password
+
+    async def create(
+        self, username: str, password: str, display_name: str, role: str, max_chats: int
+    ) -> Agent:
+        async with self._sessions.begin() as session:
+            return await create_agent(session, username, password, display_name, role, max_chats)
+
+    async def login(self, username: str, password: str) -> Login:
+        """Check the password and open a console session."""
+        async with self._sessions.begin() as session:
+            agent = await session.scalar(select(Agent).where(Agent.username == username))
+            try:
+                _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+            except (VerificationError, InvalidHashError):
+                raise AuthError("wrong username or password") from None
+            if agent is None:
+                raise AuthError("wrong username or password")
+            if _hasher.check_needs_rehash(agent.password_hash):
+                agent.password_hash = hash_password(password)
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+            now = utcnow()
+            session.add(AgentSession(
+                token_hash=_digest(token), agent_id=agent.id, csrf_token=csrf,
+                created_at=now, expires_at=now + self._session_ttl,
+            ))
+            # Expired sessions of this agent are of no use to anyone.
+            await session.execute(delete(AgentSession).where(
+                AgentSession.agent_id == agent.id, AgentSession.expires_at < now
+            ))
+            return Login(agent, token, csrf)
+
+    async def from_session(self, token: str) -> tuple[Agent, str]:
+        """The agent behind a session cookie, and the session's CSRF token."""
+        async with self._sessions() as session:
+            row = await session.get(AgentSession, _digest(token))
+            if row is None or as_utc(row.expires_at) < utcnow():
+                raise AuthError("session expired")
+            agent = await session.get(Agent, row.agent_id)
+            if agent is None:
+                raise AuthError("session expired")
+            return agent, row.csrf_token
+
+    async def from_api_token(self, token: str) -> Agent:
+        async with self._sessions() as session:
+            agent = await session.scalar(
+                select(Agent).where(Agent.api_token_hash == _digest(token))
+            )
+            if agent is None:
+                raise AuthError("unknown API token")
+            return agent
+
+    async def logout(self, token: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(AgentSession).where(AgentSession.token_hash == _digest(token))
+            )
+
+    async def issue_api_token(self, agent_id: int) -> str:
+        """A new API token for the agent (replacing the old one); shown once."""
+        token = "rpt_" + secrets.token_urlsafe(32)
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AuthError("no such agent")
+            agent.api_token_hash = _digest(token)
+        return token
+
+    async def change_password(self, agent_id: int, current: str, new: str) -> None:
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AuthError("no such agent")
+            try:
+                _hasher.verify(agent.password_hash, current)
+            except (VerificationError, InvalidHashError):
+                raise AuthError("the current password is wrong") from None
+            agent.password_hash = hash_password(new)
+            agent.must_change_password = False
+
+    async def update(
+        self, agent_id: int, *, notify_mode: str | None = None, display_name: str | None = None
+    ) -> Agent:
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AuthError("no such agent")
+            if notify_mode is not None:
+                agent.notify_mode = notify_mode
+            if display_name is not None:
+                agent.display_name = display_name
+            return agent
+
+    async def online(self) -> list[Agent]:
+        async with self._sessions() as session:
+            return list(await session.scalars(select(Agent).where(Agent.status == "online")))
+
+    async def get(self, agent_id: int) -> Agent:
+        async with self._sessions() as session:
+            agent = await session.get(Agent, agent_id)
+        if agent is None:
+            raise AuthError("no such agent")
+        return agent

@@ -1,0 +1,24 @@
+"""The services of one running chat server, built at start-up (never at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat_server.services.agents import AgentService
+from chat_server.services.conversations import ConversationService
+from chat_server.services.desk import DeskService
+from chat_server.services.handoff import HandoffService
+from chat_server.services.privacy import PrivacyService
+from chat_server.services.tracker_sync import TrackerSync
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the transports and HTTP views call."""
+
+    conversations: ConversationService
+    handoff: HandoffService
+    desk: DeskService
+    agents: AgentService
+    privacy: PrivacyService
+    tracker_sync: TrackerSync

@@ -1,0 +1,125 @@
+"""Keeps the bot's tracker up to date with what was said while a human owned the chat.
+
+The bot is silent during a handoff, but on hand-back it must know what
+happened (the order id the visitor gave, the discount code the agent sent).
+Each visitor or agent message of the human phase is written to the
+``tracker_outbox`` table in the transaction that stores it; this service
+appends the outbox to the visitor's Rasa tracker in order (HTTP API) and
+deletes what was delivered. When Rasa is down the rows wait and are retried,
+and a visitor's next bot turn first flushes their outbox, so the bot never
+answers without the human phase in its tracker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server.db.models import TrackerOutbox
+from chat_server.rasa_client import RasaClient, RasaUnavailable
+from chat_server.services.locks import KeyedLocks
+
+log = logging.getLogger(__name__)
+
+# Entities a visitor may mention to an agent that the bot keeps as slots.
+SLOT_ENTITIES = ("order_id", "email", "name")
+RETRY_SECONDS = 5.0
+
+
+def visitor_said(text: str) -> dict[str, Any]:
+    """Outbox record of a visitor message (parsed when it is delivered)."""
+    return {"kind": "visitor", "text": text}
+
+
+def agent_said(text: str, agent_name: str, agent_id: int) -> dict[str, Any]:
+    return {"kind": "agent", "text": text, "agent": agent_name, "agent_id": agent_id}
+
+
+class TrackerSync:
+    """Delivers the tracker outbox to Rasa, per visitor and in order."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], rasa: RasaClient) -> None:
+        self._sessions = sessionmaker
+        self._rasa = rasa
+        self._locks = KeyedLocks()
+        self._wake = asyncio.Event()
+
+    def kick(self) -> None:
+        """Something was written to the outbox: deliver soon."""
+        self._wake.set()
+
+    async def flush(self, visitor_id: str) -> bool:
+        """Deliver the visitor's pending events; True when none are left."""
+        async with self._locks.hold(visitor_id):
+            async with self._sessions() as session:
+                rows = list(await session.scalars(
+                    select(TrackerOutbox)
+                    .where(TrackerOutbox.visitor_id == visitor_id)
+                    .order_by(TrackerOutbox.id)
+                ))
+            for row in rows:
+                try:
+                    events = await self._rasa_events(row.events)
+                    await self._rasa.append_events(visitor_id, events)
+                except RasaUnavailable as exc:
+                    log.info("tracker of %s not caught up yet: %s", visitor_id, exc)
+                    return False
+                async with self._sessions.begin() as session:
+                    await session.execute(delete(TrackerOutbox).where(TrackerOutbox.id == row.id))
+            return True
+
+    async def _rasa_events(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for record in records:
+            if record.get("kind") == "visitor":
+                parsed = await self._rasa.parse(record["text"])
+                events.append({
+                    "event": "user",
+                    "text": record["text"],
+                    "parse_data": {
+                        "intent": parsed.get("intent") or {},
+                        "entities": parsed.get("entities") or [],
+                        "text": record["text"],
+                    },
+                    "metadata": {"human_phase": True},
+                })
+                for entity in parsed.get("entities") or []:
+                    if entity.get("entity") in SLOT_ENTITIES and entity.get("value"):
+                        events.append(
+                            {"event": "slot", "name": entity["entity"], "value": entity["value"]}
+                        )
+            elif record.get("kind") == "agent":
+                events.append({
+                    "event": "bot",
+                    "text": record["text"],
+                    "metadata": {
+                        "human_phase": True,
+                        "agent": record.get("agent"),
+                        "agent_id": record.get("agent_id"),
+                    },
+                })
+        return events
+
+    async def run(self) -> None:
+        """Background loop: deliver on a kick, and retry every few seconds."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                async with self._sessions() as session:
+                    pending = list(await session.scalars(
+                        select(TrackerOutbox.visitor_id).distinct().limit(100)
+                    ))
+                for visitor_id in pending:
+                    await self.flush(visitor_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("tracker outbox delivery failed; retrying")

@@ -1,0 +1,106 @@
+/**
+ * REST client for /api (docs/agent-api.md). The session lives in an HttpOnly
+ * cookie; the CSRF token is kept in memory only and sent on every
+ * state-changing request. Errors become `ApiError` with the server's
+ * `{error, message}`.
+ */
+
+let csrfToken = null;
+let onUnauthenticated = null;
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || "error";
+  }
+}
+
+export function setCsrfToken(token) {
+  csrfToken = typeof token === "string" ? token : null;
+}
+
+/** Called when a request answers 401 (the session expired or was revoked). */
+export function setUnauthenticatedHandler(fn) {
+  onUnauthenticated = fn;
+}
+
+export async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (_) {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection.");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (_) {
+    data = null;
+  }
+  if (!response.ok) {
+    const code = data && typeof data.error === "string" ? data.error : "";
+    const message = data && typeof data.message === "string" ? data.message : "";
+    const error = new ApiError(response.status, code, message || defaultMessage(response.status));
+    if (response.status === 401 && path !== "/api/auth/login" && onUnauthenticated) onUnauthenticated(error);
+    throw error;
+  }
+  return data;
+}
+
+function defaultMessage(status) {
+  if (status === 401) return "Your session has ended. Please sign in again.";
+  if (status === 403) return "You are not allowed to do that.";
+  if (status === 404) return "Not found.";
+  if (status === 409) return "Someone else changed this first.";
+  if (status >= 500) return "The server had a problem. Try again in a moment.";
+  return `Request failed (HTTP ${status}).`;
+}
+
+const q = (params) => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+};
+const id = (value) => encodeURIComponent(String(value));
+
+export const api = {
+  login: (username, password) => request("POST", "/api/auth/login", { username, password }),
+  logout: () => request("POST", "/api/auth/logout"),
+  me: () => request("GET", "/api/me"),
+  updateMe: (patch) => request("PATCH", "/api/me", patch),
+  changePassword: (current, next) =>
+    request("POST", "/api/me/password", { current_password: current, new_password: next }),
+  agents: () => request("GET", "/api/agents"),
+  conversations: (view, limit, beforeId) =>
+    request("GET", `/api/conversations${q({ view, limit, before_id: beforeId })}`),
+  conversation: (cid) => request("GET", `/api/conversations/${id(cid)}`),
+  messages: (cid, beforeId, limit) =>
+    request("GET", `/api/conversations/${id(cid)}/messages${q({ before_id: beforeId, limit })}`),
+  sendMessage: (cid, text, note) => request("POST", `/api/conversations/${id(cid)}/messages`, { text, note: !!note }),
+  accept: (cid) => request("POST", `/api/conversations/${id(cid)}/accept`),
+  transfer: (cid, agentId, note) =>
+    request("POST", `/api/conversations/${id(cid)}/transfer`, note ? { agent_id: agentId, note } : { agent_id: agentId }),
+  resolve: (cid) => request("POST", `/api/conversations/${id(cid)}/resolve`),
+  handback: (cid) => request("POST", `/api/conversations/${id(cid)}/handback`),
+  read: (cid) => request("POST", `/api/conversations/${id(cid)}/read`),
+  visitorConversations: (vid, beforeId, limit) =>
+    request("GET", `/api/visitors/${id(vid)}/conversations${q({ before_id: beforeId, limit })}`),
+  canned: () => request("GET", "/api/canned-responses"),
+  addCanned: (shortcut, text) => request("POST", "/api/canned-responses", { shortcut, text }),
+  deleteCanned: (cid) => request("DELETE", `/api/canned-responses/${id(cid)}`),
+  followups: (status) => request("GET", `/api/followups${q({ status })}`),
+  followupDone: (fid) => request("POST", `/api/followups/${id(fid)}/done`),
+};

@@ -1,0 +1,340 @@
+"""Human handoff as a visitor sees it in the Rapport widget, against the real stack.
+
+The visitor asks for a person while the only agent is busy, so they wait in
+the queue; the agent (REST with a bearer token, Socket.IO `/agent` for
+typing) accepts, types, replies and resolves; the visitor rates the chat.
+Runs on a desktop and on a phone viewport. Screenshots go to
+RAPPORT_SCREENSHOT_DIR when set (docs/screenshots/ for the docs), else to the
+test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+import socketio
+from playwright.sync_api import Browser, Page, expect
+
+from dev.devstack import ROOT, Stack
+from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, PANEL, open_chat, open_store
+from tests.support.visitor import Visitor
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+T = TypeVar("T")
+WIDGET = "#rapport-widget"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+AGENT_PASSWORD = "handoff-test-password-1"
+
+
+class Background:
+    """An asyncio loop in a thread, so async clients run beside Playwright's sync API."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-async", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture
+def background() -> Iterator[Background]:
+    with Background() as bg:
+        yield bg
+
+
+class AgentClient:
+    """One agent: the REST API with a bearer token, and optionally the `/agent` socket."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.http: aiohttp.ClientSession | None = None
+        self.sio: socketio.AsyncClient | None = None
+        self.events: list[tuple[str, Any]] = []
+
+    async def start(self) -> None:
+        self.http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"})
+
+    async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        assert self.http is not None
+        async with self.http.request(method, self.base_url + path, json=body) as resp:
+            data = await resp.json() if resp.content_type == "application/json" else None
+            assert resp.status == expect, f"{method} {path}: {resp.status} {data}"
+            return data
+
+    async def connect(self) -> None:
+        """The console's live channel: typing, and what the visitor does."""
+        self.sio = socketio.AsyncClient(reconnection=False)
+        for name in ("visitor_typing", "message_created", "assignment"):
+            self.sio.on(name, self._recorder(name), namespace="/agent")
+        await self.sio.connect(
+            self.base_url, namespaces=["/agent"], auth={"token": self.token},
+            transports=["websocket"],
+        )
+
+    def _recorder(self, name: str):  # type: ignore[no-untyped-def]
+        async def record(data: Any = None) -> None:
+            self.events.append((name, data))
+        return record
+
+    async def emit(self, event: str, data: dict[str, Any]) -> Any:
+        assert self.sio is not None
+        ack = await self.sio.call(event, data, namespace="/agent", timeout=10)
+        assert isinstance(ack, dict) and ack.get("ok"), f"{event}: {ack}"
+        return ack
+
+    async def close(self) -> None:
+        if self.sio is not None and self.sio.connected:
+            await self.sio.disconnect()
+        if self.http is not None:
+            await self.http.close()
+
+
+def create_agent(stack: Stack, display_name: str, max_chats: int = 3) -> tuple[str, int]:
+    """A fresh agent account in the stack's database; returns (username, max_chats)."""
+    username = f"{display_name.lower()}-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [sys.executable, "-m", "chat_server", "create-agent", "--username", username,
+         "--display-name", display_name, "--password", AGENT_PASSWORD,
+         "--max-chats", str(max_chats), "--database-url", stack.config.database_url],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    return username, max_chats
+
+
+async def api_token(base_url: str, username: str) -> str:
+    """Log in as the console does, then issue an API token (POST /api/me/token)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(base_url + "/api/auth/login",
+                             json={"username": username, "password": AGENT_PASSWORD}) as resp:
+            assert resp.status == 200, await resp.text()
+            csrf = (await resp.json())["csrf_token"]
+        async with http.post(base_url + "/api/me/token", headers={"X-CSRF-Token": csrf}) as resp:
+            assert resp.status == 200, await resp.text()
+            return str((await resp.json())["token"])
+
+
+async def online_agent(stack: Stack, display_name: str, max_chats: int) -> AgentClient:
+    """An agent who is online (available up to `max_chats`) with the console open."""
+    username, _ = await asyncio.to_thread(create_agent, stack, display_name, max_chats)
+    agent = AgentClient(stack.base_url, await api_token(stack.base_url, username))
+    await agent.start()
+    await agent.connect()
+    await agent.call("PATCH", "/api/me", {"status": "online"})
+    return agent
+
+
+async def go_offline(agent: AgentClient, conversation_ids: list[int]) -> None:
+    """Leave the shared stack as found: nothing assigned, nobody online."""
+    for cid in conversation_ids:
+        detail = await agent.call("GET", f"/api/conversations/{cid}")
+        if detail["conversation"]["state"] == "assigned":
+            await agent.call("POST", f"/api/conversations/{cid}/resolve")
+    await agent.call("PATCH", "/api/me", {"status": "offline"})
+    await agent.close()
+
+
+async def wait_for(predicate: Any, what: str, timeout: float = 15) -> Any:  # noqa: ASYNC109
+    """Poll `predicate()` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def conversation_of(agent: AgentClient, visitor_id: str, view: str) -> dict[str, Any] | None:
+    listing = await agent.call("GET", f"/api/conversations?view={view}")
+    return next((c for c in listing["conversations"] if c["visitor_id"] == visitor_id), None)
+
+
+@contextmanager
+def busy_agent(
+    background: Background, stack: Stack, name: str
+) -> Iterator[tuple[AgentClient, list[int]]]:
+    """An online agent who takes one chat at a time and is already in one.
+
+    So the next visitor who asks for a person waits in the queue until the agent
+    accepts. Yields the agent and a list of conversation ids to resolve at the
+    end (the busy one included; callers add theirs); afterwards the agent is
+    offline again, so the shared stack routes nothing to them.
+    """
+    agent = background.run(online_agent(stack, name, max_chats=1))
+    busy = Visitor()
+    conversation_ids: list[int] = []
+    try:
+        background.run(busy.connect(stack.base_url))
+        background.run(busy.say("I want to talk to a human"))
+        other = background.run(wait_for(
+            lambda: conversation_of(agent, busy.visitor_id, "mine"), "the busy visitor's chat"))
+        conversation_ids.append(other["id"])
+        yield agent, conversation_ids
+    finally:
+        background.run(busy.close())
+        background.run(go_offline(agent, conversation_ids))
+
+
+def visitor_id_of(page: Page) -> str:
+    page.wait_for_function("() => !!localStorage.getItem('rapport.session_id')")
+    session_id = page.evaluate("localStorage.getItem('rapport.session_id')")
+    return str(session_id).split(".")[0]
+
+
+def shot(page: Page, directory: Path, name: str) -> None:
+    page.screenshot(path=str(directory / name))
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    configured = os.environ.get("RAPPORT_SCREENSHOT_DIR")
+    directory = Path(configured) if configured else tmp_path
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_handoff_queue_agent_and_rating(
+    device: str, browser: Browser, live_stack: Stack, background: Background,
+    screenshot_dir: Path,
+) -> None:
+    base_url = live_stack.base_url
+    context = browser.new_context(**VIEWPORTS[device])
+    # Sam takes one chat at a time, and is already busy with another visitor.
+    with busy_agent(background, live_stack, "Sam") as (sam, conversation_ids), context:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        open_store(page, base_url)
+        open_chat(page)
+        box = page.get_by_label("Type your message")
+        box.fill("I want to talk to a human")
+        box.press("Enter")
+
+        # Queued: the strip and the log say so, with the place in line.
+        strip = page.locator(f"{WIDGET} .handoff")
+        expect(strip).to_be_visible(timeout=BOT_REPLY_TIMEOUT)
+        expect(strip).to_contain_text("Connecting you to a person")
+        wait = r"(about \d+ min|under a minute|we'll be with you as soon as we can)"
+        expect(strip).to_contain_text(re.compile(r"You're #1 in line · " + wait))
+        expect(page.locator(f"{LOG} .note", has_text="Connecting you to a person")).to_have_count(1)
+        visitor_id = visitor_id_of(page)
+        queued = background.run(wait_for(
+            lambda: conversation_of(sam, visitor_id, "queue"), "the visitor in the queue"))
+        conversation_ids.append(queued["id"])
+        cid = queued["id"]
+        assert queued["queue_position"] == 1
+        # While waiting for a person, no "assistant is typing" after a message.
+        box.fill("Is anyone there?")
+        box.press("Enter")
+        expect(page.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text("Is anyone there?")
+        expect(page.locator(f"{WIDGET} .typing")).to_be_hidden()
+        shot(page, screenshot_dir, f"widget-queued-{device}.png")
+
+        # Sam accepts: the header names Sam, the log announces it, the strip goes.
+        background.run(sam.call("POST", f"/api/conversations/{cid}/accept"))
+        expect(page.locator(f"{WIDGET} .subtitle")).to_have_text("Chatting with Sam")
+        expect(page.locator(f"{LOG} .note", has_text="Sam joined the chat")).to_have_count(1)
+        expect(strip).to_be_hidden()
+
+        # Sam types: "Sam is typing…"; then Sam's message, labelled with the name.
+        background.run(sam.emit("typing", {"conversation_id": cid, "typing": True}))
+        typing = page.locator(f"{WIDGET} .typing")
+        expect(typing).to_be_visible()
+        expect(typing).to_contain_text("Sam is typing…")
+        background.run(sam.call("POST", f"/api/conversations/{cid}/messages",
+                                {"text": "Hi, this is Sam from support. How can I help?"},
+                                expect=201))
+        agent_turn = page.locator(f"{LOG} .msg-agent").last
+        expect(agent_turn.locator(".bubble")).to_have_text(
+            "Hi, this is Sam from support. How can I help?")
+        expect(agent_turn.locator(".sender")).to_have_text("Sam:")
+        expect(typing).to_be_hidden()
+        # It is not drawn as the assistant's.
+        expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
+
+        # The visitor types: Sam sees it (throttled true, then false when idle).
+        box.press_sequentially("My tent pole", delay=50)
+        background.run(wait_for(
+            lambda: ("visitor_typing", {"conversation_id": cid, "typing": True}) in sam.events,
+            "visitor_typing true"))
+        background.run(wait_for(
+            lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.events,
+            "visitor_typing false after 3 s idle", timeout=10))
+        box.press_sequentially(" snapped", delay=30)
+        shot(page, screenshot_dir, f"widget-handoff-{device}.png")
+        box.press("Enter")
+        background.run(wait_for(
+            lambda: any(name == "message_created"
+                        and data["message"]["text"] == "My tent pole snapped"
+                        for name, data in sam.events), "the visitor's message at the agent"))
+
+        # Sam resolves: the name goes, the rating card comes.
+        background.run(sam.call("POST", f"/api/conversations/{cid}/resolve"))
+        expect(page.locator(f"{LOG} .note", has_text="Sam ended the chat")).to_have_count(1)
+        expect(page.locator(f"{WIDGET} .subtitle")).to_be_hidden()
+        card = page.locator(f"{LOG} form.csat")
+        expect(card).to_be_visible()
+        expect(card).to_contain_text("How did we do?")
+        stars = card.get_by_role("radio")
+        expect(stars).to_have_count(5)
+        submit = card.get_by_role("button", name="Submit")
+        expect(submit).to_be_disabled()
+        card.scroll_into_view_if_needed()
+        shot(page, screenshot_dir, f"widget-csat-{device}.png")
+        if device == "desktop":
+            # Keyboard: one tab stop, arrows choose, Tab on to the comment and Submit.
+            stars.first.focus()
+            for _ in range(3):
+                page.keyboard.press("ArrowRight")
+            expect(card.get_by_role("radio", name=re.compile(r"^4 stars"))).to_have_attribute(
+                "aria-checked", "true")
+            page.keyboard.press("Tab")
+            page.keyboard.type("Quick and kind")
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+        else:
+            card.get_by_role("radio", name=re.compile(r"^4 stars")).tap()
+            card.get_by_label("Comment (optional)").fill("Quick and kind")
+            submit.tap()
+        expect(page.locator(f"{LOG} .csat-thanks")).to_have_text("Thanks for your feedback!")
+        expect(card).to_have_count(0)
+        panel = page.locator(PANEL)
+        expect(panel).to_be_visible()
+
+        detail = background.run(sam.call("GET", f"/api/conversations/{cid}"))
+        assert detail["conversation"]["state"] == "resolved"
+        assert detail["conversation"]["csat"] == {"score": 4, "comment": "Quick and kind"}
