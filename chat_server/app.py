@@ -43,20 +43,31 @@ def build_services(
     """Wire the services of one process together."""
     hours = SupportHours.parse(settings.support_hours) if settings.support_hours else None
     handoff = HandoffService(
-        sessions, notifier, auto_assign=settings.auto_assign, support_hours=hours,
+        sessions,
+        notifier,
+        auto_assign=settings.auto_assign,
+        support_hours=hours,
         agent_grace_seconds=settings.agent_grace_seconds,
     )
     tracker_sync = TrackerSync(sessions, rasa)
     privacy = PrivacyService(sessions)
     conversations = ConversationService(
-        sessions, rasa, VisitorIds(settings.secret_key.get_secret_value()), notifier, privacy,
-        handoff, tracker_sync, settings.history_page_size, settings.conversation_idle_minutes,
+        sessions,
+        rasa,
+        VisitorIds(settings.secret_key.get_secret_value()),
+        notifier,
+        privacy,
+        handoff,
+        tracker_sync,
+        settings.history_page_size,
+        settings.conversation_idle_minutes,
     )
     return Services(
         conversations=conversations,
         handoff=handoff,
-        desk=DeskService(sessions, notifier, handoff, tracker_sync,
-                         settings.conversation_idle_minutes),
+        desk=DeskService(
+            sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
+        ),
         agents=AgentService(sessions, settings.agent_session_days),
         privacy=privacy,
         tracker_sync=tracker_sync,
@@ -89,8 +100,9 @@ def create_app(settings: Settings) -> web.Application:
         await upgrade_to_head(engine)
         http = aiohttp.ClientSession()
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
-        rasa = RasaClient(http, settings.rasa_url, settings.action_server_url, token,
-                          settings.rasa_timeout)
+        rasa = RasaClient(
+            http, settings.rasa_url, settings.action_server_url, token, settings.rasa_timeout
+        )
         app[ENGINE] = engine
         app[RASA] = rasa
         services = app[SERVICES] = build_services(

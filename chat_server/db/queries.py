@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,9 +55,7 @@ async def open_conversation(
     assigned conversations stay open however long they wait.
     """
     conversation = await latest_conversation(session, visitor_id)
-    if conversation is not None and conversation.state == "resolved":
-        conversation = None
-    elif (
+    if (conversation is not None and conversation.state == "resolved") or (
         conversation is not None
         and idle_after is not None
         and conversation.state == "bot"
@@ -75,7 +72,7 @@ async def open_conversation(
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def add_message(

@@ -94,6 +94,7 @@ async def me_json(request: web.Request, caller: Caller) -> dict[str, Any]:
 
 # -- authentication ------------------------------------------------------------
 
+
 @routes.post("/api/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await parse(request, protocol.LoginBody)
@@ -102,11 +103,13 @@ async def login(request: web.Request) -> web.Response:
     except AuthError as exc:
         raise json_error(web.HTTPUnauthorized, "unauthenticated", str(exc)) from None
     agent = session.agent
-    response = web.json_response({
-        "agent": agent_json(agent),
-        "csrf_token": session.csrf_token,
-        "must_change_password": agent.must_change_password,
-    })
+    response = web.json_response(
+        {
+            "agent": agent_json(agent),
+            "csrf_token": session.csrf_token,
+            "must_change_password": agent.must_change_password,
+        }
+    )
     set_session_cookie(request, response, session.token)
     return response
 
@@ -163,6 +166,7 @@ async def issue_token(request: web.Request) -> web.Response:
 
 # -- agents -------------------------------------------------------------------
 
+
 @routes.get("/api/agents")
 async def list_agents(request: web.Request) -> web.Response:
     await require_agent(request)
@@ -183,6 +187,7 @@ async def create_agent(request: web.Request) -> web.Response:
 
 
 # -- conversations ----------------------------------------------------------------
+
 
 @routes.get("/api/conversations")
 async def list_conversations(request: web.Request) -> web.Response:
@@ -220,9 +225,9 @@ async def conversation_messages(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.SendBody)
-    message = await handoff_call(services(request).desk.send(
-        int_param(request, "id"), caller.agent, body.text, body.note
-    ))
+    message = await handoff_call(
+        services(request).desk.send(int_param(request, "id"), caller.agent, body.text, body.note)
+    )
     return web.json_response({"message": message}, status=201)
 
 
@@ -238,18 +243,25 @@ def _transition_view(
         await handoff_call(act(svc, conversation_id, caller, body))
         detail = await svc.desk.detail(conversation_id)
         return web.json_response({"conversation": detail["conversation"]})
+
     return view
 
 
-routes.post("/api/conversations/{id}/accept")(_transition_view(
-    lambda s, cid, c, _: s.handoff.accept(cid, c.agent)))
-routes.post("/api/conversations/{id}/resolve")(_transition_view(
-    lambda s, cid, c, _: s.handoff.resolve(cid, c.agent)))
-routes.post("/api/conversations/{id}/handback")(_transition_view(
-    lambda s, cid, c, _: s.handoff.hand_back(cid, c.agent)))
-routes.post("/api/conversations/{id}/transfer")(_transition_view(
-    lambda s, cid, c, b: s.handoff.transfer(cid, c.agent, b.agent_id, b.note),
-    protocol.TransferBody))
+routes.post("/api/conversations/{id}/accept")(
+    _transition_view(lambda s, cid, c, _: s.handoff.accept(cid, c.agent))
+)
+routes.post("/api/conversations/{id}/resolve")(
+    _transition_view(lambda s, cid, c, _: s.handoff.resolve(cid, c.agent))
+)
+routes.post("/api/conversations/{id}/handback")(
+    _transition_view(lambda s, cid, c, _: s.handoff.hand_back(cid, c.agent))
+)
+routes.post("/api/conversations/{id}/transfer")(
+    _transition_view(
+        lambda s, cid, c, b: s.handoff.transfer(cid, c.agent, b.agent_id, b.note),
+        protocol.TransferBody,
+    )
+)
 
 
 @routes.post("/api/conversations/{id}/read")
@@ -264,12 +276,15 @@ async def visitor_conversations(request: web.Request) -> web.Response:
     await require_agent(request)
     limit = int_query(request, "limit", 10, 1, 100) or 10
     before = int_query(request, "before_id", None, 1, 2**62)
-    return web.json_response(await services(request).desk.visitor_conversations(
-        request.match_info["visitor_id"][:64], limit, before
-    ))
+    return web.json_response(
+        await services(request).desk.visitor_conversations(
+            request.match_info["visitor_id"][:64], limit, before
+        )
+    )
 
 
 # -- canned responses and follow-ups -------------------------------------------------
+
 
 @routes.get("/api/canned-responses")
 async def list_canned(request: web.Request) -> web.Response:
@@ -281,7 +296,9 @@ async def list_canned(request: web.Request) -> web.Response:
 async def add_canned(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.CannedCreate)
-    row = await handoff_call(services(request).desk.add_canned(caller.agent, body.shortcut, body.text))
+    row = await handoff_call(
+        services(request).desk.add_canned(caller.agent, body.shortcut, body.text)
+    )
     return web.json_response({"canned_response": row}, status=201)
 
 

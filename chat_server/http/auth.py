@@ -66,7 +66,8 @@ def is_operator(request: web.Request) -> bool:
     configured = request.app[SETTINGS].admin_token
     given = bearer(request.headers.get("Authorization", ""))
     return bool(
-        configured and given
+        configured
+        and given
         and hmac.compare_digest(given.encode(), configured.get_secret_value().encode())
     )
 
@@ -76,9 +77,7 @@ async def require_agent(request: web.Request, *, allow_password_change: bool = F
     agents = request.app[SERVICES].agents
     token = bearer(request.headers.get("Authorization", ""))
     try:
-        caller = await agent_from_credentials(
-            agents, token, request.cookies.get(SESSION_COOKIE)
-        )
+        caller = await agent_from_credentials(agents, token, request.cookies.get(SESSION_COOKIE))
     except AuthError as exc:
         raise json_error(web.HTTPUnauthorized, "unauthenticated", str(exc)) from None
     if caller.via == "cookie" and request.method not in SAFE_METHODS:
@@ -105,7 +104,8 @@ async def require_admin(request: web.Request) -> Caller | None:
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     settings = request.app[SETTINGS]
     response.set_cookie(
-        SESSION_COOKIE, token,
+        SESSION_COOKIE,
+        token,
         max_age=settings.agent_session_days * 86400,
         httponly=True,
         samesite="Strict",

@@ -7,6 +7,7 @@ server accepts; a test checks that every /api route is described and valid.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -18,12 +19,22 @@ routes = web.RouteTableDef()
 
 # (method, path, summary, request body model, success status)
 OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int]] = [
-    ("post", "/api/auth/login", "Log in; sets the session cookie, returns the CSRF token",
-     protocol.LoginBody, 200),
+    (
+        "post",
+        "/api/auth/login",
+        "Log in; sets the session cookie, returns the CSRF token",
+        protocol.LoginBody,
+        200,
+    ),
     ("post", "/api/auth/logout", "Log out (revokes the session)", None, 204),
     ("get", "/api/me", "The calling agent and the session's CSRF token", None, 200),
-    ("patch", "/api/me", "Change status, notification mode or display name",
-     protocol.MeUpdate, 200),
+    (
+        "patch",
+        "/api/me",
+        "Change status, notification mode or display name",
+        protocol.MeUpdate,
+        200,
+    ),
     ("post", "/api/me/password", "Change the password", protocol.PasswordChange, 204),
     ("post", "/api/me/token", "Issue a new API token (shown once)", None, 200),
     ("get", "/api/agents", "All agents with status and load", None, 200),
@@ -31,23 +42,63 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int]] = [
     ("get", "/api/conversations", "Conversations of a view, with live counts", None, 200),
     ("get", "/api/conversations/{id}", "Conversation, visitor panel and context", None, 200),
     ("get", "/api/conversations/{id}/messages", "Transcript page (notes included)", None, 200),
-    ("post", "/api/conversations/{id}/messages", "Reply to the visitor, or add an internal note",
-     protocol.SendBody, 201),
-    ("post", "/api/conversations/{id}/accept", "Take from the queue, or barge in on the bot",
-     None, 200),
-    ("post", "/api/conversations/{id}/transfer", "Transfer to another agent",
-     protocol.TransferBody, 200),
-    ("post", "/api/conversations/{id}/resolve", "Resolve (the visitor is asked to rate)",
-     None, 200),
-    ("post", "/api/conversations/{id}/handback", "Hand back to the bot without resolving",
-     None, 200),
+    (
+        "post",
+        "/api/conversations/{id}/messages",
+        "Reply to the visitor, or add an internal note",
+        protocol.SendBody,
+        201,
+    ),
+    (
+        "post",
+        "/api/conversations/{id}/accept",
+        "Take from the queue, or barge in on the bot",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/conversations/{id}/transfer",
+        "Transfer to another agent",
+        protocol.TransferBody,
+        200,
+    ),
+    (
+        "post",
+        "/api/conversations/{id}/resolve",
+        "Resolve (the visitor is asked to rate)",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/conversations/{id}/handback",
+        "Hand back to the bot without resolving",
+        None,
+        200,
+    ),
     ("post", "/api/conversations/{id}/read", "Mark the visitor's messages read", None, 204),
-    ("get", "/api/visitors/{visitor_id}/conversations", "A visitor's earlier conversations",
-     None, 200),
-    ("get", "/api/visitors/{visitor_id}/export", "Everything stored about a visitor (admins)",
-     None, 200),
-    ("delete", "/api/visitors/{visitor_id}", "Erase a visitor from both stores (admins)",
-     None, 200),
+    (
+        "get",
+        "/api/visitors/{visitor_id}/conversations",
+        "A visitor's earlier conversations",
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/api/visitors/{visitor_id}/export",
+        "Everything stored about a visitor (admins)",
+        None,
+        200,
+    ),
+    (
+        "delete",
+        "/api/visitors/{visitor_id}",
+        "Erase a visitor from both stores (admins)",
+        None,
+        200,
+    ),
     ("get", "/api/canned-responses", "Canned responses", None, 200),
     ("post", "/api/canned-responses", "Add a canned response", protocol.CannedCreate, 201),
     ("delete", "/api/canned-responses/{id}", "Delete a canned response", None, 204),
@@ -59,11 +110,19 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int]] = [
 QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
     "/api/conversations": [
         {"name": "view", "in": "query", "schema": {"type": "string", "enum": list(protocol.VIEWS)}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        },
         {"name": "before_id", "in": "query", "schema": {"type": "integer"}},
     ],
     "/api/conversations/{id}/messages": [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        },
         {"name": "before_id", "in": "query", "schema": {"type": "integer"}},
     ],
     "/api/followups": [
@@ -83,10 +142,14 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     for part in path.split("/"):
         if part.startswith("{") and part.endswith("}"):
             name = part[1:-1]
-            out.append({
-                "name": name, "in": "path", "required": True,
-                "schema": {"type": "integer"} if name == "id" else {"type": "string"},
-            })
+            out.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"} if name == "id" else {"type": "string"},
+                }
+            )
     return out
 
 
@@ -97,16 +160,20 @@ def document() -> dict[str, Any]:
     for method, path, summary, body, status in OPERATIONS:
         operation: dict[str, Any] = {
             "summary": summary,
-            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_').replace('.', '_')}",
+            "operationId": method + "_" + re.sub(r"[^a-z0-9]+", "_", path[5:]).strip("_"),
             "responses": {
                 str(status): {"description": "OK"},
                 "default": {
                     "description": "Error",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 },
             },
         }
-        parameters = _path_parameters(path) + (QUERY_PARAMETERS.get(path, []) if method == "get" else [])
+        parameters = _path_parameters(path) + (
+            QUERY_PARAMETERS.get(path, []) if method == "get" else []
+        )
         if parameters:
             operation["parameters"] = parameters
         if body is not None:
@@ -116,9 +183,11 @@ def document() -> dict[str, Any]:
             schemas[body.__name__] = schema
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{body.__name__}"}
-                }},
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{body.__name__}"}
+                    }
+                },
             }
         if path not in ("/api/auth/login", "/api/openapi.json"):
             operation["security"] = [{"session": [], "csrf": []}, {"token": []}]
@@ -129,7 +198,7 @@ def document() -> dict[str, Any]:
             "title": "Rapport agent API",
             "version": "1",
             "description": "See docs/agent-api.md. Cookie sessions must send X-CSRF-Token "
-                           "on state-changing requests.",
+            "on state-changing requests.",
         },
         "paths": paths,
         "components": {

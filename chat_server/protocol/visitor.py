@@ -139,11 +139,15 @@ def parse_session_request(data: Any) -> str | None:
 def parse_user_uttered(data: Any, max_chars: int) -> UserUttered:
     """Validate a `user_uttered` payload or raise ProtocolError."""
     if not isinstance(data, dict):
-        raise ProtocolError(INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string")
+        raise ProtocolError(
+            INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string"
+        )
     try:
         event = UserUttered.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string") from exc
+        raise ProtocolError(
+            INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string"
+        ) from exc
     if not event.message.strip():
         raise ProtocolError(EMPTY_MESSAGE, "The message is empty.")
     if len(event.message) > max_chars:
@@ -156,7 +160,9 @@ def parse_card_clicked(data: Any) -> CardClicked:
     try:
         return CardClicked.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(INVALID_PAYLOAD, "card_clicked expects {session_id, product_id}") from exc
+        raise ProtocolError(
+            INVALID_PAYLOAD, "card_clicked expects {session_id, product_id}"
+        ) from exc
 
 
 def page_url(custom_data: dict[str, Any] | None) -> str | None:

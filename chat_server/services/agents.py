@@ -6,6 +6,7 @@ stored, so a database dump does not let anyone log in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -45,6 +46,12 @@ class Login:
     agent: Agent
     token: str
     csrf_token: str
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
 
 
 def _digest(token: str) -> str:
@@ -105,12 +112,11 @@ class AgentService:
             )
         log.warning(
             "created the first agent: username 'admin', one-time password %s "
-            "(change it at first login in /console)", password,
+            "(change it at first login in /console)",
+            password,
         )
         if password_file is not None:
-            password_file.parent.mkdir(parents=True, exist_ok=True)
-            password_file.write_text(password + "\n")
-            password_file.chmod(0o600)
+            await asyncio.to_thread(_write_secret, password_file, password)
         return password
 
     async def create(
@@ -133,14 +139,21 @@ class AgentService:
                 agent.password_hash = hash_password(password)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
             now = utcnow()
-            session.add(AgentSession(
-                token_hash=_digest(token), agent_id=agent.id, csrf_token=csrf,
-                created_at=now, expires_at=now + self._session_ttl,
-            ))
+            session.add(
+                AgentSession(
+                    token_hash=_digest(token),
+                    agent_id=agent.id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + self._session_ttl,
+                )
+            )
             # Expired sessions of this agent are of no use to anyone.
-            await session.execute(delete(AgentSession).where(
-                AgentSession.agent_id == agent.id, AgentSession.expires_at < now
-            ))
+            await session.execute(
+                delete(AgentSession).where(
+                    AgentSession.agent_id == agent.id, AgentSession.expires_at < now
+                )
+            )
             return Login(agent, token, csrf)
 
     async def from_session(self, token: str) -> tuple[Agent, str]:

@@ -93,7 +93,8 @@ def read_reply(reply: RasaReply) -> BotTurn:
         if isinstance(handoff, dict):
             reason = handoff.get("reason")
             turn.handoff_reason = (
-                reason if reason in (agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT)
+                reason
+                if reason in (agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT)
                 else agent_protocol.REASON_REQUESTED
             )
         if control.get("fallback"):
@@ -165,7 +166,9 @@ class ConversationService:
         await self._sync_claim(result.visitor_id, claim, merged)
         return result
 
-    async def _new_visitor(self, session: AsyncSession, external_id: str | None = None) -> VisitorSession:
+    async def _new_visitor(
+        self, session: AsyncSession, external_id: str | None = None
+    ) -> VisitorSession:
         visitor_id, token = self._ids.issue()
         await queries.create_visitor(session, visitor_id, external_id)
         await queries.log_event(session, "visitor_created", visitor_id)
@@ -223,7 +226,9 @@ class ConversationService:
                 session, {m.agent_id for m in rows if m.agent_id is not None}
             )
             return [
-                message_to_wire(m, agents[m.agent_id].display_name if m.agent_id in agents else None)
+                message_to_wire(
+                    m, agents[m.agent_id].display_name if m.agent_id in agents else None
+                )
                 for m in rows
             ]
 
@@ -235,8 +240,10 @@ class ConversationService:
         if conversation is None:
             return None, None
         if conversation.state == "resolved":
-            unrated = conversation.csat_score is None and conversation.resolved_at is not None and (
-                utcnow() - queries.as_utc(conversation.resolved_at) < self._idle
+            unrated = (
+                conversation.csat_score is None
+                and conversation.resolved_at is not None
+                and (utcnow() - queries.as_utc(conversation.resolved_at) < self._idle)
             )
             return None, conversation.id if unrated else None
         return await self._handoff.queue_status(conversation.id), None
@@ -272,7 +279,9 @@ class ConversationService:
                 )
                 clicked = list((visitor.profile or {}).get("products_clicked") or [])
             if product_id not in clicked:
-                await self.set_profile_slots(visitor_id, {"products_clicked": [*clicked, product_id]})
+                await self.set_profile_slots(
+                    visitor_id, {"products_clicked": [*clicked, product_id]}
+                )
 
     # -- turns ------------------------------------------------------------
 
@@ -289,20 +298,31 @@ class ConversationService:
                     session, conversation, "visitor", text, page_url=page_url
                 )
                 await queries.log_event(
-                    session, "message_received", visitor_id, conversation.id,
+                    session,
+                    "message_received",
+                    visitor_id,
+                    conversation.id,
                     {"message_id": incoming.id, "state": conversation.state},
                 )
                 if conversation.followup_stage:
                     visitor = await queries.get_visitor(session, visitor_id)
                     step = await followups.continue_followup(session, conversation, visitor, text)
                     replies = [
-                        (await queries.add_message(session, conversation, "bot", r["text"], payload=r), r)
+                        (
+                            await queries.add_message(
+                                session, conversation, "bot", r["text"], payload=r
+                            ),
+                            r,
+                        )
                         for r in step.replies
                     ]
                     created = step.created
                     if created is not None:
                         await queries.log_event(
-                            session, "followup_created", visitor_id, conversation.id,
+                            session,
+                            "followup_created",
+                            visitor_id,
+                            conversation.id,
                             {"followup_id": created.id},
                         )
                 elif conversation.state in ("queued", "assigned"):
@@ -316,7 +336,8 @@ class ConversationService:
                 await self._deliver(visitor_id, conversation, replies)
                 if created is not None:
                     await self._notifier.to_agents(
-                        agent_protocol.FOLLOWUP_CREATED, {"followup": followups.followup_json(created)}
+                        agent_protocol.FOLLOWUP_CREATED,
+                        {"followup": followups.followup_json(created)},
                     )
                 self._tracker_sync.kick()
                 await self._handoff.publish(conversation.id)
@@ -324,7 +345,11 @@ class ConversationService:
             await self._bot_turn(visitor_id, conversation, incoming, text, page_url)
 
     async def _bot_turn(
-        self, visitor_id: str, conversation: Conversation, incoming: Message, text: str,
+        self,
+        visitor_id: str,
+        conversation: Conversation,
+        incoming: Message,
+        text: str,
         page_url: str | None,
     ) -> None:
         # After a hand-back, the bot must hear the human phase before this message.
@@ -336,9 +361,12 @@ class ConversationService:
         try:
             reply = await self._rasa.send_message(visitor_id, text, metadata)
             turn = read_reply(reply)
-            if not turn.outgoing and turn.handoff_reason is None and not turn.forget and not (
-                await self._rasa.action_server_status()
-            )["ok"]:
+            if (
+                not turn.outgoing
+                and turn.handoff_reason is None
+                and not turn.forget
+                and not (await self._rasa.action_server_status())["ok"]
+            ):
                 failure = "action_server_unavailable"
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for visitor %s: %s", visitor_id, exc)
@@ -361,25 +389,38 @@ class ConversationService:
                 visitor = await queries.get_visitor(session, visitor_id)
                 if visitor is not None and reply.slots:
                     mirror_profile(visitor, reply.slots)
-            conversation.fallbacks_in_row = conversation.fallbacks_in_row + 1 if turn.fallback else 0
+            conversation.fallbacks_in_row = (
+                conversation.fallbacks_in_row + 1 if turn.fallback else 0
+            )
             reason = turn.handoff_reason
             if reason is None and conversation.fallbacks_in_row >= 2:
                 reason = agent_protocol.REASON_FALLBACK
             outgoing = list(turn.outgoing)
             if reason is not None and conversation.state == "bot":
                 if await self._handoff.anyone_online(session):
-                    actor = VISITOR if reason in (
-                        agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT
-                    ) else BOT
+                    actor = (
+                        VISITOR
+                        if reason
+                        in (agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT)
+                        else BOT
+                    )
                     escalate = (reason, actor)
                 elif failure is None:
                     outgoing.append(followups.offer(conversation, self._handoff.hours_text))
                 await queries.log_event(
-                    session, "handoff_requested", visitor_id, conversation.id,
+                    session,
+                    "handoff_requested",
+                    visitor_id,
+                    conversation.id,
                     {"reason": reason, "agents_available": escalate is not None},
                 )
             replies = [
-                (await queries.add_message(session, conversation, "bot", m.get("text"), payload=m), m)
+                (
+                    await queries.add_message(
+                        session, conversation, "bot", m.get("text"), payload=m
+                    ),
+                    m,
+                )
                 for m in outgoing
             ]
             await queries.log_event(
@@ -406,13 +447,17 @@ class ConversationService:
             await self._forget(visitor_id)
 
     async def _deliver(
-        self, visitor_id: str, conversation: Conversation,
+        self,
+        visitor_id: str,
+        conversation: Conversation,
         replies: list[tuple[Message, dict[str, Any]]],
     ) -> None:
         """Emit stored bot replies to the visitor and to agents watching."""
         for stored, payload in replies:
             await self._notifier.to_visitor(
-                visitor_id, protocol.BOT_UTTERED, payload,
+                visitor_id,
+                protocol.BOT_UTTERED,
+                payload,
                 extras={"message_id": stored.id, "sender": {"type": "bot"}},
             )
             await self._handoff.publish_message(conversation, stored)

@@ -62,17 +62,22 @@ class DeskService:
             if before_id is not None:
                 query = query.where(Conversation.id < before_id)
             order = (
-                (Conversation.queued_at, Conversation.id) if view == "queue"
+                (Conversation.queued_at, Conversation.id)
+                if view == "queue"
                 else (Conversation.updated_at.desc(), Conversation.id.desc())
             )
             rows = list(await session.scalars(query.order_by(*order).limit(limit)))
             items = [await self._handoff.summary(session, c) for c in rows]
             counts = {}
             for name in ("queue", "mine", "open", "bot"):
-                counts[name] = int(await session.scalar(
-                    select(func.count()).select_from(Conversation)
-                    .where(self._view_filter(name, agent))
-                ) or 0)
+                counts[name] = int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Conversation)
+                        .where(self._view_filter(name, agent))
+                    )
+                    or 0
+                )
         return {"conversations": items, "counts": counts}
 
     async def visitor_conversations(
@@ -99,12 +104,14 @@ class DeskService:
                 raise NotFound("no such conversation")
             summary = await self._handoff.summary(session, conversation)
             visitor = await queries.get_visitor(session, conversation.visitor_id)
-            recent = list(await session.scalars(
-                select(Message)
-                .where(Message.visitor_id == conversation.visitor_id)
-                .order_by(Message.id.desc())
-                .limit(200)
-            ))
+            recent = list(
+                await session.scalars(
+                    select(Message)
+                    .where(Message.visitor_id == conversation.visitor_id)
+                    .order_by(Message.id.desc())
+                    .limit(200)
+                )
+            )
         profile = dict(visitor.profile or {}) if visitor else {}
         pages: list[dict[str, Any]] = []
         for m in recent:
@@ -112,7 +119,8 @@ class DeskService:
                 pages.append({"url": m.page_url, "at": iso(m.created_at)})
         intents = [
             {"intent": m.intent, "confidence": m.confidence, "text": m.text}
-            for m in recent if m.direction == "visitor" and m.intent
+            for m in recent
+            if m.direction == "visitor" and m.intent
         ][:5]
         shown: list[str] = []
         for m in reversed(recent):
@@ -174,21 +182,30 @@ class DeskService:
             )
             if not note:
                 await queries.add_tracker_events(
-                    session, conversation.visitor_id,
+                    session,
+                    conversation.visitor_id,
                     [agent_said(text, agent.display_name, agent.id)],
                 )
                 await queries.log_event(
-                    session, "agent_message", conversation.visitor_id, conversation.id,
+                    session,
+                    "agent_message",
+                    conversation.visitor_id,
+                    conversation.id,
                     {"message_id": message.id, "agent_id": agent.id},
                 )
         if not note:
             await self._notifier.to_visitor(
-                conversation.visitor_id, visitor_protocol.BOT_UTTERED, {"text": text},
-                extras={"message_id": message.id,
-                        "sender": {"type": "agent", "name": agent.display_name}},
+                conversation.visitor_id,
+                visitor_protocol.BOT_UTTERED,
+                {"text": text},
+                extras={
+                    "message_id": message.id,
+                    "sender": {"type": "agent", "name": agent.display_name},
+                },
             )
             await self._notifier.to_rapport_visitor(
-                conversation.visitor_id, visitor_protocol.AGENT_TYPING,
+                conversation.visitor_id,
+                visitor_protocol.AGENT_TYPING,
                 {"typing": False, "name": agent.display_name},
             )
             self._tracker_sync.kick()
@@ -215,7 +232,8 @@ class DeskService:
         if conversation.state != "assigned" or not can_act(agent, conversation):
             return  # only the agent talking to the visitor is shown typing
         await self._notifier.to_rapport_visitor(
-            conversation.visitor_id, visitor_protocol.AGENT_TYPING,
+            conversation.visitor_id,
+            visitor_protocol.AGENT_TYPING,
             {"typing": typing, "name": agent.display_name},
         )
 
@@ -224,7 +242,9 @@ class DeskService:
             conversation = await queries.latest_conversation(session, visitor_id)
         if conversation is not None and conversation.state != "resolved":
             await self._notifier.to_conversation(
-                conversation.id, conversation.assigned_agent_id, agent_protocol.VISITOR_TYPING,
+                conversation.id,
+                conversation.assigned_agent_id,
+                agent_protocol.VISITOR_TYPING,
                 {"conversation_id": conversation.id, "typing": typing},
             )
 
@@ -235,9 +255,14 @@ class DeskService:
         async with self._sessions() as session:
             conversation = await queries.latest_conversation(session, visitor_id)
         if conversation is not None:
-            await self._notifier.to_agents(agent_protocol.VISITOR_PRESENCE, {
-                "conversation_id": conversation.id, "visitor_id": visitor_id, "online": online,
-            })
+            await self._notifier.to_agents(
+                agent_protocol.VISITOR_PRESENCE,
+                {
+                    "conversation_id": conversation.id,
+                    "visitor_id": visitor_id,
+                    "online": online,
+                },
+            )
 
     # -- agents ----------------------------------------------------------------
 
@@ -267,8 +292,9 @@ class DeskService:
     async def add_canned(self, agent: Agent, shortcut: str, text: str) -> dict[str, Any]:
         try:
             async with self._sessions.begin() as session:
-                row = CannedResponse(shortcut=shortcut, text=text, created_by=agent.id,
-                                     created_at=utcnow())
+                row = CannedResponse(
+                    shortcut=shortcut, text=text, created_by=agent.id, created_at=utcnow()
+                )
                 session.add(row)
                 await session.flush()
         except IntegrityError:
@@ -277,7 +303,9 @@ class DeskService:
 
     async def delete_canned(self, canned_id: int) -> None:
         async with self._sessions.begin() as session:
-            result = await session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))
+            result = await session.execute(
+                delete(CannedResponse).where(CannedResponse.id == canned_id)
+            )
             if not result.rowcount:  # type: ignore[attr-defined]
                 raise NotFound("no such canned response")
 

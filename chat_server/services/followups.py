@@ -40,12 +40,14 @@ def offer(conversation: Conversation, hours: str | None, bot_down: bool = False)
     conversation.followup_stage = STAGE_MESSAGE
     conversation.followup_text = None
     when = f" We're here {hours}." if hours else ""
-    first = ("Sorry, our assistant is unavailable right now, and nobody from our team is "
-             "online either." if bot_down else
-             "Nobody from our team is online right now, so I can't bring in a person at the moment.")
+    first = (
+        "Sorry, our assistant is unavailable right now, and nobody from our team is online either."
+        if bot_down
+        else "Nobody from our team is online right now, so I can't bring in a person at the moment."
+    )
     return {
         "text": f"{first}{when} If you like, type your message here and leave your email "
-                "address, and we'll get back to you by email.",
+        "address, and we'll get back to you by email.",
         "quick_replies": [{"content_type": "text", **CANCEL_BUTTON}],
         "custom": {"type": "followup_offer"},
     }
@@ -77,11 +79,13 @@ async def continue_followup(
     else:
         email = _email(text)
         if email is None:
-            step.replies.append({
-                "text": "That doesn't look like an email address. Could you check it? "
-                        "(Or say \"cancel\".)",
-                "quick_replies": [{"content_type": "text", **CANCEL_BUTTON}],
-            })
+            step.replies.append(
+                {
+                    "text": "That doesn't look like an email address. Could you check it? "
+                    '(Or say "cancel".)',
+                    "quick_replies": [{"content_type": "text", **CANCEL_BUTTON}],
+                }
+            )
             return step
     if email is None:
         conversation.followup_stage = STAGE_EMAIL
@@ -100,9 +104,9 @@ async def continue_followup(
     conversation.followup_text = None
     await session.flush()
     step.created = followup
-    step.replies.append({
-        "text": f"Thanks — we've got your message and will reply to {email} as soon as we can."
-    })
+    step.replies.append(
+        {"text": f"Thanks — we've got your message and will reply to {email} as soon as we can."}
+    )
     return step
 
 

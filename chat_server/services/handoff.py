@@ -35,15 +35,17 @@ from chat_server.services.serialize import agent_json, conversation_json, messag
 
 log = logging.getLogger(__name__)
 
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset({
-    ("bot", "queued"),        # the visitor asked, complained, the bot failed or is down
-    ("bot", "assigned"),      # an agent barged in
-    ("queued", "assigned"),   # routing or an agent's accept
-    ("assigned", "assigned"), # transfer
-    ("assigned", "queued"),   # the agent disconnected for good
-    ("assigned", "resolved"),
-    ("assigned", "bot"),      # hand back without resolving
-})
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("bot", "queued"),  # the visitor asked, complained, the bot failed or is down
+        ("bot", "assigned"),  # an agent barged in
+        ("queued", "assigned"),  # routing or an agent's accept
+        ("assigned", "assigned"),  # transfer
+        ("assigned", "queued"),  # the agent disconnected for good
+        ("assigned", "resolved"),
+        ("assigned", "bot"),  # hand back without resolving
+    }
+)
 
 REASON_TEXT = {
     agent_protocol.REASON_REQUESTED: "visitor asked for a person",
@@ -188,7 +190,11 @@ class HandoffService:
         who = actor.agent.display_name if actor.agent else actor.kind
         text = f"{to.capitalize()}: {REASON_TEXT.get(reason, reason)} ({who})"
         await queries.add_message(
-            session, conversation, "system", text, payload={"transition": transition},
+            session,
+            conversation,
+            "system",
+            text,
+            payload={"transition": transition},
             agent_id=actor.agent.id if actor.agent else None,
         )
         await queries.log_event(
@@ -208,8 +214,15 @@ class HandoffService:
             if conversation is None or conversation.state != "bot":
                 return False
             await self._transition(
-                session, conversation, "queued", reason, actor,
-                queued_at=utcnow(), assigned_agent_id=None, fallbacks_in_row=0, unread=0,
+                session,
+                conversation,
+                "queued",
+                reason,
+                actor,
+                queued_at=utcnow(),
+                assigned_agent_id=None,
+                fallbacks_in_row=0,
+                unread=0,
             )
         await self._announce_queued(conversation)
         await self.route()
@@ -260,17 +273,25 @@ class HandoffService:
         async with self._sessions.begin() as session:
             conversation = await self._owned(session, conversation_id, agent)
             await self._transition(
-                session, conversation, "resolved", conversation.handoff_reason or "resolved",
-                by(agent), resolved_at=utcnow(), unread=0,
+                session,
+                conversation,
+                "resolved",
+                conversation.handoff_reason or "resolved",
+                by(agent),
+                resolved_at=utcnow(),
+                unread=0,
             )
         name = agent.display_name
         await self._tell_visitor(
             conversation.visitor_id,
-            f"{name} closed this chat. Thanks for talking to us — I'm here if you need anything else.",
+            f"{name} closed this chat. Thanks for talking to us — "
+            "I'm here if you need anything else.",
             {"state": visitor_protocol.STATE_RESOLVED, "agent_name": name},
         )
         await self._notifier.to_rapport_visitor(
-            conversation.visitor_id, visitor_protocol.CSAT_REQUEST, {"conversation_id": conversation.id}
+            conversation.visitor_id,
+            visitor_protocol.CSAT_REQUEST,
+            {"conversation_id": conversation.id},
         )
         await self.publish(conversation.id)
         await self.route()
@@ -281,12 +302,19 @@ class HandoffService:
         async with self._sessions.begin() as session:
             conversation = await self._owned(session, conversation_id, agent)
             await self._transition(
-                session, conversation, "bot", conversation.handoff_reason or "handback",
-                by(agent), assigned_agent_id=None, unread=0, fallbacks_in_row=0,
+                session,
+                conversation,
+                "bot",
+                conversation.handoff_reason or "handback",
+                by(agent),
+                assigned_agent_id=None,
+                unread=0,
+                fallbacks_in_row=0,
             )
         await self._tell_visitor(
             conversation.visitor_id,
-            "You're chatting with our assistant again. Ask me anything, or ask for a person any time.",
+            "You're chatting with our assistant again. "
+            "Ask me anything, or ask for a person any time.",
             {"state": visitor_protocol.STATE_BOT},
         )
         await self.publish(conversation.id)
@@ -312,7 +340,10 @@ class HandoffService:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
             await queries.log_event(
-                session, "csat", visitor_id, conversation_id,
+                session,
+                "csat",
+                visitor_id,
+                conversation_id,
                 {"score": score, "comment": bool(comment)},
             )
         await self.publish(conversation_id)
@@ -371,15 +402,21 @@ class HandoffService:
             if agent is None:
                 return []
             agent.status = "offline"
-            owned = list(await session.scalars(
-                select(Conversation).where(
-                    Conversation.assigned_agent_id == agent_id, Conversation.state == "assigned"
+            owned = list(
+                await session.scalars(
+                    select(Conversation).where(
+                        Conversation.assigned_agent_id == agent_id, Conversation.state == "assigned"
+                    )
                 )
-            ))
+            )
             for conversation in owned:
                 await self._transition(
-                    session, conversation, "queued", agent_protocol.REASON_AGENT_DISCONNECTED,
-                    SYSTEM, assigned_agent_id=None,
+                    session,
+                    conversation,
+                    "queued",
+                    agent_protocol.REASON_AGENT_DISCONNECTED,
+                    SYSTEM,
+                    assigned_agent_id=None,
                     # Back to the front: they already waited once.
                     queued_at=conversation.queued_at or conversation.assigned_at or utcnow(),
                 )
@@ -421,25 +458,40 @@ class HandoffService:
         await self.notify_queue()
 
     async def _assign(
-        self, session: AsyncSession, conversation: Conversation, agent: Agent, reason: str,
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        agent: Agent,
+        reason: str,
         actor: Actor,
     ) -> None:
         now = utcnow()
         was_queued_at = conversation.queued_at
         await self._transition(
-            session, conversation, "assigned", reason, actor,
-            assigned_agent_id=agent.id, assigned_at=now,
+            session,
+            conversation,
+            "assigned",
+            reason,
+            actor,
+            assigned_agent_id=agent.id,
+            assigned_at=now,
         )
         agent.last_assigned_at = now
         if was_queued_at is not None and reason != agent_protocol.REASON_TRANSFER:
             self._waits.append((now - queries.as_utc(was_queued_at)).total_seconds())
 
-    async def _after_assignment(self, conversation: Conversation, agent: Agent, reason: str) -> None:
+    async def _after_assignment(
+        self, conversation: Conversation, agent: Agent, reason: str
+    ) -> None:
         name = agent.display_name
-        text = (f"{name} has taken over this chat." if reason == agent_protocol.REASON_TRANSFER
-                else f"{name} from our team has joined the chat.")
+        text = (
+            f"{name} has taken over this chat."
+            if reason == agent_protocol.REASON_TRANSFER
+            else f"{name} from our team has joined the chat."
+        )
         await self._tell_visitor(
-            conversation.visitor_id, text,
+            conversation.visitor_id,
+            text,
             {"state": visitor_protocol.STATE_ASSIGNED, "agent_name": name},
         )
         summary = await self.publish(conversation.id)
@@ -451,7 +503,7 @@ class HandoffService:
     # -- what visitors and agents are told ----------------------------------
 
     def estimate_seconds(self, position: int, online_agents: int) -> int | None:
-        """Median recent wait × position ÷ online agents; None without recent history."""
+        """Median recent queue wait x position / online agents (None without history)."""
         if not self._waits:
             return None
         return round(statistics.median(self._waits) * position / max(1, online_agents))
@@ -464,8 +516,10 @@ class HandoffService:
                 return None
             if conversation.state == "assigned":
                 owner = await self._owner(session, conversation)
-                return {"state": visitor_protocol.STATE_ASSIGNED,
-                        "agent_name": owner.display_name if owner else None}
+                return {
+                    "state": visitor_protocol.STATE_ASSIGNED,
+                    "agent_name": owner.display_name if owner else None,
+                }
             if conversation.state == "resolved":
                 return None
             queue = await queries.queued_conversations(session)
@@ -485,7 +539,9 @@ class HandoffService:
             online = await self._online_count(session)
         for position, conversation in enumerate(queue, start=1):
             await self._notifier.to_rapport_visitor(
-                conversation.visitor_id, visitor_protocol.HANDOFF_STATUS, {
+                conversation.visitor_id,
+                visitor_protocol.HANDOFF_STATUS,
+                {
                     "state": visitor_protocol.STATE_QUEUED,
                     "position": position,
                     "estimated_wait_seconds": self.estimate_seconds(position, online),
@@ -510,7 +566,9 @@ class HandoffService:
         self, visitor_id: str, text: str, status: dict[str, Any] | None
     ) -> None:
         """Plain clients read a sentence; Rapport clients get the structured status."""
-        await self._notifier.to_basic_visitor(visitor_id, visitor_protocol.BOT_UTTERED, {"text": text})
+        await self._notifier.to_basic_visitor(
+            visitor_id, visitor_protocol.BOT_UTTERED, {"text": text}
+        )
         if status is not None:
             await self._notifier.to_rapport_visitor(
                 visitor_id, visitor_protocol.HANDOFF_STATUS, status
@@ -526,10 +584,13 @@ class HandoffService:
         )
         return summary
 
-    async def publish_message(self, conversation: Conversation, message: Message,
-                              agent: Agent | None = None) -> None:
+    async def publish_message(
+        self, conversation: Conversation, message: Message, agent: Agent | None = None
+    ) -> None:
         await self._notifier.to_conversation(
-            conversation.id, conversation.assigned_agent_id, agent_protocol.MESSAGE_CREATED,
+            conversation.id,
+            conversation.assigned_agent_id,
+            agent_protocol.MESSAGE_CREATED,
             {"message": message_json(message, agent)},
         )
 
@@ -539,9 +600,14 @@ class HandoffService:
             if agent is None:
                 return
             loads = await queries.active_chat_counts(session)
-        await self._notifier.to_agents(agent_protocol.AGENT_UPDATED, {
-            "agent": agent_json(agent, loads.get(agent_id, 0), self._notifier.agent_connected(agent_id))
-        })
+        await self._notifier.to_agents(
+            agent_protocol.AGENT_UPDATED,
+            {
+                "agent": agent_json(
+                    agent, loads.get(agent_id, 0), self._notifier.agent_connected(agent_id)
+                )
+            },
+        )
 
     async def summary(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
         """The conversation as agents see it in lists."""
@@ -558,16 +624,23 @@ class HandoffService:
             queue = await queries.queued_conversations(session)
             position = next((i + 1 for i, c in enumerate(queue) if c.id == conversation.id), None)
         return conversation_json(
-            conversation, visitor, owner, last,
-            self._notifier.visitor_online(conversation.visitor_id), position,
+            conversation,
+            visitor,
+            owner,
+            last,
+            self._notifier.visitor_online(conversation.visitor_id),
+            position,
         )
 
     # -- helpers -----------------------------------------------------------
 
     async def _online_count(self, session: AsyncSession) -> int:
-        return int(await session.scalar(
-            select(func.count()).select_from(Agent).where(Agent.status == "online")
-        ) or 0)
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.status == "online")
+            )
+            or 0
+        )
 
     async def _get(self, session: AsyncSession, conversation_id: int) -> Conversation:
         conversation = await session.get(Conversation, conversation_id)
@@ -575,7 +648,9 @@ class HandoffService:
             raise NotFound("no such conversation")
         return conversation
 
-    async def _owned(self, session: AsyncSession, conversation_id: int, agent: Agent) -> Conversation:
+    async def _owned(
+        self, session: AsyncSession, conversation_id: int, agent: Agent
+    ) -> Conversation:
         conversation = await self._get(session, conversation_id)
         if conversation.state != "assigned":
             raise Conflict(f"the conversation is {conversation.state}, not assigned")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -61,7 +61,7 @@ class SupportHours:
             raise ValueError(f"SUPPORT_HOURS {spec!r}: bad time ({exc})") from None
         if start >= end:
             raise ValueError(f"SUPPORT_HOURS {spec!r}: the window must end after it starts")
-        tz: ZoneInfo | timezone = timezone.utc
+        tz: ZoneInfo | timezone = UTC
         if match["tz"]:
             try:
                 tz = ZoneInfo(match["tz"])

@@ -14,7 +14,10 @@ class Notifier(Protocol):
     """Delivers events to visitors and agents."""
 
     async def to_visitor(
-        self, visitor_id: str, event: str, payload: dict[str, Any],
+        self,
+        visitor_id: str,
+        event: str,
+        payload: dict[str, Any],
         extras: dict[str, Any] | None = None,
     ) -> None:
         """Send ``event`` to every connection of the visitor.
@@ -24,7 +27,9 @@ class Notifier(Protocol):
         """
         ...
 
-    async def to_rapport_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
+    async def to_rapport_visitor(
+        self, visitor_id: str, event: str, payload: dict[str, Any]
+    ) -> None:
         """Send an extension event, only to the visitor's Rapport clients."""
         ...
 

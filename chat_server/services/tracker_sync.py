@@ -13,6 +13,7 @@ answers without the human phase in its tracker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -56,11 +57,13 @@ class TrackerSync:
         """Deliver the visitor's pending events; True when none are left."""
         async with self._locks.hold(visitor_id):
             async with self._sessions() as session:
-                rows = list(await session.scalars(
-                    select(TrackerOutbox)
-                    .where(TrackerOutbox.visitor_id == visitor_id)
-                    .order_by(TrackerOutbox.id)
-                ))
+                rows = list(
+                    await session.scalars(
+                        select(TrackerOutbox)
+                        .where(TrackerOutbox.visitor_id == visitor_id)
+                        .order_by(TrackerOutbox.id)
+                    )
+                )
             for row in rows:
                 try:
                     events = await self._rasa_events(row.events)
@@ -77,46 +80,50 @@ class TrackerSync:
         for record in records:
             if record.get("kind") == "visitor":
                 parsed = await self._rasa.parse(record["text"])
-                events.append({
-                    "event": "user",
-                    "text": record["text"],
-                    "parse_data": {
-                        "intent": parsed.get("intent") or {},
-                        "entities": parsed.get("entities") or [],
+                events.append(
+                    {
+                        "event": "user",
                         "text": record["text"],
-                    },
-                    "metadata": {"human_phase": True},
-                })
+                        "parse_data": {
+                            "intent": parsed.get("intent") or {},
+                            "entities": parsed.get("entities") or [],
+                            "text": record["text"],
+                        },
+                        "metadata": {"human_phase": True},
+                    }
+                )
                 for entity in parsed.get("entities") or []:
                     if entity.get("entity") in SLOT_ENTITIES and entity.get("value"):
                         events.append(
                             {"event": "slot", "name": entity["entity"], "value": entity["value"]}
                         )
             elif record.get("kind") == "agent":
-                events.append({
-                    "event": "bot",
-                    "text": record["text"],
-                    "metadata": {
-                        "human_phase": True,
-                        "agent": record.get("agent"),
-                        "agent_id": record.get("agent_id"),
-                    },
-                })
+                events.append(
+                    {
+                        "event": "bot",
+                        "text": record["text"],
+                        "metadata": {
+                            "human_phase": True,
+                            "agent": record.get("agent"),
+                            "agent_id": record.get("agent_id"),
+                        },
+                    }
+                )
         return events
 
     async def run(self) -> None:
         """Background loop: deliver on a kick, and retry every few seconds."""
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 async with self._sessions() as session:
-                    pending = list(await session.scalars(
-                        select(TrackerOutbox.visitor_id).distinct().limit(100)
-                    ))
+                    pending = list(
+                        await session.scalars(
+                            select(TrackerOutbox.visitor_id).distinct().limit(100)
+                        )
+                    )
                 for visitor_id in pending:
                     await self.flush(visitor_id)
             except asyncio.CancelledError:

@@ -71,9 +71,10 @@ class AgentNamespace(socketio.AsyncNamespace):
             return
         await self.leave_room(sid, agent_room(agent_id))
         services = self._services()
-        if not any(True for _ in self.server.manager.get_participants(
-            protocol.NAMESPACE, agent_room(agent_id)
-        )):
+        if not any(
+            True
+            for _ in self.server.manager.get_participants(protocol.NAMESPACE, agent_room(agent_id))
+        ):
             services.handoff.agent_disconnected(agent_id)
         await services.handoff.publish_agent(agent_id)
 
@@ -84,7 +85,10 @@ class AgentNamespace(socketio.AsyncNamespace):
         return await self._services().agents.get(agent_id)
 
     async def _run(
-        self, sid: str, data: Any, model: type[BaseModel],
+        self,
+        sid: str,
+        data: Any,
+        model: type[BaseModel],
         act: Callable[[Agent, Any], Awaitable[Reply | None]],
     ) -> Reply:
         try:
@@ -103,16 +107,19 @@ class AgentNamespace(socketio.AsyncNamespace):
         async def act(agent: Agent, body: protocol.WatchBody) -> None:
             await self._services().desk.messages(body.conversation_id, limit=1)  # exists?
             await self.enter_room(sid, conversation_room(body.conversation_id))
+
         return await self._run(sid, data, protocol.WatchBody, act)
 
     async def on_unwatch(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.WatchBody) -> None:
             await self.leave_room(sid, conversation_room(body.conversation_id))
+
         return await self._run(sid, data, protocol.WatchBody, act)
 
     async def on_typing(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.TypingBody) -> None:
             await self._services().desk.agent_typing(body.conversation_id, agent, body.typing)
+
         return await self._run(sid, data, protocol.TypingBody, act)
 
     async def on_send_message(self, sid: str, data: Any = None) -> Reply:
@@ -121,10 +128,12 @@ class AgentNamespace(socketio.AsyncNamespace):
                 body.conversation_id, agent, body.text, body.note
             )
             return {"message": message}
+
         return await self._run(sid, data, protocol.SocketSendBody, act)
 
     async def on_set_status(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.StatusBody) -> Reply:
             await self._services().handoff.set_status(agent.id, body.status)
             return {"agent": await self._services().desk.agent(agent.id)}
+
         return await self._run(sid, data, protocol.StatusBody, act)

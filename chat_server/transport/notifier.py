@@ -44,7 +44,10 @@ class SocketNotifier:
         return any(True for _ in self._sio.manager.get_participants(namespace, room))
 
     async def to_visitor(
-        self, visitor_id: str, event: str, payload: dict[str, Any],
+        self,
+        visitor_id: str,
+        event: str,
+        payload: dict[str, Any],
         extras: dict[str, Any] | None = None,
     ) -> None:
         if not extras:
@@ -57,7 +60,9 @@ class SocketNotifier:
             event, {**payload, **extras}, to=rapport_room(visitor_id), namespace=VISITORS
         )
 
-    async def to_rapport_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:
+    async def to_rapport_visitor(
+        self, visitor_id: str, event: str, payload: dict[str, Any]
+    ) -> None:
         await self._sio.emit(event, payload, to=rapport_room(visitor_id), namespace=VISITORS)
 
     async def to_basic_visitor(self, visitor_id: str, event: str, payload: dict[str, Any]) -> None:

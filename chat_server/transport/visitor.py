@@ -103,19 +103,29 @@ class VisitorNamespace(socketio.AsyncNamespace):
             return
         visitor_id = (await self.get_session(sid)).get("visitor_id")
         if not visitor_id:
-            await self.emit(protocol.ERROR, {"code": protocol.INVALID_SESSION,
-                                             "message": "Start a session first."}, to=sid)
+            await self.emit(
+                protocol.ERROR,
+                {"code": protocol.INVALID_SESSION, "message": "Start a session first."},
+                to=sid,
+            )
             return
         recorded = await self._services().handoff.record_csat(
             visitor_id, event.conversation_id, event.score, event.comment
         )
         if recorded:
-            await self.emit(protocol.CSAT_RECORDED, {"conversation_id": event.conversation_id}, to=sid)
+            await self.emit(
+                protocol.CSAT_RECORDED, {"conversation_id": event.conversation_id}, to=sid
+            )
         else:
-            await self.emit(protocol.ERROR, {
-                "code": protocol.INVALID_PAYLOAD,
-                "message": "That conversation cannot be rated (not yours, not closed, or rated).",
-            }, to=sid)
+            await self.emit(
+                protocol.ERROR,
+                {
+                    "code": protocol.INVALID_PAYLOAD,
+                    "message": "That conversation cannot be rated "
+                    "(not yours, not closed, or already rated).",
+                },
+                to=sid,
+            )
 
     async def _start_session(
         self, sid: str, presented: str | None, claim: IdentityClaim | None = None
@@ -131,7 +141,9 @@ class VisitorNamespace(socketio.AsyncNamespace):
             await self.leave_room(sid, previous)
             await self.leave_room(sid, rapport_room(previous))
         was_online = services.desk.visitor_online(session.visitor_id)
-        await self.enter_room(sid, rapport_room(session.visitor_id) if rapport else session.visitor_id)
+        await self.enter_room(
+            sid, rapport_room(session.visitor_id) if rapport else session.visitor_id
+        )
         await self.emit(protocol.SESSION_CONFIRM, {"session_id": session.session_id}, to=sid)
         if session.resumed:
             history = await services.conversations.history(session.visitor_id)

@@ -72,96 +72,27 @@ def background() -> Iterator[Background]:
         yield bg
 
 
-class AgentClient:
-    """One agent: the REST API with a bearer token, and optionally the `/agent` socket."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url = base_url
-        self.token = token
-        self.http: aiohttp.ClientSession | None = None
-        self.sio: socketio.AsyncClient | None = None
-        self.events: list[tuple[str, Any]] = []
-
-    async def start(self) -> None:
-        self.http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"})
-
-    async def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
-        assert self.http is not None
-        async with self.http.request(method, self.base_url + path, json=body) as resp:
-            data = await resp.json() if resp.content_type == "application/json" else None
-            assert resp.status == expect, f"{method} {path}: {resp.status} {data}"
-            return data
-
-    async def connect(self) -> None:
-        """The console's live channel: typing, and what the visitor does."""
-        self.sio = socketio.AsyncClient(reconnection=False)
-        for name in ("visitor_typing", "message_created", "assignment"):
-            self.sio.on(name, self._recorder(name), namespace="/agent")
-        await self.sio.connect(
-            self.base_url, namespaces=["/agent"], auth={"token": self.token},
-            transports=["websocket"],
-        )
-
-    def _recorder(self, name: str):  # type: ignore[no-untyped-def]
-        async def record(data: Any = None) -> None:
-            self.events.append((name, data))
-        return record
-
-    async def emit(self, event: str, data: dict[str, Any]) -> Any:
-        assert self.sio is not None
-        ack = await self.sio.call(event, data, namespace="/agent", timeout=10)
-        assert isinstance(ack, dict) and ack.get("ok"), f"{event}: {ack}"
-        return ack
-
-    async def close(self) -> None:
-        if self.sio is not None and self.sio.connected:
-            await self.sio.disconnect()
-        if self.http is not None:
-            await self.http.close()
-
-
-def create_agent(stack: Stack, display_name: str, max_chats: int = 3) -> tuple[str, int]:
-    """A fresh agent account in the stack's database; returns (username, max_chats)."""
-    username = f"{display_name.lower()}-{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        [sys.executable, "-m", "chat_server", "create-agent", "--username", username,
-         "--display-name", display_name, "--password", AGENT_PASSWORD,
-         "--max-chats", str(max_chats), "--database-url", stack.config.database_url],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )
-    return username, max_chats
-
-
-async def api_token(base_url: str, username: str) -> str:
-    """Log in as the console does, then issue an API token (POST /api/me/token)."""
+async def online_agent(stack: Stack, name: str, max_chats: int) -> AgentClient:
+    """An agent who is online (available up to `max_chats`) with the console's socket open."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(base_url + "/api/auth/login",
-                             json={"username": username, "password": AGENT_PASSWORD}) as resp:
-            assert resp.status == 200, await resp.text()
-            csrf = (await resp.json())["csrf_token"]
-        async with http.post(base_url + "/api/me/token", headers={"X-CSRF-Token": csrf}) as resp:
-            assert resp.status == 200, await resp.text()
-            return str((await resp.json())["token"])
-
-
-async def online_agent(stack: Stack, display_name: str, max_chats: int) -> AgentClient:
-    """An agent who is online (available up to `max_chats`) with the console open."""
-    username, _ = await asyncio.to_thread(create_agent, stack, display_name, max_chats)
-    agent = AgentClient(stack.base_url, await api_token(stack.base_url, username))
-    await agent.start()
-    await agent.connect()
-    await agent.call("PATCH", "/api/me", {"status": "online"})
+        account = await create_agent(
+            http, stack.base_url, stack.config.admin_token, name=name, max_chats=max_chats)
+    agent = await AgentClient(stack.base_url, account["username"]).login()
+    await agent.connect()  # bearer token (POST /api/me/token) on the /agent socket
+    await agent.set_status("online")
     return agent
 
 
 async def go_offline(agent: AgentClient, conversation_ids: list[int]) -> None:
     """Leave the shared stack as found: nothing assigned, nobody online."""
-    for cid in conversation_ids:
-        detail = await agent.call("GET", f"/api/conversations/{cid}")
-        if detail["conversation"]["state"] == "assigned":
-            await agent.call("POST", f"/api/conversations/{cid}/resolve")
-    await agent.call("PATCH", "/api/me", {"status": "offline"})
-    await agent.close()
+    try:
+        for cid in conversation_ids:
+            detail = await agent.ok("GET", f"/api/conversations/{cid}")
+            if detail["conversation"]["state"] == "assigned":
+                await agent.ok("POST", f"/api/conversations/{cid}/resolve")
+        await agent.set_status("offline")
+    finally:
+        await agent.close()
 
 
 async def wait_for(predicate: Any, what: str, timeout: float = 15) -> Any:  # noqa: ASYNC109
