@@ -166,7 +166,7 @@ async def active_chat_counts(session: AsyncSession) -> dict[int, int]:
         .where(Conversation.state == "assigned", Conversation.assigned_agent_id.is_not(None))
         .group_by(Conversation.assigned_agent_id)
     )
-    return {agent_id: count for agent_id, count in rows.tuples() if agent_id is not None}
+    return {agent_id: count for agent_id, count in rows if agent_id is not None}
 
 
 async def queued_conversations(session: AsyncSession) -> list[Conversation]:

@@ -85,11 +85,11 @@ def test_agent_messages_during_handoff(page: Page, live_stack: Stack) -> None:
         conversation_ids.append(queued["id"])
         cid = queued["id"]
 
-        background.run(sam.call("POST", f"/api/conversations/{cid}/accept"))
+        background.run(sam.ok("POST", f"/api/conversations/{cid}/accept"))
         joined = bot_texts(page).filter(has_text="Sam from our team has joined the chat")
         expect(joined).to_have_count(1)
-        background.run(sam.call("POST", f"/api/conversations/{cid}/messages",
-                                {"text": "Hi, this is Sam from support"}, expect=201))
+        background.run(sam.ok("POST", f"/api/conversations/{cid}/messages",
+                                {"text": "Hi, this is Sam from support"}))
         expect(bot_texts(page).filter(has_text="Hi, this is Sam from support")).to_have_count(1)
 
         # And the visitor's answer reaches Sam, not the bot.
@@ -97,4 +97,4 @@ def test_agent_messages_during_handoff(page: Page, live_stack: Stack) -> None:
         background.run(wait_for(
             lambda: any(name == "message_created"
                         and data["message"]["text"] == "My order never arrived"
-                        for name, data in sam.events), "the visitor's message at the agent"))
+                        for name, data in sam.log), "the visitor's message at the agent"))

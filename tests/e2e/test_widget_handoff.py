@@ -1,7 +1,7 @@
 """Human handoff as a visitor sees it in the Rapport widget, against the real stack.
 
 The visitor asks for a person while the only agent is busy, so they wait in
-the queue; the agent (REST with a bearer token, Socket.IO `/agent` for
+the queue; the agent (REST, and Socket.IO `/agent` with a bearer token for
 typing) accepts, types, replies and resolves; the visitor rates the chat.
 Runs on a desktop and on a phone viewport. Screenshots go to
 RAPPORT_SCREENSHOT_DIR when set (docs/screenshots/ for the docs), else to the
@@ -13,11 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +22,11 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-import socketio
 from playwright.sync_api import Browser, Page, expect
 
-from dev.devstack import ROOT, Stack
+from dev.devstack import Stack
 from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, PANEL, open_chat, open_store
+from tests.support.agents import AgentClient, create_agent
 from tests.support.visitor import Visitor
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -40,7 +37,6 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
-AGENT_PASSWORD = "handoff-test-password-1"
 
 
 class Background:
@@ -110,7 +106,7 @@ async def wait_for(predicate: Any, what: str, timeout: float = 15) -> Any:  # no
 
 
 async def conversation_of(agent: AgentClient, visitor_id: str, view: str) -> dict[str, Any] | None:
-    listing = await agent.call("GET", f"/api/conversations?view={view}")
+    listing = await agent.ok("GET", f"/api/conversations?view={view}")
     return next((c for c in listing["conversations"] if c["visitor_id"] == visitor_id), None)
 
 
@@ -196,19 +192,19 @@ def test_handoff_queue_agent_and_rating(
         shot(page, screenshot_dir, f"widget-queued-{device}.png")
 
         # Sam accepts: the header names Sam, the log announces it, the strip goes.
-        background.run(sam.call("POST", f"/api/conversations/{cid}/accept"))
+        background.run(sam.ok("POST", f"/api/conversations/{cid}/accept"))
         expect(page.locator(f"{WIDGET} .subtitle")).to_have_text("Chatting with Sam")
         expect(page.locator(f"{LOG} .note", has_text="Sam joined the chat")).to_have_count(1)
         expect(strip).to_be_hidden()
 
         # Sam types: "Sam is typing…"; then Sam's message, labelled with the name.
-        background.run(sam.emit("typing", {"conversation_id": cid, "typing": True}))
+        ack = background.run(sam.emit("typing", {"conversation_id": cid, "typing": True}))
+        assert ack.get("ok"), ack
         typing = page.locator(f"{WIDGET} .typing")
         expect(typing).to_be_visible()
         expect(typing).to_contain_text("Sam is typing…")
-        background.run(sam.call("POST", f"/api/conversations/{cid}/messages",
-                                {"text": "Hi, this is Sam from support. How can I help?"},
-                                expect=201))
+        background.run(sam.ok("POST", f"/api/conversations/{cid}/messages",
+                                {"text": "Hi, this is Sam from support. How can I help?"}))
         agent_turn = page.locator(f"{LOG} .msg-agent").last
         expect(agent_turn.locator(".bubble")).to_have_text(
             "Hi, this is Sam from support. How can I help?")
@@ -220,10 +216,10 @@ def test_handoff_queue_agent_and_rating(
         # The visitor types: Sam sees it (throttled true, then false when idle).
         box.press_sequentially("My tent pole", delay=50)
         background.run(wait_for(
-            lambda: ("visitor_typing", {"conversation_id": cid, "typing": True}) in sam.events,
+            lambda: ("visitor_typing", {"conversation_id": cid, "typing": True}) in sam.log,
             "visitor_typing true"))
         background.run(wait_for(
-            lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.events,
+            lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.log,
             "visitor_typing false after 3 s idle", timeout=10))
         box.press_sequentially(" snapped", delay=30)
         shot(page, screenshot_dir, f"widget-handoff-{device}.png")
@@ -231,10 +227,10 @@ def test_handoff_queue_agent_and_rating(
         background.run(wait_for(
             lambda: any(name == "message_created"
                         and data["message"]["text"] == "My tent pole snapped"
-                        for name, data in sam.events), "the visitor's message at the agent"))
+                        for name, data in sam.log), "the visitor's message at the agent"))
 
         # Sam resolves: the name goes, the rating card comes.
-        background.run(sam.call("POST", f"/api/conversations/{cid}/resolve"))
+        background.run(sam.ok("POST", f"/api/conversations/{cid}/resolve"))
         expect(page.locator(f"{LOG} .note", has_text="Sam ended the chat")).to_have_count(1)
         expect(page.locator(f"{WIDGET} .subtitle")).to_be_hidden()
         card = page.locator(f"{LOG} form.csat")
@@ -266,6 +262,6 @@ def test_handoff_queue_agent_and_rating(
         panel = page.locator(PANEL)
         expect(panel).to_be_visible()
 
-        detail = background.run(sam.call("GET", f"/api/conversations/{cid}"))
+        detail = background.run(sam.ok("GET", f"/api/conversations/{cid}"))
         assert detail["conversation"]["state"] == "resolved"
         assert detail["conversation"]["csat"] == {"score": 4, "comment": "Quick and kind"}

@@ -27,7 +27,7 @@ def product_cards(replies: list[dict]) -> list[dict]:
 
 
 async def test_greeting_and_product_cards_are_real_and_stored(live_stack: Stack) -> None:
-    visitor = Visitor()
+    visitor = Visitor(rapport=True)  # message ids are a Rapport extension
     await visitor.connect(live_stack.base_url)
     greeting = await visitor.say("hi")
     assert greeting and greeting[0].get("text")
@@ -135,4 +135,15 @@ async def test_card_clicks_reach_the_bot_and_the_profile(live_stack: Stack) -> N
     # A malformed click is refused without touching anything.
     await visitor.sio.emit("card_clicked", {"session_id": visitor.session_id, "product_id": ""})
     assert (await visitor.next("error"))["code"] == "invalid_payload"
+    await visitor.close()
+
+
+async def test_plain_rasa_clients_get_only_rasa_keys(live_stack: Stack) -> None:
+    """rasa-webchat renders nothing for a bot_uttered with unknown keys."""
+    visitor = Visitor()  # no capability flag, like rasa-webchat
+    await visitor.connect(live_stack.base_url)
+    replies = await visitor.say("hi") + await visitor.say("show me tents")
+    allowed = {"text", "quick_replies", "buttons", "attachment", "custom"}
+    assert replies and all(set(r) <= allowed for r in replies), replies
+    assert not {"handoff_status", "agent_typing"} & set(visitor.received)
     await visitor.close()

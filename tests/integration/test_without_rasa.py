@@ -15,7 +15,7 @@ from tests.support.visitor import Visitor
 
 
 async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(server: TestServer) -> None:
-    visitor = Visitor()
+    visitor = Visitor(rapport=True)
     await visitor.connect(base(server))
     replies = await visitor.say("hello, anyone there?")
     assert len(replies) == 1

@@ -96,13 +96,17 @@ class AgentClient:
         assert self.sio is not None
         return await self.sio.call(event, data, namespace="/agent", timeout=30)
 
-    def seen(self, name: str) -> list[Any]:
-        return [data for event, data in self.log if event == name]
+    def seen(self, name: str, after: int = 0) -> list[Any]:
+        return [data for event, data in self.log[after:] if event == name]
 
-    async def wait_for(self, name: str, predicate: Any = None, timeout: float = 30) -> Any:  # noqa: ASYNC109
+    async def wait_for(
+        self, name: str, predicate: Any = None, timeout: float = 30,  # noqa: ASYNC109
+        after: int = 0,
+    ) -> Any:
+        """Wait for an event ``name`` (matching ``predicate``, received after index ``after``)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            for data in self.seen(name):
+            for data in self.seen(name, after):
                 if predicate is None or predicate(data):
                     return data
             if asyncio.get_running_loop().time() > deadline:

@@ -84,17 +84,18 @@ class Visitor:
     async def close(self) -> None:
         await self.sio.disconnect()
 
-    def seen(self, name: str) -> list[Any]:
+    def seen(self, name: str, after: int = 0) -> list[Any]:
         """Payloads of every ``name`` event received so far."""
-        return [data for event, data in self.log if event == name]
+        return [data for event, data in self.log[after:] if event == name]
 
     async def wait_for(
-        self, name: str, predicate: Any = None, timeout: float = 30  # noqa: ASYNC109
+        self, name: str, predicate: Any = None, timeout: float = 30,  # noqa: ASYNC109
+        after: int = 0,
     ) -> Any:
         """Wait until an event ``name`` (matching ``predicate``) is in the log; return it."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            for data in self.seen(name):
+            for data in self.seen(name, after):
                 if predicate is None or predicate(data):
                     return data
             if asyncio.get_running_loop().time() > deadline:
