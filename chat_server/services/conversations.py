@@ -65,6 +65,11 @@ def message_to_wire(message: Message, sender_name: str | None = None) -> dict[st
     return item
 
 
+# Turns where the bot could not help: two in a row bring in a person. The bot's
+# fallback action also says so with a {"fallback": true} control payload.
+FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+
+
 @dataclass
 class BotTurn:
     """What the bot's reply to one visitor message means for the chat server."""
@@ -81,7 +86,7 @@ def read_reply(reply: RasaReply) -> BotTurn:
     Control payloads (``{"handoff": ...}``, ``{"fallback": ...}``,
     ``{"privacy": ...}``) are for the chat server only: never sent, never stored.
     """
-    turn = BotTurn(outgoing=[], fallback=reply.intent == "nlu_fallback")
+    turn = BotTurn(outgoing=[], fallback=reply.intent in FALLBACK_INTENTS)
     for message in reply.messages:
         control = protocol.control_of(message)
         if control is None:

@@ -109,7 +109,7 @@ function sessionLost(notice) {
 }
 
 function startSession() {
-  set({ boot: "ready", notifyPermission: notify.permission() });
+  set({ boot: "ready", notifyPermission: notify.permission(), permissionBannerDismissed: bannerDismissed() });
   route();
   loadLists();
   loadAgents();
@@ -540,8 +540,23 @@ export async function enableNotifications() {
   notify.beep();
 }
 
+const BANNER_KEY = "rapport.console.notify-banner-dismissed";
+
 export function dismissPermissionBanner() {
+  try {
+    localStorage.setItem(BANNER_KEY, "1");
+  } catch (_) {
+    // private mode: dismissed for this page only
+  }
   set({ permissionBannerDismissed: true });
+}
+
+function bannerDismissed() {
+  try {
+    return localStorage.getItem(BANNER_KEY) === "1";
+  } catch (_) {
+    return false;
+  }
 }
 
 // ---- Notifications ---------------------------------------------------------------
@@ -684,6 +699,13 @@ function conversationUpdated(c) {
 function messageCreated(m) {
   if (!m || typeof m.conversation_id !== "number") return;
   const cid = m.conversation_id;
+  if (m.agent && me() && m.agent.id === me().id && (m.direction === "agent" || m.direction === "note")) {
+    // Our own message, echoed before its ack: it replaces its "Sending…" copy.
+    const t = getState().transcripts[cid];
+    const note = m.direction === "note";
+    const copy = t && (t.outbox || []).find((x) => x.status === "sending" && x.note === note && x.text === m.text);
+    if (copy) outbox(cid, (list) => list.filter((x) => x.key !== copy.key));
+  }
   addMessages(cid, [m]);
   const c = summary(cid);
   if (c && m.direction !== "note" && (!c.last_message || c.last_message.id < m.id)) {

@@ -107,11 +107,15 @@ export function agentName(agent, me) {
   return agent.display_name || agent.username || `Agent ${agent.id}`;
 }
 
-/** One line of preview for a conversation's last message. */
-export function preview(message, me) {
+/**
+ * One line of preview for a conversation's last message. Summaries carry no
+ * author, so an agent message is attributed to the conversation's agent.
+ */
+export function preview(message, me, conversation) {
   if (!message) return "";
   const text = typeof message.text === "string" && message.text ? message.text : payloadSummary(message.payload);
-  const who = { bot: "Bot: ", agent: message.agent && me && message.agent.id === me.id ? "You: " : "Agent: ", note: "Note: " }[message.direction] || "";
+  const author = message.agent || (conversation && conversation.assigned_agent);
+  const who = { bot: "Bot: ", agent: author && me && author.id === me.id ? "You: " : "Agent: ", note: "Note: " }[message.direction] || "";
   return who + text;
 }
 

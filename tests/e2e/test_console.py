@@ -12,6 +12,7 @@ import os
 import re
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,12 +68,27 @@ def agent(live_stack: Stack) -> Iterator[tuple[str, Rest]]:
     rest.clean_up()
 
 
+# Desktop notifications, recorded: headless Chromium shows none.
+NOTIFICATION_STUB = """
+window.__notifications = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) {
+    window.__notifications.push({title, body: options && options.body});
+  }
+  close() {}
+};
+"""
+
+
 def new_agent_page(browser: Browser, phone: bool = False) -> tuple[BrowserContext, Page]:
     if phone:
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     else:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(NOTIFICATION_STUB)
     page = context.new_page()
     page.set_default_timeout(30_000)
     return context, page
@@ -121,6 +137,9 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
     visitor_page: Page, screenshot_dir: Path,
 ) -> None:
     username, rest = agent
+    shortcut = f"waterproof{uuid.uuid4().hex[:6]}"
+    canned = rest.ok("POST", "/api/canned-responses",
+                     {"shortcut": shortcut, "text": "Yes, fully waterproof."})["canned_response"]
     context, console = new_agent_page(browser)
     with context:
         sign_in(console, base_url, username)
@@ -135,12 +154,18 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         vid = visitor_id_of(visitor)
         say(visitor, "I want to talk to a human")
 
-        # Auto-assigned to the only agent online: it shows up in Mine, live.
+        # Auto-assigned to the only agent online: it shows up in Mine, live,
+        # with a desktop notification that repeats until the agent opens it.
         item = conversation_item(console, vid)
         expect(item).to_be_visible(timeout=BOT_REPLY_TIMEOUT + LIVE)
         expect(view_tab(console, "mine").locator(".count")).to_have_text("1")
+        expect(console).to_have_title("(1) Rapport console")
+        notifications = console.evaluate("window.__notifications")
+        assert notifications and notifications[0]["title"] == f"New chat: Visitor {vid[:6]}"
+        console.wait_for_function("window.__notifications.length >= 2", timeout=15_000)
         item.click()
         expect(console.locator(".conv-header .chip")).to_have_text("Assigned to you")
+        expect(console).to_have_title("Rapport console")
 
         # The bot history with intents, and the visitor's profile and context.
         log = transcript(console)
@@ -175,16 +200,23 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         note = console.get_by_label("Internal note")
         note.fill("Wants the 2-person tent")
         note.press("Enter")
-        expect(log.locator(".msg-note")).to_contain_text(NOTE_LABEL)
-        expect(log.locator(".msg-note .text")).to_have_text("Wants the 2-person tent")
+        stored = log.locator(".msg-note[data-message-id]")
+        expect(stored).to_contain_text(NOTE_LABEL)
+        expect(stored.locator(".text")).to_have_text("Wants the 2-person tent")
+        expect(log.locator(".msg-note")).to_have_count(1)  # no "Saving…" copy left
         console.get_by_role("button", name="Note", exact=True).click()
 
-        # The visitor answers: the transcript grows live.
+        # The visitor answers: the transcript grows live. The agent answers with
+        # a canned response: "/shortcut" offers it, Tab inserts it.
         say(visitor, "The Ridge 2, is it waterproof?")
         expect(log.locator(".msg-visitor .bubble").last).to_have_text(
             "The Ridge 2, is it waterproof?", timeout=LIVE)
-        console.get_by_label(re.compile("^Reply to")).fill("Yes, fully waterproof.")
-        console.get_by_label(re.compile("^Reply to")).press("Enter")
+        box.press_sequentially(f"/{shortcut}")
+        option = console.get_by_role("option", name=re.compile(shortcut))
+        expect(option).to_be_visible()
+        box.press("Tab")
+        expect(box).to_have_value("Yes, fully waterproof.")
+        box.press("Enter")
         expect(visitor.locator(f"{LOG} .msg-agent .bubble").last).to_have_text(
             "Yes, fully waterproof.", timeout=LIVE)
         console.screenshot(path=str(screenshot_dir / "console-desktop.png"))
@@ -212,6 +244,7 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         for text in ("The Ridge 2, is it waterproof?", reply, "Yes, fully waterproof."):
             assert text in texts, f"{text!r} not in the tracker: {texts[-12:]}"
         assert "Wants the 2-person tent" not in texts  # notes stay in the console
+    rest.call("DELETE", f"/api/canned-responses/{canned['id']}")
 
 
 def test_barge_in_and_hand_back(

@@ -3,9 +3,9 @@
 The visitor asks for a person while the only agent is busy, so they wait in
 the queue; the agent (REST, and Socket.IO `/agent` with a bearer token for
 typing) accepts, types, replies and resolves; the visitor rates the chat.
-Runs on a desktop and on a phone viewport. Screenshots go to
-RAPPORT_SCREENSHOT_DIR when set (docs/screenshots/ for the docs), else to the
-test's tmp dir.
+Runs on a desktop and on a phone viewport. The screenshots the docs show go
+to RAPPORT_SCREENSHOT_DIR when it is set (`RAPPORT_SCREENSHOT_DIR=docs/screenshots`
+refreshes them), the others (and all of them otherwise) to the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -142,22 +142,29 @@ def visitor_id_of(page: Page) -> str:
     return str(session_id).split(".")[0]
 
 
-def shot(page: Page, directory: Path, name: str) -> None:
-    page.screenshot(path=str(directory / name))
+# The ones docs/ shows (widget/README.md); the rest stay in the test's tmp dir.
+DOC_SCREENSHOTS = {
+    "widget-handoff-desktop.png", "widget-handoff-phone.png", "widget-csat-phone.png",
+}
 
 
 @pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
+def shot(tmp_path: Path) -> Callable[[Page, str], None]:
+    """Screenshot the page; the docs' ones to RAPPORT_SCREENSHOT_DIR when it is set."""
     configured = os.environ.get("RAPPORT_SCREENSHOT_DIR")
-    directory = Path(configured) if configured else tmp_path
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+
+    def take(page: Page, name: str) -> None:
+        directory = Path(configured) if configured and name in DOC_SCREENSHOTS else tmp_path
+        directory.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(directory / name))
+
+    return take
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_handoff_queue_agent_and_rating(
     device: str, browser: Browser, live_stack: Stack, background: Background,
-    screenshot_dir: Path,
+    shot: Callable[[Page, str], None],
 ) -> None:
     base_url = live_stack.base_url
     context = browser.new_context(**VIEWPORTS[device])
@@ -189,7 +196,7 @@ def test_handoff_queue_agent_and_rating(
         box.press("Enter")
         expect(page.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text("Is anyone there?")
         expect(page.locator(f"{WIDGET} .typing")).to_be_hidden()
-        shot(page, screenshot_dir, f"widget-queued-{device}.png")
+        shot(page, f"widget-queued-{device}.png")
 
         # Sam accepts: the header names Sam, the log announces it, the strip goes.
         background.run(sam.ok("POST", f"/api/conversations/{cid}/accept"))
@@ -213,6 +220,18 @@ def test_handoff_queue_agent_and_rating(
         # It is not drawn as the assistant's.
         expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
 
+        # A reload resumes the same: Sam in the header, Sam's message (history) named.
+        page.reload()
+        open_chat(page)
+        expect(page.locator(f"{WIDGET} .subtitle")).to_have_text("Chatting with Sam")
+        # Restored, not news: no "joined" line after the messages history drew.
+        expect(page.locator(f"{LOG} .note", has_text="Sam joined the chat")).to_have_count(0)
+        restored = page.locator(f"{LOG} .msg-agent", has_text="this is Sam from support")
+        expect(restored.locator(".sender")).to_have_text("Sam:")
+        expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
+        background.run(sam.emit("typing", {"conversation_id": cid, "typing": True}))
+        expect(typing).to_contain_text("Sam is typing…")
+
         # The visitor types: Sam sees it (throttled true, then false when idle).
         box.press_sequentially("My tent pole", delay=50)
         background.run(wait_for(
@@ -222,8 +241,11 @@ def test_handoff_queue_agent_and_rating(
             lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.log,
             "visitor_typing false after 3 s idle", timeout=10))
         box.press_sequentially(" snapped", delay=30)
-        shot(page, screenshot_dir, f"widget-handoff-{device}.png")
+        shot(page, f"widget-handoff-{device}.png")
+        background.run(sam.emit("typing", {"conversation_id": cid, "typing": False}))
+        expect(typing).to_be_hidden()
         box.press("Enter")
+        expect(typing).to_be_hidden()  # no "assistant is typing" while with a person
         background.run(wait_for(
             lambda: any(name == "message_created"
                         and data["message"]["text"] == "My tent pole snapped"
@@ -240,27 +262,33 @@ def test_handoff_queue_agent_and_rating(
         expect(stars).to_have_count(5)
         submit = card.get_by_role("button", name="Submit")
         expect(submit).to_be_disabled()
-        card.scroll_into_view_if_needed()
-        shot(page, screenshot_dir, f"widget-csat-{device}.png")
+        four = card.get_by_role("radio", name=re.compile(r"^4 stars"))
         if device == "desktop":
             # Keyboard: one tab stop, arrows choose, Tab on to the comment and Submit.
             stars.first.focus()
             for _ in range(3):
                 page.keyboard.press("ArrowRight")
-            expect(card.get_by_role("radio", name=re.compile(r"^4 stars"))).to_have_attribute(
-                "aria-checked", "true")
+            expect(four).to_have_attribute("aria-checked", "true")
+            expect(four).to_be_focused()
             page.keyboard.press("Tab")
             page.keyboard.type("Quick and kind")
             page.keyboard.press("Tab")
+            expect(submit).to_be_focused()
+            shot(page, f"widget-csat-{device}.png")
             page.keyboard.press("Enter")
         else:
-            card.get_by_role("radio", name=re.compile(r"^4 stars")).tap()
+            four.tap()
+            expect(four).to_have_attribute("aria-checked", "true")
             card.get_by_label("Comment (optional)").fill("Quick and kind")
+            expect(submit).to_be_enabled()
+            card.scroll_into_view_if_needed()
+            shot(page, f"widget-csat-{device}.png")
             submit.tap()
         expect(page.locator(f"{LOG} .csat-thanks")).to_have_text("Thanks for your feedback!")
         expect(card).to_have_count(0)
-        panel = page.locator(PANEL)
-        expect(panel).to_be_visible()
+        expect(page.locator(PANEL)).to_be_visible()
+        if device == "desktop":  # focus was in the card: it moves on to the composer
+            expect(box).to_be_focused()
 
         detail = background.run(sam.ok("GET", f"/api/conversations/{cid}"))
         assert detail["conversation"]["state"] == "resolved"

@@ -63,6 +63,8 @@ class Visitor:
         **custom: Any,
     ) -> list[dict[str, Any]]:
         """Send a message; return the bot's replies (until ``quiet`` s of silence)."""
+        while not self.events.empty():  # replies to earlier messages are not ours
+            self.events.get_nowait()
         await self.sio.emit("user_uttered", {
             "message": text, "session_id": self.session_id,
             "customData": {"page_url": "http://127.0.0.1/test", **custom},

@@ -49,6 +49,7 @@ export class Handoff {
     this.agentName = "";
     this.queueNote = null;
     this.resumeTimer = null;
+    this.restoring = false; // the next status repeats the state after a (re)connect
     this.headline = h("strong", { className: "handoff-headline" });
     this.detail = h("span", { className: "handoff-detail" });
     ui.strip.append(
@@ -65,6 +66,8 @@ export class Handoff {
   /** A `handoff_status` event. */
   update(status) {
     clearTimeout(this.resumeTimer);
+    const restored = this.restoring;
+    this.restoring = false;
     const state = STATES.includes(status.state) ? status.state : STATE_BOT;
     const previous = this.state;
     const previousAgent = this.agentName;
@@ -92,7 +95,10 @@ export class Handoff {
       const name = displayName(status.agent_name) || "An agent";
       this.agentName = name;
       this.ui.setAgent(name);
-      if (previous !== STATE_ASSIGNED || name !== previousAgent) this.ui.note(`${name} joined the chat`, "handoff");
+      // A restored state is no news, and the note would land after the
+      // agent's messages that history just drew.
+      const news = previous !== STATE_ASSIGNED || name !== previousAgent;
+      if (news && !(restored && previous === STATE_BOT)) this.ui.note(`${name} joined the chat`, "handoff");
       return;
     }
 
@@ -110,7 +116,10 @@ export class Handoff {
   /** The session was (re)confirmed: expect the server to repeat a live handoff state. */
   resumed() {
     clearTimeout(this.resumeTimer);
-    if (!this.active) return;
-    this.resumeTimer = setTimeout(() => this.update({ state: STATE_BOT, quiet: true }), RESUME_GRACE_MS);
+    this.restoring = true;
+    this.resumeTimer = setTimeout(() => {
+      this.restoring = false;
+      if (this.active) this.update({ state: STATE_BOT, quiet: true });
+    }, RESUME_GRACE_MS);
   }
 }

@@ -148,7 +148,7 @@ export function Composer({ state, c, mine, name }) {
           </ul>` : null}
         <label for="composer-input" class="sr-only">${isNote ? "Internal note" : `Reply to ${name}`}</label>
         <textarea id="composer-input" ref=${input} rows="1" value=${text} maxlength=${MAX_TEXT + 100}
-          placeholder=${isNote ? "Internal note – the visitor never sees this" : `Reply to ${name}… (type / for canned responses)`}
+          placeholder=${isNote ? "Internal note – the visitor never sees this" : `Reply to ${name}…`}
           onInput=${onInput} onKeyDown=${onKeyDown}
           onBlur=${() => { setSlash(null); stopTyping(c.id); }}
           role="combobox" aria-autocomplete="list" aria-expanded=${open ? "true" : "false"}
@@ -161,7 +161,7 @@ export function Composer({ state, c, mine, name }) {
           <button type="button" class="btn small link" onClick=${() => openDialog("canned")}>
             <${Icon} name="bolt" size=${16} /><span class="btn-label">Canned</span></button>
           <span class="composer-hint">${tooLong ? html`<span class="error">Too long (${text.length}/${MAX_TEXT})</span>`
-            : "Enter to send · Shift+Enter for a new line"}</span>
+            : "Enter to send · Shift+Enter: new line · / canned responses"}</span>
           <button type="submit" class="btn primary send-btn" disabled=${!text.trim() || tooLong}>
             <${Icon} name="send" size=${16} /> ${isNote ? "Add note" : "Send"}</button>
         </div>

@@ -43,11 +43,11 @@ export function Conversation({ state, conversation: c }) {
               ${visitor && visitor.online ? "Online" : "Offline"}</span>
           </p>
         </div>
+        <button type="button" class="btn icon-btn info-btn" onClick=${() => showVisitor(c.id)} title="Visitor details">
+          <${Icon} name="user" /><span class="btn-label">Visitor</span>
+        </button>
         <div class="conv-actions">
           <${Actions} state=${state} c=${c} mine=${mine} />
-          <button type="button" class="btn icon-btn info-btn" onClick=${() => showVisitor(c.id)}>
-            <${Icon} name="user" /><span class="btn-label">Visitor</span>
-          </button>
         </div>
       </header>
       ${conflict ? html`
@@ -93,14 +93,16 @@ function Actions({ state, c, mine }) {
   }
   if (c.state === "bot") {
     buttons.push(html`<button type="button" class="btn primary" disabled=${!!busy} onClick=${() => accept(c.id)}
-      title="Take over from the bot">
+      title="Take over from the bot (barge in)">
       <${Icon} name="join" /> ${busy === "join" ? "Joining…" : "Join"}</button>`);
   }
   if (c.state === "assigned" && (mine || admin)) {
-    buttons.push(html`<button type="button" class="btn" disabled=${!!busy} onClick=${() => openDialog("transfer", { conversationId: c.id })}>
+    buttons.push(html`<button type="button" class="btn" disabled=${!!busy} onClick=${() => openDialog("transfer", { conversationId: c.id })}
+      title="Transfer to another agent">
       <${Icon} name="transfer" /><span class="btn-label">Transfer</span></button>`);
-    buttons.push(html`<button type="button" class="btn" disabled=${!!busy} onClick=${() => handback(c.id)}>
-      <${Icon} name="bot" /><span class="btn-label">Hand back to bot</span></button>`);
+    buttons.push(html`<button type="button" class="btn" disabled=${!!busy} onClick=${() => handback(c.id)}
+      title="Hand back to the bot (not resolved)" aria-label="Hand back to bot">
+      <${Icon} name="bot" /><span class="btn-label"><span class="long">Hand back to bot</span><span class="short">Hand back</span></span></button>`);
     buttons.push(html`<button type="button" class="btn primary" disabled=${!!busy} onClick=${() => resolve(c.id)}>
       <${Icon} name="check" /> ${busy === "resolve" ? "Resolving…" : "Resolve"}</button>`);
   }

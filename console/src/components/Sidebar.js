@@ -85,7 +85,7 @@ function ConversationItem({ c, state, view }) {
             <span class="conv-name">${name}</span>
             <span class="conv-time">${when(time, state.now)}</span>
           </span>
-          <span class="conv-preview">${preview(c.last_message, state.me) || "No messages yet"}</span>
+          <span class="conv-preview">${preview(c.last_message, state.me, c) || "No messages yet"}</span>
           ${chips.length ? html`<span class="conv-chips">${chips}</span>` : null}
         </span>
         <span class="sr-only">${online ? ", visitor online" : ", visitor offline"}</span>

@@ -54,7 +54,9 @@ export function VisitorPanel({ state, conversation: c }) {
           <dd>${consent === true ? html`<span class="chip ok">Yes</span>` : consent === false ? html`<span class="chip">No</span>` : html`<span class="muted">Not asked</span>`}</dd>
           <dt>Interests</dt>
           <dd>${interests.length ? html`<span class="tags">${interests.map((i) => html`<span class="chip">${slotText(i)}</span>`)}</span>` : html`<span class="muted">None yet</span>`}</dd>
-          ${otherSlots.map(([k, v]) => html`<dt>${humanize(k)}</dt><dd>${slotText(v)}</dd>`)}
+          ${otherSlots.map(([k, v]) => html`<dt>${humanize(k)}</dt><dd>${Array.isArray(v)
+            ? html`<span class="tags">${v.map((x) => html`<span class="chip">${slotText(x)}</span>`)}</span>`
+            : slotText(v)}</dd>`)}
           ${visitor && visitor.external_id ? html`<dt>Customer id</dt><dd>${visitor.external_id}</dd>` : null}
           ${visitor && visitor.created_at ? html`<dt>First seen</dt><dd title=${fullDate(visitor.created_at)}>${when(visitor.created_at, state.now)}</dd>` : null}
         </dl>
@@ -138,7 +140,7 @@ function History({ state, vid, current }) {
             <span class="history-top"><span>${when(x.created_at, state.now)}</span>
               <span class=${`chip state-${x.state}`}>${STATE_LABELS[x.state] || x.state}</span>
               ${x.csat && x.csat.score ? html`<span class="chip csat">★ ${x.csat.score}</span>` : null}</span>
-            <span class="history-preview">${preview(x.last_message, state.me) || "No messages"}</span>
+            <span class="history-preview">${preview(x.last_message, state.me, x) || "No messages"}</span>
           </button></li>`)}
       </ul>
       ${h.next ? html`<button type="button" class="btn small link" disabled=${h.loading} onClick=${() => loadHistory(vid, true)}>
