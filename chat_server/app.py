@@ -68,7 +68,9 @@ def build_services(
         desk=DeskService(
             sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
         ),
-        agents=AgentService(sessions, settings.agent_session_days),
+        agents=AgentService(
+            sessions, settings.agent_session_days, settings.initial_admin_password_file
+        ),
         privacy=privacy,
         tracker_sync=tracker_sync,
     )
@@ -108,7 +110,7 @@ def create_app(settings: Settings) -> web.Application:
         services = app[SERVICES] = build_services(
             settings, create_sessionmaker(engine), rasa, SocketNotifier(sio)
         )
-        await services.agents.ensure_initial_admin(settings.initial_admin_password_file)
+        await services.agents.ensure_initial_admin()
         background = [asyncio.create_task(services.tracker_sync.run())]
         # Agents marked online before a restart must reconnect within the grace
         # period, or their conversations go back to the queue.

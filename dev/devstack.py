@@ -131,7 +131,7 @@ class Stack:
         self._spawn(
             "rasa",
             [str(BOT_PYTHON), "-m", "rasa", "run", "--enable-api",
-             "--auth-token", c.rasa_token, "-i", "127.0.0.1", "-p", str(c.rasa_port),
+             f"--auth-token={c.rasa_token}", "-i", "127.0.0.1", "-p", str(c.rasa_port),
              "--model", str(c.model.resolve()), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml"],
             ROOT / "bot",
@@ -220,6 +220,8 @@ def main() -> None:
         secret_key=os.environ.get("SECRET_KEY") or _persistent_secret(var / "secret_key"),
         rasa_token=os.environ.get("RASA_TOKEN") or _persistent_secret(var / "rasa_token"),
         admin_token=os.environ.get("ADMIN_TOKEN") or _persistent_secret(var / "admin_token"),
+        # The chat server writes the first admin's one-time password here (once).
+        extra_env={"INITIAL_ADMIN_PASSWORD_FILE": str(var / "initial_admin_password")},
     )
     stack = Stack(config)
     # Ctrl-C and SIGTERM both stop all three processes. SIGINT is set explicitly
@@ -229,11 +231,18 @@ def main() -> None:
     print("starting action server, Rasa (loads the model, ~30 s) and chat server...", flush=True)
     try:
         stack.start()
+        password_file = var / "initial_admin_password"
+        first_login = (
+            f"  first login:         admin / {password_file.read_text().strip()} "
+            "(one-time password; you choose a new one)\n"
+            if password_file.exists() else ""
+        )
         print(f"\nRapport is running. Logs: {config.log_dir}/\n"
               f"  demo store + widget: {config.chat_url}/\n"
+              f"  agent console:       {config.chat_url}/console\n"
+              f"{first_login}"
               f"  health:              {config.chat_url}/healthz\n"
               f"  API token (Bearer):  var/admin_token\n"
-              f"  (agent console /console arrives with the handoff issue)\n"
               "Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)

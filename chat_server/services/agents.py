@@ -94,11 +94,17 @@ async def create_agent(
 class AgentService:
     """Logins, sessions, tokens and profile changes of agents."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], session_days: int) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        session_days: int,
+        initial_password_file: Path | None = None,
+    ) -> None:
         self._sessions = sessionmaker
         self._session_ttl = timedelta(days=session_days)
+        self._initial_password_file = initial_password_file
 
-    async def ensure_initial_admin(self, password_file: Path | None) -> str | None:
+    async def ensure_initial_admin(self) -> str | None:
         """Create ``admin`` with a one-time password when there is no agent at all.
 
         Returns the password (also logged, and written to ``password_file``).
@@ -115,8 +121,8 @@ class AgentService:
             "(change it at first login in /console)",
             password,
         )
-        if password_file is not None:
-            await asyncio.to_thread(_write_secret, password_file, password)
+        if self._initial_password_file is not None:
+            await asyncio.to_thread(_write_secret, self._initial_password_file, password)
         return password
 
     async def create(
@@ -202,7 +208,11 @@ class AgentService:
             except (VerificationError, InvalidHashError):
                 raise AuthError("the current password is wrong") from None
             agent.password_hash = hash_password(new)
+            spent = agent.must_change_password
             agent.must_change_password = False
+        if spent and self._initial_password_file is not None:
+            # The one-time password is no longer valid: don't leave it lying around.
+            await asyncio.to_thread(self._initial_password_file.unlink, True)
 
     async def update(
         self, agent_id: int, *, notify_mode: str | None = None, display_name: str | None = None

@@ -124,8 +124,9 @@ class HandoffService:
         self._grace = agent_grace_seconds
         self._routing = asyncio.Lock()
         self._grace_tasks: dict[int, asyncio.Task[None]] = {}
-        # Recent queue waits (seconds) for the visitor's estimate.
-        self._waits: deque[float] = deque(maxlen=50)
+        # How long agents recently spent per conversation (seconds), for the
+        # visitor's wait estimate.
+        self._handle_times: deque[float] = deque(maxlen=50)
 
     # -- availability -----------------------------------------------------
 
@@ -281,6 +282,7 @@ class HandoffService:
                 resolved_at=utcnow(),
                 unread=0,
             )
+        self._handled(conversation)
         name = agent.display_name
         await self._tell_visitor(
             conversation.visitor_id,
@@ -311,6 +313,7 @@ class HandoffService:
                 unread=0,
                 fallbacks_in_row=0,
             )
+        self._handled(conversation)
         await self._tell_visitor(
             conversation.visitor_id,
             "You're chatting with our assistant again. "
@@ -466,7 +469,6 @@ class HandoffService:
         actor: Actor,
     ) -> None:
         now = utcnow()
-        was_queued_at = conversation.queued_at
         await self._transition(
             session,
             conversation,
@@ -477,8 +479,6 @@ class HandoffService:
             assigned_at=now,
         )
         agent.last_assigned_at = now
-        if was_queued_at is not None and reason != agent_protocol.REASON_TRANSFER:
-            self._waits.append((now - queries.as_utc(was_queued_at)).total_seconds())
 
     async def _after_assignment(
         self, conversation: Conversation, agent: Agent, reason: str
@@ -502,11 +502,22 @@ class HandoffService:
 
     # -- what visitors and agents are told ----------------------------------
 
-    def estimate_seconds(self, position: int, online_agents: int) -> int | None:
-        """Median recent queue wait x position / online agents (None without history)."""
-        if not self._waits:
+    def estimate_seconds(self, position: int, capacity: int) -> int | None:
+        """How long until a seat frees up for the visitor at ``position``.
+
+        Agents are all busy (or the visitor would be assigned already), so a
+        seat frees up every (median handling time / seats online) on average;
+        the visitor needs ``position`` of them. None without recent history:
+        an honest "we don't know" beats a made-up number.
+        """
+        if not self._handle_times:
             return None
-        return round(statistics.median(self._waits) * position / max(1, online_agents))
+        return round(statistics.median(self._handle_times) * position / max(1, capacity))
+
+    def _handled(self, conversation: Conversation) -> None:
+        if conversation.assigned_at is not None:
+            seconds = (utcnow() - queries.as_utc(conversation.assigned_at)).total_seconds()
+            self._handle_times.append(seconds)
 
     async def queue_status(self, conversation_id: int) -> dict[str, Any] | None:
         """The handoff_status a visitor should see for this conversation now."""
@@ -523,7 +534,7 @@ class HandoffService:
             if conversation.state == "resolved":
                 return None
             queue = await queries.queued_conversations(session)
-            online = await self._online_count(session)
+            online = await self._online_capacity(session)
         position = next((i + 1 for i, c in enumerate(queue) if c.id == conversation_id), None)
         return {
             "state": visitor_protocol.STATE_QUEUED,
@@ -536,7 +547,7 @@ class HandoffService:
         """Tell every queued visitor their current position and wait."""
         async with self._sessions() as session:
             queue = await queries.queued_conversations(session)
-            online = await self._online_count(session)
+            online = await self._online_capacity(session)
         for position, conversation in enumerate(queue, start=1):
             await self._notifier.to_rapport_visitor(
                 conversation.visitor_id,
@@ -634,10 +645,11 @@ class HandoffService:
 
     # -- helpers -----------------------------------------------------------
 
-    async def _online_count(self, session: AsyncSession) -> int:
+    async def _online_capacity(self, session: AsyncSession) -> int:
+        """Seats online: the sum of ``max_chats`` of online agents."""
         return int(
             await session.scalar(
-                select(func.count()).select_from(Agent).where(Agent.status == "online")
+                select(func.coalesce(func.sum(Agent.max_chats), 0)).where(Agent.status == "online")
             )
             or 0
         )

@@ -13,7 +13,15 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Delete, column, delete, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.db.models import Base, Conversation, InteractionEvent, Message, Visitor
+from chat_server.db.models import (
+    Base,
+    Conversation,
+    Followup,
+    InteractionEvent,
+    Message,
+    TrackerOutbox,
+    Visitor,
+)
 
 TRACKER_TABLE = "events"  # Rasa's SQLTrackerStore table
 # Only the columns read or filtered on; Rasa owns the table's schema.
@@ -96,6 +104,8 @@ class PrivacyService:
             counts = {}
             deletes: tuple[tuple[str, type[Base], ColumnElement[bool]], ...] = (
                 ("messages", Message, Message.visitor_id == visitor_id),
+                ("followups", Followup, Followup.visitor_id == visitor_id),
+                ("tracker_outbox", TrackerOutbox, TrackerOutbox.visitor_id == visitor_id),
                 ("interaction_events", InteractionEvent, InteractionEvent.visitor_id == visitor_id),
                 ("conversations", Conversation, Conversation.visitor_id == visitor_id),
                 ("visitors", Visitor, Visitor.id == visitor_id),

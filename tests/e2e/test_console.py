@@ -13,7 +13,7 @@ import re
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,12 +60,24 @@ def visitor_page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def agent(live_stack: Stack) -> Iterator[tuple[str, Rest]]:
-    """A fresh agent account; afterwards nothing is left assigned to it and it is offline."""
-    username = create_agent(live_stack, "Alex")
-    rest = Rest(live_stack.base_url).login(username)
-    yield username, rest
-    rest.clean_up()
+def new_agent(live_stack: Stack) -> Iterator[Callable[[str], tuple[str, Rest]]]:
+    """Makes fresh agent accounts; afterwards none has a chat assigned and all are offline."""
+    made: list[Rest] = []
+
+    def make(display_name: str) -> tuple[str, Rest]:
+        username = create_agent(live_stack, display_name)
+        rest = Rest(live_stack.base_url).login(username)
+        made.append(rest)
+        return username, rest
+
+    yield make
+    for rest in made:
+        rest.clean_up()
+
+
+@pytest.fixture
+def agent(new_agent: Callable[[str], tuple[str, Rest]]) -> tuple[str, Rest]:
+    return new_agent("Alex")
 
 
 # Desktop notifications, recorded: headless Chromium shows none.
@@ -188,7 +200,6 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         expect(typing).to_be_visible(timeout=LIVE)
         expect(typing).to_contain_text("Alex is typing")
         box.press_sequentially("Which tent are you looking at?", delay=10)
-        console.screenshot(path=str(screenshot_dir / "console-typing.png"))
         box.press("Enter")
         reply = "Hi, I'm Alex. Which tent are you looking at?"
         expect(visitor.locator(f"{LOG} .msg-agent .bubble").last).to_have_text(reply, timeout=LIVE)
@@ -347,3 +358,35 @@ def test_phone_layout_during_a_handoff(
         console.get_by_role("button", name="Back to the list").tap()
         expect(console.locator(".sidebar")).to_be_visible()
         expect(item).to_be_visible()
+
+
+def test_conflict_says_who_got_there_first(
+    browser: Browser, base_url: str, new_agent: Callable[[str], tuple[str, Rest]],
+    visitor_page: Page,
+) -> None:
+    alex, _ = new_agent("Alex")
+    _, sam = new_agent("Sam")
+    context, console = new_agent_page(browser)
+    with context:
+        sign_in(console, base_url, alex)
+        view_tab(console, "bot").click()
+        visitor = visitor_page
+        open_store(visitor, base_url)
+        open_chat(visitor)
+        say(visitor, "hello there")
+        vid = visitor_id_of(visitor)
+        item = conversation_item(console, vid)
+        expect(item).to_be_visible(timeout=LIVE)
+        item.click()
+        join = action(console, "Join")
+        expect(join).to_be_visible()
+        cid = int(console.evaluate("location.hash").rsplit("/", 1)[-1])
+
+        # Sam barges in while Alex's console is cut off, so it still offers Join.
+        context.set_offline(True)
+        sam.ok("POST", f"/api/conversations/{cid}/accept")
+        context.set_offline(False)
+        join.click()
+        expect(console.get_by_role("alert")).to_have_text("Sam joined this conversation first.")
+        expect(console.locator(".conv-header .chip")).to_have_text("Assigned to Sam")
+        expect(action(console, "Join")).to_have_count(0)

@@ -219,16 +219,6 @@ def test_handoff_queue_agent_and_rating(
         expect(typing).to_be_hidden()
         # It is not drawn as the assistant's.
         expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
-
-        # A reload resumes the same: Sam in the header, Sam's message (history) named.
-        page.reload()
-        open_chat(page)
-        expect(page.locator(f"{WIDGET} .subtitle")).to_have_text("Chatting with Sam")
-        # Restored, not news: no "joined" line after the messages history drew.
-        expect(page.locator(f"{LOG} .note", has_text="Sam joined the chat")).to_have_count(0)
-        restored = page.locator(f"{LOG} .msg-agent", has_text="this is Sam from support")
-        expect(restored.locator(".sender")).to_have_text("Sam:")
-        expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
         background.run(sam.emit("typing", {"conversation_id": cid, "typing": True}))
         expect(typing).to_contain_text("Sam is typing…")
 
@@ -251,9 +241,22 @@ def test_handoff_queue_agent_and_rating(
                         and data["message"]["text"] == "My tent pole snapped"
                         for name, data in sam.log), "the visitor's message at the agent"))
 
+        # A reload resumes the same: Sam in the header, Sam's message (history) named.
+        page.reload()
+        open_chat(page)
+        box = page.get_by_label("Type your message")
+        expect(page.locator(f"{WIDGET} .subtitle")).to_have_text("Chatting with Sam")
+        restored = page.locator(f"{LOG} .msg-agent", has_text="this is Sam from support")
+        expect(restored.locator(".sender")).to_have_text("Sam:")
+        expect(page.locator(f"{LOG} .msg-bot", has_text="this is Sam")).to_have_count(0)
+        # Restored, not news: no "joined" line after the messages history drew.
+        expect(page.locator(f"{LOG} .note", has_text="Sam joined the chat")).to_have_count(0)
+
         # Sam resolves: the name goes, the rating card comes.
         background.run(sam.ok("POST", f"/api/conversations/{cid}/resolve"))
         expect(page.locator(f"{LOG} .note", has_text="Sam ended the chat")).to_have_count(1)
+        last_visitor = page.locator(f"{LOG} .msg-visitor .bubble").last
+        expect(last_visitor).to_have_text("My tent pole snapped")
         expect(page.locator(f"{WIDGET} .subtitle")).to_be_hidden()
         card = page.locator(f"{LOG} form.csat")
         expect(card).to_be_visible()

@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from dev.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.helpers import stored_messages
+from tests.support.agents import AgentClient, create_agent
 from tests.support.visitor import Visitor
 
 pytestmark = pytest.mark.stack
@@ -27,34 +29,81 @@ def is_unavailable(replies: list[dict]) -> bool:
 
 
 async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
+    """Bot turns fail politely, a human conversation carries on, and the bot's
+    tracker catches up with it when Rasa is back (one restart serves both)."""
+    async with aiohttp.ClientSession() as http:
+        data = await create_agent(http, stack.base_url, stack.config.admin_token, name="Noor")
+    agent = await AgentClient(stack.base_url, data["username"]).login()
+    await agent.set_status("away")  # takes no queued chats; barges in by hand
     visitor = Visitor()
     await visitor.connect(stack.base_url)
-    assert not is_unavailable(await visitor.say("hi"))
+    human = Visitor(rapport=True)
+    await human.connect(stack.base_url)
+    try:
+        assert not is_unavailable(await visitor.say("hi"))
+        await human.say("hi")
+        listing = await agent.ok("GET", "/api/conversations?view=bot")
+        (cid,) = [c["id"] for c in listing["conversations"] if c["visitor_id"] == human.visitor_id]
+        await agent.ok("POST", f"/api/conversations/{cid}/accept")
 
-    # Action server down: Rasa itself answers nothing for an action turn.
-    stack.stop_process("actions")
-    assert is_unavailable(await visitor.say("show me backpacks"))
-    status, body = stack.health()
-    assert status == 503 and '"action_server": {"ok": false' in body
+        # Action server down: Rasa itself answers nothing for an action turn.
+        stack.stop_process("actions")
+        assert is_unavailable(await visitor.say("show me backpacks"))
+        status, body = stack.health()
+        assert status == 503 and '"action_server": {"ok": false' in body
 
-    # Rasa down too.
-    stack.stop_process("rasa")
-    assert is_unavailable(await visitor.say("are you there?"))
-    status, body = stack.health()
-    assert status == 503 and '"rasa": {"ok": false' in body
+        # Rasa down too.
+        stack.stop_process("rasa")
+        assert is_unavailable(await visitor.say("are you there?"))
+        status, body = stack.health()
+        assert status == 503 and '"rasa": {"ok": false' in body
+        # ... while the human conversation is unaffected.
+        await agent.ok(
+            "POST", f"/api/conversations/{cid}/messages", {"text": "Your replacement ships today."}
+        )
+        reply = await human.wait_for(
+            "bot_uttered", lambda m: "replacement" in (m.get("text") or "")
+        )
+        assert reply["sender"]["name"] == "Noor"
+        await human.sio.emit(
+            "user_uttered",
+            {"message": "great, order TR-10031 right?", "session_id": human.session_id},
+        )
+        await agent.wait_for_message(cid, "great, order TR-10031 right?")
 
-    # Both back: the next message works, no chat server restart.
-    stack.start_actions()
-    stack.start_rasa()
-    # In a thread: blocking this loop would stop the socket answering pings.
-    await asyncio.to_thread(stack.wait_healthy, 180)
-    replies = await visitor.say("show me backpacks")
-    assert any(r.get("custom", {}).get("type") == "product_cards" for r in replies)
-    await visitor.close()
+        # Both back: the next message works, no chat server restart.
+        stack.start_actions()
+        stack.start_rasa()
+        # In a thread: blocking this loop would stop the socket answering pings.
+        await asyncio.to_thread(stack.wait_healthy, 180)
+        replies = await visitor.say("show me backpacks")
+        assert any(r.get("custom", {}).get("type") == "product_cards" for r in replies)
 
-    texts = [
-        r.text
-        for r in await stored_messages(stack.config.database_url, visitor.session_id.split(".")[0])  # type: ignore[union-attr]
-        if r.direction == "visitor"
-    ]
-    assert texts == ["hi", "show me backpacks", "are you there?", "show me backpacks"]
+        texts = [
+            r.text
+            for r in await stored_messages(stack.config.database_url, visitor.visitor_id)
+            if r.direction == "visitor"
+        ]
+        assert texts == ["hi", "show me backpacks", "are you there?", "show me backpacks"]
+
+        # The tracker outbox is delivered, in order, once Rasa answers again.
+        url = f"{stack.config.rasa_url}/conversations/{human.visitor_id}/tracker"
+        deadline = asyncio.get_running_loop().time() + 30
+        async with aiohttp.ClientSession() as http:
+            while True:
+                async with http.get(url, params={"token": stack.config.rasa_token}) as resp:
+                    events = (await resp.json())["events"]
+                said = [
+                    (e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")
+                ]
+                if ("user", "great, order TR-10031 right?") in said:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, said
+                await asyncio.sleep(1)
+        assert said.index(("bot", "Your replacement ships today.")) < said.index(
+            ("user", "great, order TR-10031 right?")
+        )
+    finally:
+        await agent.close()
+        await visitor.close()
+        await human.close()

@@ -1,4 +1,4 @@
-"""Handoff with the real bot: every trigger, the way back, and the bot's memory of the human phase."""
+"""Handoff with the real bot: every trigger, the way back, and what the bot keeps of it."""
 
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ pytestmark = pytest.mark.stack
 
 
 async def tracker(stack: Stack, visitor_id: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{stack.config.rasa_url}/conversations/{visitor_id}/tracker",
-        params={"token": stack.config.rasa_token},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{stack.config.rasa_url}/conversations/{visitor_id}/tracker",
+            params={"token": stack.config.rasa_token},
+        ) as resp,
+    ):
         assert resp.status == 200
         data: dict[str, Any] = await resp.json()
         return data
@@ -36,8 +39,9 @@ async def tracker_texts(stack: Stack, visitor_id: str) -> list[tuple[str, str | 
 async def agent(live_stack: Stack) -> AsyncIterator[AgentClient]:
     """An online agent with a live socket; offline again afterwards (the stack is shared)."""
     async with aiohttp.ClientSession() as http:
-        data = await create_agent(http, live_stack.base_url, live_stack.config.admin_token,
-                                  name="Alex", max_chats=5)
+        data = await create_agent(
+            http, live_stack.base_url, live_stack.config.admin_token, name="Alex", max_chats=5
+        )
     client = await AgentClient(live_stack.base_url, data["username"]).login()
     await client.connect()
     await client.set_status("online")
@@ -62,10 +66,13 @@ async def test_asking_for_a_person_reaches_an_agent_and_the_bot_resumes_knowing(
         assignment = await agent.wait_for("assignment")
         cid = assignment["conversation"]["id"]
         assert assignment["reason"] == "requested"
-        assert (await visitor.wait_for("handoff_status", after=mark))["state"] in ("queued", "assigned")
-        assert (await visitor.wait_for(
-            "handoff_status", lambda s: s["state"] == "assigned", after=mark
-        ))["agent_name"] == "Alex"
+        assert (await visitor.wait_for("handoff_status", after=mark))["state"] in (
+            "queued",
+            "assigned",
+        )
+        assert (
+            await visitor.wait_for("handoff_status", lambda s: s["state"] == "assigned", after=mark)
+        )["agent_name"] == "Alex"
         # The internal control payload never reaches the visitor.
         assert not any("handoff" in (m.get("custom") or {}) for m in visitor.seen("bot_uttered"))
 
@@ -78,25 +85,36 @@ async def test_asking_for_a_person_reaches_an_agent_and_the_bot_resumes_knowing(
 
         await agent.emit("typing", {"conversation_id": cid, "typing": True})
         assert (await visitor.wait_for("agent_typing", lambda t: t["typing"]))["name"] == "Alex"
-        sent = await agent.emit("send_message", {
-            "conversation_id": cid, "text": "Hi! Here's 10% off for the wait: SAVE10",
-        })
+        sent = await agent.emit(
+            "send_message",
+            {
+                "conversation_id": cid,
+                "text": "Hi! Here's 10% off for the wait: SAVE10",
+            },
+        )
         assert sent["ok"] and sent["message"]["direction"] == "agent"
         reply = await visitor.wait_for("bot_uttered", lambda m: "SAVE10" in (m.get("text") or ""))
         assert reply["sender"] == {"type": "agent", "name": "Alex"}
 
         bot_replies_before = len(visitor.seen("bot_uttered"))
         await say_quietly(visitor, "thanks! my order number is TR-10031")
-        await agent.wait_for("message_created", lambda m: "TR-10031" in (m["message"]["text"] or ""))
+        await agent.wait_for(
+            "message_created", lambda m: "TR-10031" in (m["message"]["text"] or "")
+        )
         await asyncio.sleep(1)
         assert len(visitor.seen("bot_uttered")) == bot_replies_before  # the bot stays silent
 
         mark = len(visitor.log)
         await agent.ok("POST", f"/api/conversations/{cid}/resolve")
         request = await visitor.wait_for("csat_request", after=mark)
-        await visitor.sio.emit("csat_submitted", {
-            "conversation_id": request["conversation_id"], "score": 4, "comment": "quick, thanks",
-        })
+        await visitor.sio.emit(
+            "csat_submitted",
+            {
+                "conversation_id": request["conversation_id"],
+                "score": 4,
+                "comment": "quick, thanks",
+            },
+        )
         await visitor.wait_for("csat_recorded")
         detail = await agent.ok("GET", f"/api/conversations/{cid}")
         assert detail["conversation"]["csat"] == {"score": 4, "comment": "quick, thanks"}
@@ -112,9 +130,11 @@ async def test_asking_for_a_person_reaches_an_agent_and_the_bot_resumes_knowing(
         assert ("bot", "Hi! Here's 10% off for the wait: SAVE10") in texts
         assert ("user", "thanks! my order number is TR-10031") in texts
         assert (await tracker(live_stack, visitor.visitor_id))["slots"]["order_id"] == "TR-10031"
-        transitions = [e.data for e in await stored_events(
-            live_stack.config.database_url, "handoff_transition"
-        ) if e.conversation_id == cid]
+        transitions = [
+            e.data
+            for e in await stored_events(live_stack.config.database_url, "handoff_transition")
+            if e.conversation_id == cid
+        ]
         assert [(t["from"], t["to"], t["reason"]) for t in transitions] == [
             ("bot", "queued", "requested"),
             ("queued", "assigned", "requested"),
@@ -130,7 +150,9 @@ async def test_a_complaint_brings_in_a_person(live_stack: Stack, agent: AgentCli
     visitor = Visitor()  # a plain Rasa client hears it in words
     await visitor.connect(live_stack.base_url)
     try:
-        replies = await visitor.say("this is terrible, I'm really angry with your service", quiet=1.5)
+        replies = await visitor.say(
+            "this is terrible, I'm really angry with your service", quiet=1.5
+        )
         texts = [r.get("text") or "" for r in replies]
         assert any("sorry" in t.lower() for t in texts), texts
         assert any("Alex from our team has joined" in t for t in texts), texts
@@ -149,8 +171,11 @@ async def test_two_fallbacks_in_a_row_bring_in_a_person(
     try:
         first = await visitor.say("blorp zzkx qwv")
         # Not understood (fallback) or out of scope: either way the bot could not help.
-        assert any(("didn't quite get that" in (r.get("text") or ""))
-                   or ("outside what I can help with" in (r.get("text") or "")) for r in first), first
+        assert any(
+            ("didn't quite get that" in (r.get("text") or ""))
+            or ("outside what I can help with" in (r.get("text") or ""))
+            for r in first
+        ), first
         assert not agent.seen("assignment")
         await visitor.say("flibber jabberwock snark")
         assignment = await agent.wait_for("assignment")
@@ -183,13 +208,19 @@ async def test_barge_in_and_hand_back_without_resolving(
         await agent.wait_for("message_created", lambda m: m["message"]["text"] == "any in green?")
 
         await agent.ok("POST", f"/api/conversations/{cid}/accept")
-        assert (await visitor.wait_for(
-            "handoff_status", lambda s: s["state"] == "assigned"
-        ))["agent_name"] == "Alex"
-        await agent.ok("POST", f"/api/conversations/{cid}/messages",
-                       {"text": "I can check stock for you. Which size?"})
-        await agent.ok("POST", f"/api/conversations/{cid}/messages",
-                       {"text": "Note to self: VIP customer", "note": True})
+        assert (await visitor.wait_for("handoff_status", lambda s: s["state"] == "assigned"))[
+            "agent_name"
+        ] == "Alex"
+        await agent.ok(
+            "POST",
+            f"/api/conversations/{cid}/messages",
+            {"text": "I can check stock for you. Which size?"},
+        )
+        await agent.ok(
+            "POST",
+            f"/api/conversations/{cid}/messages",
+            {"text": "Note to self: VIP customer", "note": True},
+        )
         await agent.ok("POST", f"/api/conversations/{cid}/handback")
         replies = await visitor.say("what are your current promotions?")
         assert replies and all(r["sender"]["type"] == "bot" for r in replies)
@@ -207,8 +238,9 @@ async def test_barge_in_and_hand_back_without_resolving(
 async def test_nobody_online_the_bot_takes_a_message(live_stack: Stack) -> None:
     # An agent who is away still sees follow-ups arrive, but takes no chats.
     async with aiohttp.ClientSession() as http:
-        data = await create_agent(http, live_stack.base_url, live_stack.config.admin_token,
-                                  name="Away")
+        data = await create_agent(
+            http, live_stack.base_url, live_stack.config.admin_token, name="Away"
+        )
     away = await AgentClient(live_stack.base_url, data["username"]).login()
     await away.connect()
     await away.set_status("away")

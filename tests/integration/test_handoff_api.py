@@ -42,7 +42,9 @@ async def outbox_rows(database_url: str) -> int:
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(TrackerOutbox))).scalar_one())
+            return int(
+                (await conn.execute(select(func.count()).select_from(TrackerOutbox))).scalar_one()
+            )
     finally:
         await engine.dispose()
 
@@ -66,11 +68,17 @@ async def test_bot_unreachable_hands_the_visitor_to_an_online_agent(server: Test
         # The human conversation works without Rasa, and the bot stays silent.
         cid = conversation["id"]
         await agent.ok("POST", f"/api/conversations/{cid}/messages", {"text": "Hi, Alex here."})
-        reply = await visitor.wait_for("bot_uttered", lambda m: m.get("sender", {}).get("type") == "agent")
+        reply = await visitor.wait_for(
+            "bot_uttered", lambda m: m.get("sender", {}).get("type") == "agent"
+        )
         assert reply["text"] == "Hi, Alex here." and reply["sender"]["name"] == "Alex"
         before = len(visitor.seen("bot_uttered"))
-        await visitor.sio.emit("user_uttered", {"message": "my order is late", "session_id": visitor.session_id})
-        created = await agent.wait_for("message_created", lambda m: m["message"]["text"] == "my order is late")
+        await visitor.sio.emit(
+            "user_uttered", {"message": "my order is late", "session_id": visitor.session_id}
+        )
+        created = await agent.wait_for(
+            "message_created", lambda m: m["message"]["text"] == "my order is late"
+        )
         assert created["message"]["direction"] == "visitor"
         await asyncio.sleep(0.5)
         assert len(visitor.seen("bot_uttered")) == before  # no bot reply while a human owns it
@@ -81,7 +89,12 @@ async def test_bot_unreachable_hands_the_visitor_to_an_online_agent(server: Test
         assert detail["context"]["handoff_reason"] == "bot_unavailable"
         transcript = (await agent.ok("GET", f"/api/conversations/{cid}/messages"))["messages"]
         assert [m["direction"] for m in transcript] == [
-            "visitor", "bot", "system", "system", "agent", "visitor"
+            "visitor",
+            "bot",
+            "system",
+            "system",
+            "agent",
+            "visitor",
         ]
     finally:
         await agent.set_status("offline")
@@ -154,17 +167,26 @@ async def test_transfer_with_a_note_the_visitor_never_sees(server: TestServer) -
     try:
         await sam.ok("POST", f"/api/conversations/{cid}/accept")
         await sam.ok("POST", f"/api/conversations/{cid}/messages", {"text": "Sam here."})
-        status, body = await kim.call("POST", f"/api/conversations/{cid}/messages", {"text": "hijack"})
+        status, body = await kim.call(
+            "POST", f"/api/conversations/{cid}/messages", {"text": "hijack"}
+        )
         assert (status, body["error"]) == (403, "forbidden")
-        await sam.ok("POST", f"/api/conversations/{cid}/transfer",
-                     {"agent_id": kim.id, "note": "Wants a refund for order TR-10031"})
+        await sam.ok(
+            "POST",
+            f"/api/conversations/{cid}/transfer",
+            {"agent_id": kim.id, "note": "Wants a refund for order TR-10031"},
+        )
         assignment = await kim.wait_for("assignment")
         assert assignment["reason"] == "transfer"
         assert assignment["conversation"]["assigned_agent"]["id"] == kim.id
-        status, _ = await sam.call("POST", f"/api/conversations/{cid}/messages", {"text": "still me"})
+        status, _ = await sam.call(
+            "POST", f"/api/conversations/{cid}/messages", {"text": "still me"}
+        )
         assert status == 403
         await kim.ok("POST", f"/api/conversations/{cid}/messages", {"text": "Kim here, on it."})
-        status_msg = await visitor.wait_for("handoff_status", lambda s: s.get("agent_name") == "Kim")
+        status_msg = await visitor.wait_for(
+            "handoff_status", lambda s: s.get("agent_name") == "Kim"
+        )
         assert status_msg["state"] == "assigned"
 
         transcript = (await kim.ok("GET", f"/api/conversations/{cid}/messages"))["messages"]
@@ -241,7 +263,9 @@ async def test_an_agent_who_disconnects_loses_their_chats_to_the_queue(
         # Back within the grace period: nothing happens.
         await gone.connect()
         await asyncio.sleep(1.5)
-        assert (await gone.ok("GET", f"/api/conversations/{cid}"))["conversation"]["state"] == "assigned"
+        assert (await gone.ok("GET", f"/api/conversations/{cid}"))["conversation"][
+            "state"
+        ] == "assigned"
         # Gone for good: the conversation returns to the queue, then to whoever is online.
         mark = len(visitor.log)
         await gone.sio.disconnect()  # type: ignore[union-attr]
@@ -266,13 +290,22 @@ async def test_an_agent_who_disconnects_loses_their_chats_to_the_queue(
 
 
 ENDPOINTS = [
-    ("GET", "/api/me"), ("PATCH", "/api/me"), ("GET", "/api/agents"), ("POST", "/api/agents"),
-    ("GET", "/api/conversations"), ("GET", "/api/conversations/1"),
-    ("GET", "/api/conversations/1/messages"), ("POST", "/api/conversations/1/messages"),
-    ("POST", "/api/conversations/1/accept"), ("POST", "/api/conversations/1/transfer"),
-    ("POST", "/api/conversations/1/resolve"), ("POST", "/api/conversations/1/handback"),
-    ("GET", "/api/canned-responses"), ("POST", "/api/canned-responses"),
-    ("GET", "/api/followups"), ("POST", "/api/me/token"),
+    ("GET", "/api/me"),
+    ("PATCH", "/api/me"),
+    ("GET", "/api/agents"),
+    ("POST", "/api/agents"),
+    ("GET", "/api/conversations"),
+    ("GET", "/api/conversations/1"),
+    ("GET", "/api/conversations/1/messages"),
+    ("POST", "/api/conversations/1/messages"),
+    ("POST", "/api/conversations/1/accept"),
+    ("POST", "/api/conversations/1/transfer"),
+    ("POST", "/api/conversations/1/resolve"),
+    ("POST", "/api/conversations/1/handback"),
+    ("GET", "/api/canned-responses"),
+    ("POST", "/api/canned-responses"),
+    ("GET", "/api/followups"),
+    ("POST", "/api/me/token"),
 ]
 
 
@@ -287,27 +320,37 @@ async def test_unauthenticated_and_unauthorised_calls_are_refused(server: TestSe
                 method, url + path, json={}, headers={"Authorization": "Bearer rpt_forged"}
             ) as resp:
                 assert resp.status == 401, (method, path)
-        async with anonymous.post(url + "/api/auth/login",
-                                  json={"username": "nobody", "password": "x" * 12}) as resp:
+        async with anonymous.post(
+            url + "/api/auth/login", json={"username": "nobody", "password": "x" * 12}
+        ) as resp:
             assert resp.status == 401
 
     agent = await new_agent(server, "Plain", status="away")
     try:
         # A cookie session must send the CSRF token on every state change.
-        async with agent.http.post(url + "/api/canned-responses",
-                                   json={"shortcut": "hi", "text": "Hello!"}) as resp:
+        async with agent.http.post(
+            url + "/api/canned-responses", json={"shortcut": "hi", "text": "Hello!"}
+        ) as resp:
             assert resp.status == 403 and (await resp.json())["error"] == "csrf"
-        async with agent.http.post(url + "/api/canned-responses", json={"shortcut": "hi", "text": "Hello!"},
-                                   headers={"X-CSRF-Token": "wrong"}) as resp:
+        async with agent.http.post(
+            url + "/api/canned-responses",
+            json={"shortcut": "hi", "text": "Hello!"},
+            headers={"X-CSRF-Token": "wrong"},
+        ) as resp:
             assert resp.status == 403
         # Agents are not admins.
-        status, body = await agent.call("POST", "/api/agents", {
-            "username": "mallory", "password": PASSWORD, "display_name": "M"})
+        status, body = await agent.call(
+            "POST",
+            "/api/agents",
+            {"username": "mallory", "password": PASSWORD, "display_name": "M"},
+        )
         assert (status, body["error"]) == (403, "forbidden")
         status, _ = await agent.call("GET", "/api/visitors/" + "0" * 32 + "/export")
         assert status == 403
         # Bad bodies get a clear reason.
-        status, body = await agent.call("POST", "/api/canned-responses", {"shortcut": "no spaces!", "text": ""})
+        status, body = await agent.call(
+            "POST", "/api/canned-responses", {"shortcut": "no spaces!", "text": ""}
+        )
         assert status == 400 and "shortcut" in body["message"]
         status, body = await agent.call("POST", "/api/conversations/999/messages", {"text": "x"})
         assert status == 404
@@ -325,12 +368,20 @@ async def test_unauthenticated_and_unauthorised_calls_are_refused(server: TestSe
     cookie = "; ".join(f"{c.key}={c.value}" for c in logged_in.http.cookie_jar)
     client = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(url, namespaces=["/agent"], transports=["websocket"],
-                             headers={"Cookie": cookie, "Origin": "https://evil.example"})
+        await client.connect(
+            url,
+            namespaces=["/agent"],
+            transports=["websocket"],
+            headers={"Cookie": cookie, "Origin": "https://evil.example"},
+        )
     await client.disconnect()
     same_site = socketio.AsyncClient(reconnection=False)
-    await same_site.connect(url, namespaces=["/agent"], transports=["websocket"],
-                            headers={"Cookie": cookie, "Origin": url})
+    await same_site.connect(
+        url,
+        namespaces=["/agent"],
+        transports=["websocket"],
+        headers={"Cookie": cookie, "Origin": url},
+    )
     assert same_site.connected
     await same_site.disconnect()
     await logged_in.close()
@@ -357,7 +408,10 @@ async def test_a_visitor_socket_cannot_reach_agent_events(server: TestServer) ->
 
 
 async def test_openapi_document_is_valid_and_describes_every_route(server: TestServer) -> None:
-    async with aiohttp.ClientSession() as http, http.get(base(server) + "/api/openapi.json") as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base(server) + "/api/openapi.json") as resp,
+    ):
         assert resp.status == 200
         document = await resp.json()
     validate(document)
@@ -365,7 +419,8 @@ async def test_openapi_document_is_valid_and_describes_every_route(server: TestS
     served = {
         (route.method, route.resource.canonical)
         for route in server.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api/")
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/")
         and route.method != "HEAD"
     }
     assert described == served
@@ -388,9 +443,13 @@ async def test_first_start_creates_an_admin_with_a_one_time_password(tmp_path: P
         admin = await AgentClient(base(srv), "admin", one_time).login()
         status, body = await admin.call("GET", "/api/conversations")
         assert (status, body["error"]) == (403, "password_change_required")
-        await admin.ok("POST", "/api/me/password",
-                       {"current_password": one_time, "new_password": "a much better password"})
+        await admin.ok(
+            "POST",
+            "/api/me/password",
+            {"current_password": one_time, "new_password": "a much better password"},
+        )
         await admin.ok("GET", "/api/conversations")
+        assert not password_file.exists()  # spent: removed
         await admin.close()
         stale = AgentClient(base(srv), "admin", one_time)
         with pytest.raises(AssertionError):
@@ -399,7 +458,6 @@ async def test_first_start_creates_an_admin_with_a_one_time_password(tmp_path: P
     finally:
         await srv.close()
     # A second start does not create another admin.
-    password_file.unlink()
     srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
     await srv.start_server()
     await srv.close()
@@ -408,14 +466,55 @@ async def test_first_start_creates_an_admin_with_a_one_time_password(tmp_path: P
 
 def test_create_agent_command(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    command = [sys.executable, "-m", "chat_server", "create-agent", "--database-url", url,
-               "--username", "priya", "--display-name", "Priya", "--role", "admin",
-               "--password", "a long enough password"]
+    command = [
+        sys.executable,
+        "-m",
+        "chat_server",
+        "create-agent",
+        "--database-url",
+        url,
+        "--username",
+        "priya",
+        "--display-name",
+        "Priya",
+        "--role",
+        "admin",
+        "--password",
+        "a long enough password",
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "created admin 'priya'" in done.stdout
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert again.returncode != 0 and "taken" in again.stderr
-    short = subprocess.run([*command[:-1], "short"], cwd=ROOT, capture_output=True, text=True,
-                           check=False)
+    short = subprocess.run(
+        [*command[:-1], "short"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert short.returncode != 0 and "at least 10" in short.stderr
+
+
+async def test_an_unrated_resolve_asks_again_after_a_reload(server: TestServer) -> None:
+    visitor, cid = await bot_conversation(server)
+    sam = await new_agent(server, "Sam", status="away")
+    try:
+        await sam.ok("POST", f"/api/conversations/{cid}/accept")
+        await sam.ok("POST", f"/api/conversations/{cid}/resolve")
+        assert (await visitor.wait_for("csat_request"))["conversation_id"] == cid
+        await visitor.close()
+        reloaded = Visitor(rapport=True)
+        await reloaded.connect(base(server), session_id=visitor.session_id)
+        assert (await reloaded.wait_for("csat_request"))["conversation_id"] == cid
+        await reloaded.sio.emit("csat_submitted", {"conversation_id": cid, "score": 5})
+        await reloaded.wait_for("csat_recorded")
+        await reloaded.sio.emit("csat_submitted", {"conversation_id": cid, "score": 1})
+        assert "cannot be rated" in (await reloaded.wait_for("error"))["message"]  # only once
+        await reloaded.close()
+        again = Visitor(rapport=True)
+        await again.connect(base(server), session_id=visitor.session_id)
+        await asyncio.sleep(0.3)
+        assert not again.seen("csat_request")  # rated: not asked again
+        await again.close()
+        detail = await sam.ok("GET", f"/api/conversations/{cid}")
+        assert detail["conversation"]["csat"] == {"score": 5, "comment": None}
+    finally:
+        await sam.close()

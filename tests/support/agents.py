@@ -1,4 +1,4 @@
-"""A console agent for tests and benchmarks: REST (cookie + CSRF, or API token) and the /agent socket."""
+"""A console agent for tests and benchmarks: REST (cookie + CSRF, or token) and the socket."""
 
 from __future__ import annotations
 
@@ -13,15 +13,25 @@ PASSWORD = "correct horse battery staple"
 
 
 async def create_agent(
-    http: aiohttp.ClientSession, base_url: str, admin_token: str, *,
-    name: str | None = None, role: str = "agent", max_chats: int = 3,
+    http: aiohttp.ClientSession,
+    base_url: str,
+    admin_token: str,
+    *,
+    name: str | None = None,
+    role: str = "agent",
+    max_chats: int = 3,
 ) -> dict[str, Any]:
     """Create an agent with the operator's token; returns its JSON (plus ``password``)."""
     username = f"{(name or 'agent').lower()}-{uuid.uuid4().hex[:8]}"
     async with http.post(
         f"{base_url}/api/agents",
-        json={"username": username, "password": PASSWORD, "display_name": name or username,
-              "role": role, "max_chats": max_chats},
+        json={
+            "username": username,
+            "password": PASSWORD,
+            "display_name": name or username,
+            "role": role,
+            "max_chats": max_chats,
+        },
         headers={"Authorization": f"Bearer {admin_token}"},
     ) as resp:
         assert resp.status == 201, await resp.text()
@@ -44,9 +54,13 @@ class AgentClient:
         self.log: list[tuple[str, Any]] = []
 
     async def login(self) -> AgentClient:
-        async with self.http.post(f"{self.base_url}/api/auth/login", json={
-            "username": self.username, "password": self.password,
-        }) as resp:
+        async with self.http.post(
+            f"{self.base_url}/api/auth/login",
+            json={
+                "username": self.username,
+                "password": self.password,
+            },
+        ) as resp:
             assert resp.status == 200, await resp.text()
             data = await resp.json()
         self.csrf = data["csrf_token"]
@@ -81,15 +95,24 @@ class AgentClient:
         """Open the /agent socket (with an API token) and record every event."""
         token = self.token or await self.api_token()
         self.sio = socketio.AsyncClient(reconnection=False)
-        for name in ("conversation_updated", "message_created", "visitor_typing",
-                     "visitor_presence", "agent_updated", "assignment", "followup_created"):
+        for name in (
+            "conversation_updated",
+            "message_created",
+            "visitor_typing",
+            "visitor_presence",
+            "agent_updated",
+            "assignment",
+            "followup_created",
+        ):
             self.sio.on(name, self._recorder(name), namespace="/agent")
-        await self.sio.connect(self.base_url, namespaces=["/agent"], auth={"token": token},
-                               transports=["websocket"])
+        await self.sio.connect(
+            self.base_url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"]
+        )
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
             self.log.append((name, data))
+
         return record
 
     async def emit(self, event: str, data: Any) -> Any:
@@ -100,7 +123,10 @@ class AgentClient:
         return [data for event, data in self.log[after:] if event == name]
 
     async def wait_for(
-        self, name: str, predicate: Any = None, timeout: float = 30,  # noqa: ASYNC109
+        self,
+        name: str,
+        predicate: Any = None,
+        timeout: float = 30,  # noqa: ASYNC109
         after: int = 0,
     ) -> Any:
         """Wait for an event ``name`` (matching ``predicate``, received after index ``after``)."""
@@ -110,8 +136,21 @@ class AgentClient:
                 if predicate is None or predicate(data):
                     return data
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no {name} event matching; got {[e for e, _ in self.log[-20:]]}")
+                raise TimeoutError(
+                    f"no {name} event matching; got {[e for e, _ in self.log[-20:]]}"
+                )
             await asyncio.sleep(0.05)
+
+    async def wait_for_message(self, conversation_id: int, text: str, timeout: float = 30) -> None:  # noqa: ASYNC109
+        """Poll the transcript (REST) until a message with ``text`` is stored."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            body = await self.ok("GET", f"/api/conversations/{conversation_id}/messages")
+            if text in [m["text"] for m in body["messages"]]:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{text!r} not stored in conversation {conversation_id}")
+            await asyncio.sleep(0.1)
 
     async def close(self) -> None:
         if self.sio is not None and self.sio.connected:

@@ -21,8 +21,16 @@ class Visitor:
         self.received: list[str] = []  # every event name, in order
         self.log: list[tuple[str, Any]] = []  # every event with its payload, in order
         self.last_event_at = 0.0  # perf_counter() when the latest event arrived
-        for name in ("session_confirm", "bot_uttered", "history", "error", "handoff_status",
-                     "agent_typing", "csat_request", "csat_recorded"):
+        for name in (
+            "session_confirm",
+            "bot_uttered",
+            "history",
+            "error",
+            "handoff_status",
+            "agent_typing",
+            "csat_request",
+            "csat_recorded",
+        ):
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
@@ -31,6 +39,7 @@ class Visitor:
             self.log.append((name, data))
             self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
+
         return record
 
     async def connect(
@@ -51,24 +60,33 @@ class Visitor:
     # The per-call deadline is this helper's interface (callers pass timeout=).
     async def next(self, name: str, timeout: float = 30) -> Any:  # noqa: ASYNC109
         """The next event called ``name`` (others before it are dropped)."""
+
         async def wait() -> Any:
             while True:
                 event, data = await self.events.get()
                 if event == name:
                     return data
+
         return await asyncio.wait_for(wait(), timeout)
 
     async def say(
-        self, text: str, quiet: float = 0.5, timeout: float = 30,  # noqa: ASYNC109 - as next()
+        self,
+        text: str,
+        quiet: float = 0.5,
+        timeout: float = 30,  # noqa: ASYNC109 - as next()
         **custom: Any,
     ) -> list[dict[str, Any]]:
         """Send a message; return the bot's replies (until ``quiet`` s of silence)."""
         while not self.events.empty():  # replies to earlier messages are not ours
             self.events.get_nowait()
-        await self.sio.emit("user_uttered", {
-            "message": text, "session_id": self.session_id,
-            "customData": {"page_url": "http://127.0.0.1/test", **custom},
-        })
+        await self.sio.emit(
+            "user_uttered",
+            {
+                "message": text,
+                "session_id": self.session_id,
+                "customData": {"page_url": "http://127.0.0.1/test", **custom},
+            },
+        )
         replies = [await self.next("bot_uttered", timeout)]
         while True:
             try:
@@ -91,7 +109,10 @@ class Visitor:
         return [data for event, data in self.log[after:] if event == name]
 
     async def wait_for(
-        self, name: str, predicate: Any = None, timeout: float = 30,  # noqa: ASYNC109
+        self,
+        name: str,
+        predicate: Any = None,
+        timeout: float = 30,  # noqa: ASYNC109
         after: int = 0,
     ) -> Any:
         """Wait until an event ``name`` (matching ``predicate``) is in the log; return it."""

@@ -29,7 +29,7 @@ export const CSS = `
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
 }
 button, input, textarea { font: inherit; color: inherit; letter-spacing: inherit; }
-button { cursor: pointer; }
+button { cursor: pointer; -webkit-tap-highlight-color: transparent; }
 :focus { outline: none; }
 :focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
 .launcher {

@@ -161,7 +161,7 @@ export function Composer({ state, c, mine, name }) {
           <button type="button" class="btn small link" onClick=${() => openDialog("canned")}>
             <${Icon} name="bolt" size=${16} /><span class="btn-label">Canned</span></button>
           <span class="composer-hint">${tooLong ? html`<span class="error">Too long (${text.length}/${MAX_TEXT})</span>`
-            : "Enter to send · Shift+Enter: new line · / canned responses"}</span>
+            : "Enter sends · Shift+Enter new line · / canned"}</span>
           <button type="submit" class="btn primary send-btn" disabled=${!text.trim() || tooLong}>
             <${Icon} name="send" size=${16} /> ${isNote ? "Add note" : "Send"}</button>
         </div>

@@ -1,0 +1,230 @@
+"""Human path: visitor→agent and agent→visitor delivery latency on one chat-server process.
+
+Starts one chat server (no Rasa: the human path does not need it, and a bot
+that is down is itself a handoff trigger) on a throwaway database, 20 agents
+online with room for 10 chats each, and 200 visitors. Each visitor's first
+message hands them to an agent (least loaded first). Then, concurrently:
+
+- visitor→agent: every visitor sends ``--rounds`` messages (one every
+  ~``--interval`` s, jittered); latency = emit → the assigned agent's
+  ``message_created`` (the message is stored before it is relayed);
+- agent→visitor: every agent replies to each of its conversations over its
+  socket (``send_message``); latency = emit → the visitor's ``bot_uttered``.
+
+Prints p50/p99 and writes bench/results/handoff_latency.json, with the load
+generator's own CPU time so it can be seen not to be the bottleneck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.stats import percentile  # noqa: E402
+from dev.devstack import free_port  # noqa: E402
+from tests.support.agents import AgentClient, create_agent  # noqa: E402
+
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+
+
+def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url, PORT=str(port), HOST="127.0.0.1",
+        SECRET_KEY="bench-secret-key-0123456789", ADMIN_TOKEN=ADMIN_TOKEN,
+        RASA_URL=f"http://127.0.0.1:{free_port()}",
+        ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
+        RASA_TIMEOUT="1", LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(  # noqa: S603 - our own server
+        [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=2)  # noqa: S310
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"chat server did not start; see {log}")
+
+
+class BenchVisitor:
+    """A Rapport widget connection that timestamps agent messages by their text."""
+
+    def __init__(self, received: dict[str, float]) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.session_id: str | None = None
+        self.confirmed = asyncio.Event()
+        self.assigned = asyncio.Event()
+        self._received = received
+
+        @self.sio.on("session_confirm")
+        async def confirm(data: dict[str, Any]) -> None:
+            self.session_id = data["session_id"]
+            self.confirmed.set()
+
+        @self.sio.on("handoff_status")
+        async def status(data: dict[str, Any]) -> None:
+            if data.get("state") == "assigned":
+                self.assigned.set()
+
+        @self.sio.on("bot_uttered")
+        async def uttered(data: dict[str, Any]) -> None:
+            text = data.get("text") or ""
+            if text.startswith("a2v-"):
+                self._received[text] = time.perf_counter()
+
+    async def connect(self, base_url: str) -> None:
+        await self.sio.connect(base_url, transports=["websocket"])
+        await self.sio.emit("session_request", {"session_id": None, "rapport": 1})
+        await self.confirmed.wait()
+
+    async def say(self, text: str) -> None:
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+
+async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
+    sent: dict[str, float] = {}
+    received: dict[str, float] = {}
+    agents: list[AgentClient] = []
+    async with aiohttp.ClientSession() as http:
+        for i in range(args.agents):
+            data = await create_agent(http, base_url, ADMIN_TOKEN, name=f"Agent{i}",
+                                      max_chats=args.max_chats)
+            agent = await AgentClient(base_url, data["username"]).login()
+            await agent.connect()
+            await agent.set_status("online")
+            agents.append(agent)
+
+    def on_message(data: dict[str, Any]) -> None:
+        text = data["message"]["text"] or ""
+        if text.startswith("v2a-") and text not in received:
+            received[text] = time.perf_counter()
+
+    for agent in agents:
+        assert agent.sio is not None
+        agent.sio.on("message_created", on_message, namespace="/agent")
+
+    visitors = [BenchVisitor(received) for _ in range(args.visitors)]
+    for start in range(0, len(visitors), 50):
+        await asyncio.gather(*(v.connect(base_url) for v in visitors[start:start + 50]))
+    # The first message of each visitor hands them to a person (the bot is down).
+    for start in range(0, len(visitors), 20):
+        batch = visitors[start:start + 20]
+        await asyncio.gather(*(v.say("hello, I need help") for v in batch))
+    await asyncio.wait_for(asyncio.gather(*(v.assigned.wait() for v in visitors)), 120)
+
+    conversations: dict[int, list[int]] = {}
+    for agent in agents:
+        mine = await agent.ok("GET", "/api/conversations?view=mine&limit=200")
+        conversations[agent.id] = [c["id"] for c in mine["conversations"]]
+    assigned = sum(len(c) for c in conversations.values())
+
+    cpu_before = time.process_time()
+    wall_before = time.perf_counter()
+
+    async def visitor_loop(index: int, visitor: BenchVisitor) -> None:
+        for round_ in range(args.rounds):
+            await asyncio.sleep(random.uniform(0, 2 * args.interval))  # noqa: S311
+            text = f"v2a-{index}-{round_}"
+            sent[text] = time.perf_counter()
+            await visitor.say(text)
+
+    async def agent_loop(agent: AgentClient) -> None:
+        for round_ in range(args.rounds):
+            for cid in conversations[agent.id]:
+                await asyncio.sleep(random.uniform(0, 2 * args.interval / max(1, len(conversations[agent.id]))))  # noqa: S311, E501
+                text = f"a2v-{cid}-{round_}"
+                sent[text] = time.perf_counter()
+                await agent.emit("send_message", {"conversation_id": cid, "text": text})
+
+    await asyncio.gather(
+        *(visitor_loop(i, v) for i, v in enumerate(visitors)),
+        *(agent_loop(a) for a in agents),
+    )
+    await asyncio.sleep(3)  # let the last deliveries arrive
+    wall = time.perf_counter() - wall_before
+    cpu = time.process_time() - cpu_before
+
+    def latencies(prefix: str) -> list[float]:
+        return [(received[k] - sent[k]) * 1000 for k in sent if k.startswith(prefix) and k in received]
+
+    v2a, a2v = latencies("v2a-"), latencies("a2v-")
+    expected_v2a = args.visitors * args.rounds
+    expected_a2v = assigned * args.rounds
+    for visitor in visitors:
+        await visitor.sio.disconnect()
+    for agent in agents:
+        await agent.close()
+
+    def stats(values: list[float], expected: int) -> dict[str, Any]:
+        return {
+            "delivered": len(values), "expected": expected,
+            "p50_ms": round(percentile(values, 50), 1) if values else None,
+            "p99_ms": round(percentile(values, 99), 1) if values else None,
+            "max_ms": round(max(values), 1) if values else None,
+        }
+
+    return {
+        "visitor_to_agent": stats(v2a, expected_v2a),
+        "agent_to_visitor": stats(a2v, expected_a2v),
+        "messages_per_second": round((len(v2a) + len(a2v)) / wall, 1),
+        "load_generator_cpu_share": round(cpu / wall, 2),
+        "assigned_conversations": assigned,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--max-chats", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--interval", type=float, default=2.0,
+                        help="mean seconds between one sender's messages")
+    parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        port = free_port()
+        server = start_chat_server(database_url, port, Path(tmp) / "chat.log")
+        try:
+            result = asyncio.run(run(args, f"http://127.0.0.1:{port}"))
+        finally:
+            server.terminate()
+            server.wait(10)
+        server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
+    result["database"] = "postgresql" if args.database_url else "sqlite"
+    result["chat_server_cpu_seconds"] = round(server_cpu.ru_utime + server_cpu.ru_stime, 1)
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                         "platform": platform.platform()}
+    out = ROOT / "bench" / "results" / "handoff_latency.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
