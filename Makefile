@@ -58,6 +58,7 @@ system-deps:
 bench: setup model
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/latency.py
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/memory_latency.py
+	$(PYTHON) bench/handoff_latency.py
 
 lint-compose:
 	docker-compose config -q
