@@ -250,6 +250,8 @@ class HandoffService:
                     self._taken_message(latest, await self._owner(fresh, latest))
                 ) from None
         await self._after_assignment(conversation, agent, reason)
+        if reason != agent_protocol.REASON_BARGE_IN:
+            await self.notify_queue()  # everyone behind moves up
         return conversation
 
     async def transfer(

@@ -230,8 +230,7 @@ async def test_visitor_away_agent_messages_wait_for_their_return(server: TestSer
         await sam.close()
 
 
-@pytest.fixture
-async def quick_grace_server(database_url: str) -> AsyncIterator[TestServer]:
+async def start_server(database_url: str, **overrides: Any) -> TestServer:
     settings = Settings(
         database_url=database_url,
         rasa_url=f"http://127.0.0.1:{free_port()}",
@@ -239,13 +238,59 @@ async def quick_grace_server(database_url: str) -> AsyncIterator[TestServer]:
         secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
         rasa_timeout=2,
-        agent_grace_seconds=1,
+        **overrides,
     )
     srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
     await srv.start_server()
     srv.settings = settings  # type: ignore[attr-defined]
+    return srv
+
+
+@pytest.fixture
+async def quick_grace_server(database_url: str) -> AsyncIterator[TestServer]:
+    srv = await start_server(database_url, agent_grace_seconds=1)
     yield srv
     await srv.close()
+
+
+@pytest.fixture
+async def manual_server(database_url: str) -> AsyncIterator[TestServer]:
+    srv = await start_server(database_url, auto_assign=False)
+    yield srv
+    await srv.close()
+
+
+async def test_without_auto_assign_visitors_queue_and_see_their_position_move(
+    manual_server: TestServer,
+) -> None:
+    srv = manual_server
+    sam = await new_agent(srv, "Sam", status="online")
+    first, second = Visitor(rapport=True), Visitor(rapport=True)
+    try:
+        for visitor in (first, second):
+            await visitor.connect(base(srv))
+            await visitor.say("hello?")  # the bot is down: queued for a person
+        assert (await first.wait_for("handoff_status"))["position"] == 1
+        assert (await second.wait_for("handoff_status", lambda s: s["state"] == "queued"))[
+            "position"
+        ] == 2
+        queue = await sam.ok("GET", "/api/conversations?view=queue")
+        assert [c["visitor_id"] for c in queue["conversations"]] == [
+            first.visitor_id, second.visitor_id,
+        ]
+        assert [c["queue_position"] for c in queue["conversations"]] == [1, 2]
+        assert queue["counts"]["queue"] == 2
+        mark = len(second.log)
+        await sam.ok("POST", f"/api/conversations/{queue['conversations'][0]['id']}/accept")
+        moved = await second.wait_for("handoff_status", after=mark)
+        assert (moved["state"], moved["position"]) == ("queued", 1)
+        assert (await first.wait_for(
+            "handoff_status", lambda s: s["state"] == "assigned"
+        ))["agent_name"] == "Sam"
+    finally:
+        await sam.close()
+        await first.close()
+        await second.close()
 
 
 async def test_an_agent_who_disconnects_loses_their_chats_to_the_queue(
