@@ -54,14 +54,14 @@ def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Pop
         ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
         RASA_TIMEOUT="1", LOG_LEVEL="WARNING",
     )
-    proc = subprocess.Popen(  # noqa: S603 - our own server
+    proc = subprocess.Popen(
         [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,
         stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=2)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=2)
             return proc
         except OSError:
             time.sleep(0.3)
@@ -146,7 +146,7 @@ async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
 
     async def visitor_loop(index: int, visitor: BenchVisitor) -> None:
         for round_ in range(args.rounds):
-            await asyncio.sleep(random.uniform(0, 2 * args.interval))  # noqa: S311
+            await asyncio.sleep(random.uniform(0, 2 * args.interval))
             text = f"v2a-{index}-{round_}"
             sent[text] = time.perf_counter()
             await visitor.say(text)
@@ -154,7 +154,8 @@ async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     async def agent_loop(agent: AgentClient) -> None:
         for round_ in range(args.rounds):
             for cid in conversations[agent.id]:
-                await asyncio.sleep(random.uniform(0, 2 * args.interval / max(1, len(conversations[agent.id]))))  # noqa: S311, E501
+                pause = 2 * args.interval / max(1, len(conversations[agent.id]))
+                await asyncio.sleep(random.uniform(0, pause))
                 text = f"a2v-{cid}-{round_}"
                 sent[text] = time.perf_counter()
                 await agent.emit("send_message", {"conversation_id": cid, "text": text})
@@ -168,7 +169,8 @@ async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     cpu = time.process_time() - cpu_before
 
     def latencies(prefix: str) -> list[float]:
-        return [(received[k] - sent[k]) * 1000 for k in sent if k.startswith(prefix) and k in received]
+        done = [k for k in sent if k.startswith(prefix) and k in received]
+        return [(received[k] - sent[k]) * 1000 for k in done]
 
     v2a, a2v = latencies("v2a-"), latencies("a2v-")
     expected_v2a = args.visitors * args.rounds

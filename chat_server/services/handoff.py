@@ -58,6 +58,27 @@ REASON_TEXT = {
 }
 
 
+def transition_line(to: str, reason: str, actor: Actor, target: Agent | None) -> str:
+    """The system line agents read in the transcript, e.g. "Assigned to Sam by Alex"."""
+    why = REASON_TEXT.get(reason, reason)
+    by_agent = actor.agent.display_name if actor.agent else None
+    if to == "queued":
+        return f"Waiting for a person: {why}"
+    if to == "assigned" and target is not None:
+        if reason == agent_protocol.REASON_BARGE_IN:
+            return f"{target.display_name} joined the conversation"
+        if reason == agent_protocol.REASON_TRANSFER and by_agent:
+            return f"Transferred to {target.display_name} by {by_agent}"
+        if by_agent:
+            return f"{by_agent} accepted from the queue ({why})"
+        return f"Assigned to {target.display_name} ({why})"
+    if to == "resolved":
+        return f"Resolved by {by_agent}" if by_agent else "Resolved"
+    if to == "bot":
+        return f"Handed back to the bot by {by_agent}" if by_agent else "Back to the bot"
+    return f"{to.capitalize()}: {why}"
+
+
 class HandoffError(Exception):
     """Base of the errors an agent action can meet (mapped to HTTP codes)."""
 
@@ -164,9 +185,13 @@ class HandoffService:
         to: str,
         reason: str,
         actor: Actor,
+        target: Agent | None = None,
         **values: Any,
     ) -> None:
-        """Move ``conversation`` to ``to`` if nobody changed it meanwhile; log it."""
+        """Move ``conversation`` to ``to`` if nobody changed it meanwhile; log it.
+
+        ``target`` is the agent it is assigned to, for the transcript line.
+        """
         origin = conversation.state
         if (origin, to) not in TRANSITIONS:
             raise Conflict(f"a {origin} conversation cannot become {to}")
@@ -188,8 +213,7 @@ class HandoffService:
             raise Conflict("someone else changed this conversation first")
         await session.refresh(conversation)
         transition = {"from": origin, "to": to, "reason": reason, "actor": actor.as_json()}
-        who = actor.agent.display_name if actor.agent else actor.kind
-        text = f"{to.capitalize()}: {REASON_TEXT.get(reason, reason)} ({who})"
+        text = transition_line(to, reason, actor, target)
         await queries.add_message(
             session,
             conversation,
@@ -477,6 +501,7 @@ class HandoffService:
             "assigned",
             reason,
             actor,
+            target=agent,
             assigned_agent_id=agent.id,
             assigned_at=now,
         )
@@ -636,6 +661,11 @@ class HandoffService:
         if conversation.state == "queued":
             queue = await queries.queued_conversations(session)
             position = next((i + 1 for i, c in enumerate(queue) if c.id == conversation.id), None)
+        author = None
+        if last is not None and last.agent_id is not None:
+            author = owner if owner and owner.id == last.agent_id else await session.get(
+                Agent, last.agent_id
+            )
         return conversation_json(
             conversation,
             visitor,
@@ -643,6 +673,7 @@ class HandoffService:
             last,
             self._notifier.visitor_online(conversation.visitor_id),
             position,
+            author,
         )
 
     # -- helpers -----------------------------------------------------------

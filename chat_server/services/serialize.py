@@ -53,6 +53,7 @@ def conversation_json(
     last_message: Message | None,
     online: bool,
     queue_position: int | None = None,
+    last_author: Agent | None = None,
 ) -> dict[str, Any]:
     csat = (
         {"score": conversation.csat_score, "comment": conversation.csat_comment}
@@ -75,6 +76,7 @@ def conversation_json(
             "id": last_message.id,
             "direction": last_message.direction,
             "text": last_message.text,
+            "agent": agent_ref(last_author),
             "created_at": iso(last_message.created_at),
         } if last_message else None,
         "unread": conversation.unread,

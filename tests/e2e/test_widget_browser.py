@@ -64,7 +64,9 @@ def test_store_page_and_first_exchange(page: Page, base_url: str) -> None:
 
 def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
     sent_frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent_frames.append(str(payload))))
+    page.on(
+        "websocket", lambda ws: ws.on("framesent", lambda payload: sent_frames.append(str(payload)))
+    )
     open_store(page, base_url)
     open_chat(page)
 
@@ -144,7 +146,9 @@ def test_host_page_css_does_not_leak_into_widget(page: Page, base_url: str) -> N
                  title: pick('.title'), input: pick('input') };
     """
     before = shadow_eval(page, probe)
-    page.add_style_tag(content="* { color: red !important; font-size: 40px !important; font-family: serif !important }")
+    page.add_style_tag(
+        content="* { color: red !important; font-size: 40px !important; font-family: serif !important }"
+    )
     # The rule really applies to the host page...
     expect(page.locator("h1").first).to_have_css("color", "rgb(255, 0, 0)")
     after = shadow_eval(page, probe)
@@ -156,7 +160,9 @@ def test_host_page_css_does_not_leak_into_widget(page: Page, base_url: str) -> N
 
 
 def test_panel_is_full_screen_on_phones(browser: Browser, base_url: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True
+    )
     try:
         page = context.new_page()
         open_store(page, base_url)
@@ -171,13 +177,19 @@ def test_panel_is_full_screen_on_phones(browser: Browser, base_url: str) -> None
         # cycle through its controls and never reach the page behind it.
         expect(panel).to_have_attribute("aria-modal", "true")
         focus = "return root.activeElement ? root.activeElement.id || root.activeElement.className : null"
-        controls = shadow_eval(page, "return [...root.querySelectorAll('[role=dialog] button, [role=dialog] input,"
-                                     " [role=dialog] [tabindex=\"0\"]')].length")
+        controls = shadow_eval(
+            page,
+            "return [...root.querySelectorAll('[role=dialog] button, [role=dialog] input,"
+            ' [role=dialog] [tabindex="0"]\')].length',
+        )
         for key in ("Tab", "Shift+Tab"):
             seen = set()
             for _ in range(controls + 2):
                 page.keyboard.press(key)
-                assert page.evaluate("document.activeElement && document.activeElement.id") == "rapport-widget"
+                assert (
+                    page.evaluate("document.activeElement && document.activeElement.id")
+                    == "rapport-widget"
+                )
                 seen.add(shadow_eval(page, focus))
             # Wrapped around: every control was reached, nothing outside the panel.
             assert {"close", "log", "rapport-input", "send"} <= seen, seen
@@ -198,9 +210,10 @@ def test_keyboard_open_escape_returns_focus(page: Page, base_url: str) -> None:
     # A corner panel on a wide screen leaves the page usable: not modal.
     expect(page.locator(PANEL)).not_to_have_attribute("aria-modal", "true")
     # Focus moves into the composer when the panel opens.
-    assert shadow_eval(page, "return root.activeElement && root.activeElement.id") == "rapport-input"
+    assert (
+        shadow_eval(page, "return root.activeElement && root.activeElement.id") == "rapport-input"
+    )
     page.keyboard.press("Escape")
     expect(page.locator(PANEL)).to_be_hidden()
     assert shadow_eval(page, "return root.activeElement === root.querySelector('.launcher')")
     assert page.evaluate("document.activeElement.id") == "rapport-widget"
-

@@ -149,8 +149,7 @@ def test_other_visitors_see_nothing(browser: Browser, page: Page, base_url: str)
 def plant_session_id(context: BrowserContext, value: str) -> None:
     """Put `value` in localStorage before any page script (the widget) runs."""
     context.add_init_script(
-        "try { if (location.protocol.startsWith('http')) localStorage.setItem(%s, %s); } catch (e) {}"
-        % (json.dumps(SESSION_KEY), json.dumps(value))
+        f"try {{ if (location.protocol.startsWith('http')) localStorage.setItem({json.dumps(SESSION_KEY)}, {json.dumps(value)}); }} catch (e) {{}}"
     )
 
 
@@ -202,7 +201,9 @@ SCRIPT_ATTRS_JS = """
 """
 
 
-def identity_page(page: Page, base_url: str, attrs: dict[str, str], global_identity: dict | None) -> list[dict]:
+def identity_page(
+    page: Page, base_url: str, attrs: dict[str, str], global_identity: dict | None
+) -> list[dict]:
     """Open the demo store with the widget's script tag carrying `attrs` and,
     when given, `window.RapportIdentity` set before the widget loads. Returns
     a list that collects the `session_request` payloads the page sends."""
@@ -237,7 +238,12 @@ def wait_until(page: Page, predicate, message: str, timeout_ms: int = 15_000) ->
 
 def test_identity_claim_is_sent_on_every_connect(page: Page, base_url: str) -> None:
     attrs = {"user-id": "attr-1", "user-hash": "a" * 64, "user-name": "Attr"}
-    claim = {"user_id": "global-7", "user_hash": "b" * 64, "name": "Priya", "email": "priya@example.com"}
+    claim = {
+        "user_id": "global-7",
+        "user_hash": "b" * 64,
+        "name": "Priya",
+        "email": "priya@example.com",
+    }
     requests = identity_page(page, base_url, attrs, claim)
     wait_until(page, lambda: len(requests) >= 1, "no session_request was sent")
     # The global wins over the attributes, whole: fields are never mixed.
@@ -251,11 +257,19 @@ def test_identity_claim_is_sent_on_every_connect(page: Page, base_url: str) -> N
 
 
 def test_identity_from_script_attributes(page: Page, base_url: str) -> None:
-    attrs = {"user-id": "attr-1", "user-hash": "a" * 64, "user-name": "Attr", "user-email": "attr@example.com"}
+    attrs = {
+        "user-id": "attr-1",
+        "user-hash": "a" * 64,
+        "user-name": "Attr",
+        "user-email": "attr@example.com",
+    }
     requests = identity_page(page, base_url, attrs, None)
     wait_until(page, lambda: len(requests) >= 1, "no session_request was sent")
     assert requests[0]["identity"] == {
-        "user_id": "attr-1", "user_hash": "a" * 64, "name": "Attr", "email": "attr@example.com",
+        "user_id": "attr-1",
+        "user_hash": "a" * 64,
+        "name": "Attr",
+        "email": "attr@example.com",
     }
 
 
@@ -279,7 +293,9 @@ def test_rejected_identity_continues_anonymously(page: Page, base_url: str) -> N
     expect(note).to_have_count(1)
 
 
-def test_customer_sees_their_conversation_on_another_device(browser: Browser, page: Page, base_url: str) -> None:
+def test_customer_sees_their_conversation_on_another_device(
+    browser: Browser, page: Page, base_url: str
+) -> None:
     # No IDENTITY_SECRET on the test stack: claims are taken as given.
     claim = {"user_id": f"e2e-{uuid.uuid4().hex}", "user_hash": "d" * 64, "name": "Sam"}
     identity_page(page, base_url, {}, claim)
@@ -301,7 +317,9 @@ def test_customer_sees_their_conversation_on_another_device(browser: Browser, pa
         device.close()
 
 
-def test_customer_session_is_not_resumed_after_logout(context: BrowserContext, base_url: str) -> None:
+def test_customer_session_is_not_resumed_after_logout(
+    context: BrowserContext, base_url: str
+) -> None:
     page = context.new_page()
     page.set_default_timeout(30_000)
     identity_page(page, base_url, {}, {"user_id": f"e2e-{uuid.uuid4().hex}", "user_hash": "e" * 64})
@@ -332,7 +350,7 @@ def test_history_reset_clears_transcript(page: Page, base_url: str) -> None:
     confirms a forget request (docs/protocol.md, *Forgetting a visitor*)."""
     sockets = []
 
-    def proxy(ws) -> None:  # noqa: ANN001 - playwright's WebSocketRoute
+    def proxy(ws) -> None:
         ws.connect_to_server()  # everything else passes through untouched
         sockets.append(ws)
 
@@ -342,7 +360,7 @@ def test_history_reset_clears_transcript(page: Page, base_url: str) -> None:
     old_id = session_id(page)
 
     fresh = "f" * 32 + ".injected"
-    sockets[-1].send('42["session_confirm",{"session_id":"%s"}]' % fresh)
+    sockets[-1].send(f'42["session_confirm",{{"session_id":"{fresh}"}}]')
     sockets[-1].send('42["history",{"messages":[],"reset":true}]')
     page.wait_for_function(
         "() => document.getElementById('rapport-widget').shadowRoot"
