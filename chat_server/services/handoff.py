@@ -522,9 +522,10 @@ class HandoffService:
             {"state": visitor_protocol.STATE_ASSIGNED, "agent_name": name},
         )
         summary = await self.publish(conversation.id)
-        await self._notifier.to_agent(
-            agent.id, agent_protocol.ASSIGNMENT, {"conversation": summary, "reason": reason}
-        )
+        if summary is not None:
+            await self._notifier.to_agent(
+                agent.id, agent_protocol.ASSIGNMENT, {"conversation": summary, "reason": reason}
+            )
         await self.publish_agent(agent.id)
 
     # -- what visitors and agents are told ----------------------------------
@@ -612,8 +613,14 @@ class HandoffService:
                 visitor_id, visitor_protocol.HANDOFF_STATUS, status
             )
 
-    async def publish(self, conversation_id: int) -> dict[str, Any]:
-        """Send every agent the conversation's current summary; return it."""
+    async def publish(self, conversation_id: int) -> dict[str, Any] | None:
+        """Send every agent the conversation's current summary; return it.
+
+        With no console connected there is nobody to tell: the bot path then
+        pays nothing for the console (None is returned).
+        """
+        if not self._notifier.agents_connected():
+            return None
         async with self._sessions() as session:
             conversation = await self._get(session, conversation_id)
             summary = await self.summary(session, conversation)
@@ -625,6 +632,8 @@ class HandoffService:
     async def publish_message(
         self, conversation: Conversation, message: Message, agent: Agent | None = None
     ) -> None:
+        if not self._notifier.agents_connected():
+            return
         await self._notifier.to_conversation(
             conversation.id,
             conversation.assigned_agent_id,

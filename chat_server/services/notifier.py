@@ -59,6 +59,10 @@ class Notifier(Protocol):
         """Send to the agents watching a conversation and to its assigned agent."""
         ...
 
+    def agents_connected(self) -> bool:
+        """Whether any console is connected to this server."""
+        ...
+
     def agent_connected(self, agent_id: int) -> bool:
         """Whether the agent has a console connection to this server right now."""
         ...

@@ -96,5 +96,8 @@ class SocketNotifier:
             rooms.append(agent_room(agent_id))
         await self._sio.emit(event, payload, to=rooms, namespace=AGENTS)
 
+    def agents_connected(self) -> bool:
+        return self._has(AGENTS, ALL_AGENTS)
+
     def agent_connected(self, agent_id: int) -> bool:
         return self._has(AGENTS, agent_room(agent_id))
