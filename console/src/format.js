@@ -108,13 +108,14 @@ export function agentName(agent, me) {
 }
 
 /**
- * One line of preview for a conversation's last message. Summaries carry no
- * author, so an agent message is attributed to the conversation's agent.
+ * One line of preview for a conversation's last message. Its author is
+ * `last_message.agent` ({id, display_name} or null); from a server that does
+ * not send it, an agent message is attributed to the conversation's agent.
  */
 export function preview(message, me, conversation) {
   if (!message) return "";
   const text = typeof message.text === "string" && message.text ? message.text : payloadSummary(message.payload);
-  const author = message.agent || (conversation && conversation.assigned_agent);
+  const author = message.agent !== undefined ? message.agent : conversation && conversation.assigned_agent;
   const who = { bot: "Bot: ", agent: author && me && author.id === me.id ? "You: " : "Agent: ", note: "Note: " }[message.direction] || "";
   return who + text;
 }

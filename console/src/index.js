@@ -7,7 +7,7 @@ import "./console.css";
 import { render } from "preact";
 import { html } from "./html.js";
 import { App } from "./components/App.js";
-import { boot } from "./actions.js";
+import { boot } from "./actions/index.js";
 
 render(html`<${App} />`, document.getElementById("app"));
 boot();

@@ -21,7 +21,7 @@ import {
 const ACK_TIMEOUT_MS = 6000;
 
 export class AgentSocket {
-  /** @param {object} actions the store actions (see actions.js) */
+  /** @param {object} actions the server-event actions (see actions/connection.js) */
   constructor(actions) {
     this.actions = actions;
     this.socket = null;

@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { MAX_TEXT } from "../protocol.gen.js";
-import { send, composing, stopTyping, openDialog } from "../actions.js";
+import { send, composing, stopTyping, openDialog } from "../actions/index.js";
 import { Icon } from "./icons.js";
 
 const drafts = new Map(); // conversation id -> {text, note}

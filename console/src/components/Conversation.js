@@ -3,7 +3,7 @@
 import { html } from "../html.js";
 import { isMine } from "../store.js";
 import { STATE_LABELS, REASON_LABELS, visitorName, agentName } from "../format.js";
-import { accept, resolve, handback, openDialog, back, showVisitor, dismissConflict } from "../actions.js";
+import { accept, resolve, handback, openDialog, back, showVisitor, dismissConflict } from "../actions/index.js";
 import { Icon } from "./icons.js";
 import { Transcript } from "./Transcript.js";
 import { Composer } from "./Composer.js";

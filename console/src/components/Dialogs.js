@@ -2,7 +2,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
-import { closeDialog, transfer, addCanned, deleteCanned, setNotifyMode, enableNotifications } from "../actions.js";
+import { closeDialog, transfer, addCanned, deleteCanned, setNotifyMode, enableNotifications } from "../actions/index.js";
 import { STATUS_LABELS } from "../format.js";
 import { Icon } from "./icons.js";
 

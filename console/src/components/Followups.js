@@ -2,7 +2,7 @@
 
 import { html } from "../html.js";
 import { when, fullDate } from "../format.js";
-import { loadFollowups, followupDone, go } from "../actions.js";
+import { loadFollowups, followupDone, go } from "../actions/index.js";
 
 export function Followups({ state }) {
   const status = state.followupStatus;

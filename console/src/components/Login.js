@@ -2,7 +2,7 @@
 
 import { useState, useRef, useEffect } from "preact/hooks";
 import { html } from "../html.js";
-import { login, changePassword, logout } from "../actions.js";
+import { login, changePassword, logout } from "../actions/index.js";
 
 function Brand() {
   return html`<div class="auth-brand"><span class="logo" aria-hidden="true">R</span><span>Rapport</span></div>`;

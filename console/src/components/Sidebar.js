@@ -3,7 +3,7 @@
 import { html } from "../html.js";
 import { viewList, isMine } from "../store.js";
 import { VIEW_LABELS, REASON_LABELS, visitorName, initials, when, ago, preview, agentName } from "../format.js";
-import { go, loadMoreResolved } from "../actions.js";
+import { go, loadMoreResolved } from "../actions/index.js";
 import { Followups } from "./Followups.js";
 
 const TABS = ["mine", "queue", "bot", "open", "resolved", "followups"];

@@ -1,7 +1,7 @@
 /** Short-lived messages (results of actions and errors). */
 
 import { html } from "../html.js";
-import { dismissToast } from "../actions.js";
+import { dismissToast } from "../actions/index.js";
 
 export function Toasts({ toasts }) {
   return html`

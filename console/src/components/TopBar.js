@@ -4,7 +4,7 @@ import { html } from "../html.js";
 import { Icon } from "./icons.js";
 import { STATUSES } from "../protocol.gen.js";
 import { STATUS_LABELS } from "../format.js";
-import { setStatus, openDialog, logout, enableNotifications, dismissPermissionBanner } from "../actions.js";
+import { setStatus, openDialog, logout, enableNotifications, dismissPermissionBanner } from "../actions/index.js";
 
 export function TopBar({ state }) {
   const me = state.me || {};

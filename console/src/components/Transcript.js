@@ -8,7 +8,7 @@ import { html } from "../html.js";
 import { clock, fullDate, confidence, agentName } from "../format.js";
 import { formatPrice } from "../price.js";
 import { toDate } from "../time.js";
-import { loadOlder, retry, discard } from "../actions.js";
+import { loadOlder, retry, discard } from "../actions/index.js";
 
 const NEAR_BOTTOM_PX = 80;
 

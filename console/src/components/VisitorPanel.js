@@ -3,7 +3,7 @@
 import { useEffect } from "preact/hooks";
 import { html } from "../html.js";
 import { REASON_LABELS, STATE_LABELS, visitorName, initials, humanize, slotText, confidence, when, ago, fullDate, preview } from "../format.js";
-import { loadHistory, openConversation, showChat } from "../actions.js";
+import { loadHistory, openConversation, showChat } from "../actions/index.js";
 import { Icon } from "./icons.js";
 
 // Shown in their own rows; every other profile slot is listed generically.

@@ -1,0 +1,85 @@
+/**
+ * The socket's life: connecting with the session and disconnecting at its
+ * end, the connection status (with a catch-up after a drop), a refused
+ * socket, and the table through which the connector (socket.js) calls one
+ * action per server event.
+ */
+
+import { api } from "../api.js";
+import { WATCH } from "../protocol.gen.js";
+import { AgentSocket } from "../socket.js";
+import { getState, set } from "../store.js";
+import { agentUpdated } from "./agents.js";
+import { loadDetails } from "./conversation.js";
+import { followupCreated, loadFollowups } from "./followups.js";
+import { conversationUpdated, loadLists, visitorPresence } from "./lists.js";
+import { assignment } from "./notifications.js";
+import { getSocket, setSocket } from "./shared.js";
+import { toast } from "./toasts.js";
+import { loadTranscript, messageCreated } from "./transcript.js";
+import { visitorTyping } from "./typing.js";
+
+let everOnline = false;
+
+export function connect() {
+  const socket = new AgentSocket(socketActions);
+  setSocket(socket);
+  socket.start();
+}
+
+export function disconnect() {
+  const socket = getSocket();
+  if (socket) socket.stop();
+  setSocket(null);
+  everOnline = false;
+}
+
+function socketStatus(status) {
+  set({ connection: status });
+  if (status !== "online") return;
+  const cid = getState().selectedId;
+  if (cid !== null) getSocket().send(WATCH, { conversation_id: cid });
+  if (everOnline) {
+    // Back after a drop: catch up on what we missed.
+    loadLists();
+    loadFollowups();
+    if (cid !== null) {
+      loadTranscript(cid);
+      loadDetails(cid);
+    }
+  }
+  everOnline = true;
+}
+
+function reconnectLater(ms) {
+  setTimeout(() => {
+    const socket = getSocket();
+    if (socket) socket.reconnect();
+  }, ms);
+}
+
+async function socketUnauthorized() {
+  try {
+    await api.me(); // a 401 here ends the session (see session.js, boot)
+    reconnectLater(2000);
+  } catch (error) {
+    if (error.status !== 401) reconnectLater(5000);
+  }
+}
+
+function socketError(data) {
+  if (data && data.message) toast(data.message, "error");
+}
+
+const socketActions = {
+  conversationUpdated,
+  messageCreated,
+  visitorTyping,
+  visitorPresence,
+  agentUpdated,
+  assignment,
+  followupCreated,
+  socketStatus,
+  socketUnauthorized,
+  socketError,
+};

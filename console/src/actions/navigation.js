@@ -1,0 +1,54 @@
+/**
+ * Navigation: the URL hash holds the view or the selected conversation
+ * (`#/queue`, `#/followups`, `#/c/12`, `#/c/12/visitor`), so a reload keeps it
+ * and phones get a working back button. `route` applies the hash.
+ */
+
+import { VIEWS } from "../protocol.gen.js";
+import { getState, set } from "../store.js";
+import { select } from "./conversation.js";
+import { loadFollowups } from "./followups.js";
+import { upsert } from "./lists.js";
+import { summary } from "./shared.js";
+
+export function go(path) {
+  const hash = `#/${path}`;
+  if (location.hash !== hash) location.hash = hash;
+  else route();
+}
+
+/** Apply the hash (on `hashchange` and at the start of a session). */
+export function route() {
+  if (getState().boot !== "ready") return;
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  if (parts[0] === "c" && /^\d+$/.test(parts[1] || "")) {
+    select(Number(parts[1]), parts[2] === "visitor" ? "visitor" : "chat");
+    return;
+  }
+  const view = parts[0] === "followups" || VIEWS.includes(parts[0]) ? parts[0] : null;
+  if (view) set({ view, pane: "list" });
+  else set({ pane: "list" });
+  if (view === "followups") loadFollowups(getState().followupStatus);
+}
+
+export function back() {
+  go(getState().view);
+}
+
+export function setView(view) {
+  go(view);
+}
+
+/** Open a conversation known only from a visitor's history. */
+export function openConversation(c) {
+  if (c && !summary(c.id)) upsert(c);
+  go(`c/${c.id}`);
+}
+
+export function showVisitor(cid) {
+  go(`c/${cid}/visitor`);
+}
+
+export function showChat(cid) {
+  go(`c/${cid}`);
+}

@@ -1,0 +1,124 @@
+/**
+ * The session: boot (`GET /api/me`), sign in, the forced password change,
+ * sign out or losing the session; starting and ending what a session runs
+ * (lists, socket, timers); my status (online / away / offline).
+ */
+
+import { api, ApiError, setCsrfToken, setUnauthenticatedHandler } from "../api.js";
+import * as notify from "../notify.js";
+import { SET_STATUS } from "../protocol.gen.js";
+import { getState, reset, set } from "../store.js";
+import { loadAgents } from "./agents.js";
+import { loadCanned } from "./canned.js";
+import { connect, disconnect } from "./connection.js";
+import { onVisibility } from "./conversation.js";
+import { loadFollowups } from "./followups.js";
+import { loadLists } from "./lists.js";
+import { route } from "./navigation.js";
+import { bannerDismissed, startRepeatingAlerts } from "./notifications.js";
+import { getSocket, me } from "./shared.js";
+import { toast } from "./toasts.js";
+import { stopTyping } from "./typing.js";
+
+let timers = [];
+
+export async function boot() {
+  setUnauthenticatedHandler(() => sessionLost("Your session has ended. Please sign in again."));
+  window.addEventListener("hashchange", route);
+  document.addEventListener("visibilitychange", onVisibility);
+  try {
+    signedIn(await api.me());
+  } catch (error) {
+    set({ boot: "login", loginNotice: error.status === 401 ? "" : error.message });
+  }
+}
+
+/** After login, `GET /api/me`: keep the CSRF token, then start or ask for a new password. */
+function signedIn(data) {
+  setCsrfToken(data.csrf_token);
+  set({ me: data.agent, loginNotice: "" });
+  if (data.must_change_password) set({ boot: "password" });
+  else startSession();
+}
+
+export async function login(username, password) {
+  notify.unlockAudio(); // a user gesture: sound may play from now on
+  try {
+    signedIn(await api.login(username, password));
+    return null;
+  } catch (error) {
+    if (error.status === 401) return "Wrong username or password.";
+    if (error.status === 400) return "Enter your username and password.";
+    return error.message;
+  }
+}
+
+export async function changePassword(current, next) {
+  try {
+    await api.changePassword(current, next);
+    signedIn(await api.me());
+    return null;
+  } catch (error) {
+    if (error.status === 401 || error.status === 403) return error.message || "The current password is wrong.";
+    return error.message;
+  }
+}
+
+export async function logout() {
+  const wasSelected = getState().selectedId;
+  if (wasSelected) stopTyping(wasSelected);
+  try {
+    await api.logout();
+  } catch (_) {
+    // The session may already be gone; sign out locally anyway.
+  }
+  endSession();
+  reset({ boot: "login" });
+  history.replaceState(null, "", location.pathname);
+}
+
+function endSession() {
+  disconnect();
+  for (const t of timers) clearInterval(t);
+  timers = [];
+  setCsrfToken(null);
+}
+
+function sessionLost(notice) {
+  if (getState().boot !== "ready") return;
+  endSession();
+  reset({ boot: "login", loginNotice: notice });
+}
+
+function startSession() {
+  set({ boot: "ready", notifyPermission: notify.permission(), permissionBannerDismissed: bannerDismissed() });
+  route();
+  loadLists();
+  loadAgents();
+  loadCanned();
+  loadFollowups();
+  connect();
+  timers.push(setInterval(() => set({ now: Date.now() }), 30000));
+  timers.push(startRepeatingAlerts());
+}
+
+export async function setStatus(status) {
+  const before = me();
+  set({ me: { ...before, status } });
+  try {
+    let agent = null;
+    const socket = getSocket();
+    if (socket && socket.connected) {
+      const ack = await socket.emit(SET_STATUS, { status }).catch(() => null);
+      if (ack && ack.ok === true) agent = ack.agent || null;
+      else if (ack && ack.ok === false) throw new ApiError(0, ack.error, ack.message);
+      else agent = (await api.updateMe({ status })).agent;
+    } else {
+      agent = (await api.updateMe({ status })).agent;
+    }
+    if (agent) set({ me: agent });
+  } catch (error) {
+    set({ me: before });
+    toast(`Could not change your status: ${error.message}`, "error");
+  }
+}
