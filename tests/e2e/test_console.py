@@ -174,7 +174,12 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         expect(console).to_have_title("(1) Rapport console")
         notifications = console.evaluate("window.__notifications")
         assert notifications and notifications[0]["title"] == f"New chat: Visitor {vid[:6]}"
-        console.wait_for_function("window.__notifications.length >= 2", timeout=15_000)
+        # The console's CSP forbids eval, which wait_for_function needs: poll instead.
+        for _ in range(60):
+            if console.evaluate("window.__notifications.length") >= 2:
+                break
+            console.wait_for_timeout(250)
+        assert console.evaluate("window.__notifications.length") >= 2, "the alert did not repeat"
         item.click()
         expect(console.locator(".conv-header .chip")).to_have_text("Assigned to you")
         expect(console).to_have_title("Rapport console")
