@@ -250,6 +250,10 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C or SIGTERM (from a supervisor, or make passing one
+        # on) must not cut the shutdown short and orphan Rasa.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping...", flush=True)
         stack.stop()
 
