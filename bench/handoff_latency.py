@@ -215,7 +215,11 @@ def main() -> None:
             result = asyncio.run(run(args, f"http://127.0.0.1:{port}"))
         finally:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
     result["database"] = "postgresql" if args.database_url else "sqlite"

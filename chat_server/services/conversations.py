@@ -344,8 +344,8 @@ class ConversationService:
                         agent_protocol.FOLLOWUP_CREATED,
                         {"followup": followups.followup_json(created)},
                     )
-                self._tracker_sync.kick()
-                await self._handoff.publish(conversation.id)
+                self._tracker_sync.kick(visitor_id)
+                self._handoff.publish_soon(conversation.id)
                 return
             await self._bot_turn(visitor_id, conversation, incoming, text, page_url)
 
@@ -447,7 +447,7 @@ class ConversationService:
         if escalate is not None:
             await self._handoff.escalate(conversation.id, *escalate)
         else:
-            await self._handoff.publish(conversation.id)
+            self._handoff.publish_soon(conversation.id)
         if turn.forget:
             await self._forget(visitor_id)
 

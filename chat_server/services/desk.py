@@ -208,9 +208,9 @@ class DeskService:
                 visitor_protocol.AGENT_TYPING,
                 {"typing": False, "name": agent.display_name},
             )
-            self._tracker_sync.kick()
+            self._tracker_sync.kick(conversation.visitor_id)
         await self._handoff.publish_message(conversation, message, agent)
-        await self._handoff.publish(conversation.id)
+        self._handoff.publish_soon(conversation.id)
         return message_json(message, agent)
 
     async def mark_read(self, conversation_id: int, agent: Agent) -> None:

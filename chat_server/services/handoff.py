@@ -47,6 +47,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# Seconds a conversation's list entry may lag behind its newest message.
+PUBLISH_DELAY = 0.5
+
 REASON_TEXT = {
     agent_protocol.REASON_REQUESTED: "visitor asked for a person",
     agent_protocol.REASON_COMPLAINT: "visitor complained",
@@ -145,6 +148,10 @@ class HandoffService:
         self._grace = agent_grace_seconds
         self._routing = asyncio.Lock()
         self._grace_tasks: dict[int, asyncio.Task[None]] = {}
+        # Conversations whose list entry changed by a message, published once
+        # per PUBLISH_DELAY rather than once per message (see publish_soon).
+        self._publish_timers: dict[int, asyncio.TimerHandle] = {}
+        self._publish_tasks: set[asyncio.Task[Any]] = set()
         # How long agents recently spent per conversation (seconds), for the
         # visitor's wait estimate.
         self._handle_times: deque[float] = deque(maxlen=50)
@@ -392,7 +399,12 @@ class HandoffService:
         return agent
 
     async def close(self) -> None:
-        """Stop pending grace timers (server shutdown)."""
+        """Stop pending grace timers and publications (server shutdown)."""
+        for timer in self._publish_timers.values():
+            timer.cancel()
+        self._publish_timers.clear()
+        for pending in self._publish_tasks:
+            pending.cancel()
         for task in self._grace_tasks.values():
             task.cancel()
         await asyncio.gather(*self._grace_tasks.values(), return_exceptions=True)
@@ -628,6 +640,31 @@ class HandoffService:
             agent_protocol.CONVERSATION_UPDATED, {"conversation": summary}
         )
         return summary
+
+    def publish_soon(self, conversation_id: int) -> None:
+        """Publish the conversation's summary shortly, once for a burst of messages.
+
+        Every agent gets every conversation's updates; sending one per message
+        would flood each console (measured: with 200 busy conversations,
+        message_created waited seconds behind conversation_updated frames).
+        State changes are published at once (``publish``).
+        """
+        if conversation_id in self._publish_timers or not self._notifier.agents_connected():
+            return
+        self._publish_timers[conversation_id] = asyncio.get_running_loop().call_later(
+            PUBLISH_DELAY, self._publish_now, conversation_id
+        )
+
+    def _publish_now(self, conversation_id: int) -> None:
+        self._publish_timers.pop(conversation_id, None)
+        task = asyncio.create_task(self.publish(conversation_id))
+        self._publish_tasks.add(task)
+        task.add_done_callback(self._publish_done)
+
+    def _publish_done(self, task: asyncio.Task[Any]) -> None:
+        self._publish_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("publishing a conversation failed", exc_info=task.exception())
 
     async def publish_message(
         self, conversation: Conversation, message: Message, agent: Agent | None = None

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # Entities a visitor may mention to an agent that the bot keeps as slots.
 SLOT_ENTITIES = ("order_id", "email", "name")
 RETRY_SECONDS = 5.0
+# Rows left behind (e.g. written before a restart) are looked for this often.
+SCAN_SECONDS = 30.0
 
 
 def visitor_said(text: str) -> dict[str, Any]:
@@ -48,10 +50,18 @@ class TrackerSync:
         self._rasa = rasa
         self._locks = KeyedLocks()
         self._wake = asyncio.Event()
+        self._due: set[str] = set()  # visitors with fresh outbox rows
+        self._failing: set[str] = set()  # visitors whose delivery failed; retried later
 
-    def kick(self) -> None:
-        """Something was written to the outbox: deliver soon."""
-        self._wake.set()
+    def kick(self, visitor_id: str) -> None:
+        """The visitor's outbox got a row: deliver it soon.
+
+        While Rasa is failing for a visitor, new rows wait for the periodic
+        retry instead of each message causing another doomed attempt.
+        """
+        if visitor_id not in self._failing:
+            self._due.add(visitor_id)
+            self._wake.set()
 
     async def flush(self, visitor_id: str) -> bool:
         """Deliver the visitor's pending events; True when none are left."""
@@ -70,9 +80,11 @@ class TrackerSync:
                     await self._rasa.append_events(visitor_id, events)
                 except RasaUnavailable as exc:
                     log.info("tracker of %s not caught up yet: %s", visitor_id, exc)
+                    self._failing.add(visitor_id)
                     return False
                 async with self._sessions.begin() as session:
                     await session.execute(delete(TrackerOutbox).where(TrackerOutbox.id == row.id))
+            self._failing.discard(visitor_id)
             return True
 
     async def _rasa_events(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,20 +124,31 @@ class TrackerSync:
         return events
 
     async def run(self) -> None:
-        """Background loop: deliver on a kick, and retry every few seconds."""
+        """Background loop: deliver what was kicked; retry failures; sweep for leftovers."""
+        loop = asyncio.get_running_loop()
+        next_retry = loop.time() + RETRY_SECONDS
+        next_scan = loop.time()  # at start-up: rows from before a restart
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), RETRY_SECONDS)
             self._wake.clear()
             try:
-                async with self._sessions() as session:
-                    pending = list(
-                        await session.scalars(
-                            select(TrackerOutbox.visitor_id).distinct().limit(100)
-                        )
-                    )
-                for visitor_id in pending:
-                    await self.flush(visitor_id)
+                visitors, self._due = self._due, set()
+                now = loop.time()
+                if now >= next_retry:
+                    visitors |= self._failing
+                    next_retry = now + RETRY_SECONDS
+                if now >= next_scan:
+                    async with self._sessions() as session:
+                        visitors |= set(await session.scalars(
+                            select(TrackerOutbox.visitor_id).distinct().limit(1000)
+                        ))
+                    next_scan = now + SCAN_SECONDS
+                for visitor_id in visitors:
+                    if not await self.flush(visitor_id):
+                        # Rasa is failing: the others would fail the same way.
+                        self._failing |= visitors
+                        break
             except asyncio.CancelledError:
                 raise
             except Exception:
