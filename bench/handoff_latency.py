@@ -6,7 +6,7 @@ online with room for 10 chats each, and 200 visitors. Each visitor's first
 message hands them to an agent (least loaded first). Then, concurrently:
 
 - visitor→agent: every visitor sends ``--rounds`` messages (one every
-  ~``--interval`` s, jittered); latency = emit → the assigned agent's
+  ~``--interval`` s on average, uniformly jittered); latency = emit → the assigned agent's
   ``message_created`` (the message is stored before it is relayed);
 - agent→visitor: every agent replies to each of its conversations over its
   socket (``send_message``); latency = emit → the visitor's ``bot_uttered``.
@@ -203,7 +203,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--max-chats", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=2.0,
+    # A person types a message every 10 s on average (both sides): with 200
+    # conversations that is ~40 messages/s offered to one process.
+    parser.add_argument("--interval", type=float, default=10.0,
                         help="mean seconds between one sender's messages")
     parser.add_argument("--database-url", help="default: a throwaway SQLite file")
     args = parser.parse_args()
