@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -30,20 +31,27 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             yield url
 
 
-@pytest.fixture
-async def server(database_url: str) -> AsyncIterator[TestServer]:
-    settings = Settings(
-        database_url=database_url,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_server_url=f"http://127.0.0.1:{free_port()}",
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-        identity_secret=IDENTITY_SECRET,  # type: ignore[arg-type]
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        rasa_timeout=2,
-    )
+async def start_server(database_url: str, **overrides: Any) -> TestServer:
+    """An in-process chat server whose Rasa and action server ports are closed."""
+    options: dict[str, Any] = {
+        "rasa_url": f"http://127.0.0.1:{free_port()}",
+        "action_server_url": f"http://127.0.0.1:{free_port()}",
+        "secret_key": "test-secret-key-0123456789",
+        "identity_secret": IDENTITY_SECRET,
+        "admin_token": ADMIN_TOKEN,
+        "rasa_timeout": 2,
+        **overrides,
+    }
+    settings = Settings(database_url=database_url, **options)
     srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
     await srv.start_server()
     srv.settings = settings  # type: ignore[attr-defined]
+    return srv
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[TestServer]:
+    srv = await start_server(database_url)
     yield srv
     await srv.close()
 

@@ -25,7 +25,7 @@ from chat_server.app import create_app
 from chat_server.db.models import TrackerOutbox
 from chat_server.settings import Settings
 from dev.devstack import ROOT, free_port
-from tests.integration.conftest import ADMIN_TOKEN, base
+from tests.integration.conftest import ADMIN_TOKEN, base, start_server
 from tests.support.agents import PASSWORD, AgentClient, create_agent
 from tests.support.visitor import Visitor
 
@@ -228,22 +228,6 @@ async def test_visitor_away_agent_messages_wait_for_their_return(server: TestSer
         await back.close()
     finally:
         await sam.close()
-
-
-async def start_server(database_url: str, **overrides: Any) -> TestServer:
-    settings = Settings(
-        database_url=database_url,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_server_url=f"http://127.0.0.1:{free_port()}",
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        rasa_timeout=2,
-        **overrides,
-    )
-    srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
-    await srv.start_server()
-    srv.settings = settings  # type: ignore[attr-defined]
-    return srv
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 import socketio
 
+from tests.support.events import EventLog
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -39,7 +41,7 @@ async def create_agent(
     return {**agent, "password": PASSWORD}
 
 
-class AgentClient:
+class AgentClient(EventLog):
     """One agent: a logged-in HTTP session (cookie + CSRF) and, once connected, a socket."""
 
     def __init__(self, base_url: str, username: str, password: str = PASSWORD) -> None:
@@ -118,28 +120,6 @@ class AgentClient:
     async def emit(self, event: str, data: Any) -> Any:
         assert self.sio is not None
         return await self.sio.call(event, data, namespace="/agent", timeout=30)
-
-    def seen(self, name: str, after: int = 0) -> list[Any]:
-        return [data for event, data in self.log[after:] if event == name]
-
-    async def wait_for(
-        self,
-        name: str,
-        predicate: Any = None,
-        timeout: float = 30,  # noqa: ASYNC109
-        after: int = 0,
-    ) -> Any:
-        """Wait for an event ``name`` (matching ``predicate``, received after index ``after``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for data in self.seen(name, after):
-                if predicate is None or predicate(data):
-                    return data
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(
-                    f"no {name} event matching; got {[e for e, _ in self.log[-20:]]}"
-                )
-            await asyncio.sleep(0.05)
 
     async def wait_for_message(self, conversation_id: int, text: str, timeout: float = 30) -> None:  # noqa: ASYNC109
         """Poll the transcript (REST) until a message with ``text`` is stored."""

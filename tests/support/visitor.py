@@ -8,8 +8,10 @@ from typing import Any
 
 import socketio
 
+from tests.support.events import EventLog
 
-class Visitor:
+
+class Visitor(EventLog):
     """A python-socketio client that records every event it receives."""
 
     def __init__(self, rapport: bool = False) -> None:
@@ -103,24 +105,3 @@ class Visitor:
 
     async def close(self) -> None:
         await self.sio.disconnect()
-
-    def seen(self, name: str, after: int = 0) -> list[Any]:
-        """Payloads of every ``name`` event received so far."""
-        return [data for event, data in self.log[after:] if event == name]
-
-    async def wait_for(
-        self,
-        name: str,
-        predicate: Any = None,
-        timeout: float = 30,  # noqa: ASYNC109
-        after: int = 0,
-    ) -> Any:
-        """Wait until an event ``name`` (matching ``predicate``) is in the log; return it."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for data in self.seen(name, after):
-                if predicate is None or predicate(data):
-                    return data
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"no {name} event matching; got {self.received[-20:]}")
-            await asyncio.sleep(0.05)
