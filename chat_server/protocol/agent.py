@@ -46,6 +46,7 @@ REASON_BOT_UNAVAILABLE = "bot_unavailable"
 REASON_BARGE_IN = "barge_in"
 REASON_AGENT_DISCONNECTED = "agent_disconnected"
 REASON_TRANSFER = "transfer"
+REASON_NOBODY_ONLINE = "nobody_online"
 
 MAX_TEXT = 5000
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

@@ -200,6 +200,20 @@ def to_bot_uttered(rasa_message: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Markers Rapport adds to its own messages (e.g. to style a warning). Plain
+# Rasa clients must not get them: rasa-webchat renders nothing for a
+# bot_uttered whose keys it does not know ({text, custom} included).
+RAPPORT_MARKERS = ("assistant_unavailable", "followup_offer")
+
+
+def split_for_plain_clients(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what every client gets, what only Rapport clients get in addition)."""
+    custom = payload.get("custom")
+    if isinstance(custom, dict) and custom.get("type") in RAPPORT_MARKERS and payload.get("text"):
+        return {k: v for k, v in payload.items() if k != "custom"}, {"custom": custom}
+    return payload, {}
+
+
 # Custom payloads the bot sends to the chat server, never shown to visitors.
 CONTROL_KEYS = ("handoff", "fallback", "privacy")
 

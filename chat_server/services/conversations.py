@@ -459,11 +459,12 @@ class ConversationService:
     ) -> None:
         """Emit stored bot replies to the visitor and to agents watching."""
         for stored, payload in replies:
+            plain, extras = protocol.split_for_plain_clients(payload)
             await self._notifier.to_visitor(
                 visitor_id,
                 protocol.BOT_UTTERED,
-                payload,
-                extras={"message_id": stored.id, "sender": {"type": "bot"}},
+                plain,
+                extras={**extras, "message_id": stored.id, "sender": {"type": "bot"}},
             )
             await self._handoff.publish_message(conversation, stored)
 

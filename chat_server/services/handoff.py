@@ -29,6 +29,7 @@ from chat_server.db import queries
 from chat_server.db.models import Agent, Conversation, Message, Visitor, utcnow
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as visitor_protocol
+from chat_server.services import followups
 from chat_server.services.hours import SupportHours
 from chat_server.services.notifier import Notifier
 from chat_server.services.serialize import agent_json, conversation_json, message_json
@@ -44,6 +45,7 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("assigned", "queued"),  # the agent disconnected for good
         ("assigned", "resolved"),
         ("assigned", "bot"),  # hand back without resolving
+    ("queued", "bot"),  # the last agent left: the bot takes a message instead
     }
 )
 
@@ -58,6 +60,7 @@ REASON_TEXT = {
     agent_protocol.REASON_BARGE_IN: "agent barged in",
     agent_protocol.REASON_AGENT_DISCONNECTED: "agent disconnected",
     agent_protocol.REASON_TRANSFER: "transferred",
+    agent_protocol.REASON_NOBODY_ONLINE: "nobody left online",
 }
 
 
@@ -396,6 +399,8 @@ class HandoffService:
         await self.publish_agent(agent_id)
         if status == "online":
             await self.route()
+        else:
+            await self.release_stranded()
         return agent
 
     async def close(self) -> None:
@@ -473,7 +478,44 @@ class HandoffService:
         for conversation, _ in moved:
             await self.publish(conversation.id)
         await self.notify_queue()
+        await self.release_stranded()
         return [c.id for c, _ in moved]
+
+    async def release_stranded(self) -> None:
+        """Nobody is online any more: don't leave queued visitors waiting for no one.
+
+        Each queued conversation goes back to the bot, which says so and
+        offers to take a message (as when nobody was online to begin with).
+        """
+        released: list[tuple[Conversation, Message, dict[str, Any]]] = []
+        async with self._sessions.begin() as session:
+            if await self.anyone_online(session):
+                return
+            for conversation in await queries.queued_conversations(session):
+                try:
+                    await self._transition(
+                        session, conversation, "bot", agent_protocol.REASON_NOBODY_ONLINE,
+                        SYSTEM, fallbacks_in_row=0,
+                    )
+                except Conflict:
+                    continue  # accepted meanwhile
+                offer = followups.offer(conversation, self.hours_text)
+                message = await queries.add_message(
+                    session, conversation, "bot", offer["text"], payload=offer
+                )
+                released.append((conversation, message, offer))
+        for conversation, message, offer in released:
+            await self._notifier.to_rapport_visitor(
+                conversation.visitor_id, visitor_protocol.HANDOFF_STATUS,
+                {"state": visitor_protocol.STATE_BOT},
+            )
+            plain, extras = visitor_protocol.split_for_plain_clients(offer)
+            await self._notifier.to_visitor(
+                conversation.visitor_id, visitor_protocol.BOT_UTTERED, plain,
+                extras={**extras, "message_id": message.id, "sender": {"type": "bot"}},
+            )
+            await self.publish_message(conversation, message)
+            await self.publish(conversation.id)
 
     # -- routing ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ export const REASON_BARGE_IN = "barge_in";
 export const REASON_BOT_UNAVAILABLE = "bot_unavailable";
 export const REASON_COMPLAINT = "complaint";
 export const REASON_FALLBACK = "fallback";
+export const REASON_NOBODY_ONLINE = "nobody_online";
 export const REASON_REQUESTED = "requested";
 export const REASON_TRANSFER = "transfer";
 export const ROLES = ["agent", "admin"];

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chat_server.services.conversations import UNAVAILABLE_TEXT
 from dev.devstack import Stack
 from tests.conftest import make_stack
 from tests.integration.helpers import stored_messages
@@ -25,7 +26,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def is_unavailable(replies: list[dict]) -> bool:
-    return len(replies) == 1 and replies[0].get("custom") == {"type": "assistant_unavailable"}
+    # Exactly Rasa's keys: a plain client such as rasa-webchat renders it.
+    return replies == [{"text": UNAVAILABLE_TEXT}]
 
 
 async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:

@@ -260,7 +260,8 @@ async def test_without_auto_assign_visitors_queue_and_see_their_position_move(
         ] == 2
         queue = await sam.ok("GET", "/api/conversations?view=queue")
         assert [c["visitor_id"] for c in queue["conversations"]] == [
-            first.visitor_id, second.visitor_id,
+            first.visitor_id,
+            second.visitor_id,
         ]
         assert [c["queue_position"] for c in queue["conversations"]] == [1, 2]
         assert queue["counts"]["queue"] == 2
@@ -268,9 +269,9 @@ async def test_without_auto_assign_visitors_queue_and_see_their_position_move(
         await sam.ok("POST", f"/api/conversations/{queue['conversations'][0]['id']}/accept")
         moved = await second.wait_for("handoff_status", after=mark)
         assert (moved["state"], moved["position"]) == ("queued", 1)
-        assert (await first.wait_for(
-            "handoff_status", lambda s: s["state"] == "assigned"
-        ))["agent_name"] == "Sam"
+        assert (await first.wait_for("handoff_status", lambda s: s["state"] == "assigned"))[
+            "agent_name"
+        ] == "Sam"
     finally:
         await sam.close()
         await first.close()
@@ -283,19 +284,24 @@ async def test_an_agent_who_disconnects_loses_their_chats_to_the_queue(
     srv = quick_grace_server
     gone = await new_agent(srv, "Gone", status="online", max_chats=1)
     await gone.connect()
-    visitor = Visitor(rapport=True)
+    visitor, other = Visitor(rapport=True), Visitor(rapport=True)
     await visitor.connect(base(srv))
+    await other.connect(base(srv))
+    busy = None
     try:
         await visitor.say("hello?")  # Rasa is down: handed to the online agent
         cid = (await gone.wait_for("assignment"))["conversation"]["id"]
+        # Someone else stays online, but with no free seat.
+        busy = await new_agent(srv, "Busy", status="online", max_chats=1)
+        await other.say("hello?")
+        await other.wait_for("handoff_status", lambda s: s.get("agent_name") == "Busy")
         await gone.sio.disconnect()  # type: ignore[union-attr]
         # Back within the grace period: nothing happens.
         await gone.connect()
         await asyncio.sleep(1.5)
-        assert (await gone.ok("GET", f"/api/conversations/{cid}"))["conversation"][
-            "state"
-        ] == "assigned"
-        # Gone for good: the conversation returns to the queue, then to whoever is online.
+        detail = await gone.ok("GET", f"/api/conversations/{cid}")
+        assert detail["conversation"]["state"] == "assigned"
+        # Gone for good: the conversation returns to the queue, then to whoever is free.
         mark = len(visitor.log)
         await gone.sio.disconnect()  # type: ignore[union-attr]
         status = await visitor.wait_for(
@@ -314,8 +320,51 @@ async def test_an_agent_who_disconnects_loses_their_chats_to_the_queue(
         await backup.set_status("offline")
         await backup.close()
     finally:
+        if busy is not None:
+            await busy.close()
         await gone.close()
         await visitor.close()
+        await other.close()
+
+
+async def test_when_the_last_agent_leaves_queued_visitors_are_offered_to_leave_a_message(
+    manual_server: TestServer,
+) -> None:
+    srv = manual_server  # no auto-assign: the visitor waits in the queue
+    sam = await new_agent(srv, "Sam", status="online")
+    visitor, plain = Visitor(rapport=True), Visitor()
+    try:
+        for client in (visitor, plain):
+            await client.connect(base(srv))
+            await client.say("hello?")
+        await visitor.wait_for("handoff_status", lambda s: s["state"] == "queued")
+        mark = len(visitor.log)
+        await sam.set_status("away")
+        assert (await visitor.wait_for("handoff_status", after=mark))["state"] == "bot"
+        offer = await visitor.wait_for(
+            "bot_uttered",
+            lambda m: "Nobody from our team is online" in m.get("text", ""),
+            after=mark,
+        )
+        assert offer["custom"] == {"type": "followup_offer"}
+        plain_offer = await plain.wait_for(
+            "bot_uttered", lambda m: "Nobody from our team is online" in m.get("text", "")
+        )
+        assert set(plain_offer) == {"text", "quick_replies"}  # renderable by rasa-webchat
+        queue = await sam.ok("GET", "/api/conversations?view=queue")
+        assert queue["conversations"] == []
+        # The visitor leaves a message as if nobody had been online from the start.
+        await visitor.say("Please call me about my order TR-10031")
+        done = await visitor.say("me@example.com")
+        assert "me@example.com" in done[0]["text"]
+        followups = (await sam.ok("GET", "/api/followups"))["followups"]
+        assert [f["message"] for f in followups if f["email"] == "me@example.com"] == [
+            "Please call me about my order TR-10031"
+        ]
+    finally:
+        await sam.close()
+        await visitor.close()
+        await plain.close()
 
 
 ENDPOINTS = [

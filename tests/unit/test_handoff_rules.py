@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chat_server.protocol.visitor import split_for_plain_clients
 from chat_server.rasa_client import RasaReply
 from chat_server.services.conversations import read_reply
 from chat_server.services.handoff import TRANSITIONS
@@ -47,7 +48,7 @@ def test_product_cards_are_not_control_payloads() -> None:
 
 def test_no_transition_skips_the_state_machine() -> None:
     assert ("bot", "resolved") not in TRANSITIONS  # only a person resolves
-    assert ("queued", "bot") not in TRANSITIONS
+    assert ("queued", "resolved") not in TRANSITIONS  # nobody talked to them
     assert ("resolved", "assigned") not in TRANSITIONS  # resolved is final
     assert {to for _, to in TRANSITIONS} == {"queued", "assigned", "resolved", "bot"}
 
@@ -68,3 +69,12 @@ def test_support_hours() -> None:
 def test_bad_support_hours_are_refused_with_a_reason(spec: str) -> None:
     with pytest.raises(ValueError, match=r"SUPPORT_HOURS|unknown day"):
         SupportHours.parse(spec)
+
+
+def test_rapport_markers_reach_only_rapport_clients() -> None:
+    warning = {"text": "Sorry...", "custom": {"type": "assistant_unavailable"}}
+    assert split_for_plain_clients(warning) == (
+        {"text": "Sorry..."}, {"custom": {"type": "assistant_unavailable"}}
+    )
+    cards = {"custom": {"type": "product_cards", "products": []}}
+    assert split_for_plain_clients(cards) == (cards, {})  # the bot's own payloads pass
