@@ -16,6 +16,7 @@ export const INVALID_PAYLOAD = "invalid_payload";
 export const INVALID_SESSION = "invalid_session";
 export const MESSAGE_TOO_LONG = "message_too_long";
 export const RAPPORT_CAPABILITY = "rapport";
+export const RAPPORT_MARKERS = ["assistant_unavailable", "followup_offer"];
 export const SESSION_CONFIRM = "session_confirm";
 export const SESSION_REQUEST = "session_request";
 export const STATE_ASSIGNED = "assigned";
