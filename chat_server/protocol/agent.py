@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from chat_server.protocol.text import clean_text, is_blank
+
 NAMESPACE = "/agent"
 
 # Client → server (socket)
@@ -79,7 +81,8 @@ class SendBody(_Strict):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        value = clean_text(value)
+        if is_blank(value):
             raise ValueError("the message is empty")
         return value
 
@@ -147,6 +150,14 @@ class CannedCreate(_Strict):
 
     shortcut: StrictStr
     text: StrictStr = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("text")
+    @classmethod
+    def _valid_text(cls, value: str) -> str:
+        value = clean_text(value)
+        if is_blank(value):
+            raise ValueError("the text is empty")
+        return value
 
     @field_validator("shortcut")
     @classmethod

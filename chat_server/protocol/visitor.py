@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+
+from chat_server.protocol.text import clean_text, is_blank
 
 # Client → server
 SESSION_REQUEST = "session_request"
@@ -90,6 +92,11 @@ class CsatSubmitted(BaseModel):
     score: int = Field(ge=1, le=5)
     comment: StrictStr | None = Field(None, max_length=1000)
 
+    @field_validator("comment")
+    @classmethod
+    def _valid_text(cls, value: str | None) -> str | None:
+        return clean_text(value) if value is not None else None
+
 
 class CardClicked(BaseModel):
     """`card_clicked`: the visitor opened a product card."""
@@ -148,7 +155,13 @@ def parse_user_uttered(data: Any, max_chars: int) -> UserUttered:
         raise ProtocolError(
             INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string"
         ) from exc
-    if not event.message.strip():
+    try:
+        event.message = clean_text(event.message)
+    except ValueError:
+        raise ProtocolError(
+            INVALID_PAYLOAD, "The message contains characters that are not valid text."
+        ) from None
+    if is_blank(event.message):
         raise ProtocolError(EMPTY_MESSAGE, "The message is empty.")
     if len(event.message) > max_chars:
         raise ProtocolError(MESSAGE_TOO_LONG, f"Messages are limited to {max_chars} characters.")

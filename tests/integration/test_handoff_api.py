@@ -432,6 +432,11 @@ async def test_unauthenticated_and_unauthorised_calls_are_refused(server: TestSe
         assert status == 400 and "shortcut" in body["message"]
         status, body = await agent.call("POST", "/api/conversations/999/messages", {"text": "x"})
         assert status == 404
+        for text in ("\ud800 broken", "\x00", "\u200b"):  # unstorable, or nothing visible
+            status, body = await agent.call(
+                "POST", "/api/conversations/999/messages", {"text": text}
+            )
+            assert (status, body["error"]) == (400, "invalid"), text
     finally:
         await agent.close()
 

@@ -64,3 +64,25 @@ async def test_valid_session_id_resumes_with_history(server: TestServer) -> None
     history = await again.next("history")
     assert history["messages"][0]["text"] == "remember me"
     await again.close()
+
+
+async def test_text_that_cannot_be_stored_is_refused_and_the_server_carries_on(
+    server: TestServer,
+) -> None:
+    visitor = Visitor()
+    await visitor.connect(base(server))
+    for message, code in (
+        ("broken \ud800 surrogate", "invalid_payload"),
+        ("\x00\x00\x00", "empty_message"),
+        ("\u200b\u200d\ufeff ", "empty_message"),
+    ):
+        await visitor.sio.emit(
+            "user_uttered", {"message": message, "session_id": visitor.session_id}
+        )
+        assert (await visitor.next("error"))["code"] == code
+    # NUL inside real text is dropped, the rest is kept; the server still answers.
+    replies = await visitor.say("hello\x00 there")
+    assert replies and replies[0]["text"]
+    rows = await stored_messages(server.settings.database_url)  # type: ignore[attr-defined]
+    assert [r.text for r in rows if r.direction == "visitor"] == ["hello there"]
+    await visitor.close()

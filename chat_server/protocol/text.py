@@ -1,0 +1,24 @@
+"""Text that can be stored and shown: no lone surrogates, no NUL characters."""
+
+from __future__ import annotations
+
+# Zero-width and other invisible characters: a message of only these is empty.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def clean_text(value: str) -> str:
+    """``value`` without NUL characters; ValueError if it holds a lone surrogate.
+
+    A lone surrogate (e.g. ``"\\ud800"`` from a JSON escape) cannot be encoded,
+    so no database can store it; NUL is refused by PostgreSQL text columns.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains characters that are not valid text") from None
+    return value.replace("\x00", "")
+
+
+def is_blank(value: str) -> bool:
+    """Nothing visible: only whitespace and invisible characters."""
+    return not value.translate(INVISIBLE).strip()
