@@ -12,6 +12,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.catalog import product_ids
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.http import agent_api, api, openapi, views
@@ -61,6 +62,7 @@ def build_services(
         tracker_sync,
         settings.history_page_size,
         settings.conversation_idle_minutes,
+        product_ids(settings.catalog_path),
     )
     return Services(
         conversations=conversations,

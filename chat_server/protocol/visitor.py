@@ -47,6 +47,7 @@ EMPTY_MESSAGE = "empty_message"
 MESSAGE_TOO_LONG = "message_too_long"
 INVALID_SESSION = "invalid_session"
 IDENTITY_REJECTED = "identity_rejected"
+UNKNOWN_PRODUCT = "unknown_product"
 
 
 class ProtocolError(Exception):

@@ -36,6 +36,9 @@ from chat_server.verification import IdentityClaim
 
 log = logging.getLogger(__name__)
 
+# How many clicked products the profile (and the bot's slot) keeps.
+MAX_CLICKED = 50
+
 UNAVAILABLE_TEXT = (
     "Sorry, our assistant is unavailable right now. Your message is saved — "
     "please try again in a moment."
@@ -132,6 +135,7 @@ class ConversationService:
         tracker_sync: TrackerSync,
         history_page_size: int = 50,
         idle_minutes: int = 60,
+        product_ids: frozenset[str] = frozenset(),
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -142,6 +146,7 @@ class ConversationService:
         self._tracker_sync = tracker_sync
         self._history_page_size = history_page_size
         self._idle = timedelta(minutes=idle_minutes)
+        self._product_ids = product_ids
         self._locks = KeyedLocks()
 
     # -- sessions ---------------------------------------------------------
@@ -272,21 +277,28 @@ class ConversationService:
             if visitor is not None:
                 mirror_profile(visitor, after)
 
-    async def record_card_click(self, visitor_id: str, product_id: str) -> None:
-        """Log the click and add the product to the visitor's clicked products."""
+    async def record_card_click(self, visitor_id: str, product_id: str) -> bool:
+        """Log the click and add the product to the visitor's clicked products.
+
+        False for a product that is not in the catalog (nothing is stored).
+        The clicked list keeps the latest MAX_CLICKED products.
+        """
+        if product_id not in self._product_ids:
+            return False
         async with self._locks.hold(visitor_id):
             async with self._sessions.begin() as session:
                 visitor = await queries.get_visitor(session, visitor_id)
                 if visitor is None:
-                    return
+                    return False
                 await queries.log_event(
                     session, "card_clicked", visitor_id, data={"product_id": product_id}
                 )
                 clicked = list((visitor.profile or {}).get("products_clicked") or [])
             if product_id not in clicked:
                 await self.set_profile_slots(
-                    visitor_id, {"products_clicked": [*clicked, product_id]}
+                    visitor_id, {"products_clicked": [*clicked, product_id][-MAX_CLICKED:]}
                 )
+        return True
 
     # -- turns ------------------------------------------------------------
 

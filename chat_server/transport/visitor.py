@@ -83,7 +83,14 @@ class VisitorNamespace(socketio.AsyncNamespace):
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
-        await self._services().conversations.record_card_click(visitor_id, event.product_id)
+        if not await self._services().conversations.record_card_click(
+            visitor_id, event.product_id
+        ):
+            await self.emit(
+                protocol.ERROR,
+                {"code": protocol.UNKNOWN_PRODUCT, "message": "There is no such product."},
+                to=sid,
+            )
 
     async def on_visitor_typing(self, sid: str, data: Any = None) -> None:
         try:

@@ -6,6 +6,8 @@ fault being tested.
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 from aiohttp.test_utils import TestServer
 
@@ -85,4 +87,24 @@ async def test_text_that_cannot_be_stored_is_refused_and_the_server_carries_on(
     assert replies and replies[0]["text"]
     rows = await stored_messages(server.settings.database_url)  # type: ignore[attr-defined]
     assert [r.text for r in rows if r.direction == "visitor"] == ["hello there"]
+    await visitor.close()
+
+
+async def test_only_real_products_can_be_clicked(server: TestServer) -> None:
+    visitor = Visitor()
+    await visitor.connect(base(server))
+    await visitor.sio.emit(
+        "card_clicked", {"session_id": visitor.session_id, "product_id": "x" * 90}
+    )
+    assert (await visitor.next("error"))["code"] == "unknown_product"
+    await visitor.sio.emit(
+        "card_clicked", {"session_id": visitor.session_id, "product_id": "tent-ridge-2"}
+    )
+    clicks = await stored_events(server.settings.database_url, "card_clicked")  # type: ignore[attr-defined]
+    for _ in range(50):
+        if clicks:
+            break
+        await asyncio.sleep(0.1)
+        clicks = await stored_events(server.settings.database_url, "card_clicked")  # type: ignore[attr-defined]
+    assert [c.data["product_id"] for c in clicks] == ["tent-ridge-2"]
     await visitor.close()

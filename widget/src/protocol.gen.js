@@ -23,5 +23,6 @@ export const STATE_ASSIGNED = "assigned";
 export const STATE_BOT = "bot";
 export const STATE_QUEUED = "queued";
 export const STATE_RESOLVED = "resolved";
+export const UNKNOWN_PRODUCT = "unknown_product";
 export const USER_UTTERED = "user_uttered";
 export const VISITOR_TYPING = "visitor_typing";
