@@ -410,6 +410,9 @@ class HandoffService:
         self._publish_timers.clear()
         for pending in self._publish_tasks:
             pending.cancel()
+        # Wait for them to unwind, so none holds a connection past engine disposal.
+        await asyncio.gather(*self._publish_tasks, return_exceptions=True)
+        self._publish_tasks.clear()
         for task in self._grace_tasks.values():
             task.cancel()
         await asyncio.gather(*self._grace_tasks.values(), return_exceptions=True)

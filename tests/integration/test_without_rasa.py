@@ -10,7 +10,10 @@ import asyncio
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from chat_server.db.models import Visitor as VisitorRow
 from tests.integration.conftest import base
 from tests.integration.helpers import stored_events, stored_messages
 from tests.support.visitor import Visitor
@@ -91,6 +94,7 @@ async def test_text_that_cannot_be_stored_is_refused_and_the_server_carries_on(
 
 
 async def test_only_real_products_can_be_clicked(server: TestServer) -> None:
+    url = server.settings.database_url  # type: ignore[attr-defined]
     visitor = Visitor()
     await visitor.connect(base(server))
     await visitor.sio.emit(
@@ -100,11 +104,22 @@ async def test_only_real_products_can_be_clicked(server: TestServer) -> None:
     await visitor.sio.emit(
         "card_clicked", {"session_id": visitor.session_id, "product_id": "tent-ridge-2"}
     )
-    clicks = await stored_events(server.settings.database_url, "card_clicked")  # type: ignore[attr-defined]
-    for _ in range(50):
-        if clicks:
-            break
-        await asyncio.sleep(0.1)
-        clicks = await stored_events(server.settings.database_url, "card_clicked")  # type: ignore[attr-defined]
+    # Wait until the click is in the profile: the handler has finished its work.
+    engine = create_async_engine(url)
+    try:
+        for _ in range(100):
+            async with engine.connect() as conn:
+                profile = (
+                    await conn.execute(
+                        select(VisitorRow.profile).where(VisitorRow.id == visitor.visitor_id)
+                    )
+                ).scalar_one()
+            if profile.get("products_clicked"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+    assert profile["products_clicked"] == ["tent-ridge-2"]
+    clicks = await stored_events(url, "card_clicked")
     assert [c.data["product_id"] for c in clicks] == ["tent-ridge-2"]
     await visitor.close()
