@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from chat_server.protocol.text import clean_text, is_blank
+from chat_server.protocol.text import VisibleText
 
 NAMESPACE = "/agent"
 
@@ -75,16 +75,8 @@ class TypingBody(_Strict):
 class SendBody(_Strict):
     """A message or internal note (REST body; the socket adds conversation_id)."""
 
-    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT)
+    text: VisibleText = Field(max_length=MAX_TEXT)
     note: bool = False
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = clean_text(value)
-        if is_blank(value):
-            raise ValueError("the message is empty")
-        return value
 
 
 class SocketSendBody(SendBody):
@@ -149,15 +141,7 @@ class CannedCreate(_Strict):
     """``POST /api/canned-responses``."""
 
     shortcut: StrictStr
-    text: StrictStr = Field(min_length=1, max_length=MAX_TEXT)
-
-    @field_validator("text")
-    @classmethod
-    def _valid_text(cls, value: str) -> str:
-        value = clean_text(value)
-        if is_blank(value):
-            raise ValueError("the text is empty")
-        return value
+    text: VisibleText = Field(max_length=MAX_TEXT)
 
     @field_validator("shortcut")
     @classmethod

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import AfterValidator, StrictStr
+
 # Zero-width and other invisible characters: a message of only these is empty.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -22,3 +26,15 @@ def clean_text(value: str) -> str:
 def is_blank(value: str) -> bool:
     """Nothing visible: only whitespace and invisible characters."""
     return not value.translate(INVISIBLE).strip()
+
+
+def visible_text(value: str) -> str:
+    """Pydantic validator: storable text with something visible in it."""
+    value = clean_text(value)
+    if is_blank(value):
+        raise ValueError("the text is empty")
+    return value
+
+
+# A message, note or canned response from an agent.
+VisibleText = Annotated[StrictStr, AfterValidator(visible_text)]

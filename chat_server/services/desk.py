@@ -151,6 +151,12 @@ class DeskService:
             },
         }
 
+    async def require_conversation(self, conversation_id: int) -> None:
+        """Raise NotFound unless the conversation exists."""
+        async with self._sessions() as session:
+            if await session.get(Conversation, conversation_id) is None:
+                raise NotFound("no such conversation")
+
     async def messages(
         self, conversation_id: int, limit: int = 100, before_id: int | None = None
     ) -> list[dict[str, Any]]:

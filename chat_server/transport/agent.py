@@ -105,7 +105,7 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def on_watch(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.WatchBody) -> None:
-            await self._services().desk.messages(body.conversation_id, limit=1)  # exists?
+            await self._services().desk.require_conversation(body.conversation_id)
             await self.enter_room(sid, conversation_room(body.conversation_id))
 
         return await self._run(sid, data, protocol.WatchBody, act)
