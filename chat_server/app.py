@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat_server.catalog import product_ids
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.http import agent_api, api, openapi, views
+from chat_server.http import agent_api, api, headers, openapi, views
 from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
+from chat_server.http.origins import OriginPolicy
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
 from chat_server.services.agents import AgentService
@@ -26,6 +27,7 @@ from chat_server.services.desk import DeskService
 from chat_server.services.handoff import HandoffService
 from chat_server.services.hours import SupportHours
 from chat_server.services.privacy import PrivacyService
+from chat_server.services.ratelimit import RateLimits
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
@@ -55,7 +57,10 @@ def build_services(
     conversations = ConversationService(
         sessions,
         rasa,
-        VisitorIds(settings.secret_key.get_secret_value()),
+        VisitorIds(
+            settings.secret_key.get_secret_value(),
+            max_age_seconds=settings.visitor_session_days * 86_400,
+        ),
         notifier,
         privacy,
         handoff,
@@ -75,6 +80,7 @@ def build_services(
         ),
         privacy=privacy,
         tracker_sync=tracker_sync,
+        limits=RateLimits(settings.rate_limit_rules()),
     )
 
 
@@ -82,11 +88,14 @@ def create_app(settings: Settings) -> web.Application:
     """Build the chat server; resources are opened on start-up, closed on cleanup."""
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    headers.install(app)
 
-    origins = settings.cors_allowed_origins
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
-        cors_allowed_origins="*" if origins == "*" else [o.strip() for o in origins.split(",")],
+        # Only the server's own pages and ALLOWED_ORIGINS may open a socket;
+        # no credentials cross origins (the widget uses none, the console is same-origin).
+        cors_allowed_origins=OriginPolicy(settings.allowed_origins).for_socketio,
+        cors_credentials=False,
         # A visitor message is at most 2,000 characters; refuse huge frames early.
         max_http_buffer_size=64 * 1024,
     )
@@ -95,7 +104,14 @@ def create_app(settings: Settings) -> web.Application:
         settings.identity_secret.get_secret_value() if settings.identity_secret else None
     )
     sio.register_namespace(
-        VisitorNamespace(lambda: app[SERVICES], settings.message_max_chars, identity_secret)
+        VisitorNamespace(
+            lambda: app[SERVICES],
+            settings.message_max_chars,
+            identity_secret,
+            trusted_proxies=settings.trusted_proxy_set,
+            max_connections_per_ip=settings.max_connections_per_ip,
+            identify_timeout=settings.identify_timeout_seconds,
+        )
     )
     sio.register_namespace(AgentNamespace(lambda: app[SERVICES]))
 

@@ -60,14 +60,76 @@ class Settings(BaseSettings):
     # Where the one-time password of the first admin is written (make run
     # prints it); it is always logged too.
     initial_admin_password_file: Path | None = None
-    cors_allowed_origins: str = "*"
     log_level: str = "INFO"
+
+    # -- identity and sessions ----------------------------------------------
+    # A visitor's session id stops working after this long unused; every
+    # visit re-issues it, so a regular visitor is remembered indefinitely.
+    visitor_session_days: int = Field(180, ge=1)
+
+    # -- origins --------------------------------------------------------------
+    # Pages allowed to open the widget socket and call the HTTP API from a
+    # browser, comma-separated (e.g. "https://shop.example,https://www.shop.example").
+    # Unset: only pages served by this server itself. "*" allows any site.
+    allowed_origins: str | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs);
+    # without one, the peer address is the client address.
+    trusted_proxies: str = ""
+
+    # -- limits ---------------------------------------------------------------
+    # Rate limits in the `limits` notation ("N/period;M/period"); see docs/security.md.
+    rate_limit_messages: str = "8/10 seconds;40/minute"  # per connection
+    rate_limit_messages_per_ip: str = "120/minute"
+    rate_limit_connections_per_ip: str = "60/minute"
+    rate_limit_new_visitors_per_ip: str = "60/hour"
+    rate_limit_card_clicks: str = "20/minute"  # per connection
+    rate_limit_signals: str = "30/10 seconds"  # typing and ratings, per connection
+    rate_limit_logins: str = "5/minute;20/hour"  # per address and user name
+    rate_limit_logins_per_ip: str = "60/hour"
+    max_connections_per_ip: int = Field(100, ge=1)
+    # A socket that has not asked for a session by then is closed.
+    identify_timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        """TRUSTED_PROXIES as a set of addresses."""
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    def rate_limit_rules(self) -> dict[str, str]:
+        """The rate limits by name (chat_server/services/ratelimit.py)."""
+        return {
+            "messages": self.rate_limit_messages,
+            "messages_per_ip": self.rate_limit_messages_per_ip,
+            "connections_per_ip": self.rate_limit_connections_per_ip,
+            "new_visitors_per_ip": self.rate_limit_new_visitors_per_ip,
+            "card_clicks": self.rate_limit_card_clicks,
+            "signals": self.rate_limit_signals,
+            "logins": self.rate_limit_logins,
+            "logins_per_ip": self.rate_limit_logins_per_ip,
+        }
 
     @field_validator("secret_key")
     @classmethod
     def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 16:
             raise ValueError("SECRET_KEY must be at least 16 characters")
+        return value
+
+    @field_validator(
+        "rate_limit_messages",
+        "rate_limit_messages_per_ip",
+        "rate_limit_connections_per_ip",
+        "rate_limit_new_visitors_per_ip",
+        "rate_limit_card_clicks",
+        "rate_limit_signals",
+        "rate_limit_logins",
+        "rate_limit_logins_per_ip",
+    )
+    @classmethod
+    def _limits_parse(cls, value: str) -> str:
+        from limits import parse_many
+
+        parse_many(value)  # raises ValueError with the reason
         return value
 
     @field_validator("support_hours")

@@ -3,7 +3,8 @@
 The site's backend computes ``hex(hmac_sha256(IDENTITY_SECRET, user_id))`` and
 the page passes it to the widget with the user id. With a secret configured,
 a claim without a matching hash is refused, so nobody can read another
-customer's conversations by typing their user id.
+customer's conversations by typing their user id. Without a secret every
+claim is refused: an unverifiable claim is never trusted.
 """
 
 from __future__ import annotations
@@ -38,17 +39,20 @@ def user_hash(secret: str, user_id: str) -> str:
 def verify_claim(data: Any, secret: str | None) -> IdentityClaim | None:
     """The verified claim, None when there is none; ProtocolError when refused.
 
-    Without a configured secret, claims are accepted as given (development
-    only; README says to set IDENTITY_SECRET in production).
+    Without a configured secret nothing can be verified, so every claim is
+    refused (``make run`` generates a secret; see docs/security.md).
     """
     if data is None:
         return None
+    if secret is None:
+        raise ProtocolError(
+            IDENTITY_REJECTED,
+            "Identity verification is not configured on this server (IDENTITY_SECRET).",
+        )
     try:
         claim = IdentityClaim.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(IDENTITY_REJECTED, "The identity claim is malformed.") from exc
-    if secret is None:
-        return claim
     given = (claim.user_hash or "").lower()
     if not _HEX64.match(given) or not hmac.compare_digest(given, user_hash(secret, claim.user_id)):
         raise ProtocolError(IDENTITY_REJECTED, "The identity could not be verified.")

@@ -178,7 +178,7 @@ class Stack:
     def health(self) -> tuple[int, str]:
         try:
             # chat_url is always http://127.0.0.1:<port> (StackConfig.chat_url).
-            url = self.config.chat_url + "/healthz"
+            url = self.config.chat_url + "/healthz/details"
             with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:

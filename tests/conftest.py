@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dev.devstack import ROOT, Stack, StackConfig, free_port
+from tests.support.origins import THIRD_PARTY_ORIGIN
 
 
 def trained_model() -> Path:
@@ -22,6 +23,28 @@ def trained_model() -> Path:
     return ROOT / out.stdout.strip().splitlines()[-1]
 
 
+# Agents whose console drops are requeued after 3 s, not 60, so the disconnect
+# test does not wait a minute. Many tests connect from 127.0.0.1 within
+# seconds: the rate limits are raised here and tested on their own
+# (tests/integration/test_limits.py). The identity secret lets tests sign
+# customer claims; the rasa-webchat page is served from a second origin.
+IDENTITY_SECRET = "live-stack-identity-secret"
+LIVE_STACK_ENV = {
+    "AGENT_GRACE_SECONDS": "3",
+    "IDENTITY_SECRET": IDENTITY_SECRET,
+    "ALLOWED_ORIGINS": THIRD_PARTY_ORIGIN,
+    "RATE_LIMIT_MESSAGES": "1000/second",
+    "RATE_LIMIT_MESSAGES_PER_IP": "100000/minute",
+    "RATE_LIMIT_CONNECTIONS_PER_IP": "100000/minute",
+    "RATE_LIMIT_NEW_VISITORS_PER_IP": "100000/hour",
+    "RATE_LIMIT_CARD_CLICKS": "1000/second",
+    "RATE_LIMIT_SIGNALS": "1000/second",
+    "RATE_LIMIT_LOGINS": "1000/minute",
+    "RATE_LIMIT_LOGINS_PER_IP": "100000/hour",
+    "MAX_CONNECTIONS_PER_IP": "100000",
+}
+
+
 def make_stack(tmp: Path, **extra: str) -> Stack:
     return Stack(
         StackConfig(
@@ -31,9 +54,7 @@ def make_stack(tmp: Path, **extra: str) -> Stack:
             chat_port=free_port(),
             rasa_port=free_port(),
             action_port=free_port(),
-            # Agents whose console drops are requeued after 3 s, not 60, so the
-            # disconnect test does not wait a minute.
-            extra_env={"AGENT_GRACE_SECONDS": "3", **extra},
+            extra_env={**LIVE_STACK_ENV, **extra},
         )
     )
 

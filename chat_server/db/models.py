@@ -48,6 +48,10 @@ class Visitor(Base):
     # The site's own user id, set once the host page proved it (HMAC).
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Session ids name the generation they were issued for; bumping it on a
+    # new visit or an identity change retires every older copy.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    session_rotated_at: Mapped[datetime | None] = mapped_column()
 
     conversations: Mapped[list[Conversation]] = relationship(
         back_populates="visitor", lazy="raise_on_sql"

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from chat_server.http.addresses import client_address
 from chat_server.http.auth import (
     SESSION_COOKIE,
     Caller,
@@ -16,12 +17,14 @@ from chat_server.http.auth import (
     require_agent,
     set_session_cookie,
 )
-from chat_server.http.errors import json_error
-from chat_server.http.keys import SERVICES
+from chat_server.http.errors import json_error, too_many_requests
+from chat_server.http.keys import SERVICES, SETTINGS
 from chat_server.protocol import agent as protocol
+from chat_server.services import ratelimit
 from chat_server.services.agents import AgentExists, AuthError
 from chat_server.services.container import Services
 from chat_server.services.handoff import HandoffError
+from chat_server.services.ratelimit import RateLimited
 from chat_server.services.serialize import agent_json
 
 routes = web.RouteTableDef()
@@ -98,10 +101,23 @@ async def me_json(request: web.Request, caller: Caller) -> dict[str, Any]:
 @routes.post("/api/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await parse(request, protocol.LoginBody)
+    limits = services(request).limits
+    address = client_address(request, request.app[SETTINGS].trusted_proxy_set)
+    # Per address, and per address and user name: guessing one agent's password
+    # is slowed down without locking the agent out from everywhere else.
+    attempt = f"{address}|{body.username.lower()}"
+    try:
+        await limits.hit(ratelimit.LOGINS_PER_IP, address)
+        await limits.hit(ratelimit.LOGINS, attempt)
+    except RateLimited as exc:
+        raise too_many_requests(
+            "Too many sign-in attempts. Please wait and try again.", exc.retry_after
+        ) from None
     try:
         session = await services(request).agents.login(body.username, body.password)
     except AuthError as exc:
         raise json_error(web.HTTPUnauthorized, "unauthenticated", str(exc)) from None
+    await limits.reset(ratelimit.LOGINS, attempt)
     agent = session.agent
     response = web.json_response(
         {

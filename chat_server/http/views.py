@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chat_server.http.auth import is_operator
+from chat_server.http.errors import json_error
 from chat_server.http.keys import ENGINE, RASA, SETTINGS
 from chat_server.services.health import check_health
 
@@ -16,9 +18,28 @@ CONSOLE_CSP = (
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """JSON state of database, Rasa and action server; 200 only when all are up."""
+    """Public liveness: the process serves requests. Says nothing else."""
+    return web.json_response({"ok": True})
+
+
+@routes.get("/healthz/details")
+async def health_details(request: web.Request) -> web.Response:
+    """State of database, Rasa and action server; 200 only when all are up.
+
+    It names the database kind and the model, so only local callers (a
+    supervisor, a container health check) or the operator's token see it.
+    """
+    if not (is_local(request) or is_operator(request)):
+        raise json_error(
+            web.HTTPForbidden, "forbidden", "Health details are for local callers or the operator."
+        )
     state = await check_health(request.app[ENGINE], request.app[RASA])
     return web.json_response(state, status=200 if state["ok"] else 503)
+
+
+def is_local(request: web.Request) -> bool:
+    """A request from this machine that no proxy forwarded."""
+    return request.remote in ("127.0.0.1", "::1") and "X-Forwarded-For" not in request.headers
 
 
 @routes.get("/")

@@ -48,18 +48,38 @@ MESSAGE_TOO_LONG = "message_too_long"
 INVALID_SESSION = "invalid_session"
 IDENTITY_REJECTED = "identity_rejected"
 UNKNOWN_PRODUCT = "unknown_product"
+RATE_LIMITED = "rate_limited"
+TOO_MANY_CONNECTIONS = "too_many_connections"
+IDENTIFY_TIMEOUT = "identify_timeout"
+
+# What a visitor is told when a rate limit refuses them, by limit name.
+SLOW_DOWN = {
+    "messages": "You're sending messages very quickly. Please wait a moment and try again.",
+    "card_clicks": "Too many clicks in a short time. Please wait a moment.",
+    "new_visitors": "Too many new chats from your network. Please try again later.",
+}
 
 
 class ProtocolError(Exception):
     """A client sent something the protocol does not allow."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
-    def as_event(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def as_event(self) -> dict[str, Any]:
+        event: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            event["retry_after"] = self.retry_after
+        return event
+
+
+def slow_down(limit: str, retry_after: int) -> ProtocolError:
+    """The error for a request a rate limit refused."""
+    text = SLOW_DOWN.get(limit, "Too many requests. Please wait a moment.")
+    return ProtocolError(RATE_LIMITED, text, retry_after)
 
 
 class SessionRequest(BaseModel):

@@ -9,6 +9,7 @@ from chat_server.services.conversations import ConversationService
 from chat_server.services.desk import DeskService
 from chat_server.services.handoff import HandoffService
 from chat_server.services.privacy import PrivacyService
+from chat_server.services.ratelimit import RateLimits
 from chat_server.services.tracker_sync import TrackerSync
 
 
@@ -22,3 +23,4 @@ class Services:
     agents: AgentService
     privacy: PrivacyService
     tracker_sync: TrackerSync
+    limits: RateLimits

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import queries
 from chat_server.db.models import Conversation, Followup, Message, Visitor, utcnow
-from chat_server.identity import VisitorIds
+from chat_server.identity import SessionToken, VisitorIds
 from chat_server.profile import merge_profiles, profile_from_slots
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
@@ -36,6 +37,9 @@ from chat_server.verification import IdentityClaim
 
 log = logging.getLogger(__name__)
 
+# A rotated-out session id keeps working this long (see _resumable).
+ROTATION_GRACE = timedelta(minutes=2)
+
 # How many clicked products the profile (and the bot's slot) keeps.
 MAX_CLICKED = 50
 
@@ -43,6 +47,10 @@ UNAVAILABLE_TEXT = (
     "Sorry, our assistant is unavailable right now. Your message is saved — "
     "please try again in a moment."
 )
+
+
+class TooManyVisitors(Exception):
+    """Too many new visitors from one address: the rate limit said no."""
 
 
 @dataclass
@@ -152,7 +160,10 @@ class ConversationService:
     # -- sessions ---------------------------------------------------------
 
     async def start_session(
-        self, presented: str | None, claim: IdentityClaim | None = None
+        self,
+        presented: str | None,
+        claim: IdentityClaim | None = None,
+        may_create: Callable[[], Awaitable[bool]] | None = None,
     ) -> VisitorSession:
         """Resume the visitor behind a genuine session id, or issue a new one.
 
@@ -160,29 +171,75 @@ class ConversationService:
         anonymous visitor presented alongside it is merged into the customer.
         Without one, an identified customer's session id is not resumed: after
         a logout the next person at that browser must not see their history.
+
+        Every confirmation hands out a fresh id (sliding expiry). A new visit
+        or an identity change also bumps the visitor's generation, retiring
+        every earlier copy of the id. ``may_create`` is asked before a new
+        anonymous visitor is created (rate limit); False raises TooManyVisitors.
         """
-        current_id = self._ids.verify(presented)
+        token = self._ids.verify(presented)
         merged: dict[str, Any] | None = None
         async with self._sessions.begin() as session:
-            current = await queries.get_visitor(session, current_id) if current_id else None
+            current = await self._resumable(session, token)
             if claim is None:
                 if current is not None and current.external_id is None:
-                    current.last_seen_at = utcnow()
-                    return VisitorSession(current.id, self._ids.sign(current.id), resumed=True)
+                    rotate = self._new_visit(current) or bool(token and token.legacy)
+                    return self._confirm(current, rotate)
+                if may_create is not None and not await may_create():
+                    raise TooManyVisitors
                 return await self._new_visitor(session)
             target, merged, existed = await self._claim(session, current, claim)
-            target.last_seen_at = utcnow()
-            result = VisitorSession(target.id, self._ids.sign(target.id), resumed=existed)
+            result = self._confirm(target, rotate=target is not current or self._new_visit(target))
+            result.resumed = existed
         await self._sync_claim(result.visitor_id, claim, merged)
         return result
+
+    async def _resumable(self, session: AsyncSession, token: SessionToken | None) -> Visitor | None:
+        """The visitor a presented id may resume: genuine, unexpired, current generation.
+
+        The previous generation still works for ROTATION_GRACE after a
+        rotation, so a second tab or a reconnect racing it is not thrown out.
+        """
+        if token is None:
+            return None
+        visitor = await queries.get_visitor(session, token.visitor_id)
+        if visitor is None:
+            return None
+        current = visitor.session_generation
+        if token.legacy:
+            return visitor if current == 0 else None
+        if token.generation == current:
+            return visitor
+        rotated = visitor.session_rotated_at
+        if (
+            token.generation == current - 1
+            and rotated is not None
+            and utcnow() - queries.as_utc(rotated) < ROTATION_GRACE
+        ):
+            return visitor
+        return None
+
+    def _new_visit(self, visitor: Visitor) -> bool:
+        """Whether the visitor comes back after a break (their id is rotated then)."""
+        return utcnow() - queries.as_utc(visitor.last_seen_at) > self._idle
+
+    def _confirm(self, visitor: Visitor, rotate: bool) -> VisitorSession:
+        now = utcnow()
+        if rotate:
+            visitor.session_generation += 1
+            visitor.session_rotated_at = now
+        visitor.last_seen_at = now
+        return VisitorSession(
+            visitor.id, self._ids.sign(visitor.id, visitor.session_generation), resumed=True
+        )
 
     async def _new_visitor(
         self, session: AsyncSession, external_id: str | None = None
     ) -> VisitorSession:
-        visitor_id, token = self._ids.issue()
+        visitor_id = self._ids.new_visitor_id()
         await queries.create_visitor(session, visitor_id, external_id)
         await queries.log_event(session, "visitor_created", visitor_id)
-        return VisitorSession(visitor_id, token, resumed=False)
+        return VisitorSession(visitor_id, self._ids.sign(visitor_id, 0), resumed=False)
 
     async def _claim(
         self, session: AsyncSession, current: Visitor | None, claim: IdentityClaim

@@ -8,14 +8,19 @@ the replies in the form it understands.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import socketio
 
+from chat_server.http.addresses import socket_address
 from chat_server.protocol import visitor as protocol
+from chat_server.services import ratelimit
 from chat_server.services.container import Services
+from chat_server.services.conversations import TooManyVisitors
+from chat_server.services.ratelimit import RateLimited
 from chat_server.transport.notifier import rapport_room
 from chat_server.verification import IdentityClaim, verify_claim
 
@@ -30,6 +35,10 @@ class VisitorNamespace(socketio.AsyncNamespace):
         services: Callable[[], Services],
         max_chars: int,
         identity_secret: str | None = None,
+        *,
+        trusted_proxies: Collection[str] = (),
+        max_connections_per_ip: int = 100,
+        identify_timeout: float = 30.0,
     ) -> None:
         # The services are built when the app starts (they need the database
         # and an HTTP session), after the namespace is registered: look them up late.
@@ -37,12 +46,60 @@ class VisitorNamespace(socketio.AsyncNamespace):
         self._services = services
         self._max_chars = max_chars
         self._identity_secret = identity_secret
+        self._trusted_proxies = trusted_proxies
+        self._max_per_ip = max_connections_per_ip
+        self._identify_timeout = identify_timeout
+        self._open_per_ip: dict[str, int] = {}
+        # Sockets that have not asked for a session yet, with their closing timer.
+        self._unidentified: dict[str, asyncio.TimerHandle] = {}
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        log.debug("visitor socket %s connected", sid)
+        address = socket_address(environ, self._trusted_proxies)
+        if self._open_per_ip.get(address, 0) >= self._max_per_ip:
+            ratelimit.RATE_LIMITED.labels("connections_open_per_ip").inc()
+            raise socketio.exceptions.ConnectionRefusedError(protocol.TOO_MANY_CONNECTIONS)
+        try:
+            await self._services().limits.hit(ratelimit.CONNECTIONS_PER_IP, address)
+        except RateLimited as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                protocol.RATE_LIMITED, {"retry_after": exc.retry_after}
+            ) from None
+        self._open_per_ip[address] = self._open_per_ip.get(address, 0) + 1
+        await self.save_session(sid, {"address": address})
+        # A socket that never asks for a session is closed: idle sockets cost memory.
+        self._unidentified[sid] = asyncio.get_running_loop().call_later(
+            self._identify_timeout, self._close_unidentified, sid
+        )
+
+    def _close_unidentified(self, sid: str) -> None:
+        if self._unidentified.pop(sid, None) is None:
+            return
+
+        async def close() -> None:
+            await self.emit(
+                protocol.ERROR,
+                {"code": protocol.IDENTIFY_TIMEOUT, "message": "No session was requested."},
+                to=sid,
+            )
+            await self.disconnect(sid)
+
+        self.server.start_background_task(close)
+
+    def _identified(self, sid: str) -> None:
+        timer = self._unidentified.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
+        self._identified(sid)
         state = await self.get_session(sid)
+        address = state.get("address")
+        if address is not None:
+            left = self._open_per_ip.get(address, 1) - 1
+            if left > 0:
+                self._open_per_ip[address] = left
+            else:
+                self._open_per_ip.pop(address, None)
         visitor_id = state.get("visitor_id")
         if visitor_id:
             # Leave first, so presence reflects the sockets that remain.
@@ -63,12 +120,17 @@ class VisitorNamespace(socketio.AsyncNamespace):
             # Refused claim: say so, and carry on as an anonymous visitor.
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             claim = None
-        await self._start_session(sid, presented, claim)
+        try:
+            await self._start_session(sid, presented, claim)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> None:
         try:
             event = protocol.parse_user_uttered(data, self._max_chars)
             visitor_id = await self._visitor_for(sid, event.session_id)
+            await self._limit(sid, ratelimit.MESSAGES, sid)
+            await self._limit(sid, ratelimit.MESSAGES_PER_IP, await self._address(sid))
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
@@ -80,6 +142,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         try:
             event = protocol.parse_card_clicked(data)
             visitor_id = await self._visitor_for(sid, event.session_id)
+            await self._limit(sid, ratelimit.CARD_CLICKS, sid)
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
@@ -95,6 +158,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_visitor_typing(self, sid: str, data: Any = None) -> None:
         try:
             event = protocol.parse_visitor_typing(data)
+            await self._limit(sid, ratelimit.SIGNALS, sid)
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
@@ -105,6 +169,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_csat_submitted(self, sid: str, data: Any = None) -> None:
         try:
             event = protocol.parse_csat(data)
+            await self._limit(sid, ratelimit.SIGNALS, sid)
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
@@ -138,7 +203,16 @@ class VisitorNamespace(socketio.AsyncNamespace):
         self, sid: str, presented: str | None, claim: IdentityClaim | None = None
     ) -> str:
         services = self._services()
-        session = await services.conversations.start_session(presented, claim)
+        self._identified(sid)
+        address = await self._address(sid)
+
+        async def may_create() -> bool:
+            return await services.limits.allows(ratelimit.NEW_VISITORS_PER_IP, address)
+
+        try:
+            session = await services.conversations.start_session(presented, claim, may_create)
+        except TooManyVisitors:
+            raise protocol.slow_down("new_visitors", 3600) from None
         async with self.session(sid) as state:
             previous = state.get("visitor_id")
             state["visitor_id"] = session.visitor_id
@@ -180,3 +254,14 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 protocol.INVALID_SESSION, "This session id does not belong to this connection."
             )
         return visitor_id
+
+    async def _address(self, sid: str) -> str:
+        return str((await self.get_session(sid)).get("address", "unknown"))
+
+    async def _limit(self, sid: str, limit: str, key: str) -> None:
+        """Count one use of ``limit``; a refusal becomes a "slow down" ProtocolError."""
+        try:
+            await self._services().limits.hit(limit, key)
+        except RateLimited as exc:
+            log.info("rate limit %s refused socket %s", limit, sid)
+            raise protocol.slow_down(limit.removesuffix("_per_ip"), exc.retry_after) from None

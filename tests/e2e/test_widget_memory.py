@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from chat_server.verification import user_hash
+from tests.conftest import IDENTITY_SECRET
 from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, open_chat, open_store, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -274,8 +276,8 @@ def test_identity_from_script_attributes(page: Page, base_url: str) -> None:
 
 
 def test_rejected_identity_continues_anonymously(page: Page, base_url: str) -> None:
-    # A malformed claim (the e-mail) is refused even without IDENTITY_SECRET.
-    attrs = {"user-id": "bad-claim", "user-hash": "c" * 64, "user-email": "not an email"}
+    # A claim whose hash does not match is refused.
+    attrs = {"user-id": "bad-claim", "user-hash": "c" * 64, "user-email": "bad@example.com"}
     requests = identity_page(page, base_url, attrs, None)
     open_chat(page)
     note = page.locator(f"{LOG} .note", has_text=re.compile("couldn.t confirm your account", re.I))
@@ -296,8 +298,8 @@ def test_rejected_identity_continues_anonymously(page: Page, base_url: str) -> N
 def test_customer_sees_their_conversation_on_another_device(
     browser: Browser, page: Page, base_url: str
 ) -> None:
-    # No IDENTITY_SECRET on the test stack: claims are taken as given.
-    claim = {"user_id": f"e2e-{uuid.uuid4().hex}", "user_hash": "d" * 64, "name": "Sam"}
+    user_id = f"e2e-{uuid.uuid4().hex}"
+    claim = {"user_id": user_id, "user_hash": user_hash(IDENTITY_SECRET, user_id), "name": "Sam"}
     identity_page(page, base_url, {}, claim)
     open_chat(page)
     send(page, "show me tents")
@@ -322,7 +324,10 @@ def test_customer_session_is_not_resumed_after_logout(
 ) -> None:
     page = context.new_page()
     page.set_default_timeout(30_000)
-    identity_page(page, base_url, {}, {"user_id": f"e2e-{uuid.uuid4().hex}", "user_hash": "e" * 64})
+    user_id = f"e2e-{uuid.uuid4().hex}"
+    identity_page(
+        page, base_url, {}, {"user_id": user_id, "user_hash": user_hash(IDENTITY_SECRET, user_id)}
+    )
     open_chat(page)
     send(page, "show me tents")
     expect(page.locator(f"{LOG} .card").first).to_be_visible(timeout=BOT_REPLY_TIMEOUT)

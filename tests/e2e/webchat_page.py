@@ -19,6 +19,7 @@ from typing import Any
 from playwright.sync_api import Locator, Page
 
 from dev.devstack import ROOT
+from tests.support.origins import THIRD_PARTY_PORT
 
 WEBCHAT_JS = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
@@ -88,7 +89,8 @@ def webchat_site(socket_url: str, **extra: Any) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # The live stack allows this origin (ALLOWED_ORIGINS): the site embedding the widget.
+    server = ThreadingHTTPServer(("127.0.0.1", THIRD_PARTY_PORT), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

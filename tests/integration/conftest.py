@@ -19,6 +19,17 @@ from tests.support.databases import PostgresDatabase
 
 IDENTITY_SECRET = "identity-secret-for-tests"
 ADMIN_TOKEN = "admin-token-for-tests-0123"
+GENEROUS_LIMITS: dict[str, Any] = {
+    "rate_limit_messages": "1000/second",
+    "rate_limit_messages_per_ip": "100000/minute",
+    "rate_limit_connections_per_ip": "100000/minute",
+    "rate_limit_new_visitors_per_ip": "100000/hour",
+    "rate_limit_card_clicks": "1000/second",
+    "rate_limit_signals": "1000/second",
+    "rate_limit_logins": "1000/minute",
+    "rate_limit_logins_per_ip": "100000/hour",
+    "max_connections_per_ip": 100000,
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -40,6 +51,9 @@ async def start_server(database_url: str, **overrides: Any) -> TestServer:
         "identity_secret": IDENTITY_SECRET,
         "admin_token": ADMIN_TOKEN,
         "rasa_timeout": 2,
+        # Many tests connect from 127.0.0.1 within seconds; the limits have
+        # their own tests (test_limits.py), which set them back.
+        **GENEROUS_LIMITS,
         **overrides,
     }
     settings = Settings(database_url=database_url, **options)

@@ -83,7 +83,8 @@ async def test_bad_input_gets_an_error_only_for_that_client(
 
 
 async def test_healthz_is_green_with_everything_up(live_stack: Stack) -> None:
-    async with aiohttp.ClientSession() as http, http.get(live_stack.base_url + "/healthz") as resp:
+    url = live_stack.base_url + "/healthz/details"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
         body = await resp.json()
     assert resp.status == 200, body
     assert body["database"]["ok"] and body["rasa"]["ok"] and body["action_server"]["ok"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.models import Visitor as VisitorRow
-from tests.integration.conftest import base
+from tests.integration.conftest import ADMIN_TOKEN, base
 from tests.integration.helpers import stored_events, stored_messages
 from tests.support.visitor import Visitor
 
@@ -34,14 +34,32 @@ async def test_rasa_down_gives_a_polite_reply_and_keeps_the_message(server: Test
     assert len(await stored_events(server.settings.database_url, "rasa_unavailable")) == 1  # type: ignore[attr-defined]
 
 
-async def test_healthz_reports_each_part(server: TestServer) -> None:
-    async with aiohttp.ClientSession() as http, http.get(base(server) + "/healthz") as resp:
+async def test_health_details_report_each_part_to_local_callers(server: TestServer) -> None:
+    async with aiohttp.ClientSession() as http, http.get(base(server) + "/healthz/details") as resp:
         body = await resp.json()
         assert resp.status == 503
     assert body["ok"] is False
     assert body["database"]["ok"] is True
     assert body["rasa"]["ok"] is False
     assert body["action_server"]["ok"] is False
+
+
+async def test_public_health_answer_tells_nothing_but_liveness(server: TestServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base(server) + "/healthz") as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"ok": True}
+            assert resp.headers["Server"] == "Rapport"  # no versions
+        # Through a proxy (X-Forwarded-For) the caller is not local: details only
+        # with the operator's token.
+        forwarded = {"X-Forwarded-For": "203.0.113.9"}
+        async with http.get(base(server) + "/healthz/details", headers=forwarded) as resp:
+            assert resp.status == 403
+            assert "database" not in await resp.text()
+        operator = {**forwarded, "Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with http.get(base(server) + "/healthz/details", headers=operator) as resp:
+            assert resp.status == 503
+            assert "database" in await resp.json()
 
 
 async def test_forged_session_id_gets_a_fresh_visitor(server: TestServer) -> None:

@@ -1,32 +1,52 @@
-from chat_server.identity import VisitorIds
+import time
+
+from itsdangerous import Signer
+
+from chat_server.identity import SessionToken, VisitorIds
 
 
-def test_issued_ids_verify_and_carry_the_visitor_id() -> None:
-    ids = VisitorIds("s" * 32)
-    visitor_id, token = ids.issue()
-    assert ids.verify(token) == visitor_id
+def test_issued_ids_verify_and_carry_the_visitor_id_and_generation() -> None:
+    ids = VisitorIds("s" * 32, max_age_seconds=86_400)
+    visitor_id = ids.new_visitor_id()
     assert len(visitor_id) == 32
+    assert ids.verify(ids.sign(visitor_id, 0)) == SessionToken(visitor_id, 0)
+    assert ids.verify(ids.sign(visitor_id, 7)) == SessionToken(visitor_id, 7)
 
 
 def test_forged_or_foreign_ids_are_refused() -> None:
-    ids = VisitorIds("s" * 32)
-    visitor_id, token = ids.issue()
-    other_server = VisitorIds("t" * 32)
-    assert ids.verify(other_server.sign(visitor_id)) is None
+    ids = VisitorIds("s" * 32, max_age_seconds=86_400)
+    visitor_id = ids.new_visitor_id()
+    token = ids.sign(visitor_id, 0)
+    other_server = VisitorIds("t" * 32, max_age_seconds=86_400)
+    assert ids.verify(other_server.sign(visitor_id, 0)) is None
     assert ids.verify(visitor_id) is None  # unsigned
-    # Flip a character inside the signature (the last base64 character can carry
-    # only padding bits, so changing it may not change the signature at all).
-    i = len(visitor_id) + 5
-    assert ids.verify(token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]) is None
-    other_visitor = "0" * 32
-    # The signature moved to another id.
-    assert ids.verify(other_visitor + token[len(visitor_id):]) is None
-    assert ids.verify("") is None
-    assert ids.verify(None) is None
-    assert ids.verify(123) is None
-    assert ids.verify("x" * 10_000) is None
+    signature_at = token.rindex(".") + 3
+    flipped = "A" if token[signature_at] != "A" else "B"
+    assert ids.verify(token[:signature_at] + flipped + token[signature_at + 1:]) is None
+    # The signature moved to another id, or to another generation.
+    assert ids.verify("0" * 32 + token[len(visitor_id):]) is None
+    assert ids.verify(token.replace(f"{visitor_id}.0.", f"{visitor_id}.1.", 1)) is None
+    for junk in ("", None, 123, "x" * 10_000):
+        assert ids.verify(junk) is None
+
+
+def test_ids_expire_after_the_max_age() -> None:
+    ids = VisitorIds("s" * 32, max_age_seconds=1)
+    token = ids.sign(ids.new_visitor_id(), 0)
+    assert ids.verify(token) is not None
+    time.sleep(2.1)
+    assert ids.verify(token) is None
 
 
 def test_a_signed_value_that_is_not_a_visitor_id_is_refused() -> None:
-    ids = VisitorIds("s" * 32)
-    assert ids.verify(ids.sign("../../etc/passwd")) is None
+    ids = VisitorIds("s" * 32, max_age_seconds=86_400)
+    assert ids.verify(ids.sign("../../etc/passwd", 0)) is None
+
+
+def test_ids_issued_before_rotation_existed_are_read_as_legacy() -> None:
+    ids = VisitorIds("s" * 32, max_age_seconds=86_400)
+    visitor_id = ids.new_visitor_id()
+    old = Signer("s" * 32, salt="rapport.visitor-session").sign(visitor_id).decode()
+    assert ids.verify(old) == SessionToken(visitor_id, 0, legacy=True)
+    forged = Signer("t" * 32, salt="rapport.visitor-session").sign(visitor_id).decode()
+    assert ids.verify(forged) is None

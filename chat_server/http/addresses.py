@@ -1,0 +1,34 @@
+"""The client's network address, for rate limits.
+
+Behind a reverse proxy every connection comes from the proxy, so the
+``X-Forwarded-For`` header is believed — but only when the peer is one of
+TRUSTED_PROXIES; anyone else could write any address into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from aiohttp import web
+
+
+def client_address(request: web.BaseRequest, trusted_proxies: Collection[str]) -> str:
+    """The address of the client behind ``request`` (the peer, or what a trusted proxy says)."""
+    peer = request.remote or "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    # The right-most address a trusted proxy did not add is the client.
+    for hop in reversed(hops):
+        if hop not in trusted_proxies:
+            return hop[:64]
+    return peer
+
+
+def socket_address(environ: dict[str, Any], trusted_proxies: Collection[str]) -> str:
+    """Like `client_address`, for a Socket.IO handshake's environ."""
+    request = environ.get("aiohttp.request")
+    if isinstance(request, web.BaseRequest):
+        return client_address(request, trusted_proxies)
+    return "unknown"
