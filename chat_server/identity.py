@@ -28,6 +28,8 @@ class SessionToken:
 
     visitor_id: str
     generation: int
+    # When it was signed (Unix time); 0 for legacy ids.
+    issued_at: float = 0.0
     # Ids issued before expiry and rotation existed (no generation, no
     # timestamp): accepted once, then replaced.
     legacy: bool = False
@@ -54,13 +56,16 @@ class VisitorIds:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         try:
-            value = self._signer.unsign(token, max_age=self._max_age).decode()
+            raw, signed_at = self._signer.unsign(
+                token, max_age=self._max_age, return_timestamp=True
+            )
+            value = raw.decode()
         except (BadSignature, UnicodeDecodeError):
             return self._verify_legacy(token)
         match = _PAYLOAD.match(value)
         if match is None:
             return None
-        return SessionToken(match.group(1), int(match.group(2)))
+        return SessionToken(match.group(1), int(match.group(2)), signed_at.timestamp())
 
     def _verify_legacy(self, token: str) -> SessionToken | None:
         try:

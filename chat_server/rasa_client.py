@@ -34,6 +34,14 @@ class RasaReply:
     tracker_events: int | None = None
 
 
+# What Rasa writes when a conversation's session starts (no slots to carry).
+SESSION_START_EVENTS = (
+    {"event": "action", "name": "action_session_start"},
+    {"event": "session_started"},
+    {"event": "action", "name": "action_listen"},
+)
+
+
 class RasaClient:
     """Talks to Rasa (REST channel + HTTP API) and probes the action server."""
 
@@ -84,6 +92,12 @@ class RasaClient:
         params = {"include_events": "NONE"}
         if self._token:
             params["token"] = self._token
+        tracker = await self._get_json(f"{self._rasa_url}/conversations/{sender_id}/tracker", params)
+        if isinstance(tracker, dict) and tracker.get("latest_event_time") is None:
+            # An empty tracker: Rasa would start its session *after* stamping
+            # these events, and a session-scoped tracker would then drop them
+            # (a new customer's name lost on the first turn). Start it first.
+            events = [*SESSION_START_EVENTS, *events]
         data = await self._post_json(
             f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
         )
@@ -106,6 +120,16 @@ class RasaClient:
         if not isinstance(data, dict):
             raise RasaUnavailable("unexpected answer from Rasa")
         return data
+
+    async def _get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
+        """GET JSON from Rasa; failures are RasaUnavailable (as for _post_json)."""
+        try:
+            async with self._http.get(url, params=params, timeout=self._timeout) as resp:
+                if resp.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
+                return await resp.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
 
     async def _post_json(self, url: str, body: Any, params: dict[str, str] | None = None) -> Any:
         """POST JSON to Rasa; any network error, timeout, 4xx/5xx or bad JSON is RasaUnavailable."""

@@ -184,3 +184,19 @@ async def add_tracker_events(
 ) -> None:
     """Queue events for the visitor's Rasa tracker (sent in order by TrackerSync)."""
     session.add(TrackerOutbox(visitor_id=visitor_id, events=events))
+
+
+async def offered_payloads(session: AsyncSession, visitor_id: str, last: int = 3) -> set[str]:
+    """The quick-reply payloads of the bot's ``last`` messages to a visitor."""
+    rows = await session.scalars(
+        select(Message.payload)
+        .where(Message.visitor_id == visitor_id, Message.direction == "bot")
+        .order_by(Message.id.desc())
+        .limit(last)
+    )
+    offered: set[str] = set()
+    for payload in rows:
+        for reply in (payload or {}).get("quick_replies") or []:
+            if isinstance(reply, dict) and isinstance(reply.get("payload"), str):
+                offered.add(reply["payload"])
+    return offered

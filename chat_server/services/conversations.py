@@ -32,13 +32,18 @@ from chat_server.services.handoff import BOT, VISITOR, Actor, HandoffService
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.notifier import Notifier
 from chat_server.services.privacy import PrivacyService
-from chat_server.services.tracker_sync import TrackerSync, visitor_said
+from chat_server.services.tracker_sync import TrackerSync, slots_set, visitor_said
 from chat_server.verification import IdentityClaim
 
 log = logging.getLogger(__name__)
 
+# Rasa's prefix for a message that names its intent instead of being parsed.
+INTENT_PREFIX = "/"
+
 # A rotated-out session id keeps working this long (see _resumable).
 ROTATION_GRACE = timedelta(minutes=2)
+# A session id older than this is re-signed when presented: the expiry slides.
+REISSUE_AFTER = timedelta(days=1)
 
 # How many clicked products the profile (and the bot's slot) keeps.
 MAX_CLICKED = 50
@@ -184,12 +189,13 @@ class ConversationService:
             if claim is None:
                 if current is not None and current.external_id is None:
                     rotate = self._new_visit(current) or bool(token and token.legacy)
-                    return self._confirm(current, rotate)
+                    return self._confirm(current, rotate, token, presented)
                 if may_create is not None and not await may_create():
                     raise TooManyVisitors
                 return await self._new_visitor(session)
             target, merged, existed = await self._claim(session, current, claim)
-            result = self._confirm(target, rotate=target is not current or self._new_visit(target))
+            rotate = target is not current or self._new_visit(target)
+            result = self._confirm(target, rotate, token, presented)
             result.resumed = existed
         await self._sync_claim(result.visitor_id, claim, merged)
         return result
@@ -223,12 +229,29 @@ class ConversationService:
         """Whether the visitor comes back after a break (their id is rotated then)."""
         return utcnow() - queries.as_utc(visitor.last_seen_at) > self._idle
 
-    def _confirm(self, visitor: Visitor, rotate: bool) -> VisitorSession:
+    def _confirm(
+        self,
+        visitor: Visitor,
+        rotate: bool,
+        token: SessionToken | None,
+        presented: str | None,
+    ) -> VisitorSession:
+        """The session id to hand back: the presented one while it is current and
+        fresh (clients such as rasa-webchat treat a changed id as a new
+        session), else a newly signed one."""
         now = utcnow()
+        visitor.last_seen_at = now
         if rotate:
             visitor.session_generation += 1
             visitor.session_rotated_at = now
-        visitor.last_seen_at = now
+        elif (
+            token is not None
+            and presented is not None
+            and token.visitor_id == visitor.id
+            and token.generation == visitor.session_generation
+            and now.timestamp() - token.issued_at < REISSUE_AFTER.total_seconds()
+        ):
+            return VisitorSession(visitor.id, presented, resumed=True)
         return VisitorSession(
             visitor.id, self._ids.sign(visitor.id, visitor.session_generation), resumed=True
         )
@@ -322,12 +345,15 @@ class ConversationService:
         try:
             after = await self._rasa.set_slots(visitor_id, slots)
         except RasaUnavailable as exc:
-            # The bot will not know until it is back; keep what we learnt meanwhile.
+            # Keep what we learnt, and queue it for the bot's tracker: the next
+            # turn flushes the outbox first, so its slots cannot overwrite it.
             log.warning("could not update the tracker of %s: %s", visitor_id, exc)
             async with self._sessions.begin() as session:
                 visitor = await queries.get_visitor(session, visitor_id)
                 if visitor is not None:
                     mirror_profile(visitor, {**(visitor.profile or {}), **slots})
+                    await queries.add_tracker_events(session, visitor_id, [slots_set(slots)])
+            self._tracker_sync.kick(visitor_id)
             return
         async with self._sessions.begin() as session:
             visitor = await queries.get_visitor(session, visitor_id)
@@ -428,6 +454,7 @@ class ConversationService:
     ) -> None:
         # After a hand-back, the bot must hear the human phase before this message.
         await self._tracker_sync.flush(visitor_id)
+        text = await self._text_for_bot(visitor_id, text)
         metadata = {"visitor_id": visitor_id, "page_url": page_url}
         started = time.perf_counter()
         failure: str | None = None
@@ -519,6 +546,24 @@ class ConversationService:
             self._handoff.publish_soon(conversation.id)
         if turn.forget:
             await self._forget(visitor_id)
+
+    async def _text_for_bot(self, visitor_id: str, text: str) -> str:
+        """What Rasa gets to read: typed intent syntax only when the bot offered it.
+
+        Rasa reads ``/intent{"entity": ...}`` as a ready-made parse, skipping NLU
+        and every validator; a visitor could set any slot (an e-mail address with
+        consent, markup as a colour). Only the payloads of the quick replies the
+        bot just offered pass through; anything else loses its leading slash and
+        is understood like any other typed text.
+        """
+        if not text.startswith(INTENT_PREFIX):
+            return text
+        async with self._sessions() as session:
+            offered = await queries.offered_payloads(session, visitor_id)
+        if text in offered:
+            return text
+        log.info("typed intent syntax from visitor %s read as plain text", visitor_id)
+        return text.lstrip(INTENT_PREFIX).strip() or "?"
 
     async def _deliver(
         self,

@@ -42,6 +42,11 @@ def agent_said(text: str, agent_name: str, agent_id: int) -> dict[str, Any]:
     return {"kind": "agent", "text": text, "agent": agent_name, "agent_id": agent_id}
 
 
+def slots_set(slots: dict[str, Any]) -> dict[str, Any]:
+    """Outbox record of profile slots set from outside a turn while Rasa was away."""
+    return {"kind": "slots", "slots": slots}
+
+
 class TrackerSync:
     """Delivers the tracker outbox to Rasa, per visitor and in order."""
 
@@ -109,6 +114,11 @@ class TrackerSync:
                         events.append(
                             {"event": "slot", "name": entity["entity"], "value": entity["value"]}
                         )
+            elif record.get("kind") == "slots":
+                events.extend(
+                    {"event": "slot", "name": name, "value": value}
+                    for name, value in (record.get("slots") or {}).items()
+                )
             elif record.get("kind") == "agent":
                 events.append(
                     {

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chat_server.db.models import InteractionEvent, Message
+from chat_server.db.models import InteractionEvent, Message, Visitor
 
 
 async def stored_messages(database_url: str, visitor_id: str | None = None) -> list[Any]:
@@ -31,5 +31,16 @@ async def stored_events(database_url: str, type_: str) -> list[Any]:
                 select(InteractionEvent).where(InteractionEvent.type == type_)
             )
             return list(rows.all())
+    finally:
+        await engine.dispose()
+
+
+async def profile_of(database_url: str, visitor_id: str) -> dict[str, Any]:
+    """The stored visitor profile, with the name and email columns."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(Visitor).where(Visitor.id == visitor_id))).one()
+            return {"name": row.name, "email": row.email, **(row.profile or {})}
     finally:
         await engine.dispose()

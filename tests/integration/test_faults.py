@@ -12,7 +12,7 @@ import pytest
 from chat_server.services.conversations import UNAVAILABLE_TEXT
 from dev.devstack import Stack
 from tests.conftest import make_stack
-from tests.integration.helpers import stored_messages
+from tests.integration.helpers import profile_of, stored_messages
 from tests.support.agents import AgentClient, create_agent
 from tests.support.visitor import Visitor
 
@@ -41,8 +41,11 @@ async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
     await visitor.connect(stack.base_url)
     human = Visitor(rapport=True)
     await human.connect(stack.base_url)
+    clicker = Visitor()
+    await clicker.connect(stack.base_url)
     try:
         assert not is_unavailable(await visitor.say("hi"))
+        assert not is_unavailable(await clicker.say("hi"))
         await human.say("hi")
         listing = await agent.ok("GET", "/api/conversations?view=bot")
         (cid,) = [c["id"] for c in listing["conversations"] if c["visitor_id"] == human.visitor_id]
@@ -57,6 +60,11 @@ async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
         # Rasa down too.
         stack.stop_process("rasa")
         assert is_unavailable(await visitor.say("are you there?"))
+        # A profile change meanwhile (a card click) is kept for the bot's tracker.
+        await clicker.sio.emit(
+            "card_clicked", {"session_id": clicker.session_id, "product_id": "swift-trail-runner"}
+        )
+        await wait_until_stored(stack, clicker.visitor_id, "swift-trail-runner")
         status, body = stack.health()
         assert status == 503 and '"rasa": {"ok": false' in body
         # ... while the human conversation is unaffected.
@@ -88,6 +96,12 @@ async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
         ]
         assert texts == ["hi", "show me backpacks", "are you there?", "show me backpacks"]
 
+        # The click made while Rasa was down reached the tracker before the next
+        # turn, so that turn's slots keep it instead of overwriting it.
+        await clicker.say("thanks")
+        profile = await profile_of(stack.config.database_url, clicker.visitor_id)
+        assert profile.get("products_clicked") == ["swift-trail-runner"], profile
+
         # The tracker outbox is delivered, in order, once Rasa answers again.
         url = f"{stack.config.rasa_url}/conversations/{human.visitor_id}/tracker"
         deadline = asyncio.get_running_loop().time() + 30
@@ -109,3 +123,13 @@ async def test_rasa_and_action_server_down_then_back(stack: Stack) -> None:
         await agent.close()
         await visitor.close()
         await human.close()
+        await clicker.close()
+
+
+async def wait_until_stored(stack: Stack, visitor_id: str, product_id: str) -> None:
+    for _ in range(50):
+        profile = await profile_of(stack.config.database_url, visitor_id)
+        if product_id in (profile.get("products_clicked") or []):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the click was not stored: {profile}")

@@ -11,9 +11,9 @@ from sqlalchemy import column, func, select, table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.models import InteractionEvent
-from chat_server.db.models import Visitor as VisitorRow
 from dev.devstack import Stack
 from tests.conftest import make_stack
+from tests.integration.helpers import profile_of
 from tests.integration.test_stack import product_cards
 from tests.support.rasa_sessions import start_new_session
 from tests.support.visitor import Visitor
@@ -32,16 +32,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def texts(replies: list[dict]) -> str:
     return " ".join(r.get("text") or "" for r in replies)
-
-
-async def profile_of(database_url: str, visitor_id: str) -> dict:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(VisitorRow).where(VisitorRow.id == visitor_id))).one()
-            return {"name": row.name, "email": row.email, **(row.profile or {})}
-    finally:
-        await engine.dispose()
 
 
 async def test_returning_visitor_is_greeted_by_name_after_restarting_everything(
