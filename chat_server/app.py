@@ -35,6 +35,7 @@ from chat_server.transport.notifier import SocketNotifier
 from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
+SHUTDOWN_CLOSE_SECONDS = 3.0
 
 
 def build_services(
@@ -147,7 +148,10 @@ def create_app(settings: Settings) -> web.Application:
         # Close every socket at once so clients see the disconnect and reconnect
         # elsewhere instead of talking into a server that is going away.
         if sio.eio.sockets:
-            await sio.eio.disconnect()
+            # A socket whose client vanished a moment ago never drains its send
+            # queue, and engine.io's close waits for that: bound the wait.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sio.eio.disconnect(), SHUTDOWN_CLOSE_SECONDS)
         await sio.shutdown()
 
     app.on_shutdown.append(close_sockets)

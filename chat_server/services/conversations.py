@@ -193,8 +193,10 @@ class ConversationService:
                 if may_create is not None and not await may_create():
                     raise TooManyVisitors
                 return await self._new_visitor(session)
+            # Becoming (or switching to) this customer is an identity change.
+            same_customer = current is not None and current.external_id == claim.user_id
             target, merged, existed = await self._claim(session, current, claim)
-            rotate = target is not current or self._new_visit(target)
+            rotate = not same_customer or self._new_visit(target)
             result = self._confirm(target, rotate, token, presented)
             result.resumed = existed
         await self._sync_claim(result.visitor_id, claim, merged)
