@@ -141,7 +141,14 @@ class RasaClient:
                     raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
                 return await resp.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+            raise RasaUnavailable(self._describe(exc)) from exc
+
+    def _describe(self, exc: BaseException) -> str:
+        """The error's text without the token: aiohttp's response errors quote the
+        full URL, query (``?token=``) included, and this text is logged and
+        shown in /healthz."""
+        text = str(exc) or type(exc).__name__
+        return text.replace(self._token, "<token>") if self._token else text
 
     async def rasa_status(self) -> dict[str, Any]:
         """Health of Rasa: up, and whether a model is loaded."""
@@ -154,7 +161,7 @@ class RasaClient:
                     return {"ok": False, "error": f"HTTP {resp.status}"}
                 data = await resp.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            return {"ok": False, "error": str(exc) or type(exc).__name__}
+            return {"ok": False, "error": self._describe(exc)}
         model = data.get("model_file") if isinstance(data, dict) else None
         return {"ok": bool(model), "model": model}
 

@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     # the visitor's next message starts a new one.
     conversation_idle_minutes: int = Field(60, ge=1)
     agent_session_days: int = Field(14, ge=1)
-    # Where the one-time password of the first admin is written (make run
-    # prints it); it is always logged too.
+    # Where the one-time password of the first admin is written (0600; make
+    # run prints the path). Never logged; unset: no admin is created.
     initial_admin_password_file: Path | None = None
     log_level: str = "INFO"
 

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -33,12 +34,32 @@ def free_port() -> int:
 
 
 def _persistent_secret(path: Path) -> str:
-    """A random secret created once and kept under var/ (for `make run`)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+    """A random secret created once and kept under var/ (for `make run`), mode 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        # Created with its final mode, so it is never readable by others, not
+        # even for the moment between writing and a chmod.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        path.chmod(0o600)  # tightens files from older versions or a copy
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+# Environment variables that hold secrets (a database URL can hold a password),
+# and which process needs which of them.
+SECRET_VARIABLES = frozenset(
+    {"SECRET_KEY", "ADMIN_TOKEN", "IDENTITY_SECRET", "RASA_TOKEN", "DATABASE_URL",
+     "TRACKER_STORE_URL"}
+)
+PROCESS_SECRETS: dict[str, frozenset[str]] = {
+    "chat": frozenset({"SECRET_KEY", "ADMIN_TOKEN", "IDENTITY_SECRET", "RASA_TOKEN",
+                       "DATABASE_URL"}),
+    "rasa": frozenset({"RASA_TOKEN", "TRACKER_STORE_URL"}),
+    "actions": frozenset(),
+}
 
 
 def tracker_store_url(database_url: str) -> str:
@@ -61,6 +82,11 @@ class StackConfig:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # HMAC key shared with the site's backend; None: the chat server refuses
+    # identity claims. `make run` always sets one (var/identity_secret).
+    identity_secret: str | None = None
+    # Where the chat server writes the first admin's one-time password.
+    initial_admin_password_file: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,15 +109,16 @@ class Stack:
         self.config = config
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, BinaryIO] = {}
-        config.log_dir.mkdir(parents=True, exist_ok=True)
+        config.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     @property
     def base_url(self) -> str:
         return self.config.chat_url
 
-    def _env(self) -> dict[str, str]:
+    def _env(self, name: str) -> dict[str, str]:
+        """Environment of process ``name``: only the secrets that process uses."""
         c = self.config
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
         env.update(
             RASA_TELEMETRY_ENABLED="false",
             ACTION_SERVER_URL=c.action_url,
@@ -108,14 +135,28 @@ class Stack:
             SANIC_HOST="127.0.0.1",
             PYTHONUNBUFFERED="1",
         )
+        if c.identity_secret:
+            env["IDENTITY_SECRET"] = c.identity_secret
+        if c.initial_admin_password_file is not None:
+            env["INITIAL_ADMIN_PASSWORD_FILE"] = str(c.initial_admin_password_file)
         env.update(c.extra_env)
+        # A process never holds a secret it does not use: a leak (a debug
+        # dump, a plugin) of the action server then reveals nothing.
+        for variable in SECRET_VARIABLES - PROCESS_SECRETS[name]:
+            env.pop(variable, None)
         return env
 
     def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
-        log = self._logs[name] = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115
+        # Logs can hold visitors' messages: owner-only, like the database.
+        fd = os.open(self.log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # a log left by an older version may be wider
+        log = self._logs[name] = os.fdopen(fd, "ab")
         self.procs[name] = subprocess.Popen(
-            args, cwd=cwd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+            args, cwd=cwd, env=self._env(name), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Whatever the processes create (the SQLite file and its WAL,
+            # Rasa's files) is private to the user running the stack.
+            umask=0o077,
         )
 
     def start_actions(self) -> None:
@@ -130,8 +171,10 @@ class Stack:
         c = self.config
         self._spawn(
             "rasa",
-            [str(BOT_PYTHON), "-m", "rasa", "run", "--enable-api",
-             f"--auth-token={c.rasa_token}", "-i", "127.0.0.1", "-p", str(c.rasa_port),
+            # The launcher passes RASA_TOKEN (from the environment) to Rasa as
+            # --auth-token in-process: process arguments are visible to all users.
+            [str(BOT_PYTHON), "launch_rasa.py", "run", "--enable-api",
+             "-i", "127.0.0.1", "-p", str(c.rasa_port),
              "--model", str(c.model.resolve()), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml"],
             ROOT / "bot",
@@ -205,24 +248,48 @@ class Stack:
         return self.config.log_dir / f"{name}.log"
 
 
+def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackConfig:
+    """The configuration of `make run`: ports from ``environ``, secrets under ``var``.
+
+    Each secret comes from ``environ`` when set there, else from a file in
+    ``var`` created on first use (mode 0600), so it survives restarts.
+    """
+    def secret(name: str) -> str:
+        return environ.get(name.upper()) or _persistent_secret(var / name)
+
+    return StackConfig(
+        model=model,
+        database_url=environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{var / 'rapport.db'}"),
+        log_dir=var / "log",
+        chat_port=int(environ.get("PORT", 8080)),
+        rasa_port=int(environ.get("RASA_PORT", 5005)),
+        action_port=int(environ.get("ACTION_PORT", 5055)),
+        secret_key=secret("secret_key"),
+        rasa_token=secret("rasa_token"),
+        admin_token=secret("admin_token"),
+        # Without it the chat server refuses every logged-in customer's claim;
+        # the site's backend signs user ids with this same value.
+        identity_secret=secret("identity_secret"),
+        # The chat server writes the first admin's one-time password here (once).
+        initial_admin_password_file=var / "initial_admin_password",
+    )
+
+
+def rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (shorter to read)."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Rapport locally (make run).")
     parser.add_argument("--model", type=Path, default=ROOT / "var" / "models" / "current.tar.gz")
     args = parser.parse_args()
     var = ROOT / "var"
-    config = StackConfig(
-        model=args.model,
-        database_url=os.environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{var / 'rapport.db'}"),
-        log_dir=var / "log",
-        chat_port=int(os.environ.get("PORT", 8080)),
-        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
-        action_port=int(os.environ.get("ACTION_PORT", 5055)),
-        secret_key=os.environ.get("SECRET_KEY") or _persistent_secret(var / "secret_key"),
-        rasa_token=os.environ.get("RASA_TOKEN") or _persistent_secret(var / "rasa_token"),
-        admin_token=os.environ.get("ADMIN_TOKEN") or _persistent_secret(var / "admin_token"),
-        # The chat server writes the first admin's one-time password here (once).
-        extra_env={"INITIAL_ADMIN_PASSWORD_FILE": str(var / "initial_admin_password")},
-    )
+    config = local_config(var, args.model, os.environ)
+
+    def kept_in(name: str) -> str:
+        return f"${name.upper()}" if os.environ.get(name.upper()) else rel(var / name)
+
     stack = Stack(config)
     # Ctrl-C and SIGTERM both stop all three processes. SIGINT is set explicitly
     # because a shell that starts us in the background leaves it ignored.
@@ -231,18 +298,22 @@ def main() -> None:
     print("starting action server, Rasa (loads the model, ~30 s) and chat server...", flush=True)
     try:
         stack.start()
-        password_file = var / "initial_admin_password"
+        # Only where secrets are kept is printed, never a secret itself
+        # (terminal output ends up in CI logs and screen shares).
+        password_file = config.initial_admin_password_file
         first_login = (
-            f"  first login:         admin / {password_file.read_text().strip()} "
-            "(one-time password; you choose a new one)\n"
-            if password_file.exists() else ""
+            f"  first login:         admin, one-time password in {rel(password_file)} "
+            "(you choose a new one)\n"
+            if password_file is not None and password_file.exists() else ""
         )
-        print(f"\nRapport is running. Logs: {config.log_dir}/\n"
+        print(f"\nRapport is running. Logs: {rel(config.log_dir)}/\n"
               f"  demo store + widget: {config.chat_url}/\n"
               f"  agent console:       {config.chat_url}/console\n"
               f"{first_login}"
               f"  health:              {config.chat_url}/healthz\n"
-              f"  API token (Bearer):  var/admin_token\n"
+              f"  API token (Bearer):  {kept_in('admin_token')}\n"
+              f"  identity secret:     {kept_in('identity_secret')} (your site's backend "
+              "signs logged-in customers' ids with it; README)\n"
               "Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)

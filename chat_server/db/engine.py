@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from sqlalchemy import event
@@ -16,12 +18,25 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
+def _create_private_file(path: Path) -> None:
+    """Create an empty SQLite file readable by this user only (0600).
+
+    The database holds conversations and profiles; SQLite would create it
+    with the process umask (often world-readable). An empty file is a valid
+    empty database, and SQLite gives its WAL and -shm files the same mode.
+    An existing file keeps its mode (the operator may have shared it on purpose).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def create_engine(database_url: str) -> AsyncEngine:
     """Create the async engine; for SQLite, make the directory and enable WAL."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(Path(url.database))
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")

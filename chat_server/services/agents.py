@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,9 +50,13 @@ class Login:
 
 
 def _write_secret(path: Path, secret: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(secret + "\n")
-    path.chmod(0o600)
+    """Write ``secret`` to a file that only this user can ever read (0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Created with its final mode: never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
 
 
 def _digest(token: str) -> str:
@@ -107,8 +112,19 @@ class AgentService:
     async def ensure_initial_admin(self) -> str | None:
         """Create ``admin`` with a one-time password when there is no agent at all.
 
-        Returns the password (also logged, and written to ``password_file``).
+        The password goes only to the owner-only ``initial_password_file``,
+        never to the log (logs are shipped and kept). Without that file no
+        admin is created; the log says how to create one. Returns the password.
         """
+        if self._initial_password_file is None:
+            async with self._sessions() as session:
+                if not await session.scalar(select(func.count()).select_from(Agent)):
+                    log.warning(
+                        "there is no agent yet: create an admin with `python -m chat_server "
+                        "create-agent --role admin ...`, or set INITIAL_ADMIN_PASSWORD_FILE "
+                        "to have one created with a one-time password written to that file"
+                    )
+            return None
         async with self._sessions.begin() as session:
             if await session.scalar(select(func.count()).select_from(Agent)):
                 return None
@@ -116,13 +132,14 @@ class AgentService:
             await create_agent(
                 session, "admin", password, "Admin", role="admin", must_change_password=True
             )
-        log.warning(
-            "created the first agent: username 'admin', one-time password %s "
-            "(change it at first login in /console)",
-            password,
-        )
-        if self._initial_password_file is not None:
+            # Written before the commit: an admin whose password nobody can
+            # read would lock the operator out.
             await asyncio.to_thread(_write_secret, self._initial_password_file, password)
+        log.warning(
+            "created the first agent: username 'admin'; its one-time password is in %s "
+            "(change it at first login in /console)",
+            self._initial_password_file,
+        )
         return password
 
     async def create(

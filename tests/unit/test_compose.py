@@ -26,8 +26,25 @@ def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+def command_of(service: dict[str, object]) -> list[str]:
+    """A service's command as a list (compose v1 keeps a string as given)."""
+    command = service.get("command") or []
+    if isinstance(command, str):
+        return command.split()
+    assert isinstance(command, list)
+    return [str(arg) for arg in command]
+
+
+SECRETS = {
+    "SECRET_KEY": "k" * 32,
+    "RASA_TOKEN": "rasa-token-" + "t" * 16,
+    "IDENTITY_SECRET": "identity-" + "i" * 32,
+    "POSTGRES_PASSWORD": "pg-password-" + "p" * 8,
+}
+
+
 def test_compose_file_is_valid_and_complete() -> None:
-    result = compose("config", env={"SECRET_KEY": "k" * 32, "RASA_TOKEN": "t" * 24})
+    result = compose("config", env=SECRETS)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     assert set(config["services"]) == SERVICES
@@ -40,7 +57,28 @@ def test_compose_file_is_valid_and_complete() -> None:
     assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
-def test_compose_refuses_to_run_without_secrets() -> None:
-    result = compose("config", "-q", env={"SECRET_KEY": "", "RASA_TOKEN": ""})
+def test_compose_keeps_the_backend_internal_and_secrets_off_command_lines() -> None:
+    config = yaml.safe_load(compose("config", env=SECRETS).stdout)
+    networks = config["networks"]
+    services = config["services"]
+    for name in ("postgres", "action_server", "rasa"):
+        attached = set(services[name]["networks"])
+        assert attached and all(networks[n].get("internal") for n in attached), name
+    assert set(services["chat_server"]["networks"]) == {"backend", "public"}
+    # Process arguments are visible to every user of the host (ps); env is not.
+    commands = {name: command_of(service) for name, service in services.items()}
+    for name, command in commands.items():
+        for secret in SECRETS.values():
+            assert secret not in " ".join(command), f"{name} has a secret on its command line"
+    assert commands["rasa"][:2] == ["python", "launch_rasa.py"]
+    assert services["rasa"]["environment"]["RASA_TOKEN"] == SECRETS["RASA_TOKEN"]
+    # Each container gets only the secrets it uses.
+    assert "SECRET_KEY" not in services["rasa"]["environment"]
+    assert not set(SECRETS.values()) & set(services["action_server"]["environment"].values())
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_compose_refuses_to_run_without_secrets(missing: str) -> None:
+    result = compose("config", "-q", env={**SECRETS, missing: ""})
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr or "RASA_TOKEN" in result.stderr
+    assert missing in result.stderr
