@@ -92,7 +92,8 @@ class RasaClient:
         params = {"include_events": "NONE"}
         if self._token:
             params["token"] = self._token
-        tracker = await self._get_json(f"{self._rasa_url}/conversations/{sender_id}/tracker", params)
+        tracker_url = f"{self._rasa_url}/conversations/{sender_id}/tracker"
+        tracker = await self._get_json(tracker_url, params)
         if isinstance(tracker, dict) and tracker.get("latest_event_time") is None:
             # An empty tracker: Rasa would start its session *after* stamping
             # these events, and a session-scoped tracker would then drop them
@@ -129,7 +130,7 @@ class RasaClient:
                     raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
                 return await resp.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+            raise RasaUnavailable(self._describe(exc)) from exc
 
     async def _post_json(self, url: str, body: Any, params: dict[str, str] | None = None) -> Any:
         """POST JSON to Rasa; any network error, timeout, 4xx/5xx or bad JSON is RasaUnavailable."""

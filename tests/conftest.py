@@ -31,7 +31,6 @@ def trained_model() -> Path:
 IDENTITY_SECRET = "live-stack-identity-secret"
 LIVE_STACK_ENV = {
     "AGENT_GRACE_SECONDS": "3",
-    "IDENTITY_SECRET": IDENTITY_SECRET,
     "ALLOWED_ORIGINS": THIRD_PARTY_ORIGIN,
     "RATE_LIMIT_MESSAGES": "1000/second",
     "RATE_LIMIT_MESSAGES_PER_IP": "100000/minute",
@@ -54,6 +53,7 @@ def make_stack(tmp: Path, **extra: str) -> Stack:
             chat_port=free_port(),
             rasa_port=free_port(),
             action_port=free_port(),
+            identity_secret=IDENTITY_SECRET,
             extra_env={**LIVE_STACK_ENV, **extra},
         )
     )
