@@ -92,18 +92,33 @@ class RasaClient:
         params = {"include_events": "NONE"}
         if self._token:
             params["token"] = self._token
-        tracker_url = f"{self._rasa_url}/conversations/{sender_id}/tracker"
-        tracker = await self._get_json(tracker_url, params)
-        if isinstance(tracker, dict) and tracker.get("latest_event_time") is None:
-            # An empty tracker: Rasa would start its session *after* stamping
-            # these events, and a session-scoped tracker would then drop them
-            # (a new customer's name lost on the first turn). Start it first.
+        if await self._tracker_is_empty(sender_id):
+            # Rasa would start the session *after* stamping these events, and
+            # the session-scoped tracker store would then drop them (a new
+            # customer's name lost on the first turn). Start it first.
             events = [*SESSION_START_EVENTS, *events]
         data = await self._post_json(
             f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
         )
         after = data.get("slots") if isinstance(data, dict) else None
         return after if isinstance(after, dict) else {}
+
+    async def _tracker_is_empty(self, sender_id: str) -> bool:
+        """Whether Rasa has stored nothing for this sender yet.
+
+        Rasa answers for an unknown sender with a session it started just for
+        the answer (and does not store): only session-start events.
+        """
+        params = {"include_events": "ALL"}
+        if self._token:
+            params["token"] = self._token
+        url = f"{self._rasa_url}/conversations/{sender_id}/tracker"
+        tracker = await self._get_json(url, params)
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        starting = {(e["event"], e.get("name")) for e in SESSION_START_EVENTS}
+        return all(
+            (e.get("event"), e.get("name")) in starting for e in events or [] if isinstance(e, dict)
+        )
 
     async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
         """Append events (what a visitor and an agent said) to a visitor's tracker."""
