@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.stats import percentile  # noqa: E402
 from dev.devstack import free_port  # noqa: E402
 from tests.support.agents import AgentClient, create_agent  # noqa: E402
+from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 
@@ -53,6 +54,8 @@ def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Pop
         RASA_URL=f"http://127.0.0.1:{free_port()}",
         ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
         RASA_TIMEOUT="1", LOG_LEVEL="WARNING",
+        # One address opens hundreds of connections: lift the per-address limits.
+        **GENEROUS_LIMITS_ENV,
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.stats import percentile  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
+from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
 
 SCRIPT = [
@@ -85,7 +86,7 @@ def main() -> None:
         config = StackConfig(
             model=trained_model(), database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
             log_dir=Path(tmp) / "log", chat_port=free_port(), rasa_port=free_port(),
-            action_port=free_port(),
+            action_port=free_port(), extra_env=GENEROUS_LIMITS_ENV,
         )
         with Stack(config) as stack:
             rows = asyncio.run(run(stack, args.messages))

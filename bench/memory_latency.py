@@ -35,6 +35,7 @@ from bench.stats import percentile  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.databases import PostgresDatabase  # noqa: E402
+from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
 from tests.support.rasa_sessions import start_new_session  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
 
@@ -196,6 +197,7 @@ def main() -> None:
         stack = Stack(StackConfig(
             model=trained_model(), database_url=url, log_dir=tmp / "log",
             chat_port=free_port(), rasa_port=free_port(), action_port=free_port(),
+            extra_env=GENEROUS_LIMITS_ENV,
         ))
         try:
             await asyncio.to_thread(stack.start)

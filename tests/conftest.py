@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dev.devstack import ROOT, Stack, StackConfig, free_port
+from tests.support.limits import GENEROUS_LIMITS_ENV
 from tests.support.origins import THIRD_PARTY_ORIGIN
 
 
@@ -32,15 +33,7 @@ IDENTITY_SECRET = "live-stack-identity-secret"
 LIVE_STACK_ENV = {
     "AGENT_GRACE_SECONDS": "3",
     "ALLOWED_ORIGINS": THIRD_PARTY_ORIGIN,
-    "RATE_LIMIT_MESSAGES": "1000/second",
-    "RATE_LIMIT_MESSAGES_PER_IP": "100000/minute",
-    "RATE_LIMIT_CONNECTIONS_PER_IP": "100000/minute",
-    "RATE_LIMIT_NEW_VISITORS_PER_IP": "100000/hour",
-    "RATE_LIMIT_CARD_CLICKS": "1000/second",
-    "RATE_LIMIT_SIGNALS": "1000/second",
-    "RATE_LIMIT_LOGINS": "1000/minute",
-    "RATE_LIMIT_LOGINS_PER_IP": "100000/hour",
-    "MAX_CONNECTIONS_PER_IP": "100000",
+    **GENEROUS_LIMITS_ENV,
 }
 
 
