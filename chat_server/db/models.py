@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -149,10 +150,15 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     page_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The sender's own name for the message (retries carry the same one).
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    # False while the bot's turn for a visitor message is still to run.
+    handled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_visitor_id_id", "visitor_id", "id"),
+        Index("ux_messages_visitor_client_id", "visitor_id", "client_id", unique=True),
     )
 
 

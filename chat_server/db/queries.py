@@ -83,6 +83,8 @@ async def add_message(
     payload: dict[str, Any] | None = None,
     page_url: str | None = None,
     agent_id: int | None = None,
+    client_id: str | None = None,
+    handled: bool = True,
 ) -> Message:
     message = Message(
         conversation_id=conversation.id,
@@ -92,11 +94,40 @@ async def add_message(
         payload=payload,
         page_url=page_url,
         agent_id=agent_id,
+        client_id=client_id,
+        handled=handled,
     )
     session.add(message)
     conversation.updated_at = utcnow()
     await session.flush()
     return message
+
+
+async def message_by_client_id(
+    session: AsyncSession, visitor_id: str, client_id: str
+) -> Message | None:
+    """The message a client already sent under ``client_id``, if any."""
+    found: Message | None = await session.scalar(
+        select(Message).where(Message.visitor_id == visitor_id, Message.client_id == client_id)
+    )
+    return found
+
+
+async def messages_after(
+    session: AsyncSession, visitor_id: str, after_id: int, limit: int
+) -> list[Message]:
+    """The visitor's messages newer than ``after_id`` (at most ``limit``), oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.visitor_id == visitor_id,
+            Message.direction.in_(VISITOR_DIRECTIONS),
+            Message.id > after_id,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 async def recent_messages(
@@ -142,10 +173,20 @@ async def move_visitor_data(session: AsyncSession, source_id: str, target_id: st
 
 
 async def conversation_messages(
-    session: AsyncSession, conversation_id: int, limit: int, before_id: int | None = None
+    session: AsyncSession,
+    conversation_id: int,
+    limit: int,
+    before_id: int | None = None,
+    after_id: int | None = None,
 ) -> list[Message]:
-    """A conversation's latest ``limit`` messages (older than ``before_id``), oldest first."""
+    """A conversation's messages, oldest first: the latest ``limit`` (older than
+    ``before_id``), or with ``after_id`` the first ``limit`` newer than it."""
     query = select(Message).where(Message.conversation_id == conversation_id)
+    if after_id is not None:
+        rows = await session.scalars(
+            query.where(Message.id > after_id).order_by(Message.id).limit(limit)
+        )
+        return list(rows.all())
     if before_id is not None:
         query = query.where(Message.id < before_id)
     rows = await session.scalars(query.order_by(Message.id.desc()).limit(limit))

@@ -231,8 +231,9 @@ async def conversation_messages(request: web.Request) -> web.Response:
     await require_agent(request)
     limit = int_query(request, "limit", 100, 1, 500) or 100
     before = int_query(request, "before_id", None, 1, 2**62)
+    after = int_query(request, "after_id", None, 0, 2**62)
     messages = await handoff_call(
-        services(request).desk.messages(int_param(request, "id"), limit, before)
+        services(request).desk.messages(int_param(request, "id"), limit, before, after)
     )
     return web.json_response({"messages": messages})
 
@@ -242,7 +243,9 @@ async def send_message(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.SendBody)
     message = await handoff_call(
-        services(request).desk.send(int_param(request, "id"), caller.agent, body.text, body.note)
+        services(request).desk.send(
+            int_param(request, "id"), caller.agent, body.text, body.note, body.client_id
+        )
     )
     return web.json_response({"message": message}, status=201)
 

@@ -124,6 +124,12 @@ QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
             "schema": {"type": "integer", "minimum": 1, "maximum": 500},
         },
         {"name": "before_id", "in": "query", "schema": {"type": "integer"}},
+        {
+            "name": "after_id",
+            "in": "query",
+            "description": "only messages newer than this id (a reconnecting client)",
+            "schema": {"type": "integer", "minimum": 0},
+        },
     ],
     "/api/followups": [
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "done"]}},

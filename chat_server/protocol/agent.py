@@ -77,6 +77,9 @@ class SendBody(_Strict):
 
     text: VisibleText = Field(max_length=MAX_TEXT)
     note: bool = False
+    # The console's own name for the message: a retry with the same one is
+    # answered with the message already stored, never stored twice.
+    client_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class SocketSendBody(SendBody):

@@ -89,12 +89,17 @@ class SessionRequest(BaseModel):
     session_id: Any = None
 
 
+# A client's own name for a message: retries carry the same one.
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
 class UserUttered(BaseModel):
     """`user_uttered`: one visitor message."""
 
     model_config = ConfigDict(extra="ignore")
     message: StrictStr
     session_id: Any = None
+    client_id: StrictStr | None = Field(None, pattern=CLIENT_ID_PATTERN)
     customData: dict[str, Any] | None = None  # noqa: N815 - Rasa's wire name
 
 
@@ -164,6 +169,14 @@ def parse_session_request(data: Any) -> str | None:
     return None
 
 
+def parse_last_message_id(data: Any) -> int | None:
+    """`session_request.last_message_id`: the newest message id the client has."""
+    value = data.get("last_message_id") if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
 def parse_user_uttered(data: Any, max_chars: int) -> UserUttered:
     """Validate a `user_uttered` payload or raise ProtocolError."""
     if not isinstance(data, dict):
@@ -174,7 +187,9 @@ def parse_user_uttered(data: Any, max_chars: int) -> UserUttered:
         event = UserUttered.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(
-            INVALID_PAYLOAD, "user_uttered expects an object with a 'message' string"
+            INVALID_PAYLOAD,
+            "user_uttered expects an object with a 'message' string "
+            "(and an optional 'client_id' of 8-64 letters, digits, '-' or '_')",
         ) from exc
     try:
         event.message = clean_text(event.message)

@@ -45,6 +45,9 @@ ROTATION_GRACE = timedelta(minutes=2)
 # A session id older than this is re-signed when presented: the expiry slides.
 REISSUE_AFTER = timedelta(days=1)
 
+# The most messages sent to a client resuming from its last message id.
+MAX_RESUME = 500
+
 # How many clicked products the profile (and the bot's slot) keeps.
 MAX_CLICKED = 50
 
@@ -52,6 +55,14 @@ UNAVAILABLE_TEXT = (
     "Sorry, our assistant is unavailable right now. Your message is saved — "
     "please try again in a moment."
 )
+
+
+@dataclass
+class Accepted:
+    """A visitor message the server holds: its id, and whether it was a retry."""
+
+    message_id: int
+    duplicate: bool
 
 
 class TooManyVisitors(Exception):
@@ -78,6 +89,8 @@ def message_to_wire(message: Message, sender_name: str | None = None) -> dict[st
     }
     if sender_name:
         item["sender_name"] = sender_name
+    if message.client_id and message.direction == "visitor":
+        item["client_id"] = message.client_id
     return item
 
 
@@ -308,12 +321,18 @@ class ConversationService:
         if slots:
             await self.set_profile_slots(visitor_id, slots)
 
-    async def history(self, visitor_id: str, before_id: int | None = None) -> list[dict[str, Any]]:
-        """One page of the visitor's messages, oldest first."""
+    async def history(
+        self, visitor_id: str, before_id: int | None = None, after_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The visitor's messages, oldest first: the latest page, or with
+        ``after_id`` what a reconnecting client has not seen (up to MAX_RESUME)."""
         async with self._sessions() as session:
-            rows = await queries.recent_messages(
-                session, visitor_id, self._history_page_size, before_id
-            )
+            if after_id is not None:
+                rows = await queries.messages_after(session, visitor_id, after_id, MAX_RESUME)
+            else:
+                rows = await queries.recent_messages(
+                    session, visitor_id, self._history_page_size, before_id
+                )
             agents = await queries.agents_by_id(
                 session, {m.agent_id for m in rows if m.agent_id is not None}
             )
@@ -388,16 +407,37 @@ class ConversationService:
     # -- turns ------------------------------------------------------------
 
     async def handle_visitor_message(
-        self, visitor_id: str, text: str, page_url: str | None = None
-    ) -> None:
-        """Store the message, then let the bot, the follow-up dialogue or a person answer."""
+        self,
+        visitor_id: str,
+        text: str,
+        page_url: str | None = None,
+        client_id: str | None = None,
+    ) -> Accepted:
+        """Store the message, then let the bot, the follow-up dialogue or a person answer.
+
+        A retry (same ``client_id``) of a message already stored is not stored
+        or answered again — unless its bot turn never ran (the server stopped
+        in between), which then runs now. The visitor's messages are handled
+        one at a time, in the order they arrive.
+        """
         async with self._locks.hold(visitor_id):
+            if client_id is not None:
+                earlier = await self._earlier(visitor_id, client_id)
+                if earlier is not None:
+                    return earlier
             replies: list[tuple[Message, dict[str, Any]]] = []
             created: Followup | None = None
             async with self._sessions.begin() as session:
                 conversation = await queries.open_conversation(session, visitor_id, self._idle)
                 incoming = await queries.add_message(
-                    session, conversation, "visitor", text, page_url=page_url
+                    session,
+                    conversation,
+                    "visitor",
+                    text,
+                    page_url=page_url,
+                    client_id=client_id,
+                    # A bot turn is still to come: a retry must know if it ran.
+                    handled=bool(conversation.followup_stage) or conversation.state != "bot",
                 )
                 await queries.log_event(
                     session,
@@ -443,8 +483,25 @@ class ConversationService:
                     )
                 self._tracker_sync.kick(visitor_id)
                 self._handoff.publish_soon(conversation.id)
-                return
+                return Accepted(incoming.id, duplicate=False)
             await self._bot_turn(visitor_id, conversation, incoming, text, page_url)
+            return Accepted(incoming.id, duplicate=False)
+
+    async def _earlier(self, visitor_id: str, client_id: str) -> Accepted | None:
+        """A retried message: answer it if its bot turn never ran; None if it is new."""
+        async with self._sessions() as session:
+            earlier = await queries.message_by_client_id(session, visitor_id, client_id)
+            conversation = (
+                await session.get(Conversation, earlier.conversation_id) if earlier else None
+            )
+        if earlier is None or conversation is None:
+            return None
+        if not earlier.handled:
+            log.info("answering message %s of %s after a retry", earlier.id, visitor_id)
+            await self._bot_turn(
+                visitor_id, conversation, earlier, earlier.text or "", earlier.page_url
+            )
+        return Accepted(earlier.id, duplicate=True)
 
     async def _bot_turn(
         self,
@@ -484,8 +541,10 @@ class ConversationService:
         escalate: tuple[str, Actor] | None = None
         async with self._sessions.begin() as session:
             conversation = await queries.open_conversation(session, visitor_id, self._idle)
+            stored = await session.get(Message, incoming.id)
+            if stored is not None:
+                stored.handled = True
             if reply is not None:
-                stored = await session.get(Message, incoming.id)
                 if stored is not None and reply.intent:
                     stored.intent = reply.intent
                     stored.confidence = reply.confidence

@@ -158,25 +158,48 @@ class DeskService:
                 raise NotFound("no such conversation")
 
     async def messages(
-        self, conversation_id: int, limit: int = 100, before_id: int | None = None
+        self,
+        conversation_id: int,
+        limit: int = 100,
+        before_id: int | None = None,
+        after_id: int | None = None,
     ) -> list[dict[str, Any]]:
+        """A page of a conversation's messages (``after_id``: what a reconnecting
+        console missed)."""
         async with self._sessions() as session:
             if await session.get(Conversation, conversation_id) is None:
                 raise NotFound("no such conversation")
-            rows = await queries.conversation_messages(session, conversation_id, limit, before_id)
+            rows = await queries.conversation_messages(
+                session, conversation_id, limit, before_id, after_id
+            )
             agents = await queries.agents_by_id(
                 session, {m.agent_id for m in rows if m.agent_id is not None}
             )
         return [message_json(m, agents.get(m.agent_id) if m.agent_id else None) for m in rows]
 
     async def send(
-        self, conversation_id: int, agent: Agent, text: str, note: bool = False
+        self,
+        conversation_id: int,
+        agent: Agent,
+        text: str,
+        note: bool = False,
+        client_id: str | None = None,
     ) -> dict[str, Any]:
-        """An agent's reply (to the visitor and the bot's tracker) or internal note."""
+        """An agent's reply (to the visitor and the bot's tracker) or internal note.
+
+        A retry carrying the ``client_id`` of a message already stored gets that
+        message back: it is not stored, relayed or sent to the bot again.
+        """
         async with self._sessions.begin() as session:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None:
                 raise NotFound("no such conversation")
+            if client_id is not None:
+                earlier = await queries.message_by_client_id(
+                    session, conversation.visitor_id, client_id
+                )
+                if earlier is not None and earlier.agent_id == agent.id:
+                    return message_json(earlier, agent)
             if not note:
                 if conversation.state != "assigned":
                     raise Conflict("accept the conversation before replying")
@@ -184,7 +207,12 @@ class DeskService:
                     raise Forbidden("the conversation is assigned to someone else")
                 conversation.unread = 0
             message = await queries.add_message(
-                session, conversation, "note" if note else "agent", text, agent_id=agent.id
+                session,
+                conversation,
+                "note" if note else "agent",
+                text,
+                agent_id=agent.id,
+                client_id=client_id,
             )
             if not note:
                 await queries.add_tracker_events(

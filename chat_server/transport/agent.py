@@ -125,7 +125,7 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_send_message(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.SocketSendBody) -> Reply:
             message = await self._services().desk.send(
-                body.conversation_id, agent, body.text, body.note
+                body.conversation_id, agent, body.text, body.note, body.client_id
             )
             return {"message": message}
 

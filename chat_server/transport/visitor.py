@@ -121,22 +121,32 @@ class VisitorNamespace(socketio.AsyncNamespace):
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             claim = None
         try:
-            await self._start_session(sid, presented, claim)
+            await self._start_session(
+                sid, presented, claim, protocol.parse_last_message_id(data)
+            )
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
 
-    async def on_user_uttered(self, sid: str, data: Any = None) -> None:
+    async def on_user_uttered(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Store and answer a message; the ack (for clients that ask) says it is stored."""
         try:
             event = protocol.parse_user_uttered(data, self._max_chars)
             visitor_id = await self._visitor_for(sid, event.session_id)
             await self._limit(sid, ratelimit.MESSAGES, sid)
             await self._limit(sid, ratelimit.MESSAGES_PER_IP, await self._address(sid))
         except protocol.ProtocolError as err:
+            # rasa-webchat listens to `error`; Rapport widgets read the ack.
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
-            return
-        await self._services().conversations.handle_visitor_message(
-            visitor_id, event.message, protocol.page_url(event.customData)
+            return {"ok": False, **err.as_event()}
+        accepted = await self._services().conversations.handle_visitor_message(
+            visitor_id, event.message, protocol.page_url(event.customData), event.client_id
         )
+        return {
+            "ok": True,
+            "message_id": accepted.message_id,
+            "client_id": event.client_id,
+            "duplicate": accepted.duplicate,
+        }
 
     async def on_card_clicked(self, sid: str, data: Any = None) -> None:
         try:
@@ -200,7 +210,11 @@ class VisitorNamespace(socketio.AsyncNamespace):
             )
 
     async def _start_session(
-        self, sid: str, presented: str | None, claim: IdentityClaim | None = None
+        self,
+        sid: str,
+        presented: str | None,
+        claim: IdentityClaim | None = None,
+        last_message_id: int | None = None,
     ) -> str:
         services = self._services()
         self._identified(sid)
@@ -227,8 +241,18 @@ class VisitorNamespace(socketio.AsyncNamespace):
         )
         await self.emit(protocol.SESSION_CONFIRM, {"session_id": session.session_id}, to=sid)
         if session.resumed:
-            history = await services.conversations.history(session.visitor_id)
-            await self.emit(protocol.HISTORY, {"messages": history}, to=sid)
+            same_visitor = (presented or "").split(".", 1)[0] == session.visitor_id
+            if last_message_id is not None and same_visitor:
+                # The same visitor reconnecting: only what it has not seen yet.
+                missed = await services.conversations.history(
+                    session.visitor_id, after_id=last_message_id
+                )
+                await self.emit(
+                    protocol.HISTORY, {"messages": missed, "after": last_message_id}, to=sid
+                )
+            else:
+                history = await services.conversations.history(session.visitor_id)
+                await self.emit(protocol.HISTORY, {"messages": history}, to=sid)
         if rapport:
             status, unrated = await services.conversations.handoff_status(session.visitor_id)
             if status is not None:

@@ -42,7 +42,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             yield url
 
 
-async def start_server(database_url: str, **overrides: Any) -> TestServer:
+async def start_server(database_url: str, port: int | None = None, **overrides: Any) -> TestServer:
     """An in-process chat server whose Rasa and action server ports are closed."""
     options: dict[str, Any] = {
         "rasa_url": f"http://127.0.0.1:{free_port()}",
@@ -57,7 +57,7 @@ async def start_server(database_url: str, **overrides: Any) -> TestServer:
         **overrides,
     }
     settings = Settings(database_url=database_url, **options)
-    srv = TestServer(create_app(settings), host="127.0.0.1", port=free_port())
+    srv = TestServer(create_app(settings), host="127.0.0.1", port=port or free_port())
     await srv.start_server()
     srv.settings = settings  # type: ignore[attr-defined]
     return srv

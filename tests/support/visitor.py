@@ -14,10 +14,20 @@ from tests.support.events import EventLog
 class Visitor(EventLog):
     """A python-socketio client that records every event it receives."""
 
-    def __init__(self, rapport: bool = False) -> None:
-        """``rapport=True`` announces the Rapport capability (extension events)."""
+    def __init__(self, rapport: bool = False, reconnect: bool = False) -> None:
+        """``rapport=True`` announces the Rapport capability (extension events);
+        ``reconnect=True`` reconnects after a drop and resumes the session from
+        the last message id seen, as the widget does."""
         self.rapport = rapport
+        # python-socketio does not reconnect after the server closed the
+        # connection (a restart); the widget does, and so does this client.
         self.sio = socketio.AsyncClient(reconnection=False)
+        self.reconnect = reconnect
+        self.base_url: str | None = None
+        self.closing = False
+        self._reconnecting: asyncio.Task[None] | None = None
+        self.confirmed = asyncio.Event()
+        self.last_message_id = 0
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
         self.received: list[str] = []  # every event name, in order
@@ -35,8 +45,46 @@ class Visitor(EventLog):
         ):
             self.sio.on(name, self._recorder(name))
 
+        if reconnect:
+            self.sio.on("connect", self._resume)
+            self.sio.on("disconnect", self._dropped)
+
+    async def _dropped(self, *reason: Any) -> None:
+        self.confirmed.clear()
+        if not self.closing and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        assert self.base_url is not None
+        while not self.closing and not self.sio.connected:
+            await asyncio.sleep(0.2)
+            try:
+                await self.sio.connect(self.base_url, transports=["websocket"])
+            # ValueError: the client is still winding the old connection down.
+            except (socketio.exceptions.ConnectionError, ValueError):
+                continue
+
+    async def _resume(self) -> None:
+        if self.session_id is None:
+            return  # the first connect: connect() asks for the session
+        request: dict[str, Any] = {
+            "session_id": self.session_id,
+            "last_message_id": self.last_message_id,
+        }
+        if self.rapport:
+            request["rapport"] = 1
+        await self.sio.emit("session_request", request)
+
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
+            if name == "session_confirm" and isinstance(data, dict):
+                self.session_id = data.get("session_id")
+                self.confirmed.set()
+            if isinstance(data, dict) and isinstance(data.get("message_id"), int):
+                self.last_message_id = max(self.last_message_id, data["message_id"])
+            if name == "history" and isinstance(data, dict):
+                for item in data.get("messages") or []:
+                    self.last_message_id = max(self.last_message_id, item.get("id") or 0)
             self.received.append(name)
             self.log.append((name, data))
             self.last_event_at = time.perf_counter()
@@ -48,6 +96,7 @@ class Visitor(EventLog):
         self, base_url: str, session_id: str | None = None, identity: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Connect and request a session; return the session_confirm payload."""
+        self.base_url = base_url
         await self.sio.connect(base_url, transports=["websocket"])
         request: dict[str, Any] = {"session_id": session_id}
         if self.rapport:
@@ -98,10 +147,35 @@ class Visitor(EventLog):
             if event == "bot_uttered":
                 replies.append(data)
 
+    async def send_reliably(
+        self, text: str, client_id: str, deadline: float = 60
+    ) -> dict[str, Any]:
+        """Send until the server acks it (as the widget does): retried with the
+        same ``client_id`` after a timeout or a reconnect. Returns the ack."""
+        give_up = asyncio.get_running_loop().time() + deadline
+        payload = {"message": text, "client_id": client_id}
+        while True:
+            if asyncio.get_running_loop().time() > give_up:
+                raise TimeoutError(f"{text!r} was never acknowledged")
+            try:
+                await asyncio.wait_for(self.confirmed.wait(), 5)
+                ack = await self.sio.call(
+                    "user_uttered", {**payload, "session_id": self.session_id}, timeout=5
+                )
+            except (TimeoutError, socketio.exceptions.SocketIOError):
+                await asyncio.sleep(0.2)
+                continue
+            if isinstance(ack, dict) and isinstance(ack.get("message_id"), int):
+                self.last_message_id = max(self.last_message_id, ack["message_id"])
+            return ack  # type: ignore[no-any-return]
+
     @property
     def visitor_id(self) -> str:
         assert self.session_id is not None
         return self.session_id.split(".")[0]
 
     async def close(self) -> None:
+        self.closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         await self.sio.disconnect()
