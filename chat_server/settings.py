@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     cors_allowed_origins: str = "*"
     log_level: str = "INFO"
 
+    # -- privacy --------------------------------------------------------------
+    # Closed conversations, analytics events and inactive visitors older than
+    # this are deleted (docs/operations.md, "Privacy"); 0 keeps everything.
+    retention_days: int = Field(365, ge=0)
+    # How often the retention purge runs in the background.
+    retention_check_hours: float = Field(6.0, gt=0)
+    # Mask emails, phone numbers and card numbers in every log line.
+    redact_pii: bool = True
+    # Also mask them in interaction events (analytics) written from now on.
+    redact_pii_in_analytics: bool = False
+
     @field_validator("secret_key")
     @classmethod
     def _secret_long_enough(cls, value: SecretStr) -> SecretStr:

@@ -58,6 +58,11 @@ class PrivacyService:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessionmaker
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The database this service reads and erases (shared with RetentionService)."""
+        return self._sessions
+
     async def export(self, visitor_id: str) -> dict[str, Any]:
         """Everything stored about the visitor, as JSON-ready data."""
         async with self._sessions() as session:
