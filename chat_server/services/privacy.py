@@ -97,7 +97,11 @@ class PrivacyService:
                 "visitor": _row(visitor),
                 "conversations": [_row(c) for c in conversations],
                 "messages": [_row(m) for m in messages],
-                "interaction_events": [_row(e) for e in events],
+                "interaction_events": (event_rows := [_row(e) for e in events]),
+                # Every consent change with its source (also among the events).
+                "consent_records": [
+                    e["data"] for e in event_rows if e["type"] == "consent_changed"
+                ],
                 "tracker_events": tracker,
             }
 
