@@ -94,13 +94,17 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
             session.add(
                 Followup(visitor_id=vid, email="a@b.io", message="m", created_at=OLD)
             )
-        session.add(InteractionEvent(type="recent", visitor_id="active", data={}, created_at=RECENT))
+        session.add(
+            InteractionEvent(type="recent", visitor_id="active", data={}, created_at=RECENT)
+        )
         session.add(TrackerOutbox(visitor_id="active", events=[], created_at=RECENT))
         session.add(Followup(visitor_id="active", email="a@b.io", message="m", created_at=RECENT))
         for vid in ("gone", "waiting", "active"):
             for i in range(3):
                 await session.execute(
-                    _tracker.insert().values(sender_id=vid, type_name="user", timestamp=i, data="{}")
+                    _tracker.insert().values(
+                        sender_id=vid, type_name="user", timestamp=i, data="{}"
+                    )
                 )
     return ids
 
