@@ -36,14 +36,19 @@ def load_settings() -> Settings:
         sys.exit(f"chat_server: invalid configuration:\n{exc}")
 
 
-def serve() -> None:
-    settings = load_settings()
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr; with ``REDACT_PII`` every line is redacted (chat_server/redaction.py)."""
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if settings.redact_pii:
         install_log_redaction()
+
+
+def serve() -> None:
+    settings = load_settings()
+    configure_logging(settings)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 shutdown_timeout=5)
 

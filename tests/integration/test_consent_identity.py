@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.models import InteractionEvent
 from chat_server.db.models import Visitor as VisitorRow
+from chat_server.http.keys import SERVICES
 from tests.integration.conftest import base
 from tests.integration.test_identity import identity
 from tests.support.visitor import Visitor
@@ -43,6 +44,7 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
         await logged_in.connect(
             url, session_id=anon["session_id"], identity=identity("cust-consent")
         )
+        await logged_in.say("hello")  # a conversation for the console to open
         await logged_in.close()
 
         async with engine.connect() as conn:
@@ -56,7 +58,7 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
             )
     finally:
         await engine.dispose()
-    assert events == [
+    expected = [
         {
             "topic": "marketing_email",
             "granted": True,
@@ -66,3 +68,9 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
             "confirmation": None,
         }
     ]
+    assert events == expected
+    # The console's visitor panel gets them with the conversation's details.
+    desk = server.app[SERVICES].desk
+    conversations = await desk.visitor_conversations(customer.visitor_id)
+    detail = await desk.detail(conversations["conversations"][0]["id"])
+    assert detail["visitor"]["consents"] == expected

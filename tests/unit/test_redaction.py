@@ -104,3 +104,29 @@ def test_log_filter_redacts_message_args_and_traceback() -> None:
     assert "1234567" not in records[1]
     assert f"ValueError: bad input: {PHONE_MASK}" in records[1]
     assert "TR-10023" in records[1]
+
+
+@pytest.mark.parametrize("enabled", ["true", "false"])
+def test_server_logging_redacts_when_enabled(enabled: str) -> None:
+    """The chat server's own log set-up (a fresh process, as ``serve`` runs it)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from chat_server.__main__ import configure_logging, load_settings\n"
+        "configure_logging(load_settings())\n"
+        "logging.getLogger('chat_server.services.x').warning("
+        "'visitor %s wrote %r', 'v1', 'I am jane@example.com, +49 30 1234567')\n"
+    )
+    env = {**os.environ, "SECRET_KEY": "test-secret-key-0123456789", "REDACT_PII": enabled}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stderr
+    assert "visitor v1 wrote" in out
+    if enabled == "true":
+        assert "jane@example.com" not in out and "1234567" not in out
+        assert f"I am {EMAIL_MASK}, {PHONE_MASK}" in out
+    else:
+        assert "jane@example.com" in out
