@@ -87,3 +87,23 @@ async def test_quick_reply_acceptance_records_quick_reply(live_stack: Stack) -> 
     assert [(e["source"], e["granted"]) for e in events] == [("chat:quick_reply", True)]
     assert "Would you like our newsletter at sam.consent@example.com" in events[0]["agreed_to"]
     assert exported == events
+
+
+async def test_leaving_an_email_for_a_reply_records_that_consent(live_stack: Stack) -> None:
+    visitor = Visitor()
+    await visitor.connect(live_stack.base_url)
+    try:
+        replies = await visitor.say("can I talk to a real person please", quiet=1.5)
+        assert "Nobody from our team is online" in replies[-1]["text"], replies
+        asked = await visitor.say("My tent pole arrived broken, can someone write to me?")
+        assert "What email address" in asked[0]["text"]
+        done = texts(await visitor.say("sam.reply@example.com"))
+    finally:
+        await visitor.close()
+    events, exported = await consent_records(live_stack, visitor.visitor_id)
+    assert [(e["topic"], e["granted"], e["source"]) for e in events] == [
+        ("followup_reply", True, "chat:typed")
+    ]
+    assert events[0]["agreed_to"] == asked[0]["text"]
+    assert events[0]["confirmation"] == done
+    assert exported == events
