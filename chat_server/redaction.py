@@ -14,7 +14,8 @@ false ``[phone]`` masks is useless for debugging. So:
   either starts with 0 or ``(`` or is grouped by spaces, dashes, dots or
   parentheses; an ungrouped run of digits not starting with 0 is taken for an
   order or tracking number;
-- digits glued to letters or a dash (``SKU-1234567890``) are never masked.
+- digits glued to letters or a dash (``SKU-1234567890``) are never masked;
+- dates with times and dotted IPv4 addresses are kept.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # Not preceded/followed by a word character or a dash: "SKU-4417-2290" and
 # "TR-10023" are identifiers, not numbers on their own.
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-_PHONE = re.compile(r"(?<![\w.+-])\+?\(?\d(?:[ ().-]{0,2}\d){6,16}(?![\w-])")
+# Not followed by ":" either: "2026-01-02 03:04" is a date and a time.
+_PHONE = re.compile(r"(?<![\w.+-])\+?\(?\d(?:[ ().-]{0,2}\d){6,16}(?![\w:-])")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -52,6 +55,8 @@ def _card(match: re.Match[str]) -> str:
 
 def _phone(match: re.Match[str]) -> str:
     found = match.group(0)
+    if _IPV4.fullmatch(found):
+        return found  # an IP address: kept, logs need it to trace abuse
     digits = re.sub(r"\D", "", found)
     if found.startswith("+"):
         return PHONE_MASK if 7 <= len(digits) <= 15 else found

@@ -51,6 +51,11 @@ KEPT = [
     "invoice INV-2024-000123",
     "version 3.6.1",
     "user@localhost",  # no top-level domain
+    "at 2026-01-02 03:04:05",
+    "2026-01-02T03:04:05+00:00",
+    "from 192.168.100.200 port 5",
+    "visitor 3f9d2c7e1b2a4c3d9e8f0123456789ab",  # a visitor id (uuid hex)
+    "took 1234.5 ms",
 ]
 
 
