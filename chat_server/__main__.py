@@ -2,6 +2,9 @@
 
 ``python -m chat_server create-agent --username U --display-name N [--role admin]``
 creates an agent; the password is read from ``--password``, or prompted for.
+
+``python -m chat_server purge [--dry-run]`` deletes (or counts) what is older
+than ``RETENTION_DAYS`` now, as the server's scheduled purge does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.protocol.agent import AgentCreate
+from chat_server.redaction import install_log_redaction
 from chat_server.services.agents import AgentExists, create_agent
+from chat_server.services.privacy import PrivacyService
+from chat_server.services.retention import RetentionService
 from chat_server.settings import Settings
 
 
@@ -30,12 +36,19 @@ def load_settings() -> Settings:
         sys.exit(f"chat_server: invalid configuration:\n{exc}")
 
 
-def serve() -> None:
-    settings = load_settings()
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr; with ``REDACT_PII`` every line is redacted (chat_server/redaction.py)."""
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.redact_pii:
+        install_log_redaction()
+
+
+def serve() -> None:
+    settings = load_settings()
+    configure_logging(settings)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 shutdown_timeout=5)
 
@@ -72,6 +85,31 @@ def create_agent_command(args: argparse.Namespace) -> None:
     print(f"created {body.role} {body.username!r} (id {agent_id})")
 
 
+async def _purge(settings: Settings, dry_run: bool) -> dict[str, int]:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+        privacy = PrivacyService(create_sessionmaker(engine))
+        retention = RetentionService(
+            privacy.sessions, privacy, settings.retention_days, settings.retention_check_hours
+        )
+        return await retention.purge(dry_run=dry_run)
+    finally:
+        await engine.dispose()
+
+
+def purge_command(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    if settings.retention_days == 0:
+        print("RETENTION_DAYS=0: everything is kept, nothing to purge")
+        return
+    counts = asyncio.run(_purge(settings, args.dry_run))
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"older than {settings.retention_days} days, {verb}:")
+    for table, count in counts.items():
+        print(f"  {table}: {count}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m chat_server")
     commands = parser.add_subparsers(dest="command")
@@ -83,9 +121,13 @@ def main() -> None:
     create.add_argument("--role", choices=("agent", "admin"), default="agent")
     create.add_argument("--max-chats", type=int, default=3)
     create.add_argument("--database-url", help="default: DATABASE_URL from the environment")
+    purge = commands.add_parser("purge", help="delete data older than RETENTION_DAYS now")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
     args = parser.parse_args()
     if args.command == "create-agent":
         create_agent_command(args)
+    elif args.command == "purge":
+        purge_command(args)
     else:
         serve()
 

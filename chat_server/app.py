@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.catalog import product_ids
+from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.http import agent_api, api, headers, openapi, views
@@ -28,6 +29,7 @@ from chat_server.services.handoff import HandoffService
 from chat_server.services.hours import SupportHours
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
+from chat_server.services.retention import RetentionService
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
@@ -55,6 +57,7 @@ def build_services(
     )
     tracker_sync = TrackerSync(sessions, rasa)
     privacy = PrivacyService(sessions)
+    queries.redact_events(settings.redact_pii_in_analytics)
     conversations = ConversationService(
         sessions,
         rasa,
@@ -131,6 +134,11 @@ def create_app(settings: Settings) -> web.Application:
         )
         await services.agents.ensure_initial_admin()
         background = [asyncio.create_task(services.tracker_sync.run())]
+        retention = RetentionService(
+            services.privacy.sessions, services.privacy, settings.retention_days,
+            settings.retention_check_hours,
+        )
+        background.append(asyncio.create_task(retention.run()))
         # Agents marked online before a restart must reconnect within the grace
         # period, or their conversations go back to the queue.
         for agent in await services.agents.online():

@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     initial_admin_password_file: Path | None = None
     log_level: str = "INFO"
 
+    # -- privacy --------------------------------------------------------------
+    # Closed conversations, analytics events and inactive visitors older than
+    # this are deleted (docs/operations.md, "Privacy"); 0 keeps everything.
+    retention_days: int = Field(365, ge=0)
+    # How often the retention purge runs in the background.
+    retention_check_hours: float = Field(6.0, gt=0)
+    # Mask emails, phone numbers and card numbers in every log line.
+    redact_pii: bool = True
+    # Also mask them in interaction events (analytics) written from now on.
+    redact_pii_in_analytics: bool = False
+
     # -- identity and sessions ----------------------------------------------
     # A visitor's session id stops working after this long unused; every
     # visit re-issues it, so a regular visitor is remembered indefinitely.

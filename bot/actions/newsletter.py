@@ -48,7 +48,10 @@ class ActionSubscribeNewsletter(Action):
             dispatcher.utter_message(response="utter_invalid_email")
             return []
         newsletter = policies().get("newsletter") or {}
-        text = f"You're subscribed with {email}. Thanks!"
+        # Say exactly what they agreed to: the confirmation is part of the
+        # consent record (the chat server stores it with the source).
+        text = (f"You're subscribed with {email}: you agreed to receive our newsletter "
+                f"(new arrivals and deals) by email. You can unsubscribe any time. Thanks!")
         if newsletter.get("welcome_code"):
             text += (f" Here's {newsletter.get('welcome_discount_percent', 10)}% off your "
                      f"first order: code {newsletter['welcome_code']}.")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server import redaction
 from chat_server.db.models import (
     Agent,
     Conversation,
@@ -17,6 +18,16 @@ from chat_server.db.models import (
     Visitor,
     utcnow,
 )
+
+# REDACT_PII_IN_ANALYTICS: mask PII in interaction events (set by build_services).
+_redact_events = False
+
+
+def redact_events(enabled: bool) -> None:
+    """Mask emails, phone and card numbers in events logged from now on."""
+    global _redact_events
+    _redact_events = enabled
+
 
 # What a visitor may see of a conversation (notes and system lines are for agents).
 VISITOR_DIRECTIONS = ("visitor", "bot", "agent")
@@ -153,9 +164,12 @@ async def log_event(
     conversation_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
+    data = data or {}
+    if _redact_events:
+        data = redaction.redact_value(data)
     session.add(
         InteractionEvent(
-            type=type_, visitor_id=visitor_id, conversation_id=conversation_id, data=data or {}
+            type=type_, visitor_id=visitor_id, conversation_id=conversation_id, data=data
         )
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import queries
@@ -27,7 +28,7 @@ from chat_server.profile import merge_profiles, profile_from_slots
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
 from chat_server.rasa_client import RasaClient, RasaReply, RasaUnavailable
-from chat_server.services import followups
+from chat_server.services import consent, followups
 from chat_server.services.handoff import BOT, VISITOR, Actor, HandoffService
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.notifier import Notifier
@@ -137,6 +138,20 @@ def read_reply(reply: RasaReply) -> BotTurn:
         if isinstance(privacy, dict) and privacy.get("forget"):
             turn.forget = True
     return turn
+
+
+async def _bot_text_before(session: AsyncSession, message: Message) -> str | None:
+    """The text of the bot message just before ``message`` in its conversation."""
+    return await session.scalar(
+        select(Message.text)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.direction == "bot",
+            Message.id < message.id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
 
 
 def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
@@ -300,7 +315,20 @@ class ConversationService:
             return known, None, True
         # Same person, first seen anonymously: keep their history and profile.
         await queries.move_visitor_data(session, anonymous.id, known.id)
+        had_consent = (known.profile or {}).get("marketing_consent")
         known.profile = merge_profiles(known.profile or {}, anonymous.profile or {})
+        if known.profile.get("marketing_consent") != had_consent:
+            # Given while anonymous; the login carries it over to the customer.
+            await consent.record(
+                session,
+                known.id,
+                None,
+                topic=consent.MARKETING,
+                granted=bool(known.profile.get("marketing_consent")),
+                source=consent.IDENTITY_CLAIM,
+                agreed_to=None,
+                at=known.profile.get("consent_at"),
+            )
         await session.delete(anonymous)
         await queries.log_event(session, "visitor_merged", known.id, data={"from": anonymous.id})
         merged_from = anonymous.id
@@ -467,6 +495,16 @@ class ConversationService:
                             conversation.id,
                             {"followup_id": created.id},
                         )
+                        await consent.record(
+                            session,
+                            visitor_id,
+                            conversation.id,
+                            topic=consent.FOLLOWUP_REPLY,
+                            granted=True,
+                            source=consent.TYPED,
+                            agreed_to=await _bot_text_before(session, incoming),
+                            confirmation=" ".join(r["text"] for r in step.replies) or None,
+                        )
                 elif conversation.state in ("queued", "assigned"):
                     # A person owns the conversation: the bot stays silent but
                     # its tracker hears what was said (see TrackerSync).
@@ -550,7 +588,12 @@ class ConversationService:
                     stored.confidence = reply.confidence
                 visitor = await queries.get_visitor(session, visitor_id)
                 if visitor is not None and reply.slots:
+                    consent_before = (visitor.profile or {}).get("marketing_consent")
                     mirror_profile(visitor, reply.slots)
+                    if visitor.profile.get("marketing_consent") != consent_before:
+                        await self._record_consent(
+                            session, visitor, conversation, incoming, turn, text
+                        )
             conversation.fallbacks_in_row = (
                 conversation.fallbacks_in_row + 1 if turn.fallback else 0
             )
@@ -625,6 +668,34 @@ class ConversationService:
             return text
         log.info("typed intent syntax from visitor %s read as plain text", visitor_id)
         return text.lstrip(INTENT_PREFIX).strip() or "?"
+
+    async def _record_consent(
+        self,
+        session: AsyncSession,
+        visitor: Visitor,
+        conversation: Conversation,
+        incoming: Message,
+        turn: BotTurn,
+        read_as: str,
+    ) -> None:
+        """The bot changed the visitor's marketing consent in this turn: record how.
+
+        ``read_as`` is what Rasa was given: it keeps the intent syntax only for a
+        quick reply the bot offered (see _text_for_bot).
+        """
+        # What the visitor agreed to: the bot's message they were answering.
+        asked = await _bot_text_before(session, incoming)
+        await consent.record(
+            session,
+            visitor.id,
+            conversation.id,
+            topic=consent.MARKETING,
+            granted=bool(visitor.profile.get("marketing_consent")),
+            source=consent.chat_source(read_as),
+            agreed_to=asked,
+            confirmation=" ".join(m["text"] for m in turn.outgoing if m.get("text")) or None,
+            at=visitor.profile.get("consent_at"),
+        )
 
     async def _deliver(
         self,

@@ -15,7 +15,7 @@ from chat_server.db import queries
 from chat_server.db.models import Agent, CannedResponse, Conversation, Followup, Message, utcnow
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as visitor_protocol
-from chat_server.services import followups
+from chat_server.services import consent, followups
 from chat_server.services.handoff import Conflict, Forbidden, HandoffService, NotFound, can_act
 from chat_server.services.notifier import Notifier
 from chat_server.services.serialize import agent_json, iso, message_json
@@ -104,6 +104,7 @@ class DeskService:
                 raise NotFound("no such conversation")
             summary = await self._handoff.summary(session, conversation)
             visitor = await queries.get_visitor(session, conversation.visitor_id)
+            consents = await consent.history(session, conversation.visitor_id)
             recent = list(
                 await session.scalars(
                     select(Message)
@@ -141,6 +142,7 @@ class DeskService:
                 "online": self._notifier.visitor_online(conversation.visitor_id),
                 "profile": profile,
                 "recent_pages": pages[:10],
+                "consents": consents[-10:],
             },
             "context": {
                 "handoff_reason": conversation.handoff_reason,

@@ -58,6 +58,11 @@ class PrivacyService:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessionmaker
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The database this service reads and erases (shared with RetentionService)."""
+        return self._sessions
+
     async def export(self, visitor_id: str) -> dict[str, Any]:
         """Everything stored about the visitor, as JSON-ready data."""
         async with self._sessions() as session:
@@ -92,7 +97,11 @@ class PrivacyService:
                 "visitor": _row(visitor),
                 "conversations": [_row(c) for c in conversations],
                 "messages": [_row(m) for m in messages],
-                "interaction_events": [_row(e) for e in events],
+                "interaction_events": (event_rows := [_row(e) for e in events]),
+                # Every consent change with its source (also among the events).
+                "consent_records": [
+                    e["data"] for e in event_rows if e["type"] == "consent_changed"
+                ],
                 "tracker_events": tracker,
             }
 

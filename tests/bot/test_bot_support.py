@@ -129,3 +129,14 @@ def test_fallback_lists_capabilities_and_tells_the_chat_server(tracker, run):
     payloads = {b["payload"] for b in messages[0]["buttons"]}
     assert {"/request_human", "/ask_shipping", "/find_product"} <= payloads
     assert [m["custom"] for m in messages if m.get("custom")] == [{"fallback": True}]
+
+
+def test_subscription_confirms_what_was_agreed_to(tracker, run):
+    events, messages = run(ActionSubscribeNewsletter(),
+                           tracker("yes", "affirm", slots={"email": "jane@example.com"}))
+    text = text_of(messages)
+    assert "jane@example.com" in text
+    assert "you agreed to receive our newsletter (new arrivals and deals) by email" in text
+    assert "unsubscribe any time" in text
+    slots = slot_events(events)
+    assert slots["marketing_consent"] is True and slots["consent_at"]

@@ -69,6 +69,8 @@ export function VisitorPanel({ state, conversation: c }) {
           ${c.csat.comment ? html`<p class="muted">“${c.csat.comment}”</p>` : null}
         </section>` : null}
 
+      <${Consents} visitor=${visitor} now=${state.now} />
+
       <${Handoff} c=${c} context=${context} />
 
       <section class="card" aria-labelledby="pages-title">
@@ -84,6 +86,33 @@ export function VisitorPanel({ state, conversation: c }) {
       <${History} state=${state} vid=${vid} current=${c.id} />
     </div>
   `;
+}
+
+const CONSENT_TOPICS = { marketing_email: "Newsletter", followup_reply: "Reply by email" };
+const CONSENT_SOURCES = {
+  "chat:quick_reply": "quick reply in chat",
+  "chat:typed": "typed in chat",
+  identity_claim: "carried over at login",
+  agent: "set by an agent",
+};
+
+/** Every consent change: what, given or withdrawn, how, when, and the text agreed to. */
+function Consents({ visitor, now }) {
+  const list = visitor && Array.isArray(visitor.consents) ? visitor.consents : [];
+  if (!list.length) return null;
+  return html`
+    <section class="card" aria-labelledby="consent-title" data-testid="consent-records">
+      <h3 id="consent-title" class="card-title">Consent records</h3>
+      <ol class="consents">
+        ${list.slice().reverse().map((r) => html`
+          <li>
+            <span>${CONSENT_TOPICS[r.topic] || humanize(String(r.topic || ""))}: ${r.granted ? "given" : "withdrawn"}
+              · ${CONSENT_SOURCES[r.source] || String(r.source || "")}</span>
+            ${r.at ? html` <span class="muted" title=${fullDate(r.at)}>${when(r.at, now)}</span>` : null}
+            ${r.agreed_to ? html`<span class="intent-text">Agreed to: “${r.agreed_to}”</span>` : null}
+          </li>`)}
+      </ol>
+    </section>`;
 }
 
 function shortUrl(url) {
