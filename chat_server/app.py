@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
-import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +15,7 @@ from chat_server.catalog import product_ids
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.http import agent_api, api, openapi, views
+from chat_server.http.errors import error_middleware
 from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
@@ -29,6 +29,7 @@ from chat_server.services.privacy import PrivacyService
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
+from chat_server.transport.guard import GuardedServer
 from chat_server.transport.notifier import SocketNotifier
 from chat_server.transport.visitor import VisitorNamespace
 
@@ -80,11 +81,11 @@ def build_services(
 
 def create_app(settings: Settings) -> web.Application:
     """Build the chat server; resources are opened on start-up, closed on cleanup."""
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[SETTINGS] = settings
 
     origins = settings.cors_allowed_origins
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
         async_mode="aiohttp",
         cors_allowed_origins="*" if origins == "*" else [o.strip() for o in origins.split(",")],
         # A visitor message is at most 2,000 characters; refuse huge frames early.

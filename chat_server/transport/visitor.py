@@ -12,18 +12,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import socketio
-
 from chat_server.protocol import visitor as protocol
 from chat_server.services.container import Services
+from chat_server.transport.guard import GuardedNamespace
 from chat_server.transport.notifier import rapport_room
 from chat_server.verification import IdentityClaim, verify_claim
 
 log = logging.getLogger(__name__)
 
 
-class VisitorNamespace(socketio.AsyncNamespace):
+class VisitorNamespace(GuardedNamespace):
     """Handlers for widget sockets: parse, check the session, call a service."""
+
+    error_event = protocol.ERROR  # Rasa clients use no acks: refusals come as events
 
     def __init__(
         self,
