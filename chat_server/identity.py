@@ -34,6 +34,8 @@ class VisitorIds:
         """The visitor id inside a genuine session id, else None."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
+        if not token.isascii():  # genuine ids are ASCII; a lone surrogate cannot even be encoded
+            return None
         try:
             visitor_id = self._signer.unsign(token).decode()
         except (BadSignature, UnicodeDecodeError):

@@ -60,11 +60,11 @@ class GuardedNamespace(socketio.AsyncNamespace):
                 log.debug("could not send %s to %s", code, sid, exc_info=True)
         return self.refusal(code, message)
 
-    async def trigger_event(self, event: Any, *args: Any) -> Any:
+    async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             return await self._lifecycle(event, *args)
         sid = args[0]
-        if not isinstance(event, str) or not callable(getattr(self, f"on_{event}", None)):
+        if not callable(getattr(self, f"on_{event}", None)):
             return await self.refuse(sid, UNKNOWN_EVENT, "Unknown event.")
         if len(args) > 2:  # every event takes one payload
             return await self.refuse(sid, INVALID_PAYLOAD, f"{event} takes one payload.")
@@ -87,7 +87,7 @@ class GuardedNamespace(socketio.AsyncNamespace):
 
 
 class GuardedServer(socketio.AsyncServer):
-    """A Socket.IO server that answers undecodable packets instead of logging tracebacks."""
+    """A Socket.IO server that answers malformed packets instead of logging tracebacks."""
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         # Overrides python-socketio's dispatcher (pinned in requirements.lock):
@@ -100,6 +100,17 @@ class GuardedServer(socketio.AsyncServer):
             self._binary_packet.pop(eio_sid, None)
             log.warning("unreadable packet from %s: %s", eio_sid, type(exc).__name__)
             await self._refuse_packet(eio_sid, data)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        # python-socketio dispatches any event name a client sends, even
+        # "connect" and "disconnect": a client could run its own disconnect
+        # handler while staying connected. Only real events get through.
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            await self._refuse(eio_sid, namespace, id, INVALID_PAYLOAD, "Not an event.")
+        elif data[0] in self.reserved_events:
+            await self._refuse(eio_sid, namespace, id, UNKNOWN_EVENT, "Unknown event.")
+        else:
+            await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _refuse_packet(self, eio_sid: str, data: Any) -> None:
         """Tell the sender its packet was unreadable, as far as its header can be read."""
@@ -116,15 +127,23 @@ class GuardedServer(socketio.AsyncServer):
                 ),
             )
             return
+        ack_id = int(header.group(2)) if header.group(2) is not None else None
+        await self._refuse(
+            eio_sid, namespace, ack_id, INVALID_PAYLOAD, "The server could not read that packet."
+        )
+
+    async def _refuse(
+        self, eio_sid: str, namespace: str | None, ack_id: int | None, code: str, message: str
+    ) -> None:
+        """The namespace's refusal: its error event, and the ack if one was asked for."""
+        namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         handler = self.namespace_handlers.get(namespace)
         if sid is None or not isinstance(handler, GuardedNamespace):
-            return
-        ack = await handler.refuse(sid, INVALID_PAYLOAD, "The server could not read that packet.")
-        if header.group(2) is not None:
+            return  # not connected to that namespace: nobody to answer
+        ack = await handler.refuse(sid, code, message)
+        if ack_id is not None:
             await self._send_packet(
                 eio_sid,
-                self.packet_class(
-                    packet.ACK, namespace=namespace, id=int(header.group(2)), data=[ack]
-                ),
+                self.packet_class(packet.ACK, namespace=namespace, id=ack_id, data=[ack]),
             )
