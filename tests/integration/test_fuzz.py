@@ -19,8 +19,8 @@ Properties (hypothesis, derandomized so CI sees the same cases each run):
   message answered after each barrage) and logs no traceback;
 - memory stays flat: the process's RSS after a repeated barrage.
 
-``RAPPORT_FUZZ_EXAMPLES=<n>`` multiplies nothing but sets the examples per
-fuzz target (default keeps the module under ~90 s in ``make test``).
+``RAPPORT_FUZZ_EXAMPLES=<n>`` sets the examples per fuzz target; the
+defaults keep the module around a minute in ``make test``.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+            raise AssertionError(f"no stop on SIGTERM; the log ends:\n{tail}") from None
 
 
 async def _ready(t: Target) -> None:
@@ -333,6 +334,8 @@ async def visitor_case(t: Target, event: str, payload: Any) -> None:
         assert stored == 0
     if event == "session_request":
         assert visitor.seen("session_confirm", mark), "session_request is always answered"
+    if event not in VISITOR_VALID:  # "connect", "disconnect" and names the server lacks
+        assert [e["code"] for e in errors] == ["unknown_event"], (event, errors)
 
 
 def check_visitor(t: Target) -> Callable[[tuple[str, Any]], None]:
@@ -369,6 +372,9 @@ def test_visitor_events(target: Target) -> None:
 
 # -- agent events ---------------------------------------------------------------------
 
+AGENT_EVENTS = ("watch", "unwatch", "typing", "send_message", "set_status")
+
+
 def agent_valid(t: Target) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     conversation = st.one_of(st.just(t.conversation_id), fuzz.int_values())
     return {
@@ -396,6 +402,8 @@ async def agent_case(t: Target, event: str, payload: Any) -> None:
         assert isinstance(ack.get("message"), str) and ack["message"]
     stored = t.count("SELECT count(*) FROM messages WHERE agent_id IS NOT NULL") - before
     assert stored == (1 if event == "send_message" and ack["ok"] else 0), (payload, ack)
+    if event not in AGENT_EVENTS:
+        assert ack["error"] == "unknown_event", (event, ack)
     t.counts["agent_accepted" if ack["ok"] else "agent_refused"] += 1
 
 
@@ -413,7 +421,8 @@ def check_agent(t: Target) -> Callable[[tuple[str, Any]], None]:
 def agent_cases(t: Target) -> st.SearchStrategy[tuple[str, Any]]:
     return st.one_of(
         *[st.tuples(st.just(e), fuzz.payloads(v)) for e, v in agent_valid(t).items()],
-        st.tuples(st.sampled_from(["accept", "resolve", "message_created", "__proto__"]),
+        st.tuples(st.sampled_from(["accept", "message_created", "__proto__", "connect",
+                                   "disconnect"]),
                   fuzz.json_values()),
     )
 
@@ -721,6 +730,54 @@ def test_rest_routes(target: Target) -> None:
     finally:
         target.run(http.close())
     target.run(probe(target))
+    assert_stored_text_well_formed(target)
+    assert target.tracebacks() == []
+
+
+# A valid body per schema: each string field in turn is replaced by a nasty value.
+REST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "LoginBody": {"username": "fuzz", "password": "not the password"},
+    "MeUpdate": {"display_name": "Fuzz"},
+    "PasswordChange": {"current_password": "wrong password", "new_password": "long enough pw"},
+    "AgentCreate": {"username": "newagent", "password": "long enough password",
+                    "display_name": "New", "role": "agent", "max_chats": 3},
+    "SendBody": {"text": "hi", "note": True},
+    "TransferBody": {"agent_id": 1, "note": "see notes"},
+    "CannedCreate": {"shortcut": "hi", "text": "canned"},
+}
+HOSTILE_BODIES = [
+    b"[" * 10_000 + b"]" * 10_000, fuzz.deep_json(10_000, "{").encode(), b"\xff\xfe",
+    b'{"a": "\xed\xa0\x80"}', b"x" * 70_000, b"{", b"",
+]
+
+
+def test_rest_known_nasties(target: Target) -> None:
+    """Every body route: nasty text in each string field, and hostile raw bodies."""
+    async def document() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"{target.base_url}/api/openapi.json") as resp:
+            return await resp.json()  # type: ignore[no-any-return]
+
+    with_body = [op for op in operations(target.run(document())) if op.body_schema]
+    assert {op.body_schema for op in with_body} == set(REST_EXAMPLES)
+    cases = []
+    for op in with_body:
+        path = op.path.replace("{id}", str(target.conversation_id))
+        example = REST_EXAMPLES[op.body_schema]  # type: ignore[index]
+        bodies = [fuzz.as_json({**example, key: nasty}).encode("utf-8", "surrogatepass")
+                  for key, value in example.items() if isinstance(value, str)
+                  for nasty in ("\ud800", "a\x00b", "\u200b", "x" * 5001)]
+        for body in bodies + HOSTILE_BODIES:
+            cases.append({"method": op.method, "path": path, "query": {}, "body": body,
+                          "auth": "token", "route": op.path})
+
+    async def run_all() -> None:
+        async with aiohttp.ClientSession() as http:
+            for case in cases:
+                await rest_case(target, http, case)
+
+    target.run(run_all())
+    target.counts["rest"] += len(cases)
     assert_stored_text_well_formed(target)
     assert target.tracebacks() == []
 
