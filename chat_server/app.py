@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
-import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +16,7 @@ from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.http import agent_api, api, headers, openapi, views
+from chat_server.http.errors import error_middleware
 from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.http.origins import OriginPolicy
 from chat_server.identity import VisitorIds
@@ -33,6 +33,7 @@ from chat_server.services.retention import RetentionService
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
+from chat_server.transport.guard import GuardedServer
 from chat_server.transport.notifier import SocketNotifier
 from chat_server.transport.visitor import VisitorNamespace
 
@@ -90,11 +91,11 @@ def build_services(
 
 def create_app(settings: Settings) -> web.Application:
     """Build the chat server; resources are opened on start-up, closed on cleanup."""
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[SETTINGS] = settings
     headers.install(app)
 
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
         async_mode="aiohttp",
         # Only the server's own pages and ALLOWED_ORIGINS may open a socket;
         # no credentials cross origins (the widget uses none, the console is same-origin).

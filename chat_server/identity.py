@@ -55,6 +55,8 @@ class VisitorIds:
         """What a genuine, unexpired session id says, else None."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             return None
+        if not token.isascii():  # genuine ids are ASCII; a lone surrogate cannot even be encoded
+            return None
         try:
             raw, signed_at = self._signer.unsign(
                 token, max_age=self._max_age, return_timestamp=True

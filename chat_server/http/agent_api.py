@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -41,7 +40,8 @@ async def parse(request: web.Request, model: type[Body]) -> Body:
     """The JSON body validated by ``model``; 400 with the reason otherwise."""
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers bad JSON and bad UTF-8; RecursionError, nesting too deep.
         raise json_error(web.HTTPBadRequest, "invalid", "the body must be JSON") from None
     try:
         return model.model_validate(data)

@@ -53,6 +53,9 @@ async def agent_from_credentials(
     agents: AgentService, token: str | None, session_cookie: str | None
 ) -> Caller:
     """Resolve an API token or a session cookie to the agent; raise AuthError."""
+    if not (token or "").isascii() or not (session_cookie or "").isascii():
+        # Ours are ASCII; anything else (a lone surrogate cannot even be hashed) is no credential.
+        raise AuthError("invalid credentials")
     if token:
         return Caller(await agents.from_api_token(token), "token")
     if session_cookie:

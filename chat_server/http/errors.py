@@ -1,10 +1,34 @@
-"""JSON error responses: ``{"error": <code>, "message": <text>}``."""
+"""JSON error responses: ``{"error": <code>, "message": <text>}``.
+
+:func:`error_middleware` makes every failure of the REST API look like that:
+aiohttp's own refusals (no such route, wrong method, body too large) and any
+unexpected exception, which becomes a 500 with no details — the traceback
+goes to the log, never to the client.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal_error"
+INTERNAL_MESSAGE = "Something went wrong; please try again."
+
+# Codes for aiohttp's own refusals, by status.
+_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "invalid",
+}
 
 
 def json_error(
@@ -22,3 +46,29 @@ def too_many_requests(message: str, retry_after: int) -> web.HTTPException:
         content_type="application/json",
         headers={"Retry-After": str(retry_after)},
     )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors under /api; a detail-free 500 for anything unexpected, anywhere."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if (
+            exc.status < 400
+            or exc.content_type == "application/json"
+            or not request.path.startswith("/api/")
+        ):
+            raise
+        code = _CODES.get(exc.status, "invalid" if exc.status < 500 else INTERNAL_ERROR)
+        exc.text = json.dumps({"error": code, "message": exc.reason})
+        exc.content_type = "application/json"
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response(
+            {"error": INTERNAL_ERROR, "message": INTERNAL_MESSAGE}, status=500
+        )

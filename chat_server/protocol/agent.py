@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from chat_server.protocol.text import VisibleText
+from chat_server.protocol.ids import RowId
+from chat_server.protocol.text import VisibleText, WellFormedText
 
 NAMESPACE = "/agent"
 
@@ -62,13 +63,13 @@ class _Strict(BaseModel):
 class WatchBody(_Strict):
     """`watch` / `unwatch`: follow one conversation's transcript live."""
 
-    conversation_id: int
+    conversation_id: RowId
 
 
 class TypingBody(_Strict):
     """`typing`: the agent started or stopped typing in a conversation."""
 
-    conversation_id: int
+    conversation_id: RowId
     typing: bool
 
 
@@ -85,7 +86,7 @@ class SendBody(_Strict):
 class SocketSendBody(SendBody):
     """`send_message` over the socket."""
 
-    conversation_id: int
+    conversation_id: RowId
 
 
 class StatusBody(_Strict):
@@ -99,29 +100,29 @@ class MeUpdate(_Strict):
 
     status: Literal["online", "away", "offline"] | None = None
     notify_mode: Literal["always", "hidden"] | None = None
-    display_name: StrictStr | None = Field(None, min_length=1, max_length=100)
+    display_name: WellFormedText | None = Field(None, min_length=1, max_length=100)
 
 
 class LoginBody(_Strict):
     """``POST /api/auth/login``."""
 
-    username: StrictStr = Field(min_length=1, max_length=64)
-    password: StrictStr = Field(min_length=1, max_length=1024)
+    username: WellFormedText = Field(min_length=1, max_length=64)
+    password: WellFormedText = Field(min_length=1, max_length=1024)
 
 
 class PasswordChange(_Strict):
     """``POST /api/me/password``."""
 
-    current_password: StrictStr = Field(min_length=1, max_length=1024)
-    new_password: StrictStr = Field(min_length=10, max_length=1024)
+    current_password: WellFormedText = Field(min_length=1, max_length=1024)
+    new_password: WellFormedText = Field(min_length=10, max_length=1024)
 
 
 class AgentCreate(_Strict):
     """``POST /api/agents`` (admin)."""
 
-    username: StrictStr
-    password: StrictStr = Field(min_length=10, max_length=1024)
-    display_name: StrictStr = Field(min_length=1, max_length=100)
+    username: WellFormedText
+    password: WellFormedText = Field(min_length=10, max_length=1024)
+    display_name: WellFormedText = Field(min_length=1, max_length=100)
     role: Literal["agent", "admin"] = "agent"
     max_chats: int = Field(3, ge=1, le=50)
 
@@ -136,8 +137,8 @@ class AgentCreate(_Strict):
 class TransferBody(_Strict):
     """``POST /api/conversations/{id}/transfer``."""
 
-    agent_id: int
-    note: StrictStr | None = Field(None, max_length=MAX_TEXT)
+    agent_id: RowId
+    note: WellFormedText | None = Field(None, max_length=MAX_TEXT)
 
 
 class CannedCreate(_Strict):

@@ -23,6 +23,17 @@ def clean_text(value: str) -> str:
     return value.replace("\x00", "")
 
 
+def well_formed(value: str) -> str:
+    """Pydantic validator: ``value`` unchanged; ValueError for lone surrogates or NUL.
+
+    For values that must not be altered silently (passwords, names): the
+    client hears what is wrong instead of storing something else.
+    """
+    if "\x00" in value:
+        raise ValueError("contains NUL characters")
+    return clean_text(value)
+
+
 def is_blank(value: str) -> bool:
     """Nothing visible: only whitespace and invisible characters."""
     return not value.translate(INVISIBLE).strip()
@@ -38,3 +49,5 @@ def visible_text(value: str) -> str:
 
 # A message, note or canned response from an agent.
 VisibleText = Annotated[StrictStr, AfterValidator(visible_text)]
+# Any other string an agent sends (names, passwords, transfer notes).
+WellFormedText = Annotated[StrictStr, AfterValidator(well_formed)]

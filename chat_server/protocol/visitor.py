@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
+from chat_server.protocol.ids import RowId
 from chat_server.protocol.text import clean_text, is_blank
 
 # Client → server
@@ -114,7 +115,7 @@ class CsatSubmitted(BaseModel):
     """`csat_submitted`: the visitor's rating of a resolved conversation."""
 
     model_config = ConfigDict(extra="ignore")
-    conversation_id: int
+    conversation_id: RowId
     score: int = Field(ge=1, le=5)
     comment: StrictStr | None = Field(None, max_length=1000)
 
@@ -220,7 +221,10 @@ def page_url(custom_data: dict[str, Any] | None) -> str | None:
         return None
     value = custom_data.get("page_url")
     if isinstance(value, str) and value.startswith(("http://", "https://")):
-        return value[:2000]
+        value = value[:2000]
+        # No control, invisible or unencodable characters (a lone surrogate
+        # cannot be stored); such a URL is dropped, the message still counts.
+        return value if value.isprintable() else None
     return None
 
 

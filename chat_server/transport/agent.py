@@ -23,6 +23,7 @@ from chat_server.protocol import agent as protocol
 from chat_server.services.agents import AuthError
 from chat_server.services.container import Services
 from chat_server.services.handoff import HandoffError
+from chat_server.transport.guard import GuardedNamespace
 from chat_server.transport.notifier import ALL_AGENTS, agent_room, conversation_room
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,10 @@ def same_origin(environ: dict[str, Any]) -> bool:
     return urlsplit(origin).netloc == str(environ.get("HTTP_HOST", ""))
 
 
-class AgentNamespace(socketio.AsyncNamespace):
+class AgentNamespace(GuardedNamespace):
     """Handlers for console sockets: authenticate, parse, call a service."""
+
+    error_key = "error"  # acks say {"ok": false, "error": code, "message"}
 
     def __init__(self, services: Callable[[], Services]) -> None:
         super().__init__(protocol.NAMESPACE)

@@ -21,14 +21,17 @@ from chat_server.services import ratelimit
 from chat_server.services.container import Services
 from chat_server.services.conversations import TooManyVisitors
 from chat_server.services.ratelimit import RateLimited
+from chat_server.transport.guard import GuardedNamespace
 from chat_server.transport.notifier import rapport_room
 from chat_server.verification import IdentityClaim, verify_claim
 
 log = logging.getLogger(__name__)
 
 
-class VisitorNamespace(socketio.AsyncNamespace):
+class VisitorNamespace(GuardedNamespace):
     """Handlers for widget sockets: parse, check the session, call a service."""
+
+    error_event = protocol.ERROR  # Rasa clients use no acks: refusals come as events
 
     def __init__(
         self,
