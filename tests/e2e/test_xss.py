@@ -271,18 +271,21 @@ def db_run(stack: Stack, work: Any) -> Any:
         return pool.submit(asyncio.run, run()).result()
 
 
-def store_messages(stack: Stack, visitor_id: str, rows: list[dict[str, Any]]) -> int:
-    """Append messages to the visitor's latest conversation; returns its id."""
+def store_messages(
+    stack: Stack, visitor_id: str, rows: list[dict[str, Any]], conversation_id: int | None = None,
+) -> None:
+    """Append messages to a conversation of the visitor (by default the latest)."""
 
-    async def work(session: Any) -> int:
+    async def work(session: Any) -> None:
+        query = select(Conversation).where(Conversation.visitor_id == visitor_id)
+        if conversation_id is not None:
+            query = query.where(Conversation.id == conversation_id)
         conversation = (await session.execute(
-            select(Conversation).where(Conversation.visitor_id == visitor_id)
-            .order_by(Conversation.id.desc()).limit(1))).scalar_one()
+            query.order_by(Conversation.id.desc()).limit(1))).scalar_one()
         for row in rows:
             session.add(Message(conversation_id=conversation.id, visitor_id=visitor_id, **row))
-        return int(conversation.id)
 
-    return int(db_run(stack, work))
+    db_run(stack, work)
 
 
 def hostile_history(agent_id: int) -> list[dict[str, Any]]:
@@ -455,7 +458,7 @@ def test_console_shows_hostile_values_as_text(
         # database (older versions, imports, identity claims): the console must
         # show those as text too. So the profile gets hostile values directly.
         set_hostile_profile(live_stack, vid)
-        store_messages(live_stack, vid, hostile_history(int(agent.me["id"])))
+        store_messages(live_stack, vid, hostile_history(int(agent.me["id"])), conversation_id)
 
         assert console.url.endswith(f"#/c/{conversation_id}")
         console.reload()
