@@ -352,7 +352,10 @@ def test_widget_shows_hostile_values_as_text(
         # A hostile image URL is dropped, not fetched: the card shows no image at all.
         expect(log.locator(".card").first.locator("img")).to_have_count(0)
 
-        page.locator(f"{LOG} .msg-visitor").first.scroll_into_view_if_needed()
+        # The screenshot shows the cards, the hostile agent's name and the buttons.
+        # (Only the log scrolls: scrollIntoView would shift the whole panel.)
+        log.evaluate("(log) => { log.scrollTop += log.querySelector('.sender').getBoundingClientRect().top"
+                     " - log.getBoundingClientRect().top - 8; }")
         page.screenshot(path=str(screenshot_dir / f"xss-widget-{device}.png"))
         trap.assert_inert(page, [
             ALL_IN_ONE, HOSTILE_NAME, CORPUS["md-link"], CORPUS["entities"],
