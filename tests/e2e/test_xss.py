@@ -388,18 +388,24 @@ def test_console_shows_hostile_values_as_text(
         open_chat(visitor)
         # Profile values first, while the bot still has the conversation (the
         # corpus itself may read as a complaint and hand the chat over).
-        vid = ""
-        for n, text in enumerate((
-            f"my name is {HOSTILE_NAME}", f"my email is {HOSTILE_EMAIL}",
-            # Typed intent syntax sets entities directly in Rasa: the slot
-            # validation must still refuse markup.
-            "/inform" + json.dumps({"color": CORPUS["img"], "size": CORPUS["svg"]}),
-            ALL_IN_ONE,
-        ), start=1):
-            say(visitor, text)
-            vid = vid or visitor_id_of(visitor)
-            wait_until(lambda n=n, vid=vid: visitor_messages(live_stack, vid) >= n,
-                       "the message to be stored")
+        say(visitor, f"my name is {HOSTILE_NAME}")
+        vid = visitor_id_of(visitor)
+
+        def stored_after(before: int) -> None:
+            wait_until(lambda: visitor_messages(live_stack, vid) > before, "the message to be stored")
+
+        stored_after(0)
+        before = visitor_messages(live_stack, vid)
+        say(visitor, f"my email is {HOSTILE_EMAIL}")
+        stored_after(before)
+        # Typed intent syntax sets entities directly in Rasa: the slot
+        # validation must still refuse markup. (An intent filter may refuse the
+        # message itself, so it is not awaited like the others.)
+        say(visitor, "/inform" + json.dumps({"color": CORPUS["img"], "size": CORPUS["svg"]}))
+        visitor.wait_for_timeout(2_000)
+        before = visitor_messages(live_stack, vid)
+        say(visitor, ALL_IN_ONE)
+        stored_after(before)
         say(visitor, "I want to talk to a human")
 
         item = conversation_item(console, vid)
