@@ -92,6 +92,43 @@ def name_from_text(text: str) -> Optional[str]:
     return None
 
 
+# A colour or size is a short plain word or code ("navy", "light blue", "XL",
+# "10.5", "32/34"). Anything else (markup, URLs, template syntax) could reach
+# the profile, the console and the bot's own replies, so it is refused.
+_PLAIN_COLOR = re.compile(r"^[^\W\d_]+(?:[ \-][^\W\d_]+){0,2}$")
+_PLAIN_SIZE = re.compile(r"^[A-Za-z0-9]+(?:[ ./\-][A-Za-z0-9]+){0,2}$")
+
+
+def clean_color(value: Any) -> Optional[str]:
+    """A plausible colour, normalised (``"Navy"`` -> ``"blue"``), else ``None``."""
+    if not isinstance(value, str) or len(value) > 30:
+        return None
+    color = cat.normalize_color(value)
+    return color if color and _PLAIN_COLOR.match(color) else None
+
+
+def clean_size(value: Any) -> Optional[str]:
+    """A plausible size, normalised (``"large"`` -> ``"L"``), else ``None``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > 20:
+        return None
+    size = cat.normalize_size(value)
+    return size if size and _PLAIN_SIZE.match(size) else None
+
+
+def _plain_values(value: Any, clean: Any, tracker: Tracker, slot: str) -> Any:
+    """``value`` cleaned (each item of a list, as Rasa fills a slot with several
+    entities); the previous value when nothing in it is acceptable."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        kept = [c for c in (clean(v) for v in value) if c is not None]
+        return kept or previous_slot_value(tracker, slot)
+    cleaned = clean(value)
+    return cleaned if cleaned is not None else previous_slot_value(tracker, slot)
+
+
 _BUDGET_WORDS = re.compile(
     r"\b(budget|spend|spending|under|below|less than|up to|max(imum)?|no more than|"
     r"around|about|cheaper than|dollars?|bucks|usd)\b|\$", re.IGNORECASE)
@@ -178,6 +215,16 @@ class ValidateSlotMappings(ValidationAction):
                 dispatcher.utter_message(response="utter_invalid_email")
             return {"email": previous}
         return {"email": email}
+
+    async def validate_color(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"color": _plain_values(slot_value, clean_color, tracker, "color")}
+
+    async def validate_size(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"size": _plain_values(slot_value, clean_size, tracker, "size")}
 
     async def validate_budget(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

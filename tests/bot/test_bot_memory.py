@@ -12,10 +12,11 @@ from actions.data import catalog
 from actions.greeting import ActionGreet
 from actions.privacy import ActionForgetMe
 from actions.product_search import ActionDeclineProducts, ActionSearchProducts
-from actions.profile import ValidateSlotMappings, clean_name, name_from_text
+from actions.profile import ValidateSlotMappings, clean_color, clean_name, clean_size, name_from_text
 
 DOMAIN = {"slots": {s: {"mappings": [{"type": "custom"}]} for s in
-                    ["name", "email", "budget", "interests", "product_category", "order_id"]}}
+                    ["name", "email", "budget", "interests", "product_category", "order_id",
+                     "color", "size"]}}
 
 
 def history_tracker(events, text, intent, entities=None, slots=None):
@@ -318,3 +319,38 @@ def test_decline_when_only_over_budget_alternatives_remain(run):
     _, messages = run(ActionDeclineProducts(), t)
     assert messages[0]["text"].startswith("No problem, I won't suggest those again. I couldn't find")
     assert not {c["id"] for c in cards_of(messages)} & {"tent-pop-2", "tent-ridge-2"}
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("Navy", "blue"), ("light blue", "light blue"), ("red", "red"),
+    ("<b>x</b>", None), ("\"><img src=x onerror=alert(1)>", None), ("javascript:alert(1)", None),
+    ("{{7*7}}", None), ("${x}", None), ("red" * 20, None), (42, None),
+])
+def test_clean_color(raw, expected):
+    assert clean_color(raw) == expected
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("large", "L"), ("xl", "XL"), ("10.5", "10.5"), ("32/34", "32/34"), (9, "9"),
+    ("<svg onload=alert(1)>", None), ("M<script>", None), ("{{x}}", None),
+])
+def test_clean_size(raw, expected):
+    assert clean_size(raw) == expected
+
+
+def test_validation_refuses_markup_in_colour_and_size_slots():
+    """Typed `/inform{"color": "<b>x</b>"}` fills slots directly: markup never stays."""
+    t = history_tracker([], '/inform{"color": "<b>x</b>"}', "inform",
+                        {"color": "<b>x</b>", "size": "<svg onload=alert(1)>"})
+    t.events.append({"event": "slot", "name": "color", "value": "<b>x</b>"})
+    t.events.append({"event": "slot", "name": "size", "value": "<svg onload=alert(1)>"})
+    t.slots.update({"color": "<b>x</b>", "size": "<svg onload=alert(1)>"})
+    slots, _ = validate(t)
+    assert slots["color"] is None and slots["size"] is None
+    t = history_tracker([], "in navy or <i>red</i>, size large", "inform",
+                        {"color": "navy", "size": "large"})
+    t.events.append({"event": "slot", "name": "color", "value": ["navy", "<i>red</i>"]})
+    t.events.append({"event": "slot", "name": "size", "value": "large"})
+    t.slots.update({"color": ["navy", "<i>red</i>"], "size": "large"})
+    slots, _ = validate(t)
+    assert slots == {**slots, "color": ["blue"], "size": "L"}
