@@ -30,17 +30,23 @@ import {
   HISTORY,
   IDENTITY_REJECTED,
   RAPPORT_CAPABILITY,
+  RATE_LIMITED,
   SESSION_CONFIRM,
   SESSION_REQUEST,
   USER_UTTERED,
   VISITOR_TYPING,
 } from "./protocol.gen.js";
+import { Outbox } from "./outbox.js";
 import { getItem, setItem, SESSION_KEY, SESSION_USER_KEY } from "./storage.js";
 
 export const MAX_MESSAGE_CHARS = 2000;
 export const MAX_COMMENT_CHARS = 1000;
+// A message not acknowledged by then is sent again (same client id).
+const ACK_TIMEOUT_MS = 8000;
 
 const isObject = (data) => !!data && typeof data === "object";
+// The visitor a session id belongs to: ids are renewed, the visitor stays.
+const visitorOf = (sessionId) => String(sessionId || "").split(".", 1)[0];
 
 export class Connection {
   /**
@@ -65,6 +71,12 @@ export class Connection {
     this.confirmed = false;
     this.queue = [];
     this.socket = null;
+    // Visitor messages until the server acks them (survives reloads).
+    this.outbox = new Outbox();
+    this.inFlight = new Set(); // client ids emitted and awaiting their ack
+    this.callbacks = new Map(); // client id -> {onSent, onAck, onRefused}
+    // The newest message id this page has shown: a reconnect asks only for newer ones.
+    this.lastMessageId = 0;
   }
 
   start() {
@@ -80,8 +92,16 @@ export class Connection {
 
     socket.on("connect", () => {
       this.confirmed = false;
+      this.inFlight.clear();
+      // Another tab may hold a renewed id for the same visitor: present that one.
+      const stored = getItem(SESSION_KEY);
+      if (stored && this.sessionId && visitorOf(stored) === visitorOf(this.sessionId)) {
+        this.sessionId = stored;
+      }
       const request = { session_id: this.sessionId || null, [RAPPORT_CAPABILITY]: 1 };
       if (this.identity) request.identity = this.identity;
+      // Reconnecting on this page: only what we have not seen yet.
+      if (this.confirmedId && this.lastMessageId) request.last_message_id = this.lastMessageId;
       socket.emit(SESSION_REQUEST, request);
     });
     socket.on(SESSION_CONFIRM, (data) => this.confirm(data));
@@ -95,10 +115,13 @@ export class Connection {
       this.status(socket.active ? "reconnecting" : "offline");
     });
     socket.on(BOT_UTTERED, (payload) => {
-      if (isObject(payload)) this.handlers.onBotMessage(payload);
+      if (!isObject(payload)) return;
+      this.seen(payload.message_id);
+      this.handlers.onBotMessage(payload);
     });
     socket.on(HISTORY, (data) => {
       const messages = isObject(data) && Array.isArray(data.messages) ? data.messages : [];
+      for (const m of messages) if (isObject(m)) this.seen(m.id);
       this.handlers.onHistory(messages, isObject(data) && data.reset === true);
     });
     socket.on(HANDOFF_STATUS, (data) => {
@@ -131,11 +154,21 @@ export class Connection {
     setItem(SESSION_USER_KEY, this.identity ? this.identity.user_id : "");
     this.confirmed = true;
     this.generation += 1;
-    // The server replaced our id (unknown, expired or forged): a new conversation.
-    if (previous && previous !== id && this.handlers.onNewSession) this.handlers.onNewSession();
+    // Another visitor (our id was unknown, expired, forged or forgotten): a new
+    // conversation. The same visitor with a renewed id is not.
+    if (previous && visitorOf(previous) !== visitorOf(id)) {
+      this.lastMessageId = 0;
+      if (this.handlers.onNewSession) this.handlers.onNewSession();
+    }
     if (this.handlers.onConfirm) this.handlers.onConfirm();
     this.status("online");
     this.flush();
+    for (const entry of this.outbox.pending()) this.deliver(entry);
+  }
+
+  /** Remember the newest message id shown. */
+  seen(id) {
+    if (Number.isInteger(id) && id > this.lastMessageId) this.lastMessageId = id;
   }
 
   identityRejected(error) {
@@ -168,15 +201,59 @@ export class Connection {
     return this.confirmed && !!this.socket && this.socket.connected;
   }
 
-  /** Send a visitor message; `onSent(generation)` runs when it is emitted. */
-  sendMessage(text, onSent) {
-    const message = String(text).slice(0, MAX_MESSAGE_CHARS);
-    const pageUrl = location.href;
-    this.enqueue(
-      USER_UTTERED,
-      (sessionId) => ({ message, session_id: sessionId, customData: { page_url: pageUrl } }),
-      onSent
-    );
+  /**
+   * Send a visitor message until the server acknowledges it. `callbacks`:
+   * onSent(generation) each time it is emitted, onAck(ack) once stored,
+   * onRefused(ack) if the server refuses it for good. Returns its client id.
+   */
+  sendMessage(text, callbacks) {
+    const entry = this.outbox.add(String(text).slice(0, MAX_MESSAGE_CHARS), location.href);
+    this.callbacks.set(entry.clientId, callbacks || {});
+    this.deliver(entry);
+    return entry.clientId;
+  }
+
+  /** Messages a previous page left unacknowledged, to show and send again. */
+  restore(register) {
+    for (const entry of this.outbox.pending()) this.callbacks.set(entry.clientId, register(entry));
+  }
+
+  deliver(entry) {
+    const { clientId } = entry;
+    if (!this.ready || this.inFlight.has(clientId)) return; // sent on (re)confirm
+    this.inFlight.add(clientId);
+    const callbacks = this.callbacks.get(clientId) || {};
+    const payload = {
+      message: entry.message,
+      session_id: this.sessionId,
+      client_id: clientId,
+      customData: { page_url: entry.pageUrl },
+    };
+    this.socket.timeout(ACK_TIMEOUT_MS).emit(USER_UTTERED, payload, (err, ack) => {
+      this.inFlight.delete(clientId);
+      if (!this.outbox.entries.has(clientId)) return; // settled meanwhile
+      if (err || !isObject(ack)) {
+        // No answer: lost on a dying socket, or the server is slow. Again, same id.
+        setTimeout(() => this.deliver(entry), 500);
+        return;
+      }
+      if (ack.ok) {
+        this.seen(ack.message_id);
+        this.outbox.done(clientId);
+        this.callbacks.delete(clientId);
+        if (callbacks.onAck) callbacks.onAck(ack);
+        return;
+      }
+      if (ack.code === RATE_LIMITED) {
+        const wait = Number.isFinite(ack.retry_after) ? ack.retry_after : 5;
+        setTimeout(() => this.deliver(entry), Math.min(wait, 3600) * 1000);
+        return;
+      }
+      this.outbox.done(clientId);
+      this.callbacks.delete(clientId);
+      if (callbacks.onRefused) callbacks.onRefused(ack);
+    });
+    if (callbacks.onSent) callbacks.onSent(this.generation);
   }
 
   cardClicked(productId) {

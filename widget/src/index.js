@@ -41,10 +41,22 @@ function boot() {
   /** Show `shown` as the visitor's bubble and send `message` to the server. */
   function send(shown, message) {
     typing.stop();
-    const entry = transcript.addVisitor(shown, message, !connection.ready);
-    emit(entry);
+    const entry = transcript.addVisitor(shown, message);
+    entry.clientId = connection.sendMessage(message, delivery(entry));
     // While a person has (or is about to take) the chat, the bot stays silent.
     if (!handoff.active) ui.showTyping();
+  }
+
+  /** What the connection tells a bubble about its message's delivery. */
+  function delivery(entry) {
+    return {
+      onSent: (generation) => transcript.sent(entry, generation),
+      onAck: (ack) => transcript.acked(entry, ack.message_id),
+      onRefused: () => {
+        ui.hideTyping();
+        transcript.refused(entry);
+      },
+    };
   }
 
   function requestRating(conversationId) {
@@ -56,10 +68,6 @@ function boot() {
     );
     ratings.set(conversationId, card);
     ui.append(card.node);
-  }
-
-  function emit(entry) {
-    connection.sendMessage(entry.message, (generation) => transcript.sent(entry, generation));
   }
 
   connection = new Connection(config.origin, config.identity, {
@@ -88,7 +96,6 @@ function boot() {
         ui.note("This conversation was cleared.");
       }
       transcript.addHistory(messages);
-      transcript.resendLost(connection.generation, emit);
     },
     // Not worth alarming anyone: the chat works, just not as that customer.
     onIdentityRejected: () => ui.note("We couldn't confirm your account, so this chat is anonymous."),
@@ -98,6 +105,12 @@ function boot() {
       const message = typeof error.message === "string" && error.message ? error.message : "Something went wrong.";
       ui.note(message, "error");
     },
+  });
+  // Messages a previous page typed but never got acknowledged: shown, sent again.
+  connection.restore((pending) => {
+    const entry = transcript.addVisitor(pending.message, pending.message);
+    entry.clientId = pending.clientId;
+    return delivery(entry);
   });
   connection.start();
 

@@ -104,6 +104,8 @@ button { cursor: pointer; -webkit-tap-highlight-color: transparent; }
 .msg-agent .bubble { background: #e3eefb; border: 1px solid #c9dcf3; border-bottom-left-radius: 4px; }
 .msg-warning .bubble { background: #fff8e1; color: #5c4400; border: 1px solid #f0d48a; }
 .msg.pending .bubble { opacity: .7; }
+.msg.failed .bubble { opacity: .7; outline: 1px dashed #b3261e; outline-offset: 2px; }
+.msg.failed::after { content: "Not sent"; display: block; font-size: 11px; color: #b3261e; text-align: right; margin-top: 2px; }
 .attachment { display: block; width: 240px; max-width: 100%; height: auto; max-height: 240px; object-fit: contain; background: #f6f7f4; border-radius: 12px; border: 1px solid var(--line); }
 .note { align-self: center; max-width: 90%; font-size: 12.5px; color: var(--muted); text-align: center; }
 .note-error { color: #9f1d1d; }

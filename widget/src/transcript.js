@@ -2,10 +2,11 @@
  * The message log: keeps messages in server order and free of duplicates.
  *
  * Bot messages carry the stored `message_id`; `history` (sent after
- * `session_confirm`, again on every reconnect) may repeat messages already on
- * screen. Visitor bubbles are drawn before the server has an id for them, so
- * a history entry from the visitor "claims" the first unclaimed bubble with
- * the same text instead of being drawn twice.
+ * `session_confirm`; on a reconnect only what is newer than what we saw) may
+ * repeat messages already on screen. Visitor bubbles are drawn before the
+ * server has an id for them ("sending"); the server's ack gives them their id,
+ * and a history entry with the same `client_id` claims the bubble instead of
+ * being drawn twice.
  *
  * A `bot_uttered` with `sender: {type: "agent", name}` (and a history entry
  * with `direction: "agent"`, `sender_name`) is a person's message: drawn as
@@ -76,30 +77,35 @@ export class Transcript {
    * sent (a quick reply shows its title but sends its payload). Returns the
    * entry; the caller sets `entry.generation` once it has really been emitted.
    */
-  addVisitor(shown, message, pending) {
+  addVisitor(shown, message) {
     this.retireReplies();
     const node = visitorMessage(shown);
-    if (pending) node.classList.add("pending");
-    const entry = { node, text: shown, message, generation: null, answered: false };
+    node.classList.add("pending"); // until the server acknowledges it
+    node.setAttribute("aria-busy", "true");
+    const entry = { node, text: shown, message, generation: null, clientId: null };
     this.unclaimed.push(entry);
     this.log.appendChild(node);
     this.scrollToEnd();
     return entry;
   }
 
-  /**
-   * Visitor messages emitted on an earlier connection that the server's
-   * history does not contain and nothing answered were written to a socket
-   * that was already dying (the protocol has no acks): send them again.
-   */
-  resendLost(generation, emit) {
-    for (const entry of this.unclaimed) {
-      if (entry.generation !== null && entry.generation < generation && !entry.answered) {
-        entry.generation = null;
-        entry.node.classList.add("pending");
-        emit(entry);
-      }
+  /** The server stored the message: it has its id and its place. */
+  acked(entry, messageId) {
+    entry.node.classList.remove("pending");
+    entry.node.removeAttribute("aria-busy");
+    this.unclaimed = this.unclaimed.filter((u) => u !== entry);
+    if (Number.isInteger(messageId) && this.remember(messageId)) {
+      entry.node.dataset.mid = String(messageId);
     }
+  }
+
+  /** The server refused the message for good (the error note says why). */
+  refused(entry) {
+    entry.node.classList.remove("pending");
+    entry.node.removeAttribute("aria-busy");
+    entry.node.classList.add("failed");
+    entry.node.title = "Not sent";
+    this.unclaimed = this.unclaimed.filter((u) => u !== entry);
   }
 
   /** A live `bot_uttered`. Returns true when something new was drawn. */
@@ -109,8 +115,6 @@ export class Transcript {
     const node = botMessage(payload, this.ctx, { ...senderOf(payload), live: true });
     if (!node) return false;
     if (node.querySelector(".replies")) this.retireReplies();
-    // A reply proves the server got what was sent before it.
-    for (const u of this.unclaimed) if (u.generation !== null) u.answered = true;
     this.insert(node, id);
     return true;
   }
@@ -126,10 +130,15 @@ export class Transcript {
       const text = typeof m.text === "string" ? m.text : payload.text;
       if (m.direction === "visitor") {
         if (typeof text !== "string" || !text) continue;
-        const claim = this.unclaimed.findIndex((u) => u.message === text || u.text === text);
+        // Our own bubble, stored before its ack reached us (or from before a reload).
+        const claim = this.unclaimed.findIndex((u) =>
+          typeof m.client_id === "string" ? u.clientId === m.client_id : u.message === text || u.text === text
+        );
         if (claim !== -1) {
           const [{ node }] = this.unclaimed.splice(claim, 1);
           node.dataset.mid = String(m.id);
+          node.classList.remove("pending");
+          node.removeAttribute("aria-busy");
           continue;
         }
         // Payload-triggered turns ("/intent{...}") are not worth showing.
@@ -168,16 +177,14 @@ export class Transcript {
     this.unclaimed = keep;
   }
 
-  /** The message was emitted on a confirmed connection. */
+  /** The message was emitted on a confirmed connection (still awaiting its ack). */
   sent(entry, generation) {
     entry.generation = generation;
-    entry.node.classList.remove("pending");
   }
 
   /** A new server-side conversation began: ids seen so far mean nothing to it. */
   forgetIds() {
     this.seen.clear();
-    this.unclaimed = this.unclaimed.filter((u) => u.node.classList.contains("pending"));
     for (const node of this.log.querySelectorAll("[data-mid]")) delete node.dataset.mid;
   }
 
