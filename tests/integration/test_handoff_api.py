@@ -475,13 +475,14 @@ async def test_a_visitor_socket_cannot_reach_agent_events(server: TestServer) ->
     other = Visitor(rapport=True)
     await other.connect(base(server))
     try:
-        # Agent events on the visitor namespace are simply not handlers there.
+        # Agent events on the visitor namespace are unknown events there.
         await other.sio.emit("watch", {"conversation_id": cid})
         await other.sio.emit("send_message", {"conversation_id": cid, "text": "spoof"})
         # Rating someone else's conversation is refused.
         await other.sio.emit("csat_submitted", {"conversation_id": cid, "score": 1})
-        error = await other.wait_for("error")
+        error = await other.wait_for("error", lambda e: e["code"] != "unknown_event")
         assert "cannot be rated" in error["message"]
+        assert [e["code"] for e in other.seen("error")].count("unknown_event") == 2
         await asyncio.sleep(0.3)
         assert "spoof" not in [m.get("text") for m in visitor.seen("bot_uttered")]
         assert not other.seen("bot_uttered")
