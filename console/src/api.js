@@ -89,7 +89,9 @@ export const api = {
   conversation: (cid) => request("GET", `/api/conversations/${id(cid)}`),
   messages: (cid, beforeId, limit) =>
     request("GET", `/api/conversations/${id(cid)}/messages${q({ before_id: beforeId, limit })}`),
-  sendMessage: (cid, text, note) => request("POST", `/api/conversations/${id(cid)}/messages`, { text, note: !!note }),
+  sendMessage: (cid, text, note, clientId) =>
+    request("POST", `/api/conversations/${id(cid)}/messages`, { text, note: !!note, client_id: clientId }),
+  messagesAfter: (cid, afterId) => request("GET", `/api/conversations/${id(cid)}/messages${q({ after_id: afterId, limit: 500 })}`),
   accept: (cid) => request("POST", `/api/conversations/${id(cid)}/accept`),
   transfer: (cid, agentId, note) =>
     request("POST", `/api/conversations/${id(cid)}/transfer`, note ? { agent_id: agentId, note } : { agent_id: agentId }),

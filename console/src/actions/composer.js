@@ -1,7 +1,10 @@
 /**
  * Sending replies and internal notes: over the socket with an ack, over REST
- * when the socket is down or the ack times out; a refused message stays in the
- * outbox as "Not sent" to retry or discard.
+ * when the socket is down or the ack times out. Each message has a client id
+ * that every attempt carries, so the server stores it once however often it is
+ * retried; while the server cannot be reached it is retried on its own
+ * ("Sending…"). A refused message stays in the outbox as "Not sent" to retry
+ * or discard.
  */
 
 import { api, ApiError } from "../api.js";
@@ -12,38 +15,56 @@ import { getSocket } from "./shared.js";
 import { addMessages, outbox } from "./transcript.js";
 import { stopTyping } from "./typing.js";
 
-let outboxSeq = 0;
+const RETRY_MS = 3000;
 
-/** Send a message or note: over the socket with an ack, over REST if the socket fails. */
-export async function send(cid, text, note) {
+function newClientId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The server could not be asked (offline, timeout, 5xx): worth trying again. */
+const transient = (error) => !(error instanceof ApiError) || error.status === 0 || error.status >= 500;
+
+/** Send a message or note until the server has it (or refuses it). */
+export async function send(cid, text, note, clientId = newClientId()) {
   if (!text.trim()) return;
-  const item = { key: `out-${++outboxSeq}`, text, note: !!note, status: "sending", created_at: new Date().toISOString() };
-  outbox(cid, (list) => list.concat(item));
+  const item = { key: clientId, text, note: !!note, status: "sending", created_at: new Date().toISOString() };
+  outbox(cid, (list) => list.filter((x) => x.key !== clientId).concat(item));
   if (!note) stopTyping(cid);
-  try {
-    const message = await deliver(cid, text, !!note);
-    outbox(cid, (list) => list.filter((x) => x.key !== item.key));
-    if (message) addMessages(cid, [message]);
-    if (!note) clearPending(cid);
-  } catch (error) {
-    const reason = error.status === 409 || error.code === "conflict" ? "This conversation is no longer assigned to you." : error.message;
-    outbox(cid, (list) => list.map((x) => (x.key === item.key ? { ...x, status: "failed", error: reason } : x)));
+  for (;;) {
+    try {
+      const message = await deliver(cid, text, !!note, clientId);
+      outbox(cid, (list) => list.filter((x) => x.key !== clientId));
+      if (message) addMessages(cid, [message]);
+      if (!note) clearPending(cid);
+      return;
+    } catch (error) {
+      const stillQueued = (getState().transcripts[cid]?.outbox || []).some((x) => x.key === clientId);
+      if (transient(error) && error.code !== "invalid" && stillQueued) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        continue;
+      }
+      const reason = error.status === 409 || error.code === "conflict" ? "This conversation is no longer assigned to you." : error.message;
+      outbox(cid, (list) => list.map((x) => (x.key === clientId ? { ...x, status: "failed", error: reason } : x)));
+      return;
+    }
   }
 }
 
-async function deliver(cid, text, note) {
+async function deliver(cid, text, note, clientId) {
   const socket = getSocket();
   if (socket && socket.connected) {
     let ack;
     try {
-      ack = await socket.emit(SEND_MESSAGE, { conversation_id: cid, text, note });
+      ack = await socket.emit(SEND_MESSAGE, { conversation_id: cid, text, note, client_id: clientId });
     } catch (_) {
-      ack = null; // timeout or disconnect: the REST fallback below
+      ack = null; // timeout or disconnect: the REST fallback below (same client id)
     }
     if (ack && ack.ok === true) return ack.message;
-    if (ack && ack.ok === false) throw new ApiError(0, ack.error, ack.message || "The message was not sent.");
+    if (ack && ack.ok === false) throw new ApiError(400, ack.error, ack.message || "The message was not sent.");
   }
-  const data = await api.sendMessage(cid, text, note);
+  const data = await api.sendMessage(cid, text, note, clientId);
   return data && data.message;
 }
 
@@ -51,8 +72,7 @@ export function retry(cid, key) {
   const t = getState().transcripts[cid];
   const item = t && (t.outbox || []).find((x) => x.key === key);
   if (!item) return;
-  outbox(cid, (list) => list.filter((x) => x.key !== key));
-  send(cid, item.text, item.note);
+  send(cid, item.text, item.note, key);
 }
 
 export function discard(cid, key) {

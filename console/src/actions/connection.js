@@ -16,7 +16,7 @@ import { conversationUpdated, loadLists, visitorPresence } from "./lists.js";
 import { assignment } from "./notifications.js";
 import { getSocket, setSocket } from "./shared.js";
 import { toast } from "./toasts.js";
-import { loadTranscript, messageCreated } from "./transcript.js";
+import { catchUp, messageCreated } from "./transcript.js";
 import { visitorTyping } from "./typing.js";
 
 let everOnline = false;
@@ -44,7 +44,7 @@ function socketStatus(status) {
     loadLists();
     loadFollowups();
     if (cid !== null) {
-      loadTranscript(cid);
+      catchUp(cid);
       loadDetails(cid);
     }
   }

@@ -49,6 +49,22 @@ export async function loadOlder(cid) {
 }
 
 /** Merge messages into an open transcript, in id order, without duplicates. */
+/**
+ * Back after a drop: fetch only the messages newer than the newest one shown
+ * (not the latest page again), and merge them in by id.
+ */
+export async function catchUp(cid) {
+  const t = getState().transcripts[cid];
+  const newest = t && t.messages.length ? t.messages[t.messages.length - 1].id : null;
+  if (newest === null) return loadTranscript(cid);
+  try {
+    const data = await api.messagesAfter(cid, newest);
+    addMessages(cid, data.messages || []);
+  } catch (error) {
+    mergeIn("transcripts", cid, { error: error.message });
+  }
+}
+
 export function addMessages(cid, list) {
   set((s) => {
     const t = s.transcripts[cid];
