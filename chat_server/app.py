@@ -97,10 +97,11 @@ def create_app(settings: Settings) -> web.Application:
 
     sio = GuardedServer(
         async_mode="aiohttp",
-        # Only the server's own pages and ALLOWED_ORIGINS may open a socket;
-        # no credentials cross origins (the widget uses none, the console is same-origin).
+        # Only the server's own pages and ALLOWED_ORIGINS may open a socket.
+        # Credentials stay allowed for those: older socket.io clients
+        # (rasa-webchat's) poll with credentials and fail without; no cookie
+        # is at stake (the console's is SameSite=Strict and same-origin).
         cors_allowed_origins=OriginPolicy(settings.allowed_origins).for_socketio,
-        cors_credentials=False,
         # A visitor message is at most 2,000 characters; refuse huge frames early.
         max_http_buffer_size=64 * 1024,
     )

@@ -12,6 +12,7 @@ identity, a card click), the slots Rasa reports are copied into the profile.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # Rasa's prefix for a message that names its intent instead of being parsed.
 INTENT_PREFIX = "/"
+BARE_INTENT = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]{0,99}$")
 
 # A rotated-out session id keeps working this long (see _resumable).
 ROTATION_GRACE = timedelta(minutes=2)
@@ -656,11 +658,13 @@ class ConversationService:
 
         Rasa reads ``/intent{"entity": ...}`` as a ready-made parse, skipping NLU
         and every validator; a visitor could set any slot (an e-mail address with
-        consent, markup as a colour). Only the payloads of the quick replies the
-        bot just offered pass through; anything else loses its leading slash and
-        is understood like any other typed text.
+        consent, markup as a colour). Intent syntax with entities passes only
+        when it is a quick-reply payload the bot just offered; otherwise it
+        loses its leading slash and is understood like any other typed text.
         """
-        if not text.startswith(INTENT_PREFIX):
+        if not text.startswith(INTENT_PREFIX) or BARE_INTENT.match(text):
+            # A bare "/greet" (rasa-webchat's initPayload) names an intent and
+            # nothing else: no entity, no slot; like typing "hello".
             return text
         async with self._sessions() as session:
             offered = await queries.offered_payloads(session, visitor_id)

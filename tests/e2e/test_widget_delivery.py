@@ -81,7 +81,7 @@ def stored_count(database_url: str, text: str) -> int:
 
 
 def visitor_bubbles(page: Page, text: str):
-    return page.locator(f"{LOG} .msg-visitor", has_text=re.compile(f"^{re.escape(text)}$"))
+    return page.locator(f"{LOG} .msg-visitor .bubble", has_text=re.compile(f"^{re.escape(text)}$"))
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])

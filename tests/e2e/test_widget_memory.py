@@ -162,7 +162,7 @@ def test_forged_session_id_gets_fresh_empty_session(context: BrowserContext, bas
     open_store(page, base_url)
     open_chat(page)
     fresh = wait_for_session(page, not_equal="abc.def")
-    assert re.fullmatch(r"[0-9a-f]{32}\.[\w-]+", fresh)
+    assert re.fullmatch(r"[0-9a-f]{32}\.[\w.-]+", fresh)
     send(page, "hi")
     wait_for_rows(page, 2)
     rows = transcript(page)
@@ -242,7 +242,7 @@ def test_identity_claim_is_sent_on_every_connect(page: Page, base_url: str) -> N
     attrs = {"user-id": "attr-1", "user-hash": "a" * 64, "user-name": "Attr"}
     claim = {
         "user_id": "global-7",
-        "user_hash": "b" * 64,
+        "user_hash": user_hash(IDENTITY_SECRET, "global-7"),
         "name": "Priya",
         "email": "priya@example.com",
     }

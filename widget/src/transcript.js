@@ -40,8 +40,8 @@ export class Transcript {
     if (typeof id === "number") {
       node.dataset.mid = String(id);
       for (const child of this.log.children) {
-        // Queued bubbles not sent yet will get larger ids than anything stored.
-        if ((child.dataset.mid && Number(child.dataset.mid) > id) || child.classList.contains("pending")) {
+        // Bubbles not emitted yet will get larger ids than anything stored.
+        if ((child.dataset.mid && Number(child.dataset.mid) > id) || child.classList.contains("queued")) {
           this.log.insertBefore(node, child);
           placed = true;
           break;
@@ -80,7 +80,8 @@ export class Transcript {
   addVisitor(shown, message) {
     this.retireReplies();
     const node = visitorMessage(shown);
-    node.classList.add("pending"); // until the server acknowledges it
+    // "pending" until the server acknowledges it; "queued" until it is emitted.
+    node.classList.add("pending", "queued");
     node.setAttribute("aria-busy", "true");
     const entry = { node, text: shown, message, generation: null, clientId: null };
     this.unclaimed.push(entry);
@@ -91,7 +92,7 @@ export class Transcript {
 
   /** The server stored the message: it has its id and its place. */
   acked(entry, messageId) {
-    entry.node.classList.remove("pending");
+    entry.node.classList.remove("pending", "queued");
     entry.node.removeAttribute("aria-busy");
     this.unclaimed = this.unclaimed.filter((u) => u !== entry);
     if (Number.isInteger(messageId) && this.remember(messageId)) {
@@ -101,7 +102,7 @@ export class Transcript {
 
   /** The server refused the message for good (the error note says why). */
   refused(entry) {
-    entry.node.classList.remove("pending");
+    entry.node.classList.remove("pending", "queued");
     entry.node.removeAttribute("aria-busy");
     entry.node.classList.add("failed");
     entry.node.title = "Not sent";
@@ -137,7 +138,7 @@ export class Transcript {
         if (claim !== -1) {
           const [{ node }] = this.unclaimed.splice(claim, 1);
           node.dataset.mid = String(m.id);
-          node.classList.remove("pending");
+          node.classList.remove("pending", "queued");
           node.removeAttribute("aria-busy");
           continue;
         }
@@ -180,6 +181,7 @@ export class Transcript {
   /** The message was emitted on a confirmed connection (still awaiting its ack). */
   sent(entry, generation) {
     entry.generation = generation;
+    entry.node.classList.remove("queued");
   }
 
   /** A new server-side conversation began: ids seen so far mean nothing to it. */
