@@ -7,7 +7,7 @@ BOTVENV  := .venv-bot
 PYTHON   := $(VENV)/bin/python
 BOTPY    := $(BOTVENV)/bin/python
 
-.PHONY: run test lint setup model widget system-deps bench lint-compose clean
+.PHONY: run test lint setup model widget system-deps bench soak lint-compose clean
 
 run: setup model
 	$(PYTHON) -m dev.devstack
@@ -59,6 +59,11 @@ bench: setup model
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/latency.py
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/memory_latency.py
 	$(PYTHON) bench/handoff_latency.py
+
+# 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory
+# (bench/results/soak.json). Not part of `make bench`: it takes half an hour.
+soak: setup model
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/soak.py
 
 lint-compose:
 	docker-compose config -q
