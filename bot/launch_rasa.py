@@ -30,7 +30,9 @@ def main() -> None:
         sys.exit("launch_rasa: RASA_TOKEN is not set; refusing to start Rasa without it")
     # Only this interpreter's copy of argv changes; /proc/<pid>/cmdline keeps
     # the arguments the process was started with (no token).
-    sys.argv = ["rasa", *args, "--auth-token", token]
+    # One "--auth-token=..." argument: a token starting with "-" (token_urlsafe
+    # makes one in 64) would otherwise be read as an option, and Rasa exit 2.
+    sys.argv = ["rasa", *args, f"--auth-token={token}"]
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
