@@ -160,7 +160,8 @@ def create_app(settings: Settings) -> web.Application:
         if sio.eio.sockets:
             # A socket whose client vanished a moment ago never drains its send
             # queue, and engine.io's close waits for that: bound the wait.
-            with contextlib.suppress(TimeoutError):
+            # ValueError: every socket closed meanwhile (engine.io waits on none).
+            with contextlib.suppress(TimeoutError, ValueError):
                 await asyncio.wait_for(sio.eio.disconnect(), SHUTDOWN_CLOSE_SECONDS)
         await sio.shutdown()
 
