@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import event
@@ -15,7 +16,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+
+# session.info key: the types of the interaction events added in this transaction.
+LOGGED_EVENT_TYPES = "rapport_logged_event_types"
 
 
 def _create_private_file(path: Path) -> None:
@@ -53,5 +58,26 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, on_events_committed: Callable[[set[str]], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for ``engine``; ``on_events_committed`` hears which event types
+    each committed transaction logged (live dashboards), never rolled-back ones."""
+
+    class _Session(Session):
+        """A class of its own, so the commit hook is this factory's only."""
+
+    if on_events_committed is not None:
+        callback = on_events_committed
+
+        @event.listens_for(_Session, "after_commit")
+        def _committed(session: Session) -> None:
+            types = session.info.pop(LOGGED_EVENT_TYPES, None)
+            if types:
+                callback(types)
+
+        @event.listens_for(_Session, "after_rollback")
+        def _rolled_back(session: Session) -> None:
+            session.info.pop(LOGGED_EVENT_TYPES, None)
+
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_Session)

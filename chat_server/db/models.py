@@ -60,7 +60,7 @@ class Visitor(Base):
 
 
 class Agent(Base):
-    """A person answering visitors in the console (role ``agent`` or ``admin``)."""
+    """A console user: role ``agent``, ``admin`` or ``marketer`` (analytics, no transcripts)."""
 
     __tablename__ = "agents"
 
@@ -172,11 +172,16 @@ class InteractionEvent(Base):
     visitor_id: Mapped[str | None] = mapped_column(String(64))
     conversation_id: Mapped[int | None] = mapped_column(BigId)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Idempotency: an event with a key is stored once (docs/analytics.md).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
+        Index("ix_interaction_events_created", "created_at"),
         Index("ix_interaction_events_type_created", "type", "created_at"),
-        Index("ix_interaction_events_visitor", "visitor_id"),
+        Index("ix_interaction_events_visitor_created", "visitor_id", "created_at"),
+        Index("ix_interaction_events_conversation", "conversation_id"),
+        Index("ux_interaction_events_dedupe_key", "dedupe_key", unique=True),
     )
 
 

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server import redaction
+from chat_server.db.engine import LOGGED_EVENT_TYPES
 from chat_server.db.models import (
     Agent,
     Conversation,
@@ -164,6 +166,7 @@ async def log_event(
     conversation_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
+    """Append one interaction event (docs/analytics.md) to the transaction."""
     data = data or {}
     if _redact_events:
         data = redaction.redact_value(data)
@@ -172,6 +175,38 @@ async def log_event(
             type=type_, visitor_id=visitor_id, conversation_id=conversation_id, data=data
         )
     )
+    session.info.setdefault(LOGGED_EVENT_TYPES, set()).add(type_)
+
+
+async def log_event_once(
+    session: AsyncSession,
+    type_: str,
+    visitor_id: str | None,
+    dedupe_key: str,
+    data: dict[str, Any],
+) -> bool:
+    """Append an event unless one with ``dedupe_key`` exists; True when added.
+
+    The unique index settles a race between two processes: the loser's
+    savepoint is rolled back and it reports a duplicate.
+    """
+    if await session.scalar(
+        select(InteractionEvent.id).where(InteractionEvent.dedupe_key == dedupe_key)
+    ):
+        return False
+    if _redact_events:
+        data = redaction.redact_value(data)
+    try:
+        async with session.begin_nested():
+            session.add(
+                InteractionEvent(
+                    type=type_, visitor_id=visitor_id, data=data, dedupe_key=dedupe_key
+                )
+            )
+    except IntegrityError:
+        return False
+    session.info.setdefault(LOGGED_EVENT_TYPES, set()).add(type_)
+    return True
 
 
 async def visitor_by_external_id(session: AsyncSession, external_id: str) -> Visitor | None:

@@ -32,10 +32,14 @@ VISITOR_PRESENCE = "visitor_presence"
 AGENT_UPDATED = "agent_updated"
 ASSIGNMENT = "assignment"
 FOLLOWUP_CREATED = "followup_created"
+# To admins and marketers: interaction events were logged (docs/analytics.md).
+ANALYTICS_CHANGED = "analytics_changed"
+# To agents and admins: who is on the site now changed (live visitors).
+LIVE_VISITORS_CHANGED = "live_visitors_changed"
 ERROR = "error"
 
 # Roles, statuses and conversation states.
-ROLES = ("agent", "admin")
+ROLES = ("agent", "admin", "marketer")
 STATUSES = ("online", "away", "offline")
 NOTIFY_MODES = ("always", "hidden")
 STATES = ("bot", "queued", "assigned", "resolved")
@@ -123,7 +127,7 @@ class AgentCreate(_Strict):
     username: WellFormedText
     password: WellFormedText = Field(min_length=10, max_length=1024)
     display_name: WellFormedText = Field(min_length=1, max_length=100)
-    role: Literal["agent", "admin"] = "agent"
+    role: Literal["agent", "admin", "marketer"] = "agent"
     max_chats: int = Field(3, ge=1, le=50)
 
     @field_validator("username")
