@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.catalog import product_ids
+from chat_server.catalog import product_categories
 from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
@@ -25,12 +25,14 @@ from chat_server.services.agents import AgentService
 from chat_server.services.container import Services
 from chat_server.services.conversations import ConversationService
 from chat_server.services.desk import DeskService
+from chat_server.services.event_feed import EventFeed
 from chat_server.services.handoff import HandoffService
 from chat_server.services.hours import SupportHours
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.retention import RetentionService
 from chat_server.services.tracker_sync import TrackerSync
+from chat_server.services.tracking import TrackingService
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.guard import GuardedServer
@@ -72,7 +74,7 @@ def build_services(
         tracker_sync,
         settings.history_page_size,
         settings.conversation_idle_minutes,
-        product_ids(settings.catalog_path),
+        product_categories(settings.catalog_path),
     )
     return Services(
         conversations=conversations,
@@ -86,6 +88,12 @@ def build_services(
         privacy=privacy,
         tracker_sync=tracker_sync,
         limits=RateLimits(settings.rate_limit_rules()),
+        tracking=TrackingService(
+            sessions,
+            settings.conversion_goal_set,
+            settings.conversion_currency,
+            settings.conversation_idle_minutes,
+        ),
     )
 
 
@@ -131,8 +139,10 @@ def create_app(settings: Settings) -> web.Application:
         )
         app[ENGINE] = engine
         app[RASA] = rasa
+        notifier = SocketNotifier(sio)
+        feed = EventFeed(notifier)
         services = app[SERVICES] = build_services(
-            settings, create_sessionmaker(engine), rasa, SocketNotifier(sio)
+            settings, create_sessionmaker(engine, feed.committed), rasa, notifier
         )
         await services.agents.ensure_initial_admin()
         background = [asyncio.create_task(services.tracker_sync.run())]
@@ -151,6 +161,7 @@ def create_app(settings: Settings) -> web.Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await services.handoff.close()
+        feed.close()
         await http.close()
         await engine.dispose()
 

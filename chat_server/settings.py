@@ -73,6 +73,19 @@ class Settings(BaseSettings):
     # Also mask them in interaction events (analytics) written from now on.
     redact_pii_in_analytics: bool = False
 
+    # -- analytics --------------------------------------------------------------
+    # Goal names the host page may report with Rapport.track(name, ...).
+    conversion_goals: str = "purchase,signup,add_to_cart,checkout,lead"
+    # Currency of a conversion reported without one (ISO 4217).
+    conversion_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    # A conversion counts for chat when the visitor chatted this many days before.
+    attribution_window_days: int = Field(7, ge=1, le=365)
+
+    @property
+    def conversion_goal_set(self) -> frozenset[str]:
+        """CONVERSION_GOALS as a set of names."""
+        return frozenset(g.strip() for g in self.conversion_goals.split(",") if g.strip())
+
     # -- identity and sessions ----------------------------------------------
     # A visitor's session id stops working after this long unused; every
     # visit re-issues it, so a regular visitor is remembered indefinitely.
@@ -95,6 +108,8 @@ class Settings(BaseSettings):
     rate_limit_new_visitors_per_ip: str = "60/hour"
     rate_limit_card_clicks: str = "20/minute"  # per connection
     rate_limit_signals: str = "30/10 seconds"  # typing and ratings, per connection
+    # Rapport.track() calls, page views and widget open/close, per connection.
+    rate_limit_track: str = "30/minute"
     rate_limit_logins: str = "5/minute;20/hour"  # per address and user name
     rate_limit_logins_per_ip: str = "60/hour"
     max_connections_per_ip: int = Field(100, ge=1)
@@ -115,6 +130,7 @@ class Settings(BaseSettings):
             "new_visitors_per_ip": self.rate_limit_new_visitors_per_ip,
             "card_clicks": self.rate_limit_card_clicks,
             "signals": self.rate_limit_signals,
+            "track": self.rate_limit_track,
             "logins": self.rate_limit_logins,
             "logins_per_ip": self.rate_limit_logins_per_ip,
         }
@@ -133,6 +149,7 @@ class Settings(BaseSettings):
         "rate_limit_new_visitors_per_ip",
         "rate_limit_card_clicks",
         "rate_limit_signals",
+        "rate_limit_track",
         "rate_limit_logins",
         "rate_limit_logins_per_ip",
     )

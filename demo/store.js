@@ -81,8 +81,31 @@
       price.textContent = money.format(amount);
     }
     body.appendChild(price);
+    if (withAnchor && isFinite(amount)) body.appendChild(buyButton(p, discount > 0 ? amount * (1 - discount / 100) : amount));
     li.appendChild(body);
     return li;
+  }
+
+  // A stand-in checkout: reports the purchase as a conversion goal, the way a
+  // real shop's thank-you page would (docs/analytics.md, Rapport.track).
+  function buyButton(p, amount) {
+    var button = el("button", "buy", "Buy now");
+    button.type = "button";
+    var note = el("p", "buy-status");
+    note.setAttribute("role", "status");
+    button.addEventListener("click", function () {
+      var orderId = "DEMO-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8);
+      if (!window.Rapport || !window.Rapport.track) { note.textContent = "Checkout is not available."; return; }
+      button.disabled = true;
+      window.Rapport.track("purchase", { value: Math.round(amount * 100) / 100, currency: "USD", order_id: orderId })
+        .then(function () { note.textContent = "Thank you! Order " + orderId + " placed."; })
+        .catch(function (error) { note.textContent = "Could not place the order: " + error.message; })
+        .then(function () { button.disabled = false; });
+    });
+    var wrap = el("div", "buy-row");
+    wrap.appendChild(button);
+    wrap.appendChild(note);
+    return wrap;
   }
 
   function render(products) {

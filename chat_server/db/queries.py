@@ -80,6 +80,7 @@ async def open_conversation(
         conversation = Conversation(visitor_id=visitor_id, state="bot")
         session.add(conversation)
         await session.flush()
+        await log_event(session, "conversation_started", visitor_id, conversation.id)
     return conversation
 
 
@@ -159,6 +160,16 @@ async def recent_messages(
     return list(reversed(rows.all()))
 
 
+async def has_agent_reply(session: AsyncSession, conversation_id: int) -> bool:
+    """Whether an agent has written to the visitor in this conversation."""
+    found = await session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation_id, Message.direction == "agent")
+        .limit(1)
+    )
+    return found is not None
+
+
 async def log_event(
     session: AsyncSession,
     type_: str,
@@ -184,6 +195,7 @@ async def log_event_once(
     visitor_id: str | None,
     dedupe_key: str,
     data: dict[str, Any],
+    conversation_id: int | None = None,
 ) -> bool:
     """Append an event unless one with ``dedupe_key`` exists; True when added.
 
@@ -200,7 +212,11 @@ async def log_event_once(
         async with session.begin_nested():
             session.add(
                 InteractionEvent(
-                    type=type_, visitor_id=visitor_id, data=data, dedupe_key=dedupe_key
+                    type=type_,
+                    visitor_id=visitor_id,
+                    conversation_id=conversation_id,
+                    data=data,
+                    dedupe_key=dedupe_key,
                 )
             )
     except IntegrityError:

@@ -132,7 +132,7 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/api/auth/logout")
 async def logout(request: web.Request) -> web.Response:
-    caller = await require_agent(request, allow_password_change=True)
+    caller = await require_agent(request, allow_password_change=True, allow_marketer=True)
     if caller.session_token:
         await services(request).agents.logout(caller.session_token)
     response = web.Response(status=204)
@@ -142,13 +142,13 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.get("/api/me")
 async def me(request: web.Request) -> web.Response:
-    caller = await require_agent(request, allow_password_change=True)
+    caller = await require_agent(request, allow_password_change=True, allow_marketer=True)
     return web.json_response(await me_json(request, caller))
 
 
 @routes.patch("/api/me")
 async def update_me(request: web.Request) -> web.Response:
-    caller = await require_agent(request)
+    caller = await require_agent(request, allow_marketer=True)
     body = await parse(request, protocol.MeUpdate)
     svc = services(request)
     if body.notify_mode is not None or body.display_name is not None:
@@ -162,7 +162,7 @@ async def update_me(request: web.Request) -> web.Response:
 
 @routes.post("/api/me/password")
 async def change_password(request: web.Request) -> web.Response:
-    caller = await require_agent(request, allow_password_change=True)
+    caller = await require_agent(request, allow_password_change=True, allow_marketer=True)
     body = await parse(request, protocol.PasswordChange)
     try:
         await services(request).agents.change_password(
@@ -175,7 +175,7 @@ async def change_password(request: web.Request) -> web.Response:
 
 @routes.post("/api/me/token")
 async def issue_token(request: web.Request) -> web.Response:
-    caller = await require_agent(request)
+    caller = await require_agent(request, allow_marketer=True)
     token = await services(request).agents.issue_api_token(caller.agent.id)
     return web.json_response({"token": token})
 

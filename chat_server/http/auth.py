@@ -18,6 +18,7 @@ from aiohttp import web
 from chat_server.db.models import Agent
 from chat_server.http.errors import json_error
 from chat_server.http.keys import SERVICES, SETTINGS
+from chat_server.protocol.agent import ROLE_ADMIN, ROLE_MARKETER
 from chat_server.services.agents import AgentService, AuthError
 
 SESSION_COOKIE = "rapport_session"
@@ -75,8 +76,14 @@ def is_operator(request: web.Request) -> bool:
     )
 
 
-async def require_agent(request: web.Request, *, allow_password_change: bool = False) -> Caller:
-    """The calling agent, after checking CSRF for cookie sessions; raise 401/403."""
+async def require_agent(
+    request: web.Request, *, allow_password_change: bool = False, allow_marketer: bool = False
+) -> Caller:
+    """The calling agent, after checking CSRF for cookie sessions; raise 401/403.
+
+    Marketers are refused unless ``allow_marketer``: they see analytics, never
+    transcripts, so every conversation endpoint stays closed to them by default.
+    """
     agents = request.app[SERVICES].agents
     token = bearer(request.headers.get("Authorization", ""))
     try:
@@ -91,6 +98,10 @@ async def require_agent(request: web.Request, *, allow_password_change: bool = F
         raise json_error(
             web.HTTPForbidden, "password_change_required", "change your one-time password first"
         )
+    if caller.agent.role == ROLE_MARKETER and not allow_marketer:
+        raise json_error(
+            web.HTTPForbidden, "forbidden", "marketers see analytics, not conversations"
+        )
     return caller
 
 
@@ -99,7 +110,7 @@ async def require_admin(request: web.Request) -> Caller | None:
     if is_operator(request):
         return None
     caller = await require_agent(request)
-    if caller.agent.role != "admin":
+    if caller.agent.role != ROLE_ADMIN:
         raise json_error(web.HTTPForbidden, "forbidden", "admins only")
     return caller
 

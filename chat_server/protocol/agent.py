@@ -40,6 +40,11 @@ ERROR = "error"
 
 # Roles, statuses and conversation states.
 ROLES = ("agent", "admin", "marketer")
+# Marketers see analytics only: no transcripts, never routed conversations.
+ROLE_MARKETER = "marketer"
+ROLE_ADMIN = "admin"
+# Socket room of the consoles that show the dashboard (admins and marketers).
+ANALYTICS_ROOM = "analytics"
 STATUSES = ("online", "away", "offline")
 NOTIFY_MODES = ("always", "hidden")
 STATES = ("bot", "queued", "assigned", "resolved")

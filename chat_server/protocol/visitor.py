@@ -6,7 +6,7 @@ existing Rasa widgets (rasa-webchat) work unchanged; see docs/protocol.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
@@ -19,6 +19,12 @@ USER_UTTERED = "user_uttered"
 CARD_CLICKED = "card_clicked"
 VISITOR_TYPING = "visitor_typing"  # Rapport clients only
 CSAT_SUBMITTED = "csat_submitted"  # Rapport clients only
+# Analytics (Rapport clients only; docs/analytics.md).
+PAGE_VIEW = "page_view"
+PAGE_LEFT = "page_left"
+WIDGET_OPENED = "widget_opened"
+WIDGET_CLOSED = "widget_closed"
+TRACK = "track"  # Rapport.track(name, properties): acked
 
 # Server → client
 SESSION_CONFIRM = "session_confirm"
@@ -52,13 +58,19 @@ UNKNOWN_PRODUCT = "unknown_product"
 RATE_LIMITED = "rate_limited"
 TOO_MANY_CONNECTIONS = "too_many_connections"
 IDENTIFY_TIMEOUT = "identify_timeout"
+INVALID_GOAL = "invalid_goal"
+UNKNOWN_GOAL = "unknown_goal"
 
 # What a visitor is told when a rate limit refuses them, by limit name.
 SLOW_DOWN = {
     "messages": "You're sending messages very quickly. Please wait a moment and try again.",
     "card_clicks": "Too many clicks in a short time. Please wait a moment.",
+    "track": "Too many tracking calls in a short time; this one was not recorded.",
     "new_visitors": "Too many new chats from your network. Please try again later.",
 }
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class ProtocolError(Exception):
@@ -131,6 +143,151 @@ class CardClicked(BaseModel):
     model_config = ConfigDict(extra="ignore")
     session_id: Any = None
     product_id: StrictStr = Field(min_length=1, max_length=100)
+
+
+MAX_URL = 2000
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def _web_url(value: str | None) -> str | None:
+    """An http(s) URL of printable characters (cut to MAX_URL), or None."""
+    if value is None or value == "":
+        return None
+    if not value.startswith(("http://", "https://")) or not value.isprintable():
+        raise ValueError("expected an http(s) URL")
+    return value[:MAX_URL]
+
+
+class PageView(BaseModel):
+    """`page_view`: the widget loaded on a page (or the page navigated)."""
+
+    model_config = ConfigDict(extra="ignore")
+    url: StrictStr = Field(max_length=8000)
+    title: StrictStr | None = Field(None, max_length=1000)
+    referrer: StrictStr | None = Field(None, max_length=8000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = _web_url(value)
+        if url is None:
+            raise ValueError("expected an http(s) URL")
+        return url
+
+    @field_validator("referrer")
+    @classmethod
+    def _referrer(cls, value: str | None) -> str | None:
+        return _web_url(value)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return clean_text(value)[:300] if value else None
+
+
+class PageLeft(BaseModel):
+    """`page_left`: the page was hidden or closed after ``seconds`` on it."""
+
+    model_config = ConfigDict(extra="ignore")
+    url: StrictStr = Field(max_length=8000)
+    seconds: float = Field(ge=0, le=7 * 86400, allow_inf_nan=False)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = _web_url(value)
+        if url is None:
+            raise ValueError("expected an http(s) URL")
+        return url
+
+
+class WidgetToggled(BaseModel):
+    """`widget_opened` / `widget_closed`: the chat window was opened or closed."""
+
+    model_config = ConfigDict(extra="ignore")
+    url: StrictStr | None = Field(None, max_length=8000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _web_url(value)
+
+
+class GoalProperties(BaseModel):
+    """The properties of a conversion goal; nothing else is accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: float = Field(0.0, ge=0, lt=1e9, allow_inf_nan=False, strict=False)
+    currency: StrictStr | None = Field(None, pattern=r"^[A-Z]{3}$")
+    order_id: StrictStr | None = Field(None, min_length=1, max_length=100)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        # A bool is an int to Python; a string "129" is a bug in the caller.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("value must be a number")
+        return value
+
+    @field_validator("order_id")
+    @classmethod
+    def _order_id(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isprintable() and value.strip()):
+            raise ValueError("order_id must be printable text")
+        return value
+
+
+class Track(BaseModel):
+    """`track`: a conversion goal reported by the host page (Rapport.track)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")
+    properties: GoalProperties = Field(default_factory=GoalProperties)
+    url: StrictStr | None = Field(None, max_length=8000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _web_url(value)
+
+
+def _parse(model: type[_M], data: Any, expects: str) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(INVALID_PAYLOAD, f"{expects}") from exc
+
+
+def parse_page_view(data: Any) -> PageView:
+    """Validate a `page_view` payload or raise ProtocolError."""
+    return _parse(PageView, data, "page_view expects {url: http(s) URL, title?, referrer?}")
+
+
+def parse_page_left(data: Any) -> PageLeft:
+    """Validate a `page_left` payload or raise ProtocolError."""
+    return _parse(PageLeft, data, "page_left expects {url: http(s) URL, seconds: number}")
+
+
+def parse_widget_toggled(data: Any) -> WidgetToggled:
+    """Validate a `widget_opened`/`widget_closed` payload or raise ProtocolError."""
+    return _parse(WidgetToggled, data if data is not None else {}, "expects {url?}")
+
+
+def parse_track(data: Any) -> Track:
+    """Validate a `track` payload or raise ProtocolError (code ``invalid_goal``).
+
+    The reason names the first offending field, so a developer calling
+    Rapport.track() from the console sees what to fix.
+    """
+    try:
+        return Track.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise ProtocolError(
+            INVALID_GOAL,
+            f"track(name, {{value, currency, order_id}}): {where}: {first['msg']}",
+        ) from None
 
 
 def wants_rapport_extras(data: Any) -> bool:

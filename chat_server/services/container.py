@@ -11,6 +11,7 @@ from chat_server.services.handoff import HandoffService
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.tracker_sync import TrackerSync
+from chat_server.services.tracking import TrackingService
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,4 @@ class Services:
     privacy: PrivacyService
     tracker_sync: TrackerSync
     limits: RateLimits
+    tracking: TrackingService

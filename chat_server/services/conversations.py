@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,7 +29,7 @@ from chat_server.profile import merge_profiles, profile_from_slots
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
 from chat_server.rasa_client import RasaClient, RasaReply, RasaUnavailable
-from chat_server.services import consent, followups
+from chat_server.services import consent, followups, interaction_log
 from chat_server.services.handoff import BOT, VISITOR, Actor, HandoffService
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.notifier import Notifier
@@ -178,7 +178,7 @@ class ConversationService:
         tracker_sync: TrackerSync,
         history_page_size: int = 50,
         idle_minutes: int = 60,
-        product_ids: frozenset[str] = frozenset(),
+        catalog: Mapping[str, str | None] | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -189,7 +189,8 @@ class ConversationService:
         self._tracker_sync = tracker_sync
         self._history_page_size = history_page_size
         self._idle = timedelta(minutes=idle_minutes)
-        self._product_ids = product_ids
+        # Product id -> category: the only products a click may name.
+        self._catalog: Mapping[str, str | None] = catalog or {}
         self._locks = KeyedLocks()
 
     # -- sessions ---------------------------------------------------------
@@ -417,7 +418,7 @@ class ConversationService:
         False for a product that is not in the catalog (nothing is stored).
         The clicked list keeps the latest MAX_CLICKED products.
         """
-        if product_id not in self._product_ids:
+        if product_id not in self._catalog:
             return False
         async with self._locks.hold(visitor_id):
             async with self._sessions.begin() as session:
@@ -425,7 +426,10 @@ class ConversationService:
                 if visitor is None:
                     return False
                 await queries.log_event(
-                    session, "card_clicked", visitor_id, data={"product_id": product_id}
+                    session,
+                    "card_clicked",
+                    visitor_id,
+                    data={"product_id": product_id, "category": self._catalog[product_id]},
                 )
                 clicked = list((visitor.profile or {}).get("products_clicked") or [])
             if product_id not in clicked:
@@ -497,6 +501,7 @@ class ConversationService:
                             conversation.id,
                             {"followup_id": created.id},
                         )
+                        await interaction_log.log_lead(session, visitor_id, "followup")
                         await consent.record(
                             session,
                             visitor_id,
@@ -591,11 +596,19 @@ class ConversationService:
                 visitor = await queries.get_visitor(session, visitor_id)
                 if visitor is not None and reply.slots:
                     consent_before = (visitor.profile or {}).get("marketing_consent")
+                    email_before = visitor.email
                     mirror_profile(visitor, reply.slots)
                     if visitor.profile.get("marketing_consent") != consent_before:
                         await self._record_consent(
                             session, visitor, conversation, incoming, turn, text
                         )
+                        if visitor.profile.get("marketing_consent"):
+                            await queries.log_event(
+                                session, "newsletter_subscribed", visitor_id, conversation.id
+                            )
+                            await interaction_log.log_lead(session, visitor_id, "newsletter")
+                    if visitor.email and not email_before:
+                        await interaction_log.log_lead(session, visitor_id, "chat")
             conversation.fallbacks_in_row = (
                 conversation.fallbacks_in_row + 1 if turn.fallback else 0
             )
@@ -640,11 +653,32 @@ class ConversationService:
                     "latency_ms": latency_ms,
                     "intent": reply.intent if reply else None,
                     "confidence": reply.confidence if reply else None,
+                    "entities": sorted({str(e.get("entity")) for e in reply.entities})
+                    if reply
+                    else [],
                     "fallback": turn.fallback,
                     "replies": len(outgoing),
                     "tracker_events": reply.tracker_events if reply else None,
                 },
             )
+            if turn.fallback and reply is not None:
+                # What the bot did not understand, to improve the training data.
+                await queries.log_event(
+                    session,
+                    "bot_fallback",
+                    visitor_id,
+                    conversation.id,
+                    {
+                        "message_id": incoming.id,
+                        "text": (incoming.text or "")[:500],
+                        "intent": reply.intent,
+                        "confidence": reply.confidence,
+                    },
+                )
+            for impression in interaction_log.card_impressions(outgoing, self._catalog):
+                await queries.log_event(
+                    session, "card_impression", visitor_id, conversation.id, impression
+                )
         await self._deliver(visitor_id, conversation, replies)
         if escalate is not None:
             await self._handoff.escalate(conversation.id, *escalate)

@@ -208,6 +208,7 @@ class DeskService:
                 if not can_act(agent, conversation):
                     raise Forbidden("the conversation is assigned to someone else")
                 conversation.unread = 0
+            first_reply = not note and not await queries.has_agent_reply(session, conversation.id)
             message = await queries.add_message(
                 session,
                 conversation,
@@ -229,6 +230,16 @@ class DeskService:
                     conversation.id,
                     {"message_id": message.id, "agent_id": agent.id},
                 )
+                if first_reply and conversation.queued_at is not None:
+                    # Measured from the handoff: the bot's turns never count.
+                    waited = utcnow() - queries.as_utc(conversation.queued_at)
+                    await queries.log_event(
+                        session,
+                        "agent_first_response",
+                        conversation.visitor_id,
+                        conversation.id,
+                        {"agent_id": agent.id, "seconds": round(waited.total_seconds(), 3)},
+                    )
         if not note:
             await self._notifier.to_visitor(
                 conversation.visitor_id,

@@ -20,6 +20,7 @@ import logging
 import statistics
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -62,6 +63,29 @@ REASON_TEXT = {
     agent_protocol.REASON_TRANSFER: "transferred",
     agent_protocol.REASON_NOBODY_ONLINE: "nobody left online",
 }
+
+
+def handoff_timings(
+    origin: str, to: str, conversation: Conversation, now: datetime
+) -> dict[str, Any]:
+    """What analytics needs from a transition (docs/analytics.md), measured
+    from the handoff, so the bot's turns before it never count.
+
+    ``wait_seconds``: time in the queue, on queued → assigned (a requeued
+    conversation keeps its first ``queued_at``). ``handoff_seconds``: from the
+    handoff (queued, or an agent's barge-in) to resolved.
+    """
+    timings: dict[str, Any] = {"agent_id": conversation.assigned_agent_id}
+    if origin == "queued" and to == "assigned" and conversation.queued_at is not None:
+        timings["wait_seconds"] = _seconds_since(conversation.queued_at, now)
+    started = conversation.queued_at or conversation.assigned_at
+    if to == "resolved" and started is not None:
+        timings["handoff_seconds"] = _seconds_since(started, now)
+    return timings
+
+
+def _seconds_since(moment: datetime, now: datetime) -> float:
+    return round(max(0.0, (now - queries.as_utc(moment)).total_seconds()), 3)
 
 
 def transition_line(to: str, reason: str, actor: Actor, target: Agent | None) -> str:
@@ -224,6 +248,7 @@ class HandoffService:
         await session.refresh(conversation)
         transition = {"from": origin, "to": to, "reason": reason, "actor": actor.as_json()}
         text = transition_line(to, reason, actor, target)
+        timings = handoff_timings(origin, to, conversation, now)
         await queries.add_message(
             session,
             conversation,
@@ -233,7 +258,11 @@ class HandoffService:
             agent_id=actor.agent.id if actor.agent else None,
         )
         await queries.log_event(
-            session, "handoff_transition", conversation.visitor_id, conversation.id, transition
+            session,
+            "handoff_transition",
+            conversation.visitor_id,
+            conversation.id,
+            {**transition, **timings},
         )
 
     # -- triggers ---------------------------------------------------------
@@ -378,12 +407,17 @@ class HandoffService:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            rated = await session.get(Conversation, conversation_id)
             await queries.log_event(
                 session,
                 "csat",
                 visitor_id,
                 conversation_id,
-                {"score": score, "comment": bool(comment)},
+                {
+                    "score": score,
+                    "comment": bool(comment),
+                    "agent_id": rated.assigned_agent_id if rated else None,
+                },
             )
         await self.publish(conversation_id)
         return True
@@ -395,6 +429,8 @@ class HandoffService:
             agent = await session.get(Agent, agent_id)
             if agent is None:
                 raise NotFound("no such agent")
+            if agent.role == agent_protocol.ROLE_MARKETER and status != "offline":
+                raise Forbidden("marketers do not take conversations")
             agent.status = status
         await self.publish_agent(agent_id)
         if status == "online":

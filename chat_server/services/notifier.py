@@ -49,6 +49,10 @@ class Notifier(Protocol):
         """Send to every connected agent."""
         ...
 
+    async def to_analytics(self, event: str, payload: dict[str, Any]) -> None:
+        """Send to every console showing analytics (admins and marketers)."""
+        ...
+
     async def to_agent(self, agent_id: int, event: str, payload: dict[str, Any]) -> None:
         """Send to every connection of one agent."""
         ...

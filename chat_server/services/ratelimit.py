@@ -19,6 +19,10 @@ from prometheus_client import Counter
 RATE_LIMITED = Counter(
     "rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"]
 )
+# Rapport.track() calls refused, by reason (docs/analytics.md).
+TRACK_REFUSED = Counter(
+    "rapport_track_refused_total", "Rapport.track() calls refused", ["code"]
+)
 
 # Limit names (also the metric's label values and the keys of the rules).
 MESSAGES = "messages"
@@ -27,6 +31,7 @@ CONNECTIONS_PER_IP = "connections_per_ip"
 NEW_VISITORS_PER_IP = "new_visitors_per_ip"
 CARD_CLICKS = "card_clicks"
 SIGNALS = "signals"
+TRACK = "track"
 LOGINS = "logins"
 LOGINS_PER_IP = "logins_per_ip"
 

@@ -61,6 +61,12 @@ class AgentNamespace(GuardedNamespace):
         if caller.agent.must_change_password:
             raise socketio.exceptions.ConnectionRefusedError("password_change_required")
         agent_id = caller.agent.id
+        if caller.agent.role in (protocol.ROLE_ADMIN, protocol.ROLE_MARKETER):
+            await self.enter_room(sid, protocol.ANALYTICS_ROOM)
+        if caller.agent.role == protocol.ROLE_MARKETER:
+            # Analytics only: no conversation rooms, no presence, no routing.
+            await self.save_session(sid, {"marketer_id": agent_id})
+            return
         await self.save_session(sid, {"agent_id": agent_id})
         await self.enter_room(sid, ALL_AGENTS)
         await self.enter_room(sid, agent_room(agent_id))

@@ -85,6 +85,11 @@ class SocketNotifier:
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
 
+    async def to_analytics(self, event: str, payload: dict[str, Any]) -> None:
+        await self._sio.emit(
+            event, payload, to=agent_protocol.ANALYTICS_ROOM, namespace=AGENTS
+        )
+
     async def to_agent(self, agent_id: int, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=agent_room(agent_id), namespace=AGENTS)
 

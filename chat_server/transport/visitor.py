@@ -21,6 +21,7 @@ from chat_server.services import ratelimit
 from chat_server.services.container import Services
 from chat_server.services.conversations import TooManyVisitors
 from chat_server.services.ratelimit import RateLimited
+from chat_server.services.tracking import Goal, UnknownGoal
 from chat_server.transport.guard import GuardedNamespace
 from chat_server.transport.notifier import rapport_room
 from chat_server.verification import IdentityClaim, verify_claim
@@ -211,6 +212,79 @@ class VisitorNamespace(GuardedNamespace):
                 },
                 to=sid,
             )
+
+    # -- analytics (Rapport widgets; docs/analytics.md) -------------------------
+
+    async def on_page_view(self, sid: str, data: Any = None) -> None:
+        try:
+            event = protocol.parse_page_view(data)
+            visitor_id = await self._identified_visitor(sid)
+            await self._limit(sid, ratelimit.TRACK, sid)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            return
+        await self._services().tracking.page_view(
+            visitor_id, event.url, event.title, event.referrer
+        )
+
+    async def on_page_left(self, sid: str, data: Any = None) -> None:
+        try:
+            event = protocol.parse_page_left(data)
+            visitor_id = await self._identified_visitor(sid)
+            await self._limit(sid, ratelimit.TRACK, sid)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            return
+        await self._services().tracking.page_left(visitor_id, event.url, event.seconds)
+
+    async def on_widget_opened(self, sid: str, data: Any = None) -> None:
+        await self._widget_toggled(sid, data, opened=True)
+
+    async def on_widget_closed(self, sid: str, data: Any = None) -> None:
+        await self._widget_toggled(sid, data, opened=False)
+
+    async def _widget_toggled(self, sid: str, data: Any, opened: bool) -> None:
+        try:
+            event = protocol.parse_widget_toggled(data)
+            visitor_id = await self._identified_visitor(sid)
+            await self._limit(sid, ratelimit.TRACK, sid)
+        except protocol.ProtocolError as err:
+            await self.emit(protocol.ERROR, err.as_event(), to=sid)
+            return
+        await self._services().tracking.widget_toggled(visitor_id, opened, event.url)
+
+    async def on_track(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """A conversion goal from ``Rapport.track()``; the ack says whether it counted."""
+        try:
+            event = protocol.parse_track(data)
+            visitor_id = await self._identified_visitor(sid)
+            await self._limit(sid, ratelimit.TRACK, sid)
+            goal = Goal(
+                event.name,
+                event.properties.value,
+                event.properties.currency,
+                event.properties.order_id,
+                event.url,
+            )
+            try:
+                added = await self._services().tracking.conversion(visitor_id, goal)
+            except UnknownGoal:
+                raise protocol.ProtocolError(
+                    protocol.UNKNOWN_GOAL,
+                    f"'{event.name}' is not a conversion goal of this site (CONVERSION_GOALS).",
+                ) from None
+        except protocol.ProtocolError as err:
+            ratelimit.TRACK_REFUSED.labels(err.code).inc()
+            return {"ok": False, **err.as_event()}
+        return {"ok": True, "duplicate": not added}
+
+    async def _identified_visitor(self, sid: str) -> str:
+        """The visitor of a socket that asked for its session; analytics never
+        creates a visitor (a page view alone is not a conversation)."""
+        visitor_id: str | None = (await self.get_session(sid)).get("visitor_id")
+        if visitor_id is None:
+            raise protocol.ProtocolError(protocol.INVALID_SESSION, "Start a session first.")
+        return visitor_id
 
     async def _start_session(
         self,

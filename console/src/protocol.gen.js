@@ -1,10 +1,13 @@
 // Generated from chat_server.protocol.agent by `python -m chat_server.protocol.js`.
 // Do not edit: change the Python module and regenerate.
 export const AGENT_UPDATED = "agent_updated";
+export const ANALYTICS_CHANGED = "analytics_changed";
+export const ANALYTICS_ROOM = "analytics";
 export const ASSIGNMENT = "assignment";
 export const CONVERSATION_UPDATED = "conversation_updated";
 export const ERROR = "error";
 export const FOLLOWUP_CREATED = "followup_created";
+export const LIVE_VISITORS_CHANGED = "live_visitors_changed";
 export const MAX_TEXT = 5000;
 export const MESSAGE_CREATED = "message_created";
 export const NAMESPACE = "/agent";
@@ -17,7 +20,9 @@ export const REASON_FALLBACK = "fallback";
 export const REASON_NOBODY_ONLINE = "nobody_online";
 export const REASON_REQUESTED = "requested";
 export const REASON_TRANSFER = "transfer";
-export const ROLES = ["agent", "admin"];
+export const ROLES = ["agent", "admin", "marketer"];
+export const ROLE_ADMIN = "admin";
+export const ROLE_MARKETER = "marketer";
 export const SEND_MESSAGE = "send_message";
 export const SET_STATUS = "set_status";
 export const STATES = ["bot", "queued", "assigned", "resolved"];

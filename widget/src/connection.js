@@ -182,16 +182,20 @@ export class Connection {
     this.handlers.onStatus(state);
   }
 
-  /** Queue an event that needs a confirmed session. */
-  enqueue(event, build, onSent) {
-    this.queue.push({ event, build, onSent });
+  /**
+   * Queue an event that needs a confirmed session. With `onAck`, the server's
+   * acknowledgement (or a timeout after `timeoutMs`) is passed to `onAck(err, ack)`.
+   */
+  enqueue(event, build, onSent, onAck, timeoutMs) {
+    this.queue.push({ event, build, onSent, onAck, timeoutMs });
     this.flush();
   }
 
   flush() {
     while (this.confirmed && this.socket && this.socket.connected && this.queue.length) {
-      const { event, build, onSent } = this.queue.shift();
-      this.socket.emit(event, build(this.sessionId));
+      const { event, build, onSent, onAck, timeoutMs } = this.queue.shift();
+      if (onAck) this.socket.timeout(timeoutMs || ACK_TIMEOUT_MS).emit(event, build(this.sessionId), onAck);
+      else this.socket.emit(event, build(this.sessionId));
       if (onSent) onSent(this.generation);
     }
   }

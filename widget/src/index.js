@@ -11,6 +11,7 @@ import { Connection } from "./connection.js";
 import { CsatCard } from "./csat.js";
 import { Handoff } from "./handoff.js";
 import { displayName } from "./render.js";
+import { SiteTracker } from "./tracking.js";
 import { Transcript } from "./transcript.js";
 import { TypingReporter } from "./typing.js";
 import { WidgetUI } from "./ui.js";
@@ -22,12 +23,14 @@ function boot() {
   if (window.Rapport || document.getElementById("rapport-widget")) return; // loaded twice
   const config = readConfig(findScript(currentScript));
   let connection;
+  let tracker;
   const typing = new TypingReporter((isTyping) => connection.visitorTyping(isTyping));
   const ratings = new Map(); // conversation id -> CsatCard
 
   const ui = new WidgetUI(config, {
     onSend: (text) => send(text, text),
     onInput: (value) => typing.input(value),
+    onToggle: (opened) => tracker && tracker.toggled(opened),
   });
   ui.mount();
   const handoff = new Handoff(ui);
@@ -72,7 +75,10 @@ function boot() {
 
   connection = new Connection(config.origin, config.identity, {
     onStatus: (state) => ui.setStatus(state),
-    onConfirm: () => handoff.resumed(),
+    onConfirm: () => {
+      handoff.resumed();
+      tracker.confirmed();
+    },
     onBotMessage: (payload) => {
       ui.hideTyping();
       if (transcript.addBot(payload)) ui.botMessageArrived();
@@ -112,11 +118,17 @@ function boot() {
     entry.clientId = pending.clientId;
     return delivery(entry);
   });
+  tracker = new SiteTracker(connection);
+  tracker.watch();
   connection.start();
 
   window.Rapport = Object.freeze({
     open: () => ui.open(),
     close: () => ui.close(),
+    /** Report a conversion goal: Rapport.track("purchase", {value, currency, order_id}). */
+    track: (name, properties) => tracker.track(name, properties),
+    /** Report a page view after a single-page app changed the page without a reload. */
+    pageView: () => tracker.pageView(),
   });
 }
 

@@ -45,7 +45,7 @@ function readableOn(rgb) {
 export class WidgetUI {
   constructor(config, handlers) {
     this.config = config;
-    this.handlers = handlers; // onSend(text), onInput(value)
+    this.handlers = handlers; // onSend(text), onInput(value), onToggle(opened)
     this.isOpen = false;
     this.unread = 0;
     this.typingTimer = null;
@@ -217,6 +217,7 @@ export class WidgetUI {
     this.setUnread(0);
     this.log.scrollTop = this.log.scrollHeight;
     this.input.focus();
+    if (this.handlers.onToggle) this.handlers.onToggle(true);
   }
 
   close() {
@@ -227,6 +228,7 @@ export class WidgetUI {
     this.launcher.setAttribute("aria-expanded", "false");
     this.updateModal();
     this.launcher.focus();
+    if (this.handlers.onToggle) this.handlers.onToggle(false);
   }
 
   setUnread(count) {
