@@ -16,20 +16,12 @@ from chat_server.app import create_app
 from chat_server.settings import Settings
 from dev.devstack import free_port
 from tests.support.databases import PostgresDatabase
+from tests.support.limits import GENEROUS_LIMITS_ENV
 
 IDENTITY_SECRET = "identity-secret-for-tests"
 ADMIN_TOKEN = "admin-token-for-tests-0123"
-GENEROUS_LIMITS: dict[str, Any] = {
-    "rate_limit_messages": "1000/second",
-    "rate_limit_messages_per_ip": "100000/minute",
-    "rate_limit_connections_per_ip": "100000/minute",
-    "rate_limit_new_visitors_per_ip": "100000/hour",
-    "rate_limit_card_clicks": "1000/second",
-    "rate_limit_signals": "1000/second",
-    "rate_limit_logins": "1000/minute",
-    "rate_limit_logins_per_ip": "100000/hour",
-    "max_connections_per_ip": 100000,
-}
+# The same generous limits as the live stack's, as Settings fields.
+GENEROUS_LIMITS: dict[str, Any] = {k.lower(): v for k, v in GENEROUS_LIMITS_ENV.items()}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -105,6 +105,8 @@ class AgentClient(EventLog):
             "agent_updated",
             "assignment",
             "followup_created",
+            "analytics_changed",
+            "live_visitors_changed",
         ):
             self.sio.on(name, self._recorder(name), namespace="/agent")
         await self.sio.connect(
