@@ -35,6 +35,26 @@ async def stored_events(database_url: str, type_: str) -> list[Any]:
         await engine.dispose()
 
 
+async def events_of(database_url: str, visitor_id: str) -> list[Any]:
+    """The visitor's interaction events, oldest first."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(InteractionEvent)
+                .where(InteractionEvent.visitor_id == visitor_id)
+                .order_by(InteractionEvent.id)
+            )
+            return list(rows.all())
+    finally:
+        await engine.dispose()
+
+
+def of_type(events: list[Any], type_: str) -> list[dict[str, Any]]:
+    """The data of the events of one type."""
+    return [e.data for e in events if e.type == type_]
+
+
 async def profile_of(database_url: str, visitor_id: str) -> dict[str, Any]:
     """The stored visitor profile, with the name and email columns."""
     engine = create_async_engine(database_url)

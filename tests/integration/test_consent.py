@@ -16,6 +16,7 @@ from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.models import InteractionEvent
 from chat_server.services.privacy import PrivacyService
 from dev.devstack import Stack
+from tests.integration.helpers import events_of, of_type
 from tests.support.visitor import Visitor
 
 pytestmark = pytest.mark.stack
@@ -68,6 +69,10 @@ async def test_typed_sign_up_records_source_and_text(live_stack: Stack) -> None:
     assert "you agreed to receive our newsletter" in record["confirmation"]
     assert record["at"]
     assert exported == events
+    # Analytics: one sign-up, one lead.
+    logged = await events_of(live_stack.config.database_url, visitor.visitor_id)
+    assert len(of_type(logged, "newsletter_subscribed")) == 1
+    assert of_type(logged, "lead_captured") == [{"source": "newsletter"}]
 
 
 async def test_quick_reply_acceptance_records_quick_reply(live_stack: Stack) -> None:

@@ -10,33 +10,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from chat_server.db.models import InteractionEvent
 from tests.integration.conftest import ADMIN_TOKEN, base, start_server
+from tests.integration.helpers import events_of, of_type
 from tests.support.agents import AgentClient, create_agent
 from tests.support.visitor import Visitor
 
 PAGE = "http://127.0.0.1/products/tents?utm_source=newsletter&utm_campaign=spring#top"
-
-
-async def events_of(database_url: str, visitor_id: str) -> list[Any]:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                select(InteractionEvent)
-                .where(InteractionEvent.visitor_id == visitor_id)
-                .order_by(InteractionEvent.id)
-            )
-            return list(rows.all())
-    finally:
-        await engine.dispose()
-
-
-def of_type(events: list[Any], type_: str) -> list[dict[str, Any]]:
-    return [e.data for e in events if e.type == type_]
 
 
 async def logged(database_url: str, visitor_id: str, *types: str) -> list[Any]:

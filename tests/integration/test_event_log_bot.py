@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dev.devstack import Stack
-from tests.integration.test_event_log import events_of, of_type
+from tests.integration.helpers import events_of, of_type
 from tests.support.visitor import Visitor
 
 pytestmark = pytest.mark.stack
