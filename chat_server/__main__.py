@@ -1,6 +1,6 @@
 """``python -m chat_server [serve]``: run the chat server (settings from the environment).
 
-``python -m chat_server create-agent --username U --display-name N [--role admin]``
+``python -m chat_server create-agent --username U --display-name N [--role admin|marketer]``
 creates an agent; the password is read from ``--password``, or prompted for.
 
 ``python -m chat_server purge [--dry-run]`` deletes (or counts) what is older
@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.protocol.agent import AgentCreate
+from chat_server.protocol.agent import ROLES, AgentCreate
 from chat_server.redaction import install_log_redaction
 from chat_server.services.agents import AgentExists, create_agent
 from chat_server.services.privacy import PrivacyService
@@ -118,7 +118,7 @@ def main() -> None:
     create.add_argument("--username", required=True)
     create.add_argument("--display-name")
     create.add_argument("--password", help="prompted for when omitted")
-    create.add_argument("--role", choices=("agent", "admin"), default="agent")
+    create.add_argument("--role", choices=ROLES, default="agent")
     create.add_argument("--max-chats", type=int, default=3)
     create.add_argument("--database-url", help="default: DATABASE_URL from the environment")
     purge = commands.add_parser("purge", help="delete data older than RETENTION_DAYS now")

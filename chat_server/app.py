@@ -61,6 +61,7 @@ def build_services(
     tracker_sync = TrackerSync(sessions, rasa)
     privacy = PrivacyService(sessions)
     queries.redact_events(settings.redact_pii_in_analytics)
+    queries.log_events(settings.interaction_log)
     conversations = ConversationService(
         sessions,
         rasa,

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     redact_pii_in_analytics: bool = False
 
     # -- analytics --------------------------------------------------------------
+    # Write the interaction event log (analytics, webhooks). Off: only consent
+    # records are still written (they are the proof of consent, not analytics).
+    interaction_log: bool = True
     # Goal names the host page may report with Rapport.track(name, ...).
     conversion_goals: str = "purchase,signup,add_to_cart,checkout,lead"
     # Currency of a conversion reported without one (ISO 4217).

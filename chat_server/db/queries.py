@@ -23,12 +23,22 @@ from chat_server.db.models import (
 
 # REDACT_PII_IN_ANALYTICS: mask PII in interaction events (set by build_services).
 _redact_events = False
+# INTERACTION_LOG: write the event log at all (set by build_services).
+_log_events = True
+# Written even with INTERACTION_LOG off: the proof of what a visitor agreed to.
+ALWAYS_LOGGED = frozenset({"consent_changed"})
 
 
 def redact_events(enabled: bool) -> None:
     """Mask emails, phone and card numbers in events logged from now on."""
     global _redact_events
     _redact_events = enabled
+
+
+def log_events(enabled: bool) -> None:
+    """Write interaction events (True) or only those in ALWAYS_LOGGED (False)."""
+    global _log_events
+    _log_events = enabled
 
 
 # What a visitor may see of a conversation (notes and system lines are for agents).
@@ -178,6 +188,8 @@ async def log_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append one interaction event (docs/analytics.md) to the transaction."""
+    if not _log_events and type_ not in ALWAYS_LOGGED:
+        return
     data = data or {}
     if _redact_events:
         data = redaction.redact_value(data)
@@ -202,6 +214,8 @@ async def log_event_once(
     The unique index settles a race between two processes: the loser's
     savepoint is rolled back and it reports a duplicate.
     """
+    if not _log_events:
+        return True
     if await session.scalar(
         select(InteractionEvent.id).where(InteractionEvent.dedupe_key == dedupe_key)
     ):
