@@ -59,6 +59,8 @@ bench: setup model
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/latency.py
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/memory_latency.py
 	$(PYTHON) bench/handoff_latency.py
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/event_log_overhead.py
+	$(PYTHON) bench/analytics_queries.py
 
 # 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory
 # (bench/results/soak.json). Not part of `make bench`: it takes half an hour.

@@ -1,0 +1,168 @@
+"""Dashboard query times on a large event log (PostgreSQL), with their plans.
+
+Seeds a throwaway PostgreSQL database with N events (default 5,000,000; see
+bench/analytics_seed.py), starts the chat server in-process on it, and times
+every dashboard request (the summary and each breakdown table) for the last 7
+and the last 30 days, three times each (the best and the median are reported).
+Every SQL statement those requests ran is then explained (EXPLAIN ANALYZE) and
+the plan's top line and whether it reads an index are recorded. Target (issue
+9): each dashboard query under 500 ms.
+
+Results: bench/results/analytics_queries.json. Needs the PostgreSQL server of
+tests/support/databases.py. Part of `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.analytics_seed import seed  # noqa: E402
+from chat_server.app import create_app  # noqa: E402
+from chat_server.db.migrate import upgrade_to_head  # noqa: E402
+from chat_server.http.keys import ENGINE  # noqa: E402
+from chat_server.settings import Settings  # noqa: E402
+from dev.devstack import free_port  # noqa: E402
+from tests.support.databases import PostgresDatabase  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "analytics_queries.json"
+TOKEN = "bench-operator-token-0123456789"
+TABLES = [
+    "handoff_reasons", "intents", "unrecognised", "agents", "csat", "products",
+    "categories", "utm_sources", "pages", "series", "funnel",
+]
+TARGET_MS = 500
+
+
+async def timed_get(http: aiohttp.ClientSession, url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    async with http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        await resp.read()
+        return (time.perf_counter() - started) * 1000, resp.status
+
+
+async def measure(base: str, days: int, repeat: int) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    query = f"from={(now - timedelta(days=days)).isoformat()}&to={now.isoformat()}"
+    query = query.replace("+", "%2B")
+    paths = ["/api/analytics/summary"] + [f"/api/analytics/tables/{t}" for t in TABLES]
+    rows = []
+    async with aiohttp.ClientSession() as http:
+        for path in paths:
+            times, status = [], 0
+            for _ in range(repeat):
+                ms, status = await timed_get(http, f"{base}{path}?{query}")
+                times.append(ms)
+            rows.append({
+                "request": path, "days": days, "status": status,
+                "best_ms": round(min(times), 1), "median_ms": round(statistics.median(times), 1),
+            })
+    return rows
+
+
+async def explain(url: str, statements: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    engine = create_async_engine(url)
+    plans = []
+    try:
+        async with engine.connect() as conn:
+            for statement, params in statements:
+                result = await conn.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, FORMAT TEXT) " + statement, params
+                )
+                lines = [row[0] for row in result.all()]
+                plans.append({
+                    "sql": " ".join(statement.split())[:300],
+                    "plan_top": lines[0].strip(),
+                    "uses_index": any("Index" in line for line in lines),
+                    "seq_scan_on_events": any(
+                        "Seq Scan on interaction_events" in line for line in lines
+                    ),
+                    "execution": next(
+                        (line.strip() for line in lines if "Execution Time" in line), ""
+                    ),
+                })
+    finally:
+        await engine.dispose()
+    return plans
+
+
+async def run(events: int, repeat: int) -> dict[str, Any]:
+    async with PostgresDatabase() as url:
+        engine = create_async_engine(url)
+        await upgrade_to_head(engine)
+        started = time.perf_counter()
+        visitors = await seed(engine, events)
+        seed_seconds = time.perf_counter() - started
+        await engine.dispose()
+
+        settings = Settings(
+            database_url=url, admin_token=TOKEN, secret_key="bench-secret-key-0123456789",
+            rasa_url=f"http://127.0.0.1:{free_port()}",
+            action_server_url=f"http://127.0.0.1:{free_port()}",
+        )
+        app = create_app(settings)
+        server = TestServer(app, host="127.0.0.1", port=free_port())
+        await server.start_server()
+        statements: list[tuple[str, Any]] = []
+        try:
+            def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+                if "interaction_events" in statement and statement.lstrip().upper().startswith(
+                    "SELECT"
+                ):
+                    statements.append((statement, params))
+
+            event.listen(app[ENGINE].sync_engine, "before_cursor_execute", record)
+            base = str(server.make_url("")).rstrip("/")
+            timings = await measure(base, 7, repeat) + await measure(base, 30, repeat)
+        finally:
+            await server.close()
+        unique = list({s: (s, p) for s, p in statements}.values())
+        plans = await explain(url, unique)
+    slowest = max(t["median_ms"] for t in timings)
+    return {
+        "benchmark": "analytics_queries",
+        "database": "postgresql",
+        "events": events,
+        "visitors": visitors,
+        "seed_seconds": round(seed_seconds, 1),
+        "target_ms": TARGET_MS,
+        "slowest_median_ms": slowest,
+        "all_under_target": slowest < TARGET_MS,
+        "requests": timings,
+        "plans": plans,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.events, args.repeat))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    for row in result["requests"]:
+        print(f"{row['request']:40} {row['days']:>3} d  median {row['median_ms']:8.1f} ms"
+              f"  best {row['best_ms']:8.1f} ms  HTTP {row['status']}")
+    print(f"slowest median {result['slowest_median_ms']} ms (target < {TARGET_MS} ms); "
+          f"{sum(p['seq_scan_on_events'] for p in result['plans'])} of "
+          f"{len(result['plans'])} statements scan interaction_events sequentially")
+
+
+if __name__ == "__main__":
+    main()
