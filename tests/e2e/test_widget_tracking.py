@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -28,7 +29,9 @@ def logged(stack: Stack, visitor: str, *types: str) -> list[Any]:
     """The visitor's events once all ``types`` are there (they are sent without acks)."""
     deadline = time.monotonic() + 15
     while True:
-        events = asyncio.run(events_of(stack.config.database_url, visitor))
+        # Playwright's sync API already runs an event loop in this thread.
+        with ThreadPoolExecutor(1) as pool:
+            events = pool.submit(asyncio.run, events_of(stack.config.database_url, visitor)).result()
         if set(types) <= {e.type for e in events} or time.monotonic() > deadline:
             return events
         time.sleep(0.2)
