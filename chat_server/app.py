@@ -15,13 +15,14 @@ from chat_server.catalog import product_categories
 from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.http import agent_api, api, headers, openapi, views
+from chat_server.http import agent_api, analytics_api, api, headers, openapi, views
 from chat_server.http.errors import error_middleware
 from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.http.origins import OriginPolicy
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
 from chat_server.services.agents import AgentService
+from chat_server.services.analytics import AnalyticsService
 from chat_server.services.container import Services
 from chat_server.services.conversations import ConversationService
 from chat_server.services.desk import DeskService
@@ -89,6 +90,7 @@ def build_services(
         privacy=privacy,
         tracker_sync=tracker_sync,
         limits=RateLimits(settings.rate_limit_rules()),
+        analytics=AnalyticsService(sessions, notifier.visitors_online),
         tracking=TrackingService(
             sessions,
             settings.conversion_goal_set,
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(views.routes)
     app.add_routes(api.routes)
     app.add_routes(agent_api.routes)
+    app.add_routes(analytics_api.routes)
     app.add_routes(openapi.routes)
     app.router.add_static("/static", settings.static_dir)
     if settings.serve_demo:

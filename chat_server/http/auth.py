@@ -105,6 +105,16 @@ async def require_agent(
     return caller
 
 
+async def require_analytics(request: web.Request) -> Caller | None:
+    """An admin or marketer, or the operator's token (None then); raise 401/403."""
+    if is_operator(request):
+        return None
+    caller = await require_agent(request, allow_marketer=True)
+    if caller.agent.role not in (ROLE_ADMIN, ROLE_MARKETER):
+        raise json_error(web.HTTPForbidden, "forbidden", "analytics are for admins and marketers")
+    return caller
+
+
 async def require_admin(request: web.Request) -> Caller | None:
     """An admin agent, or the operator's token (None then); raise 401/403."""
     if is_operator(request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chat_server.services.agents import AgentService
+from chat_server.services.analytics import AnalyticsService
 from chat_server.services.conversations import ConversationService
 from chat_server.services.desk import DeskService
 from chat_server.services.handoff import HandoffService
@@ -26,3 +27,4 @@ class Services:
     tracker_sync: TrackerSync
     limits: RateLimits
     tracking: TrackingService
+    analytics: AnalyticsService

@@ -45,6 +45,10 @@ class Notifier(Protocol):
         """Whether the visitor has a connection to this server right now."""
         ...
 
+    def visitors_online(self) -> int:
+        """How many visitors have a connection to this server right now."""
+        ...
+
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         """Send to every connected agent."""
         ...

@@ -82,6 +82,14 @@ class SocketNotifier:
     def visitor_online(self, visitor_id: str) -> bool:
         return self._has(VISITORS, visitor_id) or self._has(VISITORS, rapport_room(visitor_id))
 
+    def visitors_online(self) -> int:
+        visitors = set()
+        for room, members in self._sio.manager.rooms.get(VISITORS, {}).items():
+            # Every socket also sits in a room named after itself: not a visitor.
+            if room is not None and members and room not in members:
+                visitors.add(str(room).removeprefix(rapport_room("")))
+        return len(visitors)
+
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
 

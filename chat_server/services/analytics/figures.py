@@ -1,0 +1,303 @@
+"""The SQL behind every dashboard figure (formulas: docs/analytics.md, "Metrics").
+
+Each function reads the event log for one :class:`Window`. Counting happens in
+the database; only per-handoff durations (a small share of the log) are
+fetched to compute percentiles. Every query filters by type and time first, so
+PostgreSQL can use ``ix_interaction_events_type_created``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.db.models import Agent
+from chat_server.db.models import InteractionEvent as E
+from chat_server.services.analytics.window import Window
+
+# handoff_transition targets that mean a person took or was asked to take over.
+HANDED_OVER = ("queued", "assigned")
+
+
+def _field(name: str) -> ColumnElement[str]:
+    value: ColumnElement[str] = E.data[name].as_string()
+    return value
+
+
+def _number(name: str) -> ColumnElement[float]:
+    value: ColumnElement[float] = E.data[name].as_float()
+    return value
+
+
+async def count(session: AsyncSession, window: Window, *types: str) -> int:
+    """How many events of ``types``."""
+    return int(await session.scalar(select(func.count()).where(window.events(*types))) or 0)
+
+
+async def visitors_with(session: AsyncSession, window: Window, *types: str) -> int:
+    """How many distinct visitors have an event of ``types``."""
+    query = select(func.count(distinct(E.visitor_id))).where(window.events(*types))
+    return int(await session.scalar(query) or 0)
+
+
+def who(window: Window, *types: str) -> Select[Any]:
+    """The visitors with an event of ``types`` (a subquery)."""
+    return select(E.visitor_id).where(window.events(*types)).distinct()
+
+
+async def widget_opened_without_message(session: AsyncSession, window: Window) -> int:
+    """Visitors who opened the chat but sent nothing in the range."""
+    query = select(func.count(distinct(E.visitor_id))).where(
+        window.events("widget_opened"), E.visitor_id.not_in(who(window, "message_received"))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def conversations_handed_over(session: AsyncSession, window: Window) -> int:
+    """Conversations started in the range that a person took or was asked to take."""
+    handed = select(E.conversation_id).where(
+        E.type == "handoff_transition", _field("to").in_(HANDED_OVER)
+    )
+    query = select(func.count(distinct(E.conversation_id))).where(
+        window.events("conversation_started"), E.conversation_id.in_(handed)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def grouped(
+    session: AsyncSession, window: Window, type_: str, *fields: str, limit: int | None = None
+) -> list[tuple[Any, ...]]:
+    """Counts of ``type_`` events by the values of ``fields``, most frequent first."""
+    keys = [_field(f) for f in fields]
+    query = (
+        select(*keys, func.count().label("n"))
+        .where(window.events(type_))
+        .group_by(*keys)
+        .order_by(func.count().desc(), *keys)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def unrecognised(
+    session: AsyncSession, window: Window, limit: int = 20
+) -> list[tuple[str, int]]:
+    """The texts the bot did not understand, case-folded, most frequent first."""
+    text = func.lower(func.trim(_field("text")))
+    query = (
+        select(text, func.count())
+        .where(window.events("bot_fallback"))
+        .group_by(text)
+        .order_by(func.count().desc(), text)
+        .limit(limit)
+    )
+    return [(str(t), int(n)) for t, n in (await session.execute(query)).all()]
+
+
+async def durations(
+    session: AsyncSession, window: Window, type_: str, field: str, **where: str
+) -> list[tuple[int | None, float]]:
+    """``(agent_id, seconds)`` of every ``type_`` event carrying ``field``."""
+    conditions = [window.events(type_), E.data[field].as_float().is_not(None)]
+    conditions += [_field(k) == v for k, v in where.items()]
+    query = select(E.data["agent_id"].as_integer(), _number(field)).where(*conditions)
+    return [(agent, float(value)) for agent, value in (await session.execute(query)).all()]
+
+
+async def csat_scores(session: AsyncSession, window: Window) -> list[tuple[int | None, int]]:
+    """``(agent_id, score)`` of every rating in the range."""
+    query = select(E.data["agent_id"].as_integer(), E.data["score"].as_integer()).where(
+        window.events("csat")
+    )
+    return [(agent, int(score)) for agent, score in (await session.execute(query)).all()]
+
+
+async def agent_names(session: AsyncSession) -> dict[int, str]:
+    rows = await session.execute(select(Agent.id, Agent.display_name))
+    return {agent_id: name for agent_id, name in rows.all()}
+
+
+async def cards(session: AsyncSession, window: Window) -> dict[tuple[str, str | None], list[int]]:
+    """``(product, category) -> [impressions, clicks]``."""
+    table: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    for type_, column in (("card_impression", 0), ("card_clicked", 1)):
+        for product, category, n in await grouped(session, window, type_, "product_id", "category"):
+            table[(str(product), category)][column] += int(n)
+    return dict(table)
+
+
+async def conversions(session: AsyncSession, window: Window) -> list[tuple[str, float, bool]]:
+    """``(visitor, value, chatted)`` for every conversion in the range.
+
+    ``chatted``: the visitor sent a message at most ``attribution_days``
+    before the conversion (or at the same moment).
+    """
+    attribution = timedelta(days=window.attribution_days)
+    m = E.__table__.alias("m")
+    last_message = (
+        select(func.max(m.c.created_at))
+        .where(
+            m.c.visitor_id == E.visitor_id,
+            m.c.type == "message_received",
+            m.c.created_at <= E.created_at,
+            m.c.created_at >= window.start - attribution,
+        )
+        .scalar_subquery()
+    )
+    query = select(E.visitor_id, _number("value"), E.created_at, last_message).where(
+        window.events("conversion")
+    )
+    rows = []
+    for visitor, value, at, chatted_at in (await session.execute(query)).all():
+        chatted = chatted_at is not None and _utc(at) - _utc(chatted_at) <= attribution
+        rows.append((str(visitor), float(value or 0), chatted))
+    return rows
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _bucket(session: AsyncSession, window: Window) -> ColumnElement[Any]:
+    """The start of each event's hour or day (UTC), in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour" if window.hourly else "day", E.created_at)
+    pattern = "%Y-%m-%d %H:00:00" if window.hourly else "%Y-%m-%d 00:00:00"
+    return func.strftime(pattern, E.created_at)
+
+
+SERIES_TYPES = {
+    "conversation_started": "conversations",
+    "message_received": "messages",
+    "handoff_requested": "handoffs",
+    "conversion": "conversions",
+}
+
+
+async def series(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
+    """Per hour or day: visitors, conversations, messages, handoffs, conversions, revenue."""
+    step = timedelta(hours=1) if window.hourly else timedelta(days=1)
+    first = window.start.replace(minute=0, second=0, microsecond=0)
+    if not window.hourly:
+        first = first.replace(hour=0)
+    points: dict[datetime, dict[str, Any]] = {}
+    moment = first
+    while moment < window.end:
+        points[moment] = {"t": moment.isoformat(), "visitors": 0, "revenue": 0.0}
+        points[moment].update({name: 0 for name in SERIES_TYPES.values()})
+        moment += step
+    bucket = _bucket(session, window).label("bucket")
+    counted = await session.execute(
+        select(bucket, E.type, func.count(), func.sum(_number("value")))
+        .where(window.events(*SERIES_TYPES))
+        .group_by(bucket, E.type)
+    )
+    seen = await session.execute(
+        select(bucket, func.count(distinct(E.visitor_id)))
+        .where(window.events("page_view", "message_received"))
+        .group_by(bucket)
+    )
+    for at, type_, n, value in counted.all():
+        point = points.get(_moment(at))
+        if point is not None:
+            point[SERIES_TYPES[type_]] = int(n)
+            if type_ == "conversion":
+                point["revenue"] = round(float(value or 0), 2)
+    for at, n in seen.all():
+        point = points.get(_moment(at))
+        if point is not None:
+            point["visitors"] = int(n)
+    return list(points.values())
+
+
+def _moment(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite's strftime
+        value = datetime.fromisoformat(value)
+    return _utc(value)
+
+
+async def funnel(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
+    """Visitors at each step, each step among those who made the previous one:
+    visit -> chat -> recommendation click -> conversion."""
+    visited = who(window, "page_view", "message_received")
+    chatted = select(E.visitor_id).where(
+        window.events("message_received"), E.visitor_id.in_(visited)
+    ).distinct()
+    clicked = select(E.visitor_id).where(
+        window.events("card_clicked"), E.visitor_id.in_(chatted)
+    ).distinct()
+    converted = select(E.visitor_id).where(
+        window.events("conversion"), E.visitor_id.in_(clicked)
+    ).distinct()
+    steps = []
+    for name, subquery in (
+        ("visit", visited), ("chat", chatted), ("recommendation_click", clicked),
+        ("conversion", converted),
+    ):
+        n = await session.scalar(select(func.count()).select_from(subquery.subquery()))
+        steps.append({"step": name, "visitors": int(n or 0)})
+    return steps
+
+
+async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
+    """Per UTM source of the visitor's first page view with one in the range:
+    visitors, how many chatted, converted, and their revenue."""
+    first_view = (
+        select(func.min(E.id))
+        .where(window.events("page_view"), _field("utm_source").is_not(None))
+        .group_by(E.visitor_id)
+    )
+    first_sources = await session.execute(
+        select(E.visitor_id, _field("utm_source")).where(E.id.in_(first_view))
+    )
+    sources: dict[str, str] = {str(v): str(s) for v, s in first_sources.all()}
+    if not sources:
+        return []
+    chatted = {str(v) for v in (await session.scalars(who(window, "message_received"))).all()}
+    converted: Counter[str] = Counter()
+    revenue: defaultdict[str, float] = defaultdict(float)
+    for visitor, value, _ in await conversions(session, window):
+        converted[visitor] += 1
+        revenue[visitor] += value
+    table: dict[str, dict[str, Any]] = {}
+    for visitor, source in sources.items():
+        row = table.setdefault(
+            source,
+            {"source": source, "visitors": 0, "chatted": 0, "conversions": 0, "revenue": 0.0},
+        )
+        row["visitors"] += 1
+        row["chatted"] += visitor in chatted
+        row["conversions"] += converted[visitor]
+        row["revenue"] = round(row["revenue"] + revenue[visitor], 2)
+    return sorted(table.values(), key=lambda r: (-r["visitors"], r["source"]))
+
+
+async def pages(session: AsyncSession, window: Window, limit: int = 50) -> list[dict[str, Any]]:
+    """Per page path: views, distinct visitors, average visible seconds."""
+    path = _field("path")
+    views = await session.execute(
+        select(path, func.count(), func.count(distinct(E.visitor_id)))
+        .where(window.events("page_view"))
+        .group_by(path)
+        .order_by(func.count().desc(), path)
+        .limit(limit)
+    )
+    averages = await session.execute(
+        select(path, func.avg(_number("seconds"))).where(window.events("page_left")).group_by(path)
+    )
+    seconds: dict[str, Any] = {p: avg for p, avg in averages.all()}
+    return [
+        {
+            "path": p,
+            "views": int(n),
+            "visitors": int(v),
+            "avg_seconds": round(float(seconds[p]), 1) if seconds.get(p) is not None else None,
+        }
+        for p, n, v in views.all()
+    ]

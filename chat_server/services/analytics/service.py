@@ -1,0 +1,221 @@
+"""The dashboard's figures: KPIs, time series, funnel and breakdown tables.
+
+Formulas: docs/analytics.md, "Metrics". Reads only; one short read
+transaction per request.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server.services.analytics import figures
+from chat_server.services.analytics.stats import mean, percentile, rate
+from chat_server.services.analytics.window import Window
+
+# A table: its column names and rows (also the CSV export).
+Table = tuple[list[str], list[list[Any]]]
+
+TABLES = (
+    "handoff_reasons", "intents", "unrecognised", "agents", "csat", "products",
+    "categories", "utm_sources", "pages", "series", "funnel",
+)
+
+
+class UnknownTable(Exception):
+    """No table has that name."""
+
+
+class AnalyticsService:
+    """Computes the dashboard's figures from the interaction event log."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], visitors_online: Callable[[], int]
+    ) -> None:
+        self._sessions = sessionmaker
+        self._online = visitors_online
+
+    async def summary(self, window: Window) -> dict[str, Any]:
+        """KPI tiles, time series and funnel for ``window``."""
+        async with self._sessions() as session:
+            kpis = await self._kpis(session, window)
+            series = await figures.series(session, window)
+            funnel = await figures.funnel(session, window)
+        return {
+            "range": {
+                "from": window.start.isoformat(),
+                "to": window.end.isoformat(),
+                "bucket": "hour" if window.hourly else "day",
+            },
+            "generated_at": datetime.now(UTC).isoformat(),
+            "kpis": kpis,
+            "series": series,
+            "funnel": funnel,
+        }
+
+    async def table(self, name: str, window: Window) -> Table:
+        """One breakdown table by name (see TABLES)."""
+        builders: dict[str, Callable[[AsyncSession, Window], Awaitable[Table]]] = {
+            "handoff_reasons": self._handoff_reasons,
+            "intents": self._intents,
+            "unrecognised": self._unrecognised,
+            "agents": self._agents,
+            "csat": self._csat,
+            "products": self._products,
+            "categories": self._categories,
+            "utm_sources": _rows_of(figures.utm_sources),
+            "pages": _rows_of(figures.pages),
+            "series": _rows_of(figures.series),
+            "funnel": _rows_of(figures.funnel),
+        }
+        if name not in builders:
+            raise UnknownTable(name)
+        async with self._sessions() as session:
+            return await builders[name](session, window)
+
+    # -- KPIs ---------------------------------------------------------------
+
+    async def _kpis(self, session: AsyncSession, window: Window) -> dict[str, Any]:
+        visitors = await figures.visitors_with(session, window, "page_view", "message_received")
+        chatters = await figures.visitors_with(session, window, "message_received")
+        conversations = await figures.count(session, window, "conversation_started")
+        handed = await figures.conversations_handed_over(session, window)
+        replies = await figures.count(session, window, "bot_replied")
+        fallbacks = await figures.count(session, window, "bot_fallback")
+        handoffs = await figures.count(session, window, "handoff_requested")
+        waits = [s for _, s in await figures.durations(
+            session, window, "handoff_transition", "wait_seconds", to="assigned"
+        )]
+        firsts = [s for _, s in await figures.durations(
+            session, window, "agent_first_response", "seconds"
+        )]
+        resolutions = [s for _, s in await figures.durations(
+            session, window, "handoff_transition", "handoff_seconds", to="resolved"
+        )]
+        scores = [score for _, score in await figures.csat_scores(session, window)]
+        impressions = await figures.count(session, window, "card_impression")
+        clicks = await figures.count(session, window, "card_clicked")
+        conversions = await figures.conversions(session, window)
+        chatted_buyers = {v for v, _, chatted in conversions if chatted}
+        other_buyers = {v for v, _, chatted in conversions if not chatted}
+        return {
+            "visitors_online": self._online(),
+            "visitors": visitors,
+            "conversations": conversations,
+            "engagement_rate": rate(chatters, visitors),
+            "widget_opened_no_message": await figures.widget_opened_without_message(
+                session, window
+            ),
+            "containment_rate": rate(conversations - handed, conversations),
+            "handoff_rate": rate(handoffs, conversations),
+            "fallback_rate": rate(fallbacks, replies),
+            "queue_wait_p50": percentile(waits, 50),
+            "queue_wait_p90": percentile(waits, 90),
+            "first_response_p50": percentile(firsts, 50),
+            "first_response_p90": percentile(firsts, 90),
+            "resolution_p50": percentile(resolutions, 50),
+            "resolution_p90": percentile(resolutions, 90),
+            "csat_average": mean(scores),
+            "csat_responses": len(scores),
+            "csat_response_rate": rate(len(scores), len(resolutions)),
+            "recommendation_ctr": rate(clicks, impressions),
+            "leads": await figures.count(session, window, "lead_captured"),
+            "conversions": len(conversions),
+            "revenue": round(sum(v for _, v, _ in conversions), 2),
+            "conversion_rate_chatted": rate(len(chatted_buyers), chatters),
+            "conversion_rate_not_chatted": rate(len(other_buyers), visitors - chatters),
+            "revenue_chatted": round(sum(v for _, v, c in conversions if c), 2),
+            "revenue_not_chatted": round(sum(v for _, v, c in conversions if not c), 2),
+        }
+
+    # -- tables -------------------------------------------------------------
+
+    async def _handoff_reasons(self, session: AsyncSession, window: Window) -> Table:
+        conversations = await figures.count(session, window, "conversation_started")
+        rows = await figures.grouped(session, window, "handoff_requested", "reason")
+        return ["reason", "handoffs", "rate"], [
+            [reason, n, rate(n, conversations)] for reason, n in rows
+        ]
+
+    async def _intents(self, session: AsyncSession, window: Window) -> Table:
+        rows = await figures.grouped(session, window, "bot_replied", "intent")
+        total = sum(n for _, n in rows)
+        return ["intent", "messages", "share"], [
+            [intent, n, rate(n, total)] for intent, n in rows
+        ]
+
+    async def _unrecognised(self, session: AsyncSession, window: Window) -> Table:
+        return ["text", "times"], [list(row) for row in await figures.unrecognised(session, window)]
+
+    async def _agents(self, session: AsyncSession, window: Window) -> Table:
+        names = await figures.agent_names(session)
+        per_agent: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        sources = {
+            "assigned": ("handoff_transition", "wait_seconds", {"to": "assigned"}),
+            "first_response": ("agent_first_response", "seconds", {}),
+            "resolution": ("handoff_transition", "handoff_seconds", {"to": "resolved"}),
+        }
+        for key, (type_, field, where) in sources.items():
+            for agent, seconds in await figures.durations(session, window, type_, field, **where):
+                if agent is not None:
+                    per_agent[agent][key].append(seconds)
+        for agent, score in await figures.csat_scores(session, window):
+            if agent is not None:
+                per_agent[agent]["csat"].append(score)
+        columns = [
+            "agent_id", "agent", "handoffs_taken", "first_response_p50", "first_response_p90",
+            "resolved", "resolution_p50", "csat_average", "csat_responses",
+        ]
+        rows: list[list[Any]] = [
+            [
+                agent, names.get(agent, f"#{agent}"), len(f["assigned"]),
+                percentile(f["first_response"], 50), percentile(f["first_response"], 90),
+                len(f["resolution"]), percentile(f["resolution"], 50),
+                mean(f["csat"]), len(f["csat"]),
+            ]
+            for agent, f in per_agent.items()
+        ]
+        rows.sort(key=lambda r: (-r[2], str(r[1])))
+        return columns, rows
+
+    async def _csat(self, session: AsyncSession, window: Window) -> Table:
+        scores = [score for _, score in await figures.csat_scores(session, window)]
+        return ["score", "ratings", "share"], [
+            [score, scores.count(score), rate(scores.count(score), len(scores))]
+            for score in range(1, 6)
+        ]
+
+    async def _products(self, session: AsyncSession, window: Window) -> Table:
+        cards = await figures.cards(session, window)
+        rows: list[list[Any]] = [
+            [product, category, shown, clicked, rate(clicked, shown)]
+            for (product, category), (shown, clicked) in cards.items()
+        ]
+        rows.sort(key=lambda r: (-r[2], -r[3], r[0]))
+        return ["product_id", "category", "impressions", "clicks", "ctr"], rows
+
+    async def _categories(self, session: AsyncSession, window: Window) -> Table:
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (_, category), (shown, clicked) in (await figures.cards(session, window)).items():
+            totals[category or "(none)"][0] += shown
+            totals[category or "(none)"][1] += clicked
+        rows: list[list[Any]] = [[c, s, k, rate(k, s)] for c, (s, k) in totals.items()]
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        return ["category", "impressions", "clicks", "ctr"], rows
+
+
+def _rows_of(
+    build: Callable[[AsyncSession, Window], Awaitable[list[dict[str, Any]]]],
+) -> Callable[[AsyncSession, Window], Awaitable[Table]]:
+    """A table from a list of dicts (one per row, the same keys in each)."""
+
+    async def table(session: AsyncSession, window: Window) -> Table:
+        records = await build(session, window)
+        columns = list(records[0]) if records else []
+        return columns, [list(r.values()) for r in records]
+
+    return table
