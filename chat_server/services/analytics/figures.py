@@ -9,6 +9,7 @@ PostgreSQL can use ``ix_interaction_events_type_created``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,12 +132,20 @@ async def cards(session: AsyncSession, window: Window) -> dict[tuple[str, str | 
     return dict(table)
 
 
-async def conversions(session: AsyncSession, window: Window) -> list[tuple[str, float, bool]]:
-    """``(visitor, value, chatted)`` for every conversion in the range.
+@dataclass(frozen=True)
+class Conversion:
+    """One conversion in the range and how it relates to chatting."""
 
-    ``chatted``: the visitor sent a message at most ``attribution_days``
-    before the conversion (or at the same moment).
-    """
+    visitor: str
+    value: float
+    # The visitor sent a message at most ``attribution_days`` before it.
+    attributed: bool
+    # The visitor sent a message at any time in the range.
+    chatter: bool
+
+
+async def conversions(session: AsyncSession, window: Window) -> list[Conversion]:
+    """Every conversion in the range (see Conversion)."""
     attribution = timedelta(days=window.attribution_days)
     m = E.__table__.alias("m")
     last_message = (
@@ -149,13 +158,14 @@ async def conversions(session: AsyncSession, window: Window) -> list[tuple[str, 
         )
         .scalar_subquery()
     )
-    query = select(E.visitor_id, _number("value"), E.created_at, last_message).where(
+    chatter = E.visitor_id.in_(who(window, "message_received"))
+    query = select(E.visitor_id, _number("value"), E.created_at, last_message, chatter).where(
         window.events("conversion")
     )
     rows = []
-    for visitor, value, at, chatted_at in (await session.execute(query)).all():
-        chatted = chatted_at is not None and _utc(at) - _utc(chatted_at) <= attribution
-        rows.append((str(visitor), float(value or 0), chatted))
+    for visitor, value, at, chatted_at, in_range in (await session.execute(query)).all():
+        attributed = chatted_at is not None and _utc(at) - _utc(chatted_at) <= attribution
+        rows.append(Conversion(str(visitor), float(value or 0), attributed, bool(in_range)))
     return rows
 
 
@@ -262,9 +272,9 @@ async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, A
     chatted = {str(v) for v in (await session.scalars(who(window, "message_received"))).all()}
     converted: Counter[str] = Counter()
     revenue: defaultdict[str, float] = defaultdict(float)
-    for visitor, value, _ in await conversions(session, window):
-        converted[visitor] += 1
-        revenue[visitor] += value
+    for conversion in await conversions(session, window):
+        converted[conversion.visitor] += 1
+        revenue[conversion.visitor] += conversion.value
     table: dict[str, dict[str, Any]] = {}
     for visitor, source in sources.items():
         row = table.setdefault(

@@ -100,8 +100,11 @@ class AnalyticsService:
         impressions = await figures.count(session, window, "card_impression")
         clicks = await figures.count(session, window, "card_clicked")
         conversions = await figures.conversions(session, window)
-        chatted_buyers = {v for v, _, chatted in conversions if chatted}
-        other_buyers = {v for v, _, chatted in conversions if not chatted}
+        attributed = [c for c in conversions if c.attributed]
+        # Visitors who bought within the window after chatting, and buyers who
+        # never chatted in the range (a chatter buying later is in neither).
+        chat_buyers = {c.visitor for c in attributed}
+        silent_buyers = {c.visitor for c in conversions if not c.chatter}
         return {
             "visitors_online": self._online(),
             "visitors": visitors,
@@ -125,11 +128,13 @@ class AnalyticsService:
             "recommendation_ctr": rate(clicks, impressions),
             "leads": await figures.count(session, window, "lead_captured"),
             "conversions": len(conversions),
-            "revenue": round(sum(v for _, v, _ in conversions), 2),
-            "conversion_rate_chatted": rate(len(chatted_buyers), chatters),
-            "conversion_rate_not_chatted": rate(len(other_buyers), visitors - chatters),
-            "revenue_chatted": round(sum(v for _, v, c in conversions if c), 2),
-            "revenue_not_chatted": round(sum(v for _, v, c in conversions if not c), 2),
+            "revenue": round(sum(c.value for c in conversions), 2),
+            "conversion_rate_chatted": rate(len(chat_buyers), chatters),
+            "conversion_rate_not_chatted": rate(len(silent_buyers), visitors - chatters),
+            "revenue_chatted": round(sum(c.value for c in attributed), 2),
+            "revenue_not_chatted": round(
+                sum(c.value for c in conversions if not c.attributed), 2
+            ),
         }
 
     # -- tables -------------------------------------------------------------
