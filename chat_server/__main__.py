@@ -5,6 +5,10 @@ creates an agent; the password is read from ``--password``, or prompted for.
 
 ``python -m chat_server purge [--dry-run]`` deletes (or counts) what is older
 than ``RETENTION_DAYS`` now, as the server's scheduled purge does.
+
+``python -m chat_server export-events --since 2026-01-01 [--until ...] [--type ...]
+--format jsonl|csv [--output FILE]`` streams the interaction event log (a
+progress bar on stderr).
 """
 
 from __future__ import annotations
@@ -14,15 +18,19 @@ import asyncio
 import getpass
 import logging
 import sys
+from datetime import UTC, datetime
+from typing import TextIO
 
 from aiohttp import web
 from pydantic import ValidationError
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.protocol.agent import ROLES, AgentCreate
 from chat_server.redaction import install_log_redaction
+from chat_server.services import export
 from chat_server.services.agents import AgentExists, create_agent
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.retention import RetentionService
@@ -110,6 +118,42 @@ def purge_command(args: argparse.Namespace) -> None:
         print(f"  {table}: {count}")
 
 
+def _moment(text: str) -> datetime:
+    """An ISO date or datetime (UTC when no offset is given), for argparse."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00)"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def _export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+        sessions = create_sessionmaker(engine)
+        total = await export.count_events(sessions, args.since, args.until, args.type)
+        with tqdm(total=total, unit="events", file=sys.stderr, disable=args.quiet) as bar:
+            rows = export.events(sessions, args.since, args.until, args.type)
+            return await export.write(rows, out, args.format, bar.update)
+    finally:
+        await engine.dispose()
+
+
+def export_command(args: argparse.Namespace) -> None:
+    if args.until is not None and args.until <= args.since:
+        sys.exit("error: --until must be after --since")
+    settings = load_settings()
+    if args.output is None:
+        written = asyncio.run(_export(settings, args, sys.stdout))
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            written = asyncio.run(_export(settings, args, out))
+    print(f"exported {written} events", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m chat_server")
     commands = parser.add_subparsers(dest="command")
@@ -123,11 +167,20 @@ def main() -> None:
     create.add_argument("--database-url", help="default: DATABASE_URL from the environment")
     purge = commands.add_parser("purge", help="delete data older than RETENTION_DAYS now")
     purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    exporting = commands.add_parser("export-events", help="stream the interaction event log")
+    exporting.add_argument("--since", type=_moment, required=True, help="ISO date or datetime")
+    exporting.add_argument("--until", type=_moment, help="exclusive; default: now")
+    exporting.add_argument("--type", action="append", default=[], help="only this event type")
+    exporting.add_argument("--format", choices=export.FORMATS, default="jsonl")
+    exporting.add_argument("--output", help="file to write (default: standard output)")
+    exporting.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args()
     if args.command == "create-agent":
         create_agent_command(args)
     elif args.command == "purge":
         purge_command(args)
+    elif args.command == "export-events":
+        export_command(args)
     else:
         serve()
 

@@ -105,4 +105,9 @@ export const api = {
   deleteCanned: (cid) => request("DELETE", `/api/canned-responses/${id(cid)}`),
   followups: (status) => request("GET", `/api/followups${q({ status })}`),
   followupDone: (fid) => request("POST", `/api/followups/${id(fid)}/done`),
+  analyticsSummary: (query) => request("GET", `/api/analytics/summary${q(query)}`),
+  analyticsTable: (name, query) => request("GET", `/api/analytics/tables/${id(name)}${q(query)}`),
 };
+
+/** Where the CSV of an analytics table downloads from (a plain link: the cookie rides along). */
+export const analyticsCsvUrl = (name, query) => `/api/analytics/tables/${id(name)}.csv${q(query)}`;

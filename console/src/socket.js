@@ -8,6 +8,7 @@
 import { io } from "socket.io-client";
 import {
   AGENT_UPDATED,
+  ANALYTICS_CHANGED,
   ASSIGNMENT,
   CONVERSATION_UPDATED,
   ERROR,
@@ -34,6 +35,7 @@ export class AgentSocket {
       [AGENT_UPDATED]: (data) => actions.agentUpdated(obj(data).agent),
       [ASSIGNMENT]: (data) => actions.assignment(obj(data)),
       [FOLLOWUP_CREATED]: (data) => actions.followupCreated(obj(data).followup),
+      [ANALYTICS_CHANGED]: () => actions.analyticsChanged(),
       [ERROR]: (data) => actions.socketError(obj(data)),
     };
   }

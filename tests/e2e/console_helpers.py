@@ -22,12 +22,12 @@ PASSWORD = "console-test-password-1"
 WIDGET = "#rapport-widget"
 
 
-def create_agent(stack: Stack, display_name: str, max_chats: int = 3) -> str:
+def create_agent(stack: Stack, display_name: str, max_chats: int = 3, role: str = "agent") -> str:
     """A fresh agent account in the stack's database (the operator's CLI); returns the username."""
     username = f"{display_name.lower()}-{uuid.uuid4().hex[:8]}"
     subprocess.run(
         [sys.executable, "-m", "chat_server", "create-agent", "--username", username,
-         "--display-name", display_name, "--password", PASSWORD, "--role", "agent",
+         "--display-name", display_name, "--password", PASSWORD, "--role", role,
          "--max-chats", str(max_chats), "--database-url", stack.config.database_url],
         check=True, capture_output=True, text=True, cwd=ROOT,
     )

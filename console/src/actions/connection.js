@@ -10,6 +10,7 @@ import { WATCH } from "../protocol.gen.js";
 import { AgentSocket } from "../socket.js";
 import { getState, set } from "../store.js";
 import { agentUpdated } from "./agents.js";
+import { analyticsChanged, loadDashboard } from "./dashboard.js";
 import { loadDetails } from "./conversation.js";
 import { followupCreated, loadFollowups } from "./followups.js";
 import { conversationUpdated, loadLists, visitorPresence } from "./lists.js";
@@ -39,7 +40,8 @@ function socketStatus(status) {
   if (status !== "online") return;
   const cid = getState().selectedId;
   if (cid !== null) getSocket().send(WATCH, { conversation_id: cid });
-  if (everOnline) {
+  if (everOnline && getState().section === "dashboard") loadDashboard(getState().dashboard.filters, true);
+  if (everOnline && (getState().me || {}).role !== "marketer") {
     // Back after a drop: catch up on what we missed.
     loadLists();
     loadFollowups();
@@ -72,6 +74,7 @@ function socketError(data) {
 }
 
 const socketActions = {
+  analyticsChanged,
   conversationUpdated,
   messageCreated,
   visitorTyping,

@@ -18,3 +18,5 @@ export { loadFollowups, followupDone } from "./followups.js";
 export { setNotifyMode, enableNotifications, dismissPermissionBanner } from "./notifications.js";
 export { openDialog, closeDialog } from "./dialogs.js";
 export { toast, dismissToast } from "./toasts.js";
+export { setFilters, loadDashboard } from "./dashboard.js";
+export { canSeeAnalytics } from "./navigation.js";

@@ -7,6 +7,7 @@
 import { VIEWS } from "../protocol.gen.js";
 import { getState, set } from "../store.js";
 import { select } from "./conversation.js";
+import { showDashboard } from "./dashboard.js";
 import { loadFollowups } from "./followups.js";
 import { upsert } from "./lists.js";
 import { summary } from "./shared.js";
@@ -20,7 +21,15 @@ export function go(path) {
 /** Apply the hash (on `hashchange` and at the start of a session). */
 export function route() {
   if (getState().boot !== "ready") return;
-  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  const me = getState().me || {};
+  const path = location.hash.replace(/^#\/?/, "").split("?")[0];
+  // Marketers see analytics only; agents never see the dashboard.
+  if ((path === "dashboard" && canSeeAnalytics(me)) || me.role === "marketer") {
+    showDashboard(location.hash);
+    return;
+  }
+  set({ section: "inbox" });
+  const parts = path.split("/").filter(Boolean);
   if (parts[0] === "c" && /^\d+$/.test(parts[1] || "")) {
     select(Number(parts[1]), parts[2] === "visitor" ? "visitor" : "chat");
     return;
@@ -29,6 +38,11 @@ export function route() {
   if (view) set({ view, pane: "list" });
   else set({ pane: "list" });
   if (view === "followups") loadFollowups(getState().followupStatus);
+}
+
+/** Admins and marketers see the dashboard. */
+export function canSeeAnalytics(me) {
+  return !!me && (me.role === "admin" || me.role === "marketer");
 }
 
 export function back() {

@@ -93,6 +93,11 @@ function sessionLost(notice) {
 function startSession() {
   set({ boot: "ready", notifyPermission: notify.permission(), permissionBannerDismissed: bannerDismissed() });
   route();
+  if (me().role === "marketer") {
+    // Analytics only: no conversations, agents or alerts to load.
+    connect();
+    return;
+  }
   loadLists();
   loadAgents();
   loadCanned();

@@ -10,6 +10,7 @@ import { Conversation, EmptyConversation } from "./Conversation.js";
 import { VisitorPanel } from "./VisitorPanel.js";
 import { Dialogs } from "./Dialogs.js";
 import { Toasts } from "./Toasts.js";
+import { Dashboard } from "./Dashboard.js";
 
 /** The store's state; re-renders at most once per task however many changes happen. */
 function useStore() {
@@ -40,6 +41,17 @@ export function App() {
   if (state.boot === "loading") return html`<div class="splash" role="status">Loading the console…</div>`;
   if (state.boot === "login") return html`<${Login} notice=${state.loginNotice} />`;
   if (state.boot === "password") return html`<${ChangePassword} me=${state.me} />`;
+
+  if (state.section === "dashboard") {
+    return html`
+      <div class="app app-dashboard">
+        <a class="skip-link" href="#main">Skip to the figures</a>
+        <${TopBar} state=${state} />
+        <${Dashboard} state=${state} />
+        <${Toasts} toasts=${state.toasts} />
+      </div>
+    `;
+  }
 
   const selected = state.selectedId !== null ? state.conversations[state.selectedId] || { id: state.selectedId, loading: true } : null;
   const c = counts(state);

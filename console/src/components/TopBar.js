@@ -4,26 +4,33 @@ import { html } from "../html.js";
 import { Icon } from "./icons.js";
 import { STATUSES } from "../protocol.gen.js";
 import { STATUS_LABELS } from "../format.js";
-import { setStatus, openDialog, logout, enableNotifications, dismissPermissionBanner } from "../actions/index.js";
+import { setStatus, openDialog, logout, enableNotifications, dismissPermissionBanner, go, canSeeAnalytics } from "../actions/index.js";
 
 export function TopBar({ state }) {
   const me = state.me || {};
   const status = me.status || "offline";
+  const marketer = me.role === "marketer";
+  const onDashboard = state.section === "dashboard";
   return html`
     <header class="topbar">
       <div class="brand"><span class="logo" aria-hidden="true">R</span><span class="brand-name">Rapport</span></div>
       <${Connection} connection=${state.connection} />
+      ${canSeeAnalytics(me) && !marketer ? html`
+        <nav class="sections" aria-label="Sections">
+          <a href="#/mine" class=${onDashboard ? "" : "active"} aria-current=${onDashboard ? null : "page"} onClick=${(e) => { e.preventDefault(); go("mine"); }}>Inbox</a>
+          <a href="#/dashboard" class=${onDashboard ? "active" : ""} aria-current=${onDashboard ? "page" : null} onClick=${(e) => { e.preventDefault(); go("dashboard"); }}>Dashboard</a>
+        </nav>` : null}
       <div class="topbar-right">
-        <label class=${`status-select status-${status}`}>
+        ${marketer ? null : html`<label class=${`status-select status-${status}`}>
           <span class="dot" aria-hidden="true"></span>
           <span class="sr-only">Your status</span>
           <select aria-label="Your status" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>
             ${STATUSES.map((s) => html`<option value=${s}>${STATUS_LABELS[s] || s}</option>`)}
           </select>
-        </label>
-        <button type="button" class="btn icon-btn" onClick=${() => openDialog("canned")} title="Canned responses">
+        </label>`}
+        ${marketer ? null : html`<button type="button" class="btn icon-btn" onClick=${() => openDialog("canned")} title="Canned responses">
           <${Icon} name="bolt" /><span class="btn-label">Canned responses</span>
-        </button>
+        </button>`}
         <button type="button" class="btn icon-btn" onClick=${() => openDialog("settings")} title="Settings">
           <${Icon} name="settings" /><span class="btn-label">Settings</span>
         </button>
@@ -57,7 +64,7 @@ export function Banners({ state }) {
         <button type="button" class="btn small link" onClick=${dismissPermissionBanner}>Not now</button>
       </div>`);
   }
-  if (me.status && me.status !== "online") {
+  if (me.status && me.status !== "online" && me.role !== "marketer" && state.section !== "dashboard") {
     items.push(html`
       <div class="banner banner-warn">
         <span>You are ${me.status === "away" ? "away" : "offline"}: no new conversations are assigned to you.</span>
