@@ -178,7 +178,7 @@ class InteractionEvent(Base):
 
     __table_args__ = (
         Index("ix_interaction_events_created", "created_at"),
-        Index("ix_interaction_events_type_created", "type", "created_at"),
+        Index("ix_interaction_events_type_created_visitor", "type", "created_at", "visitor_id"),
         Index("ix_interaction_events_visitor_created", "visitor_id", "created_at"),
         Index("ix_interaction_events_conversation", "conversation_id"),
         Index("ux_interaction_events_dedupe_key", "dedupe_key", unique=True),

@@ -3,7 +3,7 @@
 Each function reads the event log for one :class:`Window`. Counting happens in
 the database; only per-handoff durations (a small share of the log) are
 fetched to compute percentiles. Every query filters by type and time first, so
-PostgreSQL can use ``ix_interaction_events_type_created``.
+PostgreSQL can use ``ix_interaction_events_type_created_visitor``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy import ColumnElement, Select, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.db.models import Agent
@@ -234,25 +234,35 @@ def _moment(value: datetime | str) -> datetime:
 
 async def funnel(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
     """Visitors at each step, each step among those who made the previous one:
-    visit -> chat -> recommendation click -> conversion."""
-    visited = who(window, "page_view", "message_received")
-    chatted = select(E.visitor_id).where(
-        window.events("message_received"), E.visitor_id.in_(visited)
-    ).distinct()
-    clicked = select(E.visitor_id).where(
-        window.events("card_clicked"), E.visitor_id.in_(chatted)
-    ).distinct()
-    converted = select(E.visitor_id).where(
-        window.events("conversion"), E.visitor_id.in_(clicked)
-    ).distinct()
-    steps = []
-    for name, subquery in (
-        ("visit", visited), ("chat", chatted), ("recommendation_click", clicked),
-        ("conversion", converted),
-    ):
-        n = await session.scalar(select(func.count()).select_from(subquery.subquery()))
-        steps.append({"step": name, "visitors": int(n or 0)})
-    return steps
+    visit -> chat -> recommendation click -> conversion (one pass over the log)."""
+
+    def did(*types: str) -> ColumnElement[int]:
+        return func.max(case((E.type.in_(types), 1), else_=0))
+
+    per_visitor = (
+        select(
+            did("page_view", "message_received").label("visit"),
+            did("message_received").label("chat"),
+            did("card_clicked").label("click"),
+            did("conversion").label("buy"),
+        )
+        .where(window.events("page_view", "message_received", "card_clicked", "conversion"))
+        .group_by(E.visitor_id)
+        .subquery()
+    )
+    v = per_visitor.c
+    totals = (
+        await session.execute(
+            select(
+                func.sum(v.visit),
+                func.sum(v.visit * v.chat),
+                func.sum(v.visit * v.chat * v.click),
+                func.sum(v.visit * v.chat * v.click * v.buy),
+            )
+        )
+    ).one()
+    steps = ("visit", "chat", "recommendation_click", "conversion")
+    return [{"step": s, "visitors": int(n or 0)} for s, n in zip(steps, totals, strict=True)]
 
 
 async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, Any]]:

@@ -154,7 +154,7 @@ function Series({ points, bucket }) {
       data: points.map((p) => p[key]),
       borderColor: color,
       backgroundColor: color,
-      tension: 0.25,
+      tension: 0,
       pointRadius: points.length > 40 ? 0 : 2,
     })),
   }), [points, bucket]);
