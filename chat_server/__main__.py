@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -25,6 +24,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from tqdm import tqdm  # type: ignore[import-untyped]
 
+from chat_server import logs
 from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
@@ -46,10 +46,7 @@ def load_settings() -> Settings:
 
 def configure_logging(settings: Settings) -> None:
     """Log to stderr; with ``REDACT_PII`` every line is redacted (chat_server/redaction.py)."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     if settings.redact_pii:
         install_log_redaction()
 

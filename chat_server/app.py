@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server import metrics
 from chat_server.catalog import product_categories
 from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
@@ -144,8 +145,13 @@ def create_app(settings: Settings) -> web.Application:
         app[RASA] = rasa
         notifier = SocketNotifier(sio)
         feed = EventFeed(notifier)
+
+        def committed(types: list[str]) -> None:
+            metrics.events_committed(types)
+            feed.committed(types)
+
         services = app[SERVICES] = build_services(
-            settings, create_sessionmaker(engine, feed.committed), rasa, notifier
+            settings, create_sessionmaker(engine, committed), rasa, notifier
         )
         await services.agents.ensure_initial_admin()
         background = [asyncio.create_task(services.tracker_sync.run())]

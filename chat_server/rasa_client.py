@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from chat_server import metrics
+
 WEBHOOK_PATH = "/webhooks/rapport/webhook"
 
 
@@ -65,7 +67,8 @@ class RasaClient:
     ) -> RasaReply:
         """Send one visitor message; return the bot's replies and the intent."""
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        data = await self._post_json(self._rasa_url + WEBHOOK_PATH, body)
+        with metrics.RASA_LATENCY.time():
+            data = await self._post_json(self._rasa_url + WEBHOOK_PATH, body)
         if isinstance(data, list):  # stock REST channel: messages only
             return RasaReply(messages=data)
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):

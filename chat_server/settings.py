@@ -8,6 +8,7 @@ value that does not parse stops the server at start-up with a clear message.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     # run prints the path). Never logged; unset: no admin is created.
     initial_admin_password_file: Path | None = None
     log_level: str = "INFO"
+    # "text" (one readable line per record) or "json" (one object per line).
+    log_format: Literal["text", "json"] = "text"
 
     # -- privacy --------------------------------------------------------------
     # Closed conversations, analytics events and inactive visitors older than

@@ -59,10 +59,11 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, on_events_committed: Callable[[set[str]], None] | None = None
+    engine: AsyncEngine, on_events_committed: Callable[[list[str]], None] | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for ``engine``; ``on_events_committed`` hears which event types
-    each committed transaction logged (live dashboards), never rolled-back ones."""
+    """Sessions for ``engine``; ``on_events_committed`` hears the types of the
+    events each committed transaction logged (one entry per event: live
+    dashboards, metrics), never rolled-back ones."""
 
     class _Session(Session):
         """A class of its own, so the commit hook is this factory's only."""

@@ -198,7 +198,7 @@ async def log_event(
             type=type_, visitor_id=visitor_id, conversation_id=conversation_id, data=data
         )
     )
-    session.info.setdefault(LOGGED_EVENT_TYPES, set()).add(type_)
+    session.info.setdefault(LOGGED_EVENT_TYPES, []).append(type_)
 
 
 async def log_event_once(
@@ -235,7 +235,7 @@ async def log_event_once(
             )
     except IntegrityError:
         return False
-    session.info.setdefault(LOGGED_EVENT_TYPES, set()).add(type_)
+    session.info.setdefault(LOGGED_EVENT_TYPES, []).append(type_)
     return True
 
 

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from chat_server import metrics
+
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal_error"
@@ -68,6 +70,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         exc.content_type = "application/json"
         raise
     except Exception:
+        metrics.ERRORS.labels("http_internal_error").inc()
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response(
             {"error": INTERNAL_ERROR, "message": INTERNAL_MESSAGE}, status=500

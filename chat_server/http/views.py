@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from chat_server import metrics
 from chat_server.http.auth import is_operator
 from chat_server.http.errors import json_error
-from chat_server.http.keys import ENGINE, RASA, SETTINGS
+from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.services.health import check_health
 
 routes = web.RouteTableDef()
@@ -35,6 +37,24 @@ async def health_details(request: web.Request) -> web.Response:
         )
     state = await check_health(request.app[ENGINE], request.app[RASA])
     return web.json_response(state, status=200 if state["ok"] else 503)
+
+
+@routes.get("/metrics")
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    """Prometheus text format, for local scrapers or the operator's token only
+    (it reveals traffic, errors and staffing)."""
+    if not (is_local(request) or is_operator(request)):
+        raise json_error(
+            web.HTTPForbidden, "forbidden", "Metrics are for local callers or the operator."
+        )
+    load = await request.app[SERVICES].desk.load()
+    for namespace, count in load["connections"].items():
+        metrics.CONNECTIONS.labels(namespace).set(count)
+    metrics.QUEUE_LENGTH.set(load["queued"])
+    metrics.AGENTS_ONLINE.set(load["agents_online"])
+    return web.Response(
+        body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 def is_local(request: web.Request) -> bool:

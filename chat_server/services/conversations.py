@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server import metrics
 from chat_server.db import queries
 from chat_server.db.models import Conversation, Followup, Message, Visitor, utcnow
 from chat_server.identity import SessionToken, VisitorIds
@@ -578,6 +579,7 @@ class ConversationService:
             turn, failure = BotTurn(outgoing=[]), "rasa_unavailable"
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         if failure:
+            metrics.ERRORS.labels(failure).inc()
             turn = BotTurn(
                 outgoing=[{"text": UNAVAILABLE_TEXT, "custom": {"type": "assistant_unavailable"}}],
                 handoff_reason=agent_protocol.REASON_BOT_UNAVAILABLE,

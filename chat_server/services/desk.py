@@ -295,6 +295,22 @@ class DeskService:
                 {"conversation_id": conversation.id, "typing": typing},
             )
 
+    async def load(self) -> dict[str, Any]:
+        """What is going on now: connections by namespace, queued conversations,
+        agents online (for the operator's metrics)."""
+        async with self._sessions() as session:
+            queued = await session.scalar(
+                select(func.count()).select_from(Conversation).where(Conversation.state == "queued")
+            )
+            online = await session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.status == "online")
+            )
+        return {
+            "connections": self._notifier.connections(),
+            "queued": int(queued or 0),
+            "agents_online": int(online or 0),
+        }
+
     def visitor_online(self, visitor_id: str) -> bool:
         return self._notifier.visitor_online(visitor_id)
 

@@ -27,9 +27,9 @@ class EventFeed:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def committed(self, types: set[str]) -> None:
+    def committed(self, types: list[str]) -> None:
         """Events of ``types`` were committed (called from SQLAlchemy's commit hook)."""
-        self._pending |= types
+        self._pending.update(types)
         if self._timer is None:
             try:
                 loop = asyncio.get_running_loop()

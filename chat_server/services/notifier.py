@@ -49,6 +49,10 @@ class Notifier(Protocol):
         """How many visitors have a connection to this server right now."""
         ...
 
+    def connections(self) -> dict[str, int]:
+        """Open connections to this server, by namespace."""
+        ...
+
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         """Send to every connected agent."""
         ...

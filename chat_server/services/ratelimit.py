@@ -14,15 +14,8 @@ from collections.abc import Mapping
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from prometheus_client import Counter
 
-RATE_LIMITED = Counter(
-    "rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"]
-)
-# Rapport.track() calls refused, by reason (docs/analytics.md).
-TRACK_REFUSED = Counter(
-    "rapport_track_refused_total", "Rapport.track() calls refused", ["code"]
-)
+from chat_server import metrics
 
 # Limit names (also the metric's label values and the keys of the rules).
 MESSAGES = "messages"
@@ -59,7 +52,7 @@ class RateLimits:
         for item in self._rules[limit]:
             if not await self._limiter.hit(item, limit, key):
                 stats = await self._limiter.get_window_stats(item, limit, key)
-                RATE_LIMITED.labels(limit).inc()
+                metrics.RATE_LIMITED.labels(limit).inc()
                 raise RateLimited(limit, max(1, round(stats.reset_time - time.time())))
 
     async def allows(self, limit: str, key: str) -> bool:

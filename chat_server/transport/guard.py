@@ -27,6 +27,8 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from chat_server import metrics
+
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal_error"
@@ -52,6 +54,7 @@ class GuardedNamespace(socketio.AsyncNamespace):
 
     async def refuse(self, sid: str, code: str, message: str) -> dict[str, Any]:
         """Emit the error event (if this namespace has one); return the ack."""
+        metrics.ERRORS.labels(f"socket_{code}").inc()
         if self.error_event is not None:
             try:
                 await self.emit(self.error_event, {"code": code, "message": message}, to=sid)

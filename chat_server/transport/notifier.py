@@ -90,6 +90,11 @@ class SocketNotifier:
                 visitors.add(str(room).removeprefix(rapport_room("")))
         return len(visitors)
 
+    def connections(self) -> dict[str, int]:
+        rooms = self._sio.manager.rooms
+        # The None room of a namespace holds every socket connected to it.
+        return {ns: len(rooms.get(ns, {}).get(None, {})) for ns in (VISITORS, AGENTS)}
+
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import socketio
 
+from chat_server import metrics
 from chat_server.http.addresses import socket_address
 from chat_server.protocol import visitor as protocol
 from chat_server.services import ratelimit
@@ -60,7 +61,7 @@ class VisitorNamespace(GuardedNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = socket_address(environ, self._trusted_proxies)
         if self._open_per_ip.get(address, 0) >= self._max_per_ip:
-            ratelimit.RATE_LIMITED.labels("connections_open_per_ip").inc()
+            metrics.RATE_LIMITED.labels("connections_open_per_ip").inc()
             raise socketio.exceptions.ConnectionRefusedError(protocol.TOO_MANY_CONNECTIONS)
         try:
             await self._services().limits.hit(ratelimit.CONNECTIONS_PER_IP, address)
@@ -274,7 +275,7 @@ class VisitorNamespace(GuardedNamespace):
                     f"'{event.name}' is not a conversion goal of this site (CONVERSION_GOALS).",
                 ) from None
         except protocol.ProtocolError as err:
-            ratelimit.TRACK_REFUSED.labels(err.code).inc()
+            metrics.TRACK_REFUSED.labels(err.code).inc()
             return {"ok": False, **err.as_event()}
         return {"ok": True, "duplicate": not added}
 

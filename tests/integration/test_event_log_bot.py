@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
 
 from dev.devstack import Stack
@@ -56,3 +57,10 @@ async def test_bot_turns_log_intents_fallbacks_impressions_and_clicks(live_stack
     assert replied[2]["fallback"] is True
     started = [e for e in events if e.type == "conversation_started"]
     assert len(started) == 1
+
+    # The chat server's metrics saw Rasa's answers (the stack's server is local).
+    async with aiohttp.ClientSession() as http, http.get(f"{live_stack.base_url}/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    [count] = [line for line in text.splitlines() if line.startswith("rapport_rasa_request_seconds_count")]
+    assert float(count.split()[-1]) >= 3

@@ -1,0 +1,55 @@
+"""Prometheus metrics of the chat server, defined in one place (docs/operations.md).
+
+Counters and histograms are updated where things happen; the gauges that
+describe the current state (connections, queue, agents online) are set when
+``/metrics`` is scraped.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RATE_LIMITED = Counter(
+    "rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"]
+)
+TRACK_REFUSED = Counter(
+    "rapport_track_refused_total", "Rapport.track() calls refused", ["code"]
+)
+EVENTS_LOGGED = Counter(
+    "rapport_events_logged_total", "Interaction events committed to the log", ["type"]
+)
+MESSAGES = Counter(
+    "rapport_messages_total",
+    "Visitor messages, bot turns and agent messages stored",
+    ["direction"],
+)
+ERRORS = Counter("rapport_errors_total", "Errors, by kind", ["kind"])
+RASA_LATENCY = Histogram(
+    "rapport_rasa_request_seconds",
+    "Time Rasa took to answer one visitor message (REST channel)",
+    buckets=(0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10),
+)
+CONNECTIONS = Gauge(
+    "rapport_connections", "Open Socket.IO connections, by namespace", ["namespace"]
+)
+QUEUE_LENGTH = Gauge("rapport_queue_length", "Conversations waiting for a person")
+AGENTS_ONLINE = Gauge("rapport_agents_online", "Agents with status online")
+
+# Which logged event stands for a stored message of which direction.
+# A bot turn that failed (Rasa or the action server down) still answers with an apology.
+MESSAGE_EVENTS = {
+    "message_received": "visitor",
+    "bot_replied": "bot",
+    "rasa_unavailable": "bot",
+    "action_server_unavailable": "bot",
+    "agent_message": "agent",
+}
+
+
+def events_committed(types: list[str]) -> None:
+    """Count committed interaction events (called from the commit hook)."""
+    for type_ in types:
+        EVENTS_LOGGED.labels(type_).inc()
+        direction = MESSAGE_EVENTS.get(type_)
+        if direction is not None:
+            MESSAGES.labels(direction).inc()
