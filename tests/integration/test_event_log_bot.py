@@ -62,5 +62,7 @@ async def test_bot_turns_log_intents_fallbacks_impressions_and_clicks(live_stack
     async with aiohttp.ClientSession() as http, http.get(f"{live_stack.base_url}/metrics") as resp:
         assert resp.status == 200
         text = await resp.text()
-    [count] = [line for line in text.splitlines() if line.startswith("rapport_rasa_request_seconds_count")]
+    [count] = [
+        line for line in text.splitlines() if line.startswith("rapport_rasa_request_seconds_count")
+    ]
     assert float(count.split()[-1]) >= 3
