@@ -30,6 +30,8 @@ from chat_server.services.desk import DeskService
 from chat_server.services.event_feed import EventFeed
 from chat_server.services.handoff import HandoffService
 from chat_server.services.hours import SupportHours
+from chat_server.services.live_visitors import LiveVisitorsService
+from chat_server.services.presence import Presence
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.retention import RetentionService
@@ -79,12 +81,18 @@ def build_services(
         settings.conversation_idle_minutes,
         product_categories(settings.catalog_path),
     )
+    desk = DeskService(
+        sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
+    )
+    presence = Presence()
+    live_visitors = LiveVisitorsService(
+        sessions, presence, handoff, desk, notifier, settings.conversation_idle_minutes
+    )
+    presence.on_change = live_visitors.changed
     return Services(
         conversations=conversations,
         handoff=handoff,
-        desk=DeskService(
-            sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
-        ),
+        desk=desk,
         agents=AgentService(
             sessions, settings.agent_session_days, settings.initial_admin_password_file
         ),
@@ -98,6 +106,8 @@ def build_services(
             settings.conversion_currency,
             settings.conversation_idle_minutes,
         ),
+        presence=presence,
+        live_visitors=live_visitors,
     )
 
 
@@ -171,6 +181,7 @@ def create_app(settings: Settings) -> web.Application:
                 await task
         await services.handoff.close()
         feed.close()
+        services.presence.close()
         await http.close()
         await engine.dispose()
 

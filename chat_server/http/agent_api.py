@@ -290,6 +290,23 @@ async def mark_read(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.get("/api/visitors/live")
+async def live_visitors(request: web.Request) -> web.Response:
+    await require_agent(request)
+    return web.json_response({"visitors": await services(request).live_visitors.current()})
+
+
+@routes.post("/api/visitors/{visitor_id}/conversation")
+async def start_chat(request: web.Request) -> web.Response:
+    caller = await require_agent(request)
+    body = await parse(request, protocol.StartChatBody)
+    svc = services(request)
+    conversation_id = await handoff_call(
+        svc.live_visitors.start_chat(request.match_info["visitor_id"][:64], caller.agent, body.text)
+    )
+    return web.json_response({"conversation_id": conversation_id}, status=201)
+
+
 @routes.get("/api/visitors/{visitor_id}/conversations")
 async def visitor_conversations(request: web.Request) -> web.Response:
     await require_agent(request)

@@ -92,6 +92,12 @@ class SendBody(_Strict):
     client_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
 
 
+class StartChatBody(_Strict):
+    """``POST /api/visitors/{visitor_id}/conversation``: the agent's first message."""
+
+    text: VisibleText = Field(max_length=MAX_TEXT)
+
+
 class SocketSendBody(SendBody):
     """`send_message` over the socket."""
 

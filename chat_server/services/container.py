@@ -9,6 +9,8 @@ from chat_server.services.analytics import AnalyticsService
 from chat_server.services.conversations import ConversationService
 from chat_server.services.desk import DeskService
 from chat_server.services.handoff import HandoffService
+from chat_server.services.live_visitors import LiveVisitorsService
+from chat_server.services.presence import Presence
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.tracker_sync import TrackerSync
@@ -28,3 +30,5 @@ class Services:
     limits: RateLimits
     tracking: TrackingService
     analytics: AnalyticsService
+    presence: Presence
+    live_visitors: LiveVisitorsService

@@ -105,6 +105,7 @@ class VisitorNamespace(GuardedNamespace):
                 self._open_per_ip[address] = left
             else:
                 self._open_per_ip.pop(address, None)
+        self._services().presence.disconnected(sid)
         visitor_id = state.get("visitor_id")
         if visitor_id:
             # Leave first, so presence reflects the sockets that remain.
@@ -224,9 +225,9 @@ class VisitorNamespace(GuardedNamespace):
         except protocol.ProtocolError as err:
             await self.emit(protocol.ERROR, err.as_event(), to=sid)
             return
-        await self._services().tracking.page_view(
-            visitor_id, event.url, event.title, event.referrer
-        )
+        services = self._services()
+        services.presence.page_viewed(visitor_id, event.url, event.title)
+        await services.tracking.page_view(visitor_id, event.url, event.title, event.referrer)
 
     async def on_page_left(self, sid: str, data: Any = None) -> None:
         try:
@@ -318,6 +319,7 @@ class VisitorNamespace(GuardedNamespace):
             sid, rapport_room(session.visitor_id) if rapport else session.visitor_id
         )
         await self.emit(protocol.SESSION_CONFIRM, {"session_id": session.session_id}, to=sid)
+        services.presence.connected(sid, session.visitor_id)
         if session.resumed:
             same_visitor = (presented or "").split(".", 1)[0] == session.visitor_id
             if last_message_id is not None and same_visitor:
