@@ -105,6 +105,8 @@ export const api = {
   deleteCanned: (cid) => request("DELETE", `/api/canned-responses/${id(cid)}`),
   followups: (status) => request("GET", `/api/followups${q({ status })}`),
   followupDone: (fid) => request("POST", `/api/followups/${id(fid)}/done`),
+  liveVisitors: () => request("GET", "/api/visitors/live"),
+  startChat: (vid, text) => request("POST", `/api/visitors/${id(vid)}/conversation`, { text }),
   analyticsSummary: (query) => request("GET", `/api/analytics/summary${q(query)}`),
   analyticsTable: (name, query) => request("GET", `/api/analytics/tables/${id(name)}${q(query)}`),
 };

@@ -10,6 +10,7 @@ import {
   AGENT_UPDATED,
   ANALYTICS_CHANGED,
   ASSIGNMENT,
+  LIVE_VISITORS_CHANGED,
   CONVERSATION_UPDATED,
   ERROR,
   FOLLOWUP_CREATED,
@@ -36,6 +37,7 @@ export class AgentSocket {
       [ASSIGNMENT]: (data) => actions.assignment(obj(data)),
       [FOLLOWUP_CREATED]: (data) => actions.followupCreated(obj(data).followup),
       [ANALYTICS_CHANGED]: () => actions.analyticsChanged(),
+      [LIVE_VISITORS_CHANGED]: () => actions.liveVisitorsChanged(),
       [ERROR]: (data) => actions.socketError(obj(data)),
     };
   }

@@ -11,6 +11,7 @@ import { AgentSocket } from "../socket.js";
 import { getState, set } from "../store.js";
 import { agentUpdated } from "./agents.js";
 import { analyticsChanged, loadDashboard } from "./dashboard.js";
+import { liveVisitorsChanged } from "./live.js";
 import { loadDetails } from "./conversation.js";
 import { followupCreated, loadFollowups } from "./followups.js";
 import { conversationUpdated, loadLists, visitorPresence } from "./lists.js";
@@ -75,6 +76,7 @@ function socketError(data) {
 
 const socketActions = {
   analyticsChanged,
+  liveVisitorsChanged,
   conversationUpdated,
   messageCreated,
   visitorTyping,

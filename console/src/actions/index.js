@@ -19,4 +19,5 @@ export { setNotifyMode, enableNotifications, dismissPermissionBanner } from "./n
 export { openDialog, closeDialog } from "./dialogs.js";
 export { toast, dismissToast } from "./toasts.js";
 export { setFilters, loadDashboard } from "./dashboard.js";
+export { startChat } from "./live.js";
 export { canSeeAnalytics } from "./navigation.js";

@@ -8,6 +8,7 @@ import { VIEWS } from "../protocol.gen.js";
 import { getState, set } from "../store.js";
 import { select } from "./conversation.js";
 import { showDashboard } from "./dashboard.js";
+import { showLive } from "./live.js";
 import { loadFollowups } from "./followups.js";
 import { upsert } from "./lists.js";
 import { summary } from "./shared.js";
@@ -26,6 +27,10 @@ export function route() {
   // Marketers see analytics only; agents never see the dashboard.
   if ((path === "dashboard" && canSeeAnalytics(me)) || me.role === "marketer") {
     showDashboard(location.hash);
+    return;
+  }
+  if (path === "live") {
+    showLive();
     return;
   }
   set({ section: "inbox" });

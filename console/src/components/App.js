@@ -11,6 +11,7 @@ import { VisitorPanel } from "./VisitorPanel.js";
 import { Dialogs } from "./Dialogs.js";
 import { Toasts } from "./Toasts.js";
 import { Dashboard } from "./Dashboard.js";
+import { LiveVisitors } from "./LiveVisitors.js";
 
 /** The store's state; re-renders at most once per task however many changes happen. */
 function useStore() {
@@ -42,6 +43,16 @@ export function App() {
   if (state.boot === "login") return html`<${Login} notice=${state.loginNotice} />`;
   if (state.boot === "password") return html`<${ChangePassword} me=${state.me} />`;
 
+  if (state.section === "live") {
+    return html`
+      <div class="app app-dashboard">
+        <a class="skip-link" href="#main">Skip to the visitors</a>
+        <${TopBar} state=${state} />
+        <${LiveVisitors} state=${state} />
+        <${Toasts} toasts=${state.toasts} />
+      </div>
+    `;
+  }
   if (state.section === "dashboard") {
     return html`
       <div class="app app-dashboard">

@@ -10,16 +10,20 @@ export function TopBar({ state }) {
   const me = state.me || {};
   const status = me.status || "offline";
   const marketer = me.role === "marketer";
-  const onDashboard = state.section === "dashboard";
+  const section = state.section;
+  const link = (target, label, hash) => html`
+    <a href=${`#/${hash}`} class=${section === target ? "active" : ""} aria-current=${section === target ? "page" : null}
+      onClick=${(e) => { e.preventDefault(); go(hash); }}>${label}</a>`;
   return html`
     <header class="topbar">
       <div class="brand"><span class="logo" aria-hidden="true">R</span><span class="brand-name">Rapport</span></div>
       <${Connection} connection=${state.connection} />
-      ${canSeeAnalytics(me) && !marketer ? html`
+      ${marketer ? null : html`
         <nav class="sections" aria-label="Sections">
-          <a href="#/mine" class=${onDashboard ? "" : "active"} aria-current=${onDashboard ? null : "page"} onClick=${(e) => { e.preventDefault(); go("mine"); }}>Inbox</a>
-          <a href="#/dashboard" class=${onDashboard ? "active" : ""} aria-current=${onDashboard ? "page" : null} onClick=${(e) => { e.preventDefault(); go("dashboard"); }}>Dashboard</a>
-        </nav>` : null}
+          ${link("inbox", "Inbox", "mine")}
+          ${link("live", "Visitors", "live")}
+          ${canSeeAnalytics(me) ? link("dashboard", "Dashboard", "dashboard") : null}
+        </nav>`}
       <div class="topbar-right">
         ${marketer ? null : html`<label class=${`status-select status-${status}`}>
           <span class="dot" aria-hidden="true"></span>
