@@ -16,7 +16,15 @@ from chat_server.catalog import product_categories
 from chat_server.db import queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.http import agent_api, analytics_api, api, headers, openapi, views
+from chat_server.http import (
+    agent_api,
+    analytics_api,
+    api,
+    headers,
+    openapi,
+    views,
+    webhooks_api,
+)
 from chat_server.http.errors import error_middleware
 from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.http.origins import OriginPolicy
@@ -37,6 +45,7 @@ from chat_server.services.ratelimit import RateLimits
 from chat_server.services.retention import RetentionService
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.services.tracking import TrackingService
+from chat_server.services.webhooks import WebhookService
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.guard import GuardedServer
@@ -108,6 +117,9 @@ def build_services(
         ),
         presence=presence,
         live_visitors=live_visitors,
+        webhooks=WebhookService(
+            sessions, settings.webhook_allow_private, settings.webhook_retry_base_seconds
+        ),
     )
 
 
@@ -159,6 +171,8 @@ def create_app(settings: Settings) -> web.Application:
         def committed(types: list[str]) -> None:
             metrics.events_committed(types)
             feed.committed(types)
+            if app.get(SERVICES) is not None:
+                app[SERVICES].webhooks.wake()
 
         services = app[SERVICES] = build_services(
             settings, create_sessionmaker(engine, committed), rasa, notifier
@@ -170,6 +184,7 @@ def create_app(settings: Settings) -> web.Application:
             settings.retention_check_hours,
         )
         background.append(asyncio.create_task(retention.run()))
+        background.append(asyncio.create_task(services.webhooks.run()))
         # Agents marked online before a restart must reconnect within the grace
         # period, or their conversations go back to the queue.
         for agent in await services.agents.online():
@@ -202,6 +217,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(agent_api.routes)
     app.add_routes(analytics_api.routes)
+    app.add_routes(webhooks_api.routes)
     app.add_routes(openapi.routes)
     app.router.add_static("/static", settings.static_dir)
     if settings.serve_demo:

@@ -34,6 +34,11 @@ CONNECTIONS = Gauge(
 )
 QUEUE_LENGTH = Gauge("rapport_queue_length", "Conversations waiting for a person")
 AGENTS_ONLINE = Gauge("rapport_agents_online", "Agents with status online")
+WEBHOOK_DELIVERIES = Counter(
+    "rapport_webhook_deliveries_total",
+    "Webhook delivery attempts, by outcome (delivered, retry, failed)",
+    ["outcome"],
+)
 
 # Which logged event stands for a stored message of which direction.
 # A bot turn that failed (Rasa or the action server down) still answers with an apology.

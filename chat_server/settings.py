@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         """CONVERSION_GOALS as a set of names."""
         return frozenset(g.strip() for g in self.conversion_goals.split(",") if g.strip())
 
+    # -- webhooks ------------------------------------------------------------------
+    # Allow webhook URLs on loopback or private networks (refused by default:
+    # an admin account must not become a way into the internal network).
+    webhook_allow_private: bool = False
+    # First retry delay; each next one is 3x longer (at most 6 h), 8 attempts.
+    webhook_retry_base_seconds: float = Field(10.0, gt=0)
+
     # -- identity and sessions ----------------------------------------------
     # A visitor's session id stops working after this long unused; every
     # visit re-issues it, so a regular visitor is remembered indefinitely.

@@ -98,6 +98,30 @@ class StartChatBody(_Strict):
     text: VisibleText = Field(max_length=MAX_TEXT)
 
 
+WEBHOOK_TOPICS = (
+    "conversation.created", "message.created", "handoff", "conversation.resolved", "csat",
+    "conversion", "lead",
+)
+WebhookTopic = Literal[
+    "conversation.created", "message.created", "handoff", "conversation.resolved", "csat",
+    "conversion", "lead",
+]
+
+
+class WebhookCreate(_Strict):
+    """``POST /api/webhooks`` (admin)."""
+
+    url: WellFormedText = Field(min_length=8, max_length=2000)
+    topics: list[WebhookTopic] = Field(min_length=1, max_length=len(WEBHOOK_TOPICS))
+
+
+class WebhookUpdate(_Strict):
+    """``PATCH /api/webhooks/{id}`` (admin)."""
+
+    enabled: bool | None = None
+    topics: list[WebhookTopic] | None = Field(None, min_length=1, max_length=len(WEBHOOK_TOPICS))
+
+
 class SocketSendBody(SendBody):
     """`send_message` over the socket."""
 

@@ -15,6 +15,7 @@ from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.tracker_sync import TrackerSync
 from chat_server.services.tracking import TrackingService
+from chat_server.services.webhooks import WebhookService
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,4 @@ class Services:
     analytics: AnalyticsService
     presence: Presence
     live_visitors: LiveVisitorsService
+    webhooks: WebhookService

@@ -1,0 +1,371 @@
+"""Outbound webhooks (docs/webhooks.md): admins register endpoints; a background
+worker turns new interaction events into deliveries (a durable outbox table)
+and POSTs them, signed, with retries and backoff.
+
+Nothing here runs in the chat path: the chat transaction only appends to the
+event log, and the worker reads it by id with a cursor per endpoint. A slow
+or dead endpoint delays only its own deliveries; a restart resumes from the
+tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import secrets
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server import metrics
+from chat_server.services.serialize import iso
+from chat_server.db.models import (
+    InteractionEvent,
+    Message,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Topic -> the event types it carries (a handoff_transition only when resolved).
+TOPICS: dict[str, tuple[str, ...]] = {
+    "conversation.created": ("conversation_started",),
+    # A failed bot turn still stores (and sends) an apology from the bot.
+    "message.created": (
+        "message_received", "bot_replied", "rasa_unavailable", "action_server_unavailable",
+        "agent_message",
+    ),
+    "handoff": ("handoff_requested",),
+    "conversation.resolved": ("handoff_transition",),
+    "csat": ("csat",),
+    "conversion": ("conversion",),
+    "lead": ("lead_captured",),
+}
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(hours=6)
+REQUEST_TIMEOUT = 5.0
+BATCH = 200
+PARALLEL_SENDS = 8
+
+
+class WebhookRefused(ValueError):
+    """An endpoint the server will not call (scheme, address, length)."""
+
+
+def topics_of(event: InteractionEvent) -> list[str]:
+    """The topics an event belongs to."""
+    found = [topic for topic, types in TOPICS.items() if event.type in types]
+    if event.type == "handoff_transition" and (event.data or {}).get("to") != "resolved":
+        return []
+    return found
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>.<body>")."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def backoff(attempts: int, base: float) -> timedelta:
+    """Delay before attempt ``attempts + 1``: base x 3^(n-1), jittered, at most 6 h."""
+    seconds = min(base * 3 ** max(0, attempts - 1), MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
+
+
+async def check_url(url: str, allow_private: bool) -> None:
+    """Refuse URLs the server must not call: not http(s), or (unless allowed)
+    resolving to a loopback, private, link-local or reserved address (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused("the URL must be http:// or https:// with a host")
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+            type=socket.SOCK_STREAM,
+        )
+    except OSError:
+        raise WebhookRefused(f"{parts.hostname} does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise WebhookRefused(
+                f"{parts.hostname} resolves to a non-public address ({address}); "
+                "set WEBHOOK_ALLOW_PRIVATE=true to allow it"
+            )
+
+
+def endpoint_json(
+    endpoint: WebhookEndpoint, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "topics": endpoint.topics,
+        "enabled": endpoint.enabled,
+        "created_at": iso(endpoint.created_at),
+        "deliveries": counts or {},
+    }
+
+
+def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "topic": delivery.topic,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "created_at": iso(delivery.created_at),
+        "delivered_at": iso(delivery.delivered_at),
+    }
+
+
+class WebhookService:
+    """Endpoint configuration (admins) and the delivery worker."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        allow_private: bool = False,
+        retry_base_seconds: float = 10.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessionmaker
+        self._allow_private = allow_private
+        self._retry_base = retry_base_seconds
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    # -- configuration --------------------------------------------------------
+
+    async def create(
+        self, url: str, topics: list[str], created_by: int | None
+    ) -> tuple[dict[str, Any], str]:
+        """Register an endpoint; returns it and its signing secret (shown once).
+        It receives events from now on, not the history."""
+        await check_url(url, self._allow_private)
+        secret = f"whsec_{secrets.token_urlsafe(32)}"
+        async with self._sessions.begin() as session:
+            newest = await session.scalar(select(func.max(InteractionEvent.id)))
+            endpoint = WebhookEndpoint(
+                url=url, topics=sorted(set(topics)), secret=secret, enabled=True,
+                last_event_id=newest or 0, created_by=created_by, created_at=utcnow(),
+            )
+            session.add(endpoint)
+            await session.flush()
+            return endpoint_json(endpoint), secret
+
+    async def endpoints(self) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            rows = list(await session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+            counted = await session.execute(
+                select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count())
+                .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status)
+            )
+            counts: dict[int, dict[str, int]] = {}
+            for endpoint_id, status, n in counted.all():
+                counts.setdefault(endpoint_id, {})[status] = n
+        return [endpoint_json(e, counts.get(e.id)) for e in rows]
+
+    async def update(
+        self, endpoint_id: int, enabled: bool | None, topics: list[str] | None
+    ) -> dict[str, Any] | None:
+        async with self._sessions.begin() as session:
+            endpoint = await session.get(WebhookEndpoint, endpoint_id)
+            if endpoint is None:
+                return None
+            if enabled is not None:
+                endpoint.enabled = enabled
+            if topics is not None:
+                endpoint.topics = sorted(set(topics))
+            return endpoint_json(endpoint)
+
+    async def delete(self, endpoint_id: int) -> bool:
+        async with self._sessions.begin() as session:
+            endpoint = await session.get(WebhookEndpoint, endpoint_id)
+            if endpoint is None:
+                return False
+            await session.delete(endpoint)
+            return True
+
+    async def deliveries(self, endpoint_id: int, limit: int) -> list[dict[str, Any]] | None:
+        async with self._sessions() as session:
+            if await session.get(WebhookEndpoint, endpoint_id) is None:
+                return None
+            rows = await session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.endpoint_id == endpoint_id)
+                .order_by(WebhookDelivery.id.desc())
+                .limit(limit)
+            )
+            return [delivery_json(d) for d in rows]
+
+    async def send_test(self, endpoint_id: int) -> dict[str, Any] | None:
+        """Queue a ``ping`` delivery to check the endpoint and its signature check."""
+        async with self._sessions.begin() as session:
+            if await session.get(WebhookEndpoint, endpoint_id) is None:
+                return None
+            delivery = WebhookDelivery(
+                endpoint_id=endpoint_id, topic="ping", status="pending", attempts=0,
+                payload={"topic": "ping", "created_at": utcnow().isoformat(), "data": {}},
+                next_attempt_at=utcnow(), created_at=utcnow(),
+            )
+            session.add(delivery)
+            await session.flush()
+            result = delivery_json(delivery)
+        self.wake()
+        return result
+
+    # -- the worker -------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Events were logged (or a test queued): look now, not at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Fan events out to deliveries and send what is due, until cancelled."""
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+        ) as http:
+            while True:
+                self._wake.clear()  # what is logged from here on wakes the next round
+                try:
+                    await self.fan_out()
+                    await self.send_due(http)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a database hiccup must not end the worker
+                    log.exception("webhook worker round failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+
+    async def fan_out(self) -> int:
+        """Turn new events into deliveries for every enabled endpoint; returns how many."""
+        created = 0
+        async with self._sessions() as session:
+            ids = list(await session.scalars(
+                select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+            ))
+        for endpoint_id in ids:
+            async with self._sessions.begin() as session:
+                endpoint = await session.get(WebhookEndpoint, endpoint_id)
+                if endpoint is None:
+                    continue
+                events = list(await session.scalars(
+                    select(InteractionEvent)
+                    .where(InteractionEvent.id > endpoint.last_event_id)
+                    .order_by(InteractionEvent.id)
+                    .limit(BATCH)
+                ))
+                for event in events:
+                    for topic in topics_of(event):
+                        if topic in endpoint.topics:
+                            session.add(WebhookDelivery(
+                                endpoint_id=endpoint.id, event_id=event.id, topic=topic,
+                                payload=await self._payload(session, topic, event),
+                                status="pending", attempts=0, next_attempt_at=utcnow(),
+                                created_at=utcnow(),
+                            ))
+                            created += 1
+                if events:
+                    endpoint.last_event_id = events[-1].id
+        return created
+
+    async def _payload(
+        self, session: AsyncSession, topic: str, event: InteractionEvent
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "event": event.type,
+            "visitor_id": event.visitor_id,
+            "conversation_id": event.conversation_id,
+            **(event.data or {}),
+        }
+        message_id = (event.data or {}).get("message_id")
+        if topic == "message.created" and isinstance(message_id, int):
+            message = await session.get(Message, message_id)
+            if message is not None:
+                data["text"] = message.text
+                data["direction"] = message.direction
+        data.pop("tracker_events", None)
+        return {"topic": topic, "created_at": event.created_at.isoformat(), "data": data}
+
+    async def send_due(self, http: aiohttp.ClientSession) -> int:
+        """POST every due delivery (a few at a time); returns how many were tried."""
+        async with self._sessions() as session:
+            due = list(await session.execute(
+                select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= utcnow(),
+                    WebhookEndpoint.enabled.is_(True),
+                )
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(BATCH)
+            ))
+        limit = asyncio.Semaphore(PARALLEL_SENDS)
+
+        async def one(delivery: WebhookDelivery, url: str, secret: str) -> None:
+            async with limit:
+                await self._send(http, delivery, url, secret)
+
+        await asyncio.gather(*(one(d, url, secret) for d, url, secret in due))
+        return len(due)
+
+    async def _send(
+        self, http: aiohttp.ClientSession, delivery: WebhookDelivery, url: str, secret: str
+    ) -> None:
+        body = json.dumps({"id": delivery.id, **delivery.payload}, separators=(",", ":")).encode()
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Rapport-Webhooks/1",
+            "X-Rapport-Event": delivery.topic,
+            "X-Rapport-Delivery": str(delivery.id),
+            "X-Rapport-Timestamp": str(timestamp),
+            "X-Rapport-Signature": sign(secret, timestamp, body),
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            await check_url(url, self._allow_private)  # DNS may have changed since
+            async with http.post(url, data=body, headers=headers, allow_redirects=False) as resp:
+                status = resp.status
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+        except (aiohttp.ClientError, TimeoutError, WebhookRefused, OSError) as exc:
+            error = str(exc) or type(exc).__name__
+        attempts = delivery.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "last_status": status,
+                                  "last_error": error[:500] if error else None}
+        if error is None:
+            values.update(status="delivered", delivered_at=utcnow())
+            outcome = "delivered"
+        elif attempts >= MAX_ATTEMPTS:
+            values.update(status="failed")
+            outcome = "failed"
+        else:
+            values.update(next_attempt_at=utcnow() + backoff(attempts, self._retry_base))
+            outcome = "retry"
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc()
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(WebhookDelivery).where(WebhookDelivery.id == delivery.id).values(**values)
+            )
