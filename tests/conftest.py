@@ -33,6 +33,9 @@ IDENTITY_SECRET = "live-stack-identity-secret"
 LIVE_STACK_ENV = {
     "AGENT_GRACE_SECONDS": "3",
     "ALLOWED_ORIGINS": THIRD_PARTY_ORIGIN,
+    # Tests receive webhooks on 127.0.0.1 and watch retries without waiting long.
+    "WEBHOOK_ALLOW_PRIVATE": "true",
+    "WEBHOOK_RETRY_BASE_SECONDS": "0.5",
     **GENEROUS_LIMITS_ENV,
 }
 

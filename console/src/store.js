@@ -13,6 +13,7 @@ export const initialState = () => ({
   boot: "loading", // loading | login | password | ready
   section: "inbox", // inbox | live (visitors on the site) | dashboard (admins and marketers)
   live: { visitors: [], loaded: false, error: "" },
+  webhooks: { list: [], loaded: false, error: "", secret: null, openId: null, deliveries: [] },
   dashboard: { filters: { range: "7d", from: "", to: "", segment: "all", utm_source: "", page: "" }, summary: null, tables: {}, query: null, loading: false, error: "", updatedAt: 0 },
   me: null, // Agent
   connection: "idle", // idle | connecting | online | reconnecting

@@ -9,6 +9,7 @@ import { getState, set } from "../store.js";
 import { select } from "./conversation.js";
 import { showDashboard } from "./dashboard.js";
 import { showLive } from "./live.js";
+import { showWebhooks } from "./webhooks.js";
 import { loadFollowups } from "./followups.js";
 import { upsert } from "./lists.js";
 import { summary } from "./shared.js";
@@ -27,6 +28,10 @@ export function route() {
   // Marketers see analytics only; agents never see the dashboard.
   if ((path === "dashboard" && canSeeAnalytics(me)) || me.role === "marketer") {
     showDashboard(location.hash);
+    return;
+  }
+  if (path === "webhooks" && me.role === "admin") {
+    showWebhooks();
     return;
   }
   if (path === "live") {

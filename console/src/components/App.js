@@ -12,6 +12,7 @@ import { Dialogs } from "./Dialogs.js";
 import { Toasts } from "./Toasts.js";
 import { Dashboard } from "./Dashboard.js";
 import { LiveVisitors } from "./LiveVisitors.js";
+import { Webhooks } from "./Webhooks.js";
 
 /** The store's state; re-renders at most once per task however many changes happen. */
 function useStore() {
@@ -32,6 +33,9 @@ function useStore() {
   return state;
 }
 
+// Sections that take the whole page (the inbox has its own three columns).
+const PAGES = { live: LiveVisitors, webhooks: Webhooks, dashboard: Dashboard };
+
 export function App() {
   const state = useStore();
   const pending = Object.keys(state.pending).length;
@@ -43,22 +47,13 @@ export function App() {
   if (state.boot === "login") return html`<${Login} notice=${state.loginNotice} />`;
   if (state.boot === "password") return html`<${ChangePassword} me=${state.me} />`;
 
-  if (state.section === "live") {
+  const Page = PAGES[state.section];
+  if (Page) {
     return html`
       <div class="app app-dashboard">
-        <a class="skip-link" href="#main">Skip to the visitors</a>
+        <a class="skip-link" href="#main">Skip to the content</a>
         <${TopBar} state=${state} />
-        <${LiveVisitors} state=${state} />
-        <${Toasts} toasts=${state.toasts} />
-      </div>
-    `;
-  }
-  if (state.section === "dashboard") {
-    return html`
-      <div class="app app-dashboard">
-        <a class="skip-link" href="#main">Skip to the figures</a>
-        <${TopBar} state=${state} />
-        <${Dashboard} state=${state} />
+        <${Page} state=${state} />
         <${Toasts} toasts=${state.toasts} />
       </div>
     `;

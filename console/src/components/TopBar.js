@@ -23,6 +23,7 @@ export function TopBar({ state }) {
           ${link("inbox", "Inbox", "mine")}
           ${link("live", "Visitors", "live")}
           ${canSeeAnalytics(me) ? link("dashboard", "Dashboard", "dashboard") : null}
+          ${me.role === "admin" ? link("webhooks", "Webhooks", "webhooks") : null}
         </nav>`}
       <div class="topbar-right">
         ${marketer ? null : html`<label class=${`status-select status-${status}`}>
