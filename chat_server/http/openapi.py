@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from chat_server.protocol import agent as protocol
+from chat_server.protocol.analytics import SEGMENTS
 
 routes = web.RouteTableDef()
 
@@ -104,7 +105,48 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int]] = [
     ("delete", "/api/canned-responses/{id}", "Delete a canned response", None, 204),
     ("get", "/api/followups", "Messages left while nobody was online", None, 200),
     ("post", "/api/followups/{id}/done", "Mark a follow-up answered", None, 200),
+    ("get", "/api/visitors/live", "Visitors on the site now (this server)", None, 200),
+    (
+        "post",
+        "/api/visitors/{visitor_id}/conversation",
+        "Start (or join) a chat with a live visitor: barge-in + first message",
+        protocol.StartChatBody,
+        201,
+    ),
+    ("get", "/api/analytics/summary", "KPIs, series and funnel (admins, marketers)", None, 200),
+    (
+        "get",
+        "/api/analytics/tables/{name}",
+        "A breakdown table as JSON, or CSV with a .csv suffix (admins, marketers)",
+        None,
+        200,
+    ),
+    ("get", "/api/webhooks", "Webhook endpoints with delivery counts (admins)", None, 200),
+    ("post", "/api/webhooks", "Add a webhook; the secret is shown once (admins)",
+     protocol.WebhookCreate, 201),
+    ("patch", "/api/webhooks/{id}", "Enable, disable or change topics (admins)",
+     protocol.WebhookUpdate, 200),
+    ("delete", "/api/webhooks/{id}", "Delete a webhook and its log (admins)", None, 204),
+    ("get", "/api/webhooks/{id}/deliveries", "The delivery log, newest first (admins)", None, 200),
+    ("post", "/api/webhooks/{id}/test", "Queue a ping delivery (admins)", None, 202),
     ("get", "/api/openapi.json", "This document", None, 200),
+]
+
+ANALYTICS_PARAMETERS: list[dict[str, Any]] = [
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    {
+        "name": "segment",
+        "in": "query",
+        "schema": {"type": "string", "enum": list(SEGMENTS)},
+    },
+    {"name": "utm_source", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+    {"name": "page", "in": "query", "schema": {"type": "string", "maxLength": 500}},
+    {
+        "name": "attribution_days",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 365},
+    },
 ]
 
 QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
@@ -134,6 +176,8 @@ QUERY_PARAMETERS: dict[str, list[dict[str, Any]]] = {
     "/api/followups": [
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "done"]}},
     ],
+    "/api/analytics/summary": ANALYTICS_PARAMETERS,
+    "/api/analytics/tables/{name}": ANALYTICS_PARAMETERS,
 }
 
 ERROR_SCHEMA = {

@@ -30,7 +30,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import metrics
-from chat_server.services.serialize import iso
 from chat_server.db.models import (
     InteractionEvent,
     Message,
@@ -38,6 +37,7 @@ from chat_server.db.models import (
     WebhookEndpoint,
     utcnow,
 )
+from chat_server.services.serialize import iso
 
 log = logging.getLogger(__name__)
 

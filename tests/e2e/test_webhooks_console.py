@@ -44,6 +44,7 @@ def hook_url() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/hook"
     server.shutdown()
+    server.server_close()
 
 
 def test_admin_adds_a_webhook_and_sees_deliveries(

@@ -619,6 +619,15 @@ REST_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "shortcut": st.one_of(st.from_regex(r"\A[a-z]{1,8}\Z"), fuzz.text_values()),
         "text": st.one_of(st.just("canned"), fuzz.text_values()),
     },
+    "StartChatBody": {"text": st.one_of(st.just("hello"), fuzz.text_values())},
+    "WebhookCreate": {
+        "url": st.one_of(st.just("https://127.0.0.1:9/hook"), fuzz.text_values()),
+        "topics": st.one_of(
+            st.lists(st.sampled_from(["csat", "lead", "handoff", "nope"]), max_size=3),
+            fuzz.text_values(),
+        ),
+    },
+    "WebhookUpdate": {"enabled": st.booleans(), "topics": st.just(["csat"])},
 }
 
 
@@ -753,6 +762,9 @@ REST_EXAMPLES: dict[str, dict[str, Any]] = {
     "SendBody": {"text": "hi", "note": True},
     "TransferBody": {"agent_id": 1, "note": "see notes"},
     "CannedCreate": {"shortcut": "hi", "text": "canned"},
+    "StartChatBody": {"text": "hello there"},
+    "WebhookCreate": {"url": "https://127.0.0.1:9/hook", "topics": ["csat"]},
+    "WebhookUpdate": {"enabled": False},
 }
 HOSTILE_BODIES = [
     b"[" * 10_000 + b"]" * 10_000, fuzz.deep_json(10_000, "{").encode(), b"\xff\xfe",
