@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { when } from "../format.js";
 import {
-  TOPICS, addWebhook, deleteWebhook, dismissSecret, loadDeliveries, testWebhook, toggleWebhook,
+  TOPICS, addWebhook, deleteWebhook, dismissSecret, loadDeliveries, loadWebhooks, testWebhook,
+  toggleWebhook,
 } from "../actions/webhooks.js";
 
 export function Webhooks({ state }) {
@@ -76,7 +77,7 @@ function DeliveryLog({ id, deliveries, now }) {
   return html`
     <section class="dash-card" aria-labelledby="wh-log">
       <div class="dash-card-head"><h2 id="wh-log">Delivery log — webhook #${id}</h2>
-        <button type="button" class="btn small" onClick=${() => loadDeliveries(id)}>Refresh</button></div>
+        <button type="button" class="btn small" onClick=${loadWebhooks}>Refresh</button></div>
       ${!deliveries.length ? html`<p class="muted">Nothing delivered yet.</p>` : html`
         <div class="table-scroll"><table class="data">
           <thead><tr><th>#</th><th>Topic</th><th>Status</th><th>Attempts</th><th>Response</th><th>Created</th><th>Next try</th></tr></thead>
