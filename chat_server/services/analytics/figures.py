@@ -8,7 +8,7 @@ PostgreSQL can use ``ix_interaction_events_type_created_visitor``.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -273,35 +273,39 @@ async def funnel(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
 
 
 async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
-    """Per UTM source of the visitor's first page view with one in the range:
-    visitors, how many chatted, converted, and their revenue."""
-    first_view = (
-        select(func.min(E.id))
-        .where(window.events("page_view"), _field("utm_source").is_not(None))
-        .group_by(E.visitor_id)
+    """Per UTM source: visitors who arrived from it in the range (a page view
+    carrying it), how many of them chatted and converted, and their revenue.
+    A visitor who came from two sources counts under both."""
+    source = _field("utm_source")
+    arrivals = (
+        select(E.visitor_id.label("visitor_id"), source.label("source"))
+        .where(window.events("page_view"), source.is_not(None))
+        .distinct()
+        .subquery()
     )
-    first_sources = await session.execute(
-        select(E.visitor_id, _field("utm_source")).where(E.id.in_(first_view))
+    a = arrivals.c
+    visitors = await session.execute(
+        select(a.source, func.count()).group_by(a.source)
     )
-    sources: dict[str, str] = {str(v): str(s) for v, s in first_sources.all()}
-    if not sources:
-        return []
-    chatted = {str(v) for v in (await session.scalars(who(window, "message_received"))).all()}
-    converted: Counter[str] = Counter()
-    revenue: defaultdict[str, float] = defaultdict(float)
-    for conversion in await conversions(session, window):
-        converted[conversion.visitor] += 1
-        revenue[conversion.visitor] += conversion.value
+    chatted = await session.execute(
+        select(a.source, func.count())
+        .where(a.visitor_id.in_(who(window, "message_received")))
+        .group_by(a.source)
+    )
+    sales = await session.execute(
+        select(a.source, func.count(), func.sum(_number("value")))
+        .join(arrivals, a.visitor_id == E.visitor_id)
+        .where(window.events("conversion"))
+        .group_by(a.source)
+    )
     table: dict[str, dict[str, Any]] = {}
-    for visitor, source in sources.items():
-        row = table.setdefault(
-            source,
-            {"source": source, "visitors": 0, "chatted": 0, "conversions": 0, "revenue": 0.0},
-        )
-        row["visitors"] += 1
-        row["chatted"] += visitor in chatted
-        row["conversions"] += converted[visitor]
-        row["revenue"] = round(row["revenue"] + revenue[visitor], 2)
+    for name, n in visitors.all():
+        table[str(name)] = {"source": str(name), "visitors": int(n), "chatted": 0,
+                            "conversions": 0, "revenue": 0.0}
+    for name, n in chatted.all():
+        table[str(name)]["chatted"] = int(n)
+    for name, n, value in sales.all():
+        table[str(name)].update(conversions=int(n), revenue=round(float(value or 0), 2))
     return sorted(table.values(), key=lambda r: (-r["visitors"], r["source"]))
 
 
