@@ -263,6 +263,8 @@ class WebhookDelivery(Base):
         ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )
     event_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whose event it carries: erasing a visitor erases their deliveries too.
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # pending | delivered | failed (gave up)
@@ -277,4 +279,6 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_visitor", "visitor_id"),
+        Index("ix_webhook_deliveries_created", "created_at"),
     )

@@ -21,6 +21,7 @@ from chat_server.db.models import (
     Message,
     TrackerOutbox,
     Visitor,
+    WebhookDelivery,
 )
 
 TRACKER_TABLE = "events"  # Rasa's SQLTrackerStore table
@@ -116,6 +117,7 @@ class PrivacyService:
                 ("followups", Followup, Followup.visitor_id == visitor_id),
                 ("tracker_outbox", TrackerOutbox, TrackerOutbox.visitor_id == visitor_id),
                 ("interaction_events", InteractionEvent, InteractionEvent.visitor_id == visitor_id),
+                ("webhook_deliveries", WebhookDelivery, WebhookDelivery.visitor_id == visitor_id),
                 ("conversations", Conversation, Conversation.visitor_id == visitor_id),
                 ("visitors", Visitor, Visitor.id == visitor_id),
             )

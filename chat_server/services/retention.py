@@ -32,6 +32,7 @@ from chat_server.db.models import (
     Message,
     TrackerOutbox,
     Visitor,
+    WebhookDelivery,
     utcnow,
 )
 from chat_server.services.privacy import PrivacyService, VisitorNotFound
@@ -158,11 +159,15 @@ class RetentionService:
 
 
 # Tables purged by their own creation time.
-_Dated = type[InteractionEvent] | type[TrackerOutbox] | type[Followup]
+_Dated = (
+    type[InteractionEvent] | type[TrackerOutbox] | type[Followup] | type[WebhookDelivery]
+)
 _DATED: tuple[tuple[str, _Dated], ...] = (
     ("interaction_events", InteractionEvent),
     ("tracker_outbox", TrackerOutbox),
     ("followups", Followup),
+    # Deliveries carry event data (message texts): kept no longer than the events.
+    ("webhook_deliveries", WebhookDelivery),
 )
 
 

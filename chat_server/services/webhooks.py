@@ -37,6 +37,7 @@ from chat_server.db.models import (
     WebhookEndpoint,
     utcnow,
 )
+from chat_server.db.queries import as_utc
 from chat_server.services.serialize import iso
 
 log = logging.getLogger(__name__)
@@ -246,15 +247,32 @@ class WebhookService:
         ) as http:
             while True:
                 self._wake.clear()  # what is logged from here on wakes the next round
+                pause = self._poll
                 try:
                     await self.fan_out()
                     await self.send_due(http)
+                    pause = await self._until_next_retry()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # a database hiccup must not end the worker
                     log.exception("webhook worker round failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                    await asyncio.wait_for(self._wake.wait(), pause)
+
+    async def _until_next_retry(self) -> float:
+        """Seconds to the earliest pending retry (at most the poll interval), so
+        a retry goes out when it is due, not at the next poll."""
+        async with self._sessions() as session:
+            # Disabled endpoints keep their pending deliveries without being called.
+            due = await session.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at))
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(WebhookDelivery.status == "pending", WebhookEndpoint.enabled.is_(True))
+            )
+        if due is None:
+            return self._poll
+        wait = (as_utc(due) - utcnow()).total_seconds()
+        return min(self._poll, max(0.02, wait))
 
     async def fan_out(self) -> int:
         """Turn new events into deliveries for every enabled endpoint; returns how many."""
@@ -278,7 +296,8 @@ class WebhookService:
                     for topic in topics_of(event):
                         if topic in endpoint.topics:
                             session.add(WebhookDelivery(
-                                endpoint_id=endpoint.id, event_id=event.id, topic=topic,
+                                endpoint_id=endpoint.id, event_id=event.id,
+                                visitor_id=event.visitor_id, topic=topic,
                                 payload=await self._payload(session, topic, event),
                                 status="pending", attempts=0, next_attempt_at=utcnow(),
                                 created_at=utcnow(),

@@ -25,6 +25,8 @@ from chat_server.db.models import (
     Message,
     TrackerOutbox,
     Visitor,
+    WebhookDelivery,
+    WebhookEndpoint,
     utcnow,
 )
 from chat_server.services.privacy import PrivacyService
@@ -99,6 +101,14 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
         )
         session.add(TrackerOutbox(visitor_id="active", events=[], created_at=RECENT))
         session.add(Followup(visitor_id="active", email="a@b.io", message="m", created_at=RECENT))
+        hook = WebhookEndpoint(url="https://example.com/h", topics=["csat"], secret="s",
+                               created_at=OLD)
+        session.add(hook)
+        await session.flush()
+        for at in (OLD, RECENT):
+            session.add(WebhookDelivery(endpoint_id=hook.id, visitor_id="active", topic="csat",
+                                        payload={}, status="delivered", next_attempt_at=at,
+                                        created_at=at))
         for vid in ("gone", "waiting", "active"):
             for i in range(3):
                 await session.execute(
@@ -139,6 +149,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "interaction_events": 3,
         "tracker_outbox": 3,
         "followups": 3,
+        "webhook_deliveries": 1,
         "visitors": 1,  # gone
     }
     assert await snapshot(sessions) == before  # a dry run deletes nothing
@@ -150,6 +161,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "interaction_events": 3,
         "tracker_outbox": 3,
         "followups": 3,
+        "webhook_deliveries": 1,
         "visitors": 1,
         "tracker_events": 3,
     }

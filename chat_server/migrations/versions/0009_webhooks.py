@@ -39,6 +39,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("event_id", sa.BigInteger()),
+        # Whose event it carries: erasing a visitor erases their deliveries too.
+        sa.Column("visitor_id", sa.String(64)),
         sa.Column("topic", sa.String(50), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
@@ -55,6 +57,8 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_endpoint", "webhook_deliveries", ["endpoint_id", "id"]
     )
+    op.create_index("ix_webhook_deliveries_visitor", "webhook_deliveries", ["visitor_id"])
+    op.create_index("ix_webhook_deliveries_created", "webhook_deliveries", ["created_at"])
 
 
 def downgrade() -> None:
