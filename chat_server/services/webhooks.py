@@ -60,6 +60,9 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(hours=6)
 REQUEST_TIMEOUT = 5.0
 BATCH = 200
+# Seconds between re-reading whether any endpoint is enabled (another node may
+# have changed it).
+CONFIG_REFRESH = 30.0
 PARALLEL_SENDS = 8
 
 
@@ -153,6 +156,11 @@ class WebhookService:
         self._retry_base = retry_base_seconds
         self._poll = poll_seconds
         self._wake = asyncio.Event()
+        # Whether any endpoint is enabled, re-read every CONFIG_REFRESH seconds
+        # and on every change made here: without one the worker queries nothing,
+        # so an installation without webhooks pays nothing per message.
+        self._enabled: bool | None = None
+        self._enabled_read_at = 0.0
 
     # -- configuration --------------------------------------------------------
 
@@ -171,7 +179,9 @@ class WebhookService:
             )
             session.add(endpoint)
             await session.flush()
-            return endpoint_json(endpoint), secret
+            result = endpoint_json(endpoint), secret
+        self._config_changed()
+        return result
 
     async def endpoints(self) -> list[dict[str, Any]]:
         async with self._sessions() as session:
@@ -196,7 +206,9 @@ class WebhookService:
                 endpoint.enabled = enabled
             if topics is not None:
                 endpoint.topics = sorted(set(topics))
-            return endpoint_json(endpoint)
+            result = endpoint_json(endpoint)
+        self._config_changed()
+        return result
 
     async def delete(self, endpoint_id: int) -> bool:
         async with self._sessions.begin() as session:
@@ -204,7 +216,8 @@ class WebhookService:
             if endpoint is None:
                 return False
             await session.delete(endpoint)
-            return True
+        self._config_changed()
+        return True
 
     async def deliveries(self, endpoint_id: int, limit: int) -> list[dict[str, Any]] | None:
         async with self._sessions() as session:
@@ -238,7 +251,21 @@ class WebhookService:
 
     def wake(self) -> None:
         """Events were logged (or a test queued): look now, not at the next poll."""
+        if self._enabled is not False:
+            self._wake.set()
+
+    def _config_changed(self) -> None:
+        self._enabled = None
         self._wake.set()
+
+    async def _any_enabled(self) -> bool:
+        if self._enabled is None or time.monotonic() - self._enabled_read_at > CONFIG_REFRESH:
+            async with self._sessions() as session:
+                found = await session.scalar(
+                    select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)).limit(1)
+                )
+            self._enabled, self._enabled_read_at = found is not None, time.monotonic()
+        return self._enabled
 
     async def run(self) -> None:
         """Fan events out to deliveries and send what is due, until cancelled."""
@@ -249,9 +276,10 @@ class WebhookService:
                 self._wake.clear()  # what is logged from here on wakes the next round
                 pause = self._poll
                 try:
-                    await self.fan_out()
-                    await self.send_due(http)
-                    pause = await self._until_next_retry()
+                    if await self._any_enabled():
+                        await self.fan_out()
+                        await self.send_due(http)
+                        pause = await self._until_next_retry()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # a database hiccup must not end the worker
