@@ -33,3 +33,4 @@ export const VIEWS = ["queue", "mine", "open", "bot", "resolved"];
 export const VISITOR_PRESENCE = "visitor_presence";
 export const VISITOR_TYPING = "visitor_typing";
 export const WATCH = "watch";
+export const WEBHOOK_TOPICS = ["conversation.created", "message.created", "handoff", "conversation.resolved", "csat", "conversion", "lead"];

@@ -1,13 +1,11 @@
 /** Outbound webhooks (admins): endpoints, the secret shown once, the delivery log. */
 
 import { api } from "../api.js";
+import { WEBHOOK_TOPICS } from "../protocol.gen.js";
 import { getState, set } from "../store.js";
 import { toast } from "./toasts.js";
 
-export const TOPICS = [
-  "conversation.created", "message.created", "handoff", "conversation.resolved", "csat",
-  "conversion", "lead",
-];
+export const TOPICS = WEBHOOK_TOPICS;
 
 const patch = (p) => set((s) => ({ webhooks: { ...s.webhooks, ...p } }));
 
