@@ -41,7 +41,7 @@ def test_store_reports_page_view_open_and_purchase(page: Page, live_stack: Stack
     base = live_stack.base_url
     page.goto(base + "/?utm_source=spring-mail&utm_medium=email#catalog")
     expect(page.locator("#grid li[id^=product-]").first).to_be_visible()
-    page.wait_for_function("localStorage.getItem('rapport.session_id')")
+    page.wait_for_function("() => !!localStorage.getItem('rapport.session_id')")
     open_chat(page)
 
     buy = page.locator("#grid li[id^=product-] .buy").first
