@@ -161,6 +161,7 @@ class WebhookService:
         # so an installation without webhooks pays nothing per message.
         self._enabled: bool | None = None
         self._enabled_read_at = 0.0
+        self._changes = 0  # bumped on every change, so a read racing one is not kept
 
     # -- configuration --------------------------------------------------------
 
@@ -255,15 +256,19 @@ class WebhookService:
             self._wake.set()
 
     def _config_changed(self) -> None:
+        self._changes += 1
         self._enabled = None
         self._wake.set()
 
     async def _any_enabled(self) -> bool:
         if self._enabled is None or time.monotonic() - self._enabled_read_at > CONFIG_REFRESH:
+            changes = self._changes
             async with self._sessions() as session:
                 found = await session.scalar(
                     select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)).limit(1)
                 )
+            if changes != self._changes:  # changed while we read: look again next round
+                return True
             self._enabled, self._enabled_read_at = found is not None, time.monotonic()
         return self._enabled
 
