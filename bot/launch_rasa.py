@@ -33,6 +33,9 @@ def main() -> None:
     # One "--auth-token=..." argument: a token starting with "-" (token_urlsafe
     # makes one in 64) would otherwise be read as an option, and Rasa exit 2.
     sys.argv = ["rasa", *args, f"--auth-token={token}"]
+    import speedups  # next to this file (sys.path[0] is the script's directory)
+
+    speedups.apply()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -40,7 +40,19 @@ def test_intents_and_entities_match_the_contract():
 
 
 def test_every_domain_action_is_implemented():
-    assert set(domain()["actions"]) == implemented_actions()
+    names = {a if isinstance(a, str) else next(iter(a)) for a in domain()["actions"]}
+    assert names == implemented_actions()
+
+
+def test_only_actions_that_read_the_domain_are_sent_it():
+    """endpoints.yml enables selective domain: the 16 KB domain goes only to
+    actions marked send_domain (and validate_* forms), not on every call."""
+    import yaml
+    endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    marked = {next(iter(a)) for a in domain()["actions"] if isinstance(a, dict)
+              and next(iter(a.values())).get("send_domain")}
+    assert marked == {"action_validate_slot_mappings"}
 
 
 def test_session_config_and_memory_slots():
