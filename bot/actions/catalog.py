@@ -321,7 +321,10 @@ def drop_category_words(products: Sequence[Product], attributes: Sequence[str],
 
 @lru_cache(maxsize=256)
 def _text_tokens(text: str) -> Tuple[str, ...]:
-    return tuple(_tokens(text))
+    """Tokens of a product's name and description. Hyphenated compounds stay one
+    token: the first word modifies the second ("warm-weather quilt" is not a
+    warm quilt); the run-together form still matches tags ("2person", "3season")."""
+    return tuple(_tokens(re.sub(r"(?<=\w)-(?=\w)", "", text)))
 
 
 def _contains(words: Tuple[str, ...], phrase: Tuple[str, ...]) -> bool:
@@ -551,7 +554,12 @@ def reason(product: Product, criteria: Criteria, profile: Optional[Profile] = No
         elif any(p["category"] == product["category"] for p in clicked):
             parts.append("similar to what you looked at")
     if len(parts) <= (1 if feature else 0) + matched:  # nothing else to say: describe it
-        parts.append(product["description"].rstrip("."))
+        description = product["description"].rstrip(".")
+        # ...and let the description say the attributes it already names
+        said = _text_tokens(description)
+        parts = [part for i, part in enumerate(parts)
+                 if i >= matched or not any(_contains(said, f) for f in _variants(part))]
+        parts.append(description)
     text = ", ".join(parts[:4])
     return text[0].upper() + text[1:]
 
