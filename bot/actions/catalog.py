@@ -332,24 +332,33 @@ def _contains(words: Tuple[str, ...], phrase: Tuple[str, ...]) -> bool:
     return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
 
 
-def attribute_strength(product: Product, attribute: str) -> float:
-    """1 if a tag or flag says the product has ``attribute``, 0.5 if only its
-    name or description mentions it ("Lightweight 3-person tent"), else 0."""
-    tags = {str(t).strip().lower() for t in product.get("tags", [])}
-    if tags & _satisfying_tags(attribute):
-        return 1.0
-    if attribute == "sale" and product.get("discount_percent"):
-        return 1.0
-    if attribute == "new" and product.get("new_arrival"):
-        return 1.0
-    words = _text_tokens(f"{product.get('name', '')} {product.get('description', '')}")
+def _mentions(text: str, attribute: str, guarded_too: bool) -> bool:
+    """Whether ``text`` says ``attribute`` in any of its words or synonyms."""
+    words = _text_tokens(text)
     phrases = [attribute, *_satisfying_tags(attribute),
                *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0]]
     for phrase in phrases:
-        if " ".join(_tokens(phrase)) in _NEEDS_NOUN:
+        if not guarded_too and " ".join(_tokens(phrase)) in _NEEDS_NOUN:
             continue
         if any(_contains(words, form) for form in _variants(phrase)):
-            return 0.5
+            return True
+    return False
+
+
+def attribute_strength(product: Product, attribute: str) -> float:
+    """How surely the product has ``attribute``: 1 if a tag or flag says so
+    (1.25 if its name says it too: "Stormshell Rain Jacket" is *the* rain
+    jacket), 0.5 if only its name or description mentions it ("Lightweight
+    3-person tent"), else 0. Guarded words ("down", "new"…) count in names
+    only: descriptions use them loosely ("great value for new runners")."""
+    tags = {str(t).strip().lower() for t in product.get("tags", [])}
+    in_name = _mentions(product.get("name", ""), attribute, guarded_too=True)
+    if (tags & _satisfying_tags(attribute)
+            or (attribute == "sale" and product.get("discount_percent"))
+            or (attribute == "new" and product.get("new_arrival"))):
+        return 1.25 if in_name else 1.0
+    if in_name or _mentions(product.get("description", ""), attribute, guarded_too=False):
+        return 0.5
     return 0.0
 
 
@@ -360,14 +369,17 @@ def attribute_rank(product: Product, attributes: Sequence[str]) -> Tuple[float, 
     2. products for an audience nobody asked for ("kids") after the rest;
     3. more numeric specs matched ("2-person", "4-season"): a visitor who names
        a capacity needs it more than an adjective;
-    4. tags before mere mentions in the description.
+    4. the later requested attribute first: in a refinement ("waterproof
+       jacket" -> "any lighter ones?") the newest wish decides a tie;
+    5. tags before mere mentions in the description.
     """
     strengths = [attribute_strength(product, a) for a in attributes]
     count = sum(1 for s in strengths if s > 0)
     specs = sum(1 for a, s in zip(attributes, strengths) if s > 0 and re.search(r"\d", a))
     tags = {str(t).strip().lower() for t in product.get("tags", [])}
     other_audience = 1 if (tags & AUDIENCE_TAGS) - set(attributes) else 0
-    return (-count, other_audience, -specs, -sum(strengths))
+    latest = max((i + 1 for i, s in enumerate(strengths) if s > 0), default=0)
+    return (-count, other_audience, -specs, -latest, -sum(strengths))
 
 
 def attribute_label(attribute: str) -> str:
