@@ -205,15 +205,16 @@ def _tokens(text: str) -> List[str]:
     return out
 
 
-def _variants(phrase: str) -> List[Tuple[str, ...]]:
+@lru_cache(maxsize=1024)  # phrases come from the catalog and the table: a bounded set
+def _variants(phrase: str) -> Tuple[Tuple[str, ...], ...]:
     """Token forms of a phrase: as is, plural, and run together ("2person")."""
     words = tuple(_tokens(phrase))
     if not words:
-        return []
+        return ()
     forms = [words, words[:-1] + (words[-1] + "s",)]
     if len(words) > 1:
         forms.append(("".join(words),))
-    return forms
+    return tuple(forms)
 
 
 def _available(products: Sequence[Product]) -> set:
@@ -332,17 +333,30 @@ def _contains(words: Tuple[str, ...], phrase: Tuple[str, ...]) -> bool:
     return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
 
 
+@lru_cache(maxsize=512)
+def _attribute_forms(attribute: str, guarded_too: bool) -> Tuple[Tuple[str, ...], ...]:
+    """Token forms that say ``attribute`` in product text: its name, the tags
+    that satisfy it and its synonyms (guarded words only if ``guarded_too``)."""
+    phrases = [attribute, *sorted(_satisfying_tags(attribute)),
+               *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0]]
+    return tuple(form for phrase in phrases
+                 if guarded_too or " ".join(_tokens(phrase)) not in _NEEDS_NOUN
+                 for form in _variants(phrase))
+
+
 def _mentions(text: str, attribute: str, guarded_too: bool) -> bool:
     """Whether ``text`` says ``attribute`` in any of its words or synonyms."""
+    grams = _text_ngrams(text)
+    return any(form in grams if len(form) <= 4 else _contains(_text_tokens(text), form)
+               for form in _attribute_forms(attribute, guarded_too))
+
+
+@lru_cache(maxsize=256)
+def _text_ngrams(text: str) -> frozenset:
+    """All runs of 1-4 tokens of a product text (phrases are at most that long),
+    so a lookup is a set membership test."""
     words = _text_tokens(text)
-    phrases = [attribute, *_satisfying_tags(attribute),
-               *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0]]
-    for phrase in phrases:
-        if not guarded_too and " ".join(_tokens(phrase)) in _NEEDS_NOUN:
-            continue
-        if any(_contains(words, form) for form in _variants(phrase)):
-            return True
-    return False
+    return frozenset(words[i:i + n] for n in range(1, 5) for i in range(len(words) - n + 1))
 
 
 def attribute_strength(product: Product, attribute: str) -> float:
