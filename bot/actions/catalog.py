@@ -243,7 +243,7 @@ def attribute_vocabulary(products: Sequence[Product]) -> Dict[Tuple[str, ...], T
         for form in _variants(tag):
             vocabulary[form] = (tag, " ".join(_tokens(tag)))
     # The table wins over a tag of the same spelling: it was written on purpose.
-    for canonical, (phrases, also) in ATTRIBUTE_SYNONYMS.items():
+    for canonical, (phrases, _also) in ATTRIBUTE_SYNONYMS.items():
         if not (_satisfying_tags(canonical) & available):
             continue
         for phrase in (canonical,) + phrases:

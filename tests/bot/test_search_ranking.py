@@ -9,12 +9,11 @@ from the message text only.
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from conftest import make_tracker, run_action, slot_events
-from rasa_sdk import Tracker
-
 from actions import catalog as cat
 from actions.data import catalog
 from actions.product_search import ActionDeclineProducts, ActionSearchProducts, describe
+from conftest import make_tracker, run_action, slot_events
+from rasa_sdk import Tracker
 
 
 def cards_of(messages) -> List[Dict[str, Any]]:
@@ -199,7 +198,7 @@ def test_lighter_ones_refines_a_waterproof_search():
          {"product_category": "jackets"}),
         ("any lighter ones?", "find_product", {}, {}),
     ], slots={"product_category": "jackets"})
-    events, messages = run_action(ActionSearchProducts(), t)
+    _, messages = run_action(ActionSearchProducts(), t)
     # No jacket is both waterproof and light: the newest wish wins the tie, so the
     # lightweight Breeze comes first, then the waterproof ones (Stormshell says
     # "Rain" in its name, then the new Tundra Parka); and the reply says so.
@@ -277,7 +276,7 @@ def test_decline_keeps_the_attributes_of_the_search():
     ], slots={"product_category": "hiking_boots"})
     t.events.insert(-1, {"event": "bot", "data": {"custom": {
         "type": "product_cards", "products": [{"id": "summit-mid-gtx"}]}}})
-    events, messages = run_action(ActionDeclineProducts(), t)
+    _, messages = run_action(ActionDeclineProducts(), t)
     assert "waterproof hiking boots" in messages[0]["text"]
     assert [c["id"] for c in cards_of(messages)][0] == "canyon-leather"
 
