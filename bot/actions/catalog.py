@@ -5,8 +5,10 @@ Products are plain dicts as stored in ``bot/data/catalog.json``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from functools import lru_cache
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 Product = Dict[str, Any]
 
@@ -112,10 +114,13 @@ class Criteria:
     color: Optional[str] = None
     size: Optional[str] = None
     max_price: Optional[float] = None
+    # Canonical attributes ("waterproof", "2-person"…, see extract_attributes):
+    # a soft preference that orders results, not a filter.
+    attributes: Tuple[str, ...] = ()
 
     def without(self, name: str) -> "Criteria":
         values = dict(self.__dict__)
-        values[name] = None
+        values[name] = () if name == "attributes" else None
         return Criteria(**values)
 
 
@@ -124,6 +129,276 @@ class SearchResult:
     products: List[Product]
     exact: bool
     relaxed: List[str] = field(default_factory=list)  # filters dropped to find these
+    # requested attributes that no candidate product has (so the reply can say so)
+    unmatched: List[str] = field(default_factory=list)
+
+
+# ---------- attributes: what the visitor wants the product to *be* ----------
+#
+# Attributes come from the catalog's own tags: a tag "packable" is understood
+# as "packable"/"packables" with no code change, so a shop owner who edits
+# catalog.json gets new attributes for free. The table below is the only
+# hand-written part: what visitors say for an attribute, and which other tags
+# also satisfy it. A canonical attribute is only recognised while the catalog
+# can satisfy it (its own tag, an ``also`` tag, or a flag such as
+# ``discount_percent``), so e.g. "women's" starts to work the day products are
+# tagged "women's" - until then "women's jackets" is simply "jackets".
+#
+#   canonical attribute: ((what visitors say…), (other tags that satisfy it…))
+ATTRIBUTE_SYNONYMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+    "waterproof": (("rain", "rainproof", "water proof", "wet weather", "stormproof"), ()),
+    "lightweight": (("light", "lighter", "lightest", "light weight", "featherweight",
+                     "feather light"), ("ultralight",)),
+    "ultralight": (("ultra light", "ul", "superlight", "super light"), ()),
+    "2-person": (("2 people", "2 persons", "for 2", "2p", "2 man", "double", "couple",
+                  "couples"), ()),
+    "warm": (("warmer", "warmest", "cold weather", "freezing"), ("insulated", "winter")),
+    "winter": (("snow", "snowy"), ("4-season", "insulated")),
+    "kids": (("kid", "child", "children", "childrens", "junior", "youth"), ()),
+    "women's": (("women", "woman", "ladies", "lady", "female"), ()),
+    "sale": (("on sale", "discount", "discounted", "deal", "deals", "clearance", "reduced"), ()),
+    "new": (("new arrival", "latest", "newest", "just in", "whats new", "anything new",
+             "something new"), ()),
+    "budget": (("cheap", "affordable", "inexpensive"), ()),
+}
+
+# Words that are attributes only right before a product word or another
+# attribute ("down jacket", "new waterproof boots"), because on their own they
+# are usually something else: "slow down", "I'm new to hiking", "light blue",
+# "my budget is", "water bottle", "double check". Guarded words are also never
+# looked for in product descriptions ("great value for new runners").
+_NEEDS_NOUN = {"down", "new", "light", "budget", "water", "ul", "double"}
+# "for two" means two people, but not in "a pack for two weeks".
+_NOT_BEFORE_TIME = {"for 2"}
+_TIME_WORDS = {"day", "days", "night", "nights", "week", "weeks", "weekend", "weekends",
+               "month", "months", "year", "years", "hour", "hours", "minute", "minutes"}
+# Words after which a guarded word is an attribute, besides the category words.
+_EXTRA_NOUNS = {"one", "ones", "gear", "stuff", "arrival", "arrivals", "item", "items",
+                "product", "products", "option", "options", "model", "models", "thing",
+                "things", "kit", "puffer", "vest", "pad", "filter", "shoes", "bag", "bags"}
+# Tags that say who a product is for: such a product ranks after the others
+# unless the visitor asked for that audience (no kids' boots for "hiking boots").
+AUDIENCE_TAGS = {"kids", "women's", "men's"}
+# How an attribute reads after the category ("jackets for kids"); others go before.
+_SUFFIX_LABELS = {"kids": "for kids", "sale": "on sale"}
+# Longer messages are cut: nobody names a product attribute after 2,000
+# characters, and the scan stays cheap whatever a visitor pastes.
+MAX_ATTRIBUTE_TEXT = 2000
+_NUMBER_WORDS = {"two": "2", "three": "3", "four": "4"}
+
+
+def _tokens(text: str) -> List[str]:
+    """Lower-case word tokens: Unicode-normalised (full-width letters…), apostrophes
+    dropped ("women's" -> "womens", "kids'" -> "kids"), hyphens and punctuation as
+    separators ("2-person" -> "2", "person"), number words as digits."""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = re.sub(r"['’`]", "", text)
+    words = re.findall(r"[^\W_]+", text)
+    out = []
+    for i, word in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if word in _NUMBER_WORDS:
+            word = _NUMBER_WORDS[word]
+        elif word == "one" and nxt in ("person", "people", "man"):
+            word = "1"  # not otherwise: "a waterproof one" is a pronoun
+        out.append(word)
+    return out
+
+
+@lru_cache(maxsize=1024)  # phrases come from the catalog and the table: a bounded set
+def _variants(phrase: str) -> Tuple[Tuple[str, ...], ...]:
+    """Token forms of a phrase: as is, plural, and run together ("2person")."""
+    words = tuple(_tokens(phrase))
+    if not words:
+        return ()
+    forms = [words, words[:-1] + (words[-1] + "s",)]
+    if len(words) > 1:
+        forms.append(("".join(words),))
+    return tuple(forms)
+
+
+def _available(products: Sequence[Product]) -> set:
+    """Attributes the catalog can satisfy: its tags plus the sale/new flags."""
+    tags = {str(t).strip().lower() for p in products for t in p.get("tags", [])}
+    if any(p.get("discount_percent") for p in products):
+        tags.add("sale")
+    if any(p.get("new_arrival") for p in products):
+        tags.add("new")
+    return {t for t in tags if t}
+
+
+def _satisfying_tags(attribute: str) -> set:
+    return {attribute, *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[1]}
+
+
+def attribute_vocabulary(products: Sequence[Product]) -> Dict[Tuple[str, ...], Tuple[str, str]]:
+    """Token phrase -> (canonical attribute, the phrase as written, for guards).
+
+    Built from the catalog every time (a few hundred entries, microseconds),
+    so edits to catalog.json apply without a restart of this logic.
+    """
+    available = _available(products)
+    vocabulary: Dict[Tuple[str, ...], Tuple[str, str]] = {}
+    for tag in sorted(available):
+        for form in _variants(tag):
+            vocabulary[form] = (tag, " ".join(_tokens(tag)))
+    # The table wins over a tag of the same spelling: it was written on purpose.
+    for canonical, (phrases, _also) in ATTRIBUTE_SYNONYMS.items():
+        if not (_satisfying_tags(canonical) & available):
+            continue
+        for phrase in (canonical,) + phrases:
+            for form in _variants(phrase):
+                vocabulary[form] = (canonical, " ".join(_tokens(phrase)))
+    return vocabulary
+
+
+def _nouns() -> set:
+    """Product words after which a guarded word ("down", "new"…) is an attribute."""
+    words = set(_EXTRA_NOUNS)
+    for label in CATEGORY_LABELS.values():
+        words.update(_tokens(label))
+    for keyword, _ in _CATEGORY_KEYWORDS:
+        words.update(_tokens(keyword))
+    return words | {w + "s" for w in words} | {w + "es" for w in words}
+
+
+def _guard_ok(written: str, following: Optional[str], nouns: set, first_words: set) -> bool:
+    if written in _NEEDS_NOUN:
+        return following is not None and (following in nouns or following in first_words)
+    if written in _NOT_BEFORE_TIME:
+        return following not in _TIME_WORDS
+    return True
+
+
+def extract_attributes(text: Optional[str], products: Sequence[Product]) -> Tuple[str, ...]:
+    """Canonical attributes mentioned in ``text``, in order, without duplicates.
+
+    ``"Ultra-light 2 person tent for the rain"`` -> ``("ultralight", "2-person",
+    "waterproof")``. The longest phrase wins at each position ("water proof"
+    before "water"); case, hyphens, spaces, plurals and full-width letters do
+    not matter. Words that are attributes only in context ("down", "new",
+    "light"…) need a product word after them, so "slow down" is not a filter.
+    """
+    if not text or not isinstance(text, str):
+        return ()
+    words = _tokens(text[:MAX_ATTRIBUTE_TEXT])
+    vocabulary = attribute_vocabulary(products)
+    if not words or not vocabulary:
+        return ()
+    longest = max(len(k) for k in vocabulary)
+    first_words = {k[0] for k in vocabulary}
+    nouns = _nouns()
+    found: List[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            hit = vocabulary.get(tuple(words[i:i + n]))
+            following = words[i + n] if i + n < len(words) else None
+            if hit and _guard_ok(hit[1], following, nouns, first_words):
+                if hit[0] not in found:
+                    found.append(hit[0])
+                i += n
+                break
+        else:
+            i += 1
+    return tuple(found)
+
+
+def drop_category_words(products: Sequence[Product], attributes: Sequence[str],
+                        category: Optional[str]) -> Tuple[str, ...]:
+    """Attributes without those that only named the category.
+
+    "trail running shoes": "running" is a catalog tag (of a running vest) but
+    here it names the category; kept only if a product of that category has it
+    (so "fleece jackets" still ranks the fleece first).
+    """
+    if not category:
+        return tuple(attributes)
+    in_category = [p for p in products if p["category"] == category]
+    return tuple(a for a in attributes
+                 if normalize_category(a) != category
+                 or any(attribute_strength(p, a) >= 1.0 for p in in_category))
+
+
+@lru_cache(maxsize=256)
+def _text_tokens(text: str) -> Tuple[str, ...]:
+    """Tokens of a product's name and description. Hyphenated compounds stay one
+    token: the first word modifies the second ("warm-weather quilt" is not a
+    warm quilt); the run-together form still matches tags ("2person", "3season")."""
+    return tuple(_tokens(re.sub(r"(?<=\w)-(?=\w)", "", text)))
+
+
+def _contains(words: Tuple[str, ...], phrase: Tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+
+@lru_cache(maxsize=512)
+def _attribute_forms(attribute: str, guarded_too: bool) -> Tuple[Tuple[str, ...], ...]:
+    """Token forms that say ``attribute`` in product text: its name, the tags
+    that satisfy it and its synonyms (guarded words only if ``guarded_too``)."""
+    phrases = [attribute, *sorted(_satisfying_tags(attribute)),
+               *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0]]
+    return tuple(form for phrase in phrases
+                 if guarded_too or " ".join(_tokens(phrase)) not in _NEEDS_NOUN
+                 for form in _variants(phrase))
+
+
+def _mentions(text: str, attribute: str, guarded_too: bool) -> bool:
+    """Whether ``text`` says ``attribute`` in any of its words or synonyms."""
+    grams = _text_ngrams(text)
+    return any(form in grams if len(form) <= 4 else _contains(_text_tokens(text), form)
+               for form in _attribute_forms(attribute, guarded_too))
+
+
+@lru_cache(maxsize=256)
+def _text_ngrams(text: str) -> frozenset:
+    """All runs of 1-4 tokens of a product text (phrases are at most that long),
+    so a lookup is a set membership test."""
+    words = _text_tokens(text)
+    return frozenset(words[i:i + n] for n in range(1, 5) for i in range(len(words) - n + 1))
+
+
+def attribute_strength(product: Product, attribute: str) -> float:
+    """How surely the product has ``attribute``: 1 if a tag or flag says so
+    (1.25 if its name says it too: "Stormshell Rain Jacket" is *the* rain
+    jacket), 0.5 if only its name or description mentions it ("Lightweight
+    3-person tent"), else 0. Guarded words ("down", "new"…) count in names
+    only: descriptions use them loosely ("great value for new runners")."""
+    tags = {str(t).strip().lower() for t in product.get("tags", [])}
+    in_name = _mentions(product.get("name", ""), attribute, guarded_too=True)
+    if (tags & _satisfying_tags(attribute)
+            or (attribute == "sale" and product.get("discount_percent"))
+            or (attribute == "new" and product.get("new_arrival"))):
+        return 1.25 if in_name else 1.0
+    if in_name or _mentions(product.get("description", ""), attribute, guarded_too=False):
+        return 0.5
+    return 0.0
+
+
+def attribute_rank(product: Product, attributes: Sequence[str]) -> Tuple[float, ...]:
+    """Sort key (smaller first) for the attribute part of the ranking:
+
+    1. more requested attributes matched first (all before fewer);
+    2. products for an audience nobody asked for ("kids") after the rest;
+    3. more numeric specs matched ("2-person", "4-season"): a visitor who names
+       a capacity needs it more than an adjective;
+    4. the later requested attribute first: in a refinement ("waterproof
+       jacket" -> "any lighter ones?") the newest wish decides a tie;
+    5. tags before mere mentions in the description.
+    """
+    strengths = [attribute_strength(product, a) for a in attributes]
+    count = sum(1 for s in strengths if s > 0)
+    specs = sum(1 for a, s in zip(attributes, strengths) if s > 0 and re.search(r"\d", a))
+    tags = {str(t).strip().lower() for t in product.get("tags", [])}
+    other_audience = 1 if (tags & AUDIENCE_TAGS) - set(attributes) else 0
+    latest = max((i + 1 for i, s in enumerate(strengths) if s > 0), default=0)
+    return (-count, other_audience, -specs, -latest, -sum(strengths))
+
+
+def attribute_label(attribute: str) -> str:
+    """How an attribute reads in a reply: "waterproof", "for kids", "on sale"."""
+    return _SUFFIX_LABELS.get(attribute, attribute)
 
 
 def matches(product: Product, criteria: Criteria) -> bool:
@@ -137,6 +412,10 @@ def matches(product: Product, criteria: Criteria) -> bool:
             return False
     if criteria.max_price is not None and sale_price(product) > criteria.max_price:
         return False
+    if criteria.attributes and not criteria.category:
+        # "anything waterproof?": with no category the attributes are all that
+        # says what the visitor wants, so they filter (at least one must match).
+        return any(attribute_strength(product, a) > 0 for a in criteria.attributes)
     return True
 
 
@@ -198,8 +477,10 @@ def score(product: Product, criteria: Criteria, profile: Optional[Profile] = Non
 
 def rank(products: Iterable[Product], criteria: Criteria,
          profile: Optional[Profile] = None, clicked: Sequence[Product] = ()) -> List[Product]:
-    """Best first (see :func:`score`); ties broken by price then id."""
-    return sorted(products, key=lambda p: (-score(p, criteria, profile, clicked),
+    """Best first: by requested attributes (see :func:`attribute_rank`), then
+    :func:`score`; ties broken by price then id."""
+    return sorted(products, key=lambda p: (attribute_rank(p, criteria.attributes),
+                                           -score(p, criteria, profile, clicked),
                                            sale_price(p), p["id"]))
 
 
@@ -222,7 +503,8 @@ def search(products: Sequence[Product], criteria: Criteria, limit: int = 3,
     """
     found = filter_products(products, criteria, profile)
     if found:
-        return SearchResult(found[:limit], exact=True)
+        return SearchResult(found[:limit], exact=True,
+                            unmatched=_unmatched(found, criteria.attributes))
     relaxed: List[str] = []
     current = criteria
     for name in ("size", "color", "max_price"):
@@ -233,9 +515,17 @@ def search(products: Sequence[Product], criteria: Criteria, limit: int = 3,
         found = filter_products(products, current, profile)
         if found:
             if "max_price" in relaxed:
-                found.sort(key=sale_price)  # nearest to the budget first
-            return SearchResult(found[:limit], exact=False, relaxed=relaxed)
+                # nearest to the budget first (among equally good attribute matches)
+                found.sort(key=lambda p: (attribute_rank(p, criteria.attributes), sale_price(p)))
+            return SearchResult(found[:limit], exact=False, relaxed=relaxed,
+                                unmatched=_unmatched(found, criteria.attributes))
     return SearchResult([], exact=False, relaxed=relaxed)
+
+
+def _unmatched(candidates: Sequence[Product], attributes: Sequence[str]) -> List[str]:
+    """Requested attributes that none of the candidates has."""
+    return [a for a in attributes
+            if not any(attribute_strength(p, a) > 0 for p in candidates)]
 
 
 def _feature(product: Product) -> Optional[str]:
@@ -252,8 +542,14 @@ def reason(product: Product, criteria: Criteria, profile: Optional[Profile] = No
     ``"2-person, under your $300 budget, 15% off this week"``."""
     parts: List[str] = []
     price = sale_price(product)
+    # Requested attributes it has come first: they are why it ranks here. Sale
+    # and new are said below in their own words ("15% off this week").
+    for attribute in criteria.attributes:
+        if attribute not in ("sale", "new") and attribute_strength(product, attribute) > 0:
+            parts.append(attribute_label(attribute))
+    matched = len(parts)
     feature = _feature(product)
-    if feature:
+    if feature and feature not in parts:
         parts.append(feature)
     if criteria.max_price is not None:
         if price <= criteria.max_price:
@@ -283,8 +579,13 @@ def reason(product: Product, criteria: Criteria, profile: Optional[Profile] = No
             parts.append("you looked at this one")
         elif any(p["category"] == product["category"] for p in clicked):
             parts.append("similar to what you looked at")
-    if len(parts) <= (1 if feature else 0):
-        parts.append(product["description"].rstrip("."))
+    if len(parts) <= (1 if feature else 0) + matched:  # nothing else to say: describe it
+        description = product["description"].rstrip(".")
+        # ...and let the description say the attributes it already names
+        said = _text_tokens(description)
+        parts = [part for i, part in enumerate(parts)
+                 if i >= matched or not any(_contains(said, f) for f in _variants(part))]
+        parts.append(description)
     text = ", ".join(parts[:4])
     return text[0].upper() + text[1:]
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -16,15 +16,71 @@ from .common import (
     last_shown_product_ids,
     latest_entity,
     latest_intent,
+    latest_text,
     money,
     payload,
     previous_slot_value,
     profile_from_tracker,
     remember_first,
+    session_events,
 )
 from .data import catalog
 
 MAX_CARDS = 3
+# Intents whose messages shape a search ("a waterproof one" is inform or
+# find_product); other messages ("how much is the new tent?") do not.
+SEARCH_INTENTS = ("find_product", "inform", "affirm")
+# How far back a refinement looks for earlier attributes.
+MAX_REFINEMENT_MESSAGES = 20
+
+
+def _earlier_messages(tracker: Tracker) -> List[Tuple[str, Optional[str], Optional[str]]]:
+    """``(text, intent, category searched after it)`` for each user message of
+    this session before the latest one, oldest first.
+
+    The category is the ``product_category`` slot as it stood after that
+    message was handled (set by the slot mapping or this action), else the
+    message's own category entity.
+    """
+    messages: List[List[Any]] = []
+    category: Optional[str] = None
+    for event in session_events(tracker):
+        if event.get("event") == "user":
+            parse = event.get("parse_data") or {}
+            entity = next((e.get("value") for e in parse.get("entities") or []
+                           if e.get("entity") == "product_category"), None)
+            category = cat.normalize_category(entity) or category
+            messages.append([event.get("text") or "", (parse.get("intent") or {}).get("name"),
+                             category])
+        elif event.get("event") == "slot" and event.get("name") == "product_category":
+            category = cat.normalize_category(event.get("value"))
+            if messages:
+                messages[-1][2] = category
+        elif event.get("event") in ("restart", "reset_slots"):
+            messages, category = [], None
+    return [tuple(m) for m in messages[:-1]]  # the last one is the latest message
+
+
+def previous_attributes(tracker: Tracker, category: Optional[str]) -> Tuple[str, ...]:
+    """Attributes of the search the latest message refines, re-read from the
+    earlier messages' text (there is no slot for them, on purpose: the domain
+    stays as it is and nothing new is stored about the visitor).
+
+    Walks back over the search messages made while the same category was being
+    searched (or none, "anything waterproof?"), stopping at the first one about
+    another category: "waterproof jacket" -> "in red" -> "any lighter ones?"
+    is a search for waterproof, lightweight jackets; "show me tents" after
+    that starts over.
+    """
+    products = catalog()
+    found: List[Tuple[str, ...]] = []
+    earlier = _earlier_messages(tracker)[-MAX_REFINEMENT_MESSAGES:]
+    for text, intent, message_category in reversed(earlier):
+        if message_category is not None and message_category != category:
+            break
+        if intent in SEARCH_INTENTS:
+            found.append(cat.extract_attributes(text, products))
+    return tuple(dict.fromkeys(a for attrs in reversed(found) for a in attrs))
 
 
 def criteria_from_tracker(tracker: Tracker) -> cat.Criteria:
@@ -34,7 +90,12 @@ def criteria_from_tracker(tracker: Tracker) -> cat.Criteria:
     starts a fresh search (only its own filters count); otherwise (e.g. "in
     blue", "under $100", "what would you recommend for me?") it refines the
     previous search, so earlier filters and the visitor's budget still apply.
-    With no category anywhere, the visitor's most recent interest is used.
+    With no category anywhere, the visitor's most recent interest is used,
+    unless the message names attributes ("anything waterproof?"): then the
+    search spans all categories.
+
+    Attributes ("waterproof", "2-person"…) are read from the message text and
+    added to those of the search being refined (see :func:`previous_attributes`).
     """
     message_category = cat.normalize_category(latest_entity(tracker, "product_category"))
     # The slot mapping has already copied the message's entity into the slot:
@@ -53,18 +114,27 @@ def criteria_from_tracker(tracker: Tracker) -> cat.Criteria:
     if budget is None and not fresh:
         budget = cat.parse_budget(tracker.get_slot("budget"))
     interests = profile_from_tracker(tracker).interests
+    products = catalog()
+    message_attributes = cat.extract_attributes(latest_text(tracker), products)
+    category = (message_category or cat.normalize_category(tracker.get_slot("product_category"))
+                or (interests[0] if interests and not message_attributes else None))
+    attributes = tuple(dict.fromkeys(previous_attributes(tracker, category) + message_attributes))
     return cat.Criteria(
-        category=(message_category or cat.normalize_category(tracker.get_slot("product_category"))
-                  or (interests[0] if interests else None)),
+        category=category,
         color=cat.normalize_color(pick("color")),
         size=cat.normalize_size(pick("size")),
         max_price=budget,
+        attributes=cat.drop_category_words(products, attributes, category),
     )
 
 
 def describe(criteria: cat.Criteria) -> str:
+    """``"blue waterproof jackets for kids in size M under $200"``."""
     label = cat.CATEGORY_LABELS.get(criteria.category or "", "gear")
-    text = label
+    labels = [cat.attribute_label(a) for a in criteria.attributes]
+    before = [text for text, a in zip(labels, criteria.attributes) if text == a]
+    after = [text for text, a in zip(labels, criteria.attributes) if text != a]
+    text = " ".join(before + [label] + after)
     if criteria.color:
         text = f"{criteria.color} {text}"
     if criteria.size:
@@ -114,13 +184,27 @@ def show_products(
         dispatcher.utter_message(text=prefix + text, buttons=category_buttons() + [HUMAN_BUTTON])
         return []
 
-    if result.exact:
-        text = intro or f"Here are some {describe(criteria)} I'd recommend:"
+    wanted = len(criteria.attributes)
+    matched = [-cat.attribute_rank(p, criteria.attributes)[0] for p in result.products]
+    if result.exact and matched[0] == wanted:
+        if all(m == wanted for m in matched):
+            text = intro or f"Here are some {describe(criteria)} I'd recommend:"
+        else:
+            # Attributes rank, they do not filter: say so when some cards lack one.
+            text = f"Here's what I'd recommend for {describe(criteria)}, best matches first:"
     else:
         dropped = {"size": "that size", "color": "that colour", "max_price": "that budget"}
-        missing = " or ".join(dropped[r] for r in result.relaxed)
+        why = []
+        if result.relaxed:
+            why.append("nothing in " + " or ".join(dropped[r] for r in result.relaxed))
+        if result.unmatched:
+            why.append("none are " + " or ".join(cat.attribute_label(a) for a in result.unmatched))
+        elif matched[0] < wanted:
+            # each attribute exists, but not all together ("ultralight 2-person tent")
+            why.append("nothing is " + " and ".join(cat.attribute_label(a)
+                                                    for a in criteria.attributes))
         text = (
-            f"I couldn't find {describe(criteria)} — nothing in {missing}. "
+            f"I couldn't find {describe(criteria)} — {', and '.join(why)}. "
             "These are the closest alternatives:"
         )
     clicked = cat.clicked_products(products, profile)
@@ -153,6 +237,9 @@ class ActionSearchProducts(Action):
             SlotSet("size", criteria.size),
             SlotSet("budget", criteria.max_price),
         ]
+        if criteria.category is None and criteria.attributes:
+            # "anything waterproof?": across all categories, ranked by attributes.
+            return events + show_products(dispatcher, criteria, profile)
         if criteria.category is None:
             dispatcher.utter_message(
                 text="Happy to help! What kind of gear are you looking for?",
@@ -169,7 +256,7 @@ class ActionSearchProducts(Action):
         intro = None
         if latest_entity(tracker, "product_category") is None and latest_intent(tracker) in (
             "find_product", "affirm"
-        ):
+        ) and not cat.extract_attributes(latest_text(tracker), catalog()):
             # "what would you recommend for me?": picked from what we remember.
             intro = f"Based on what you've been looking at, here are some {describe(criteria)} for you:"
         return events + show_products(dispatcher, criteria, profile, intro)
@@ -203,6 +290,9 @@ class ActionDeclineProducts(Action):
             color=cat.normalize_color(tracker.get_slot("color")),
             size=cat.normalize_size(tracker.get_slot("size")),
             max_price=cat.parse_budget(tracker.get_slot("budget")),
+            # still the search they were refining ("no" has no attributes itself)
+            attributes=cat.drop_category_words(
+                catalog(), previous_attributes(tracker, category), category),
         )
         intro = f"How about these {describe(criteria)}?"
         prefix = "No problem, I won't suggest those again. "

@@ -97,3 +97,24 @@ def test_find_by_name():
 def test_price_range():
     low, high, count = cat.price_range(catalog(), "tents")
     assert count == 6 and low < high
+
+
+def test_attributes_rank_but_do_not_filter_within_a_category():
+    plain = cat.filter_products(catalog(), cat.Criteria(category="jackets", max_price=200))
+    ranked = cat.filter_products(catalog(), cat.Criteria(category="jackets", max_price=200,
+                                                         attributes=("waterproof",)))
+    assert {p["id"] for p in ranked} == {p["id"] for p in plain}
+    assert ranked[0]["id"] == "stormshell"
+
+
+def test_relaxed_budget_keeps_attribute_order_before_price():
+    criteria = cat.Criteria(category="jackets", max_price=50, attributes=("waterproof",))
+    result = cat.search(catalog(), criteria, limit=3)
+    assert result.relaxed == ["max_price"]
+    assert [p["id"] for p in result.products][:2] == ["stormshell", "tundra-parka"]
+
+
+def test_reason_mentions_matched_attributes():
+    stormshell = next(p for p in catalog() if p["id"] == "stormshell")
+    criteria = cat.Criteria(category="jackets", max_price=200, attributes=("waterproof",))
+    assert cat.reason(stormshell, criteria) == "Waterproof, under your $200 budget"

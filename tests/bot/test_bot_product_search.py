@@ -67,3 +67,11 @@ def test_without_category_asks_with_seven_buttons(tracker, run):
     assert len(payloads) == 7
     assert '/find_product{"product_category":"tents"}' in payloads
     assert not any(m.get("custom") for m in messages)
+
+
+def test_attributes_from_the_message_text_shape_reply_and_ranking(tracker, run):
+    t = tracker("a waterproof jacket under $200", "find_product",
+                {"product_category": "jackets", "budget": "$200"})
+    _, messages = run(ActionSearchProducts(), t)
+    assert "waterproof jackets under $200" in messages[0]["text"]
+    assert cards_of(messages)[0]["id"] == "stormshell"  # not the (discounted) down jacket
