@@ -35,7 +35,10 @@ def main() -> None:
     sys.argv = ["rasa", *args, f"--auth-token={token}"]
     import speedups  # next to this file (sys.path[0] is the script's directory)
 
-    speedups.apply()
+    if os.environ.get("RAPPORT_BENCH_BASELINE") == "1":
+        speedups.apply_baseline()  # bench/bot_path.py's "before" figures
+    else:
+        speedups.apply()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

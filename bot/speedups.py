@@ -45,3 +45,17 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = _cached_validate_action_result  # type: ignore[method-assign]
+
+
+def apply_baseline() -> None:
+    """Benchmarks only (``RAPPORT_BENCH_BASELINE=1``): run as before issue 10 —
+    stock action-answer validation, the whole domain sent to every action and
+    the whole session loaded each turn — so a before/after comparison can be
+    made in one run on one machine with one model."""
+    from rasa.core.actions.action import RemoteAction
+
+    from storage import tracker_store
+
+    RemoteAction._is_selective_domain_enabled = lambda self: False  # type: ignore[method-assign]
+    tracker_store.SessionScopedSQLTrackerStore.window_turns = property(  # type: ignore[assignment]
+        lambda self: 10**9, lambda self, value: None)

@@ -36,3 +36,23 @@ def test_an_invalid_answer_raises_rasas_error(action: RemoteAction, answer: dict
 def test_the_launcher_installs_it() -> None:
     from conftest import BOT_DIR
     assert "speedups.apply()" in (BOT_DIR / "launch_rasa.py").read_text()
+
+
+def test_the_benchmark_baseline_turns_the_speedups_off(tmp_path) -> None:
+    """bench/bot_path.py's "before" mode: whole sessions, domain to every action."""
+    import subprocess
+    import sys
+
+    from conftest import BOT_DIR
+    code = (
+        "import speedups; speedups.apply_baseline();"
+        "from storage.tracker_store import SessionScopedSQLTrackerStore as S;"
+        f"s = S(host='sqlite:///{tmp_path}/t.db', window_turns=10);"
+        "from rasa.core.actions.action import RemoteAction;"
+        "from rasa.utils.endpoints import EndpointConfig;"
+        "a = RemoteAction('x', EndpointConfig('http://h', enable_selective_domain=True));"
+        "print(s.window_turns, a._is_selective_domain_enabled())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=BOT_DIR, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(10**9), "False"]
