@@ -150,8 +150,10 @@ async def run_level(path: str, url: str, visitors: int, messages: list[str],
     wall = cpu["wall_seconds"]
     return {
         "path": path, "visitors": visitors, "messages": len(latencies),
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "mean_ms": round(statistics.mean(latencies), 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "mean_ms": round(statistics.mean(latencies), 1),
         "throughput_msg_s": round(len(latencies) / wall, 1) if wall else 0.0,
         "load_generator": cpu,
     }

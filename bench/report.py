@@ -10,10 +10,11 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,9 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     cpu = ""
-    try:
+    with suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in
                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem_kib / 2**20, 1),
             "platform": platform.platform(), "python": platform.python_version()}
 
@@ -45,21 +44,18 @@ def versions() -> dict[str, str]:
     """Versions of the parts under test (the bot's from its own venv)."""
     out = {}
     for package in ("aiohttp", "python-socketio", "SQLAlchemy"):
-        try:
+        with suppress(metadata.PackageNotFoundError):
             out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     bot_python = ROOT / ".venv-bot" / "bin" / "python"
     if bot_python.exists():
         code = "import rasa, rasa_sdk; print(rasa.__version__, rasa_sdk.__version__)"
         found = subprocess.run([str(bot_python), "-c", code], capture_output=True, text=True)
         if found.returncode == 0 and found.stdout.split():
             out["rasa"], out["rasa_sdk"] = found.stdout.split()[:2]
-    try:
-        out["git"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+    git = shutil.which("git")
+    if git:
+        out["git"] = subprocess.run([git, "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
     return out
 
 
