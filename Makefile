@@ -55,11 +55,20 @@ system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! command -v docker-compose >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose; fi
 
+# Every benchmark, end to end (~40 min): JSON and PNG plots in bench/results/,
+# summarised in docs/performance.md. Timings are reported, never asserted.
+MODEL_ENV := RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz)
 bench: setup model
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/latency.py
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/memory_latency.py
-	$(PYTHON) bench/handoff_latency.py
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) bench/event_log_overhead.py
+	$(MODEL_ENV) $(BOTPY) bench/profile_turn.py
+	$(BOTPY) bench/nlu_quality.py
+	$(MODEL_ENV) $(PYTHON) bench/bot_path.py
+	$(MODEL_ENV) $(PYTHON) bench/session_length.py --baseline
+	$(MODEL_ENV) $(PYTHON) bench/memory_latency.py
+	$(PYTHON) bench/handoff_latency.py --visitors 100 --out handoff_latency_100
+	$(PYTHON) bench/handoff_latency.py --visitors 1000 --max-chats 50 --out handoff_latency_1000
+	$(PYTHON) bench/persist_throughput.py
+	$(PYTHON) bench/idle_capacity.py
+	$(MODEL_ENV) $(PYTHON) bench/event_log_overhead.py
 	$(PYTHON) bench/analytics_queries.py
 
 # 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory

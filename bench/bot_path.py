@@ -164,12 +164,13 @@ def start_rasa_socketio(stack: Stack, port: int, tmp: Path) -> subprocess.Popen[
     serving Rasa's own socketio channel."""
     credentials = tmp / "socketio-credentials.yml"
     credentials.write_text(SOCKETIO_CREDENTIALS)
-    proc = subprocess.Popen(
-        [str(BOT_PYTHON), "launch_rasa.py", "run", "-i", "127.0.0.1", "-p", str(port),
-         "--model", str(stack.config.model.resolve()), "--credentials", str(credentials),
-         "--endpoints", "endpoints.yml"],
-        cwd=ROOT / "bot", env=stack._env("rasa"), stdout=(tmp / "rasa-socketio.log").open("wb"),
-        stderr=subprocess.STDOUT, start_new_session=True)
+    with (tmp / "rasa-socketio.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(BOT_PYTHON), "launch_rasa.py", "run", "-i", "127.0.0.1", "-p", str(port),
+             "--model", str(stack.config.model.resolve()), "--credentials", str(credentials),
+             "--endpoints", "endpoints.yml"],
+            cwd=ROOT / "bot", env=stack._env("rasa"), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:

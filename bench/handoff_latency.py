@@ -57,10 +57,11 @@ def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Pop
         # One address opens hundreds of connections: lift the per-address limits.
         **GENEROUS_LIMITS_ENV,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,
+            stdout=out, stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -211,6 +212,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0,
                         help="mean seconds between one sender's messages")
     parser.add_argument("--database-url", help="default: a throwaway SQLite file")
+    parser.add_argument("--out", default="handoff_latency", help="bench/results/<out>.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
@@ -231,7 +233,7 @@ def main() -> None:
     result["chat_server_cpu_seconds"] = round(server_cpu.ru_utime + server_cpu.ru_stime, 1)
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                          "platform": platform.platform()}
-    out = ROOT / "bench" / "results" / "handoff_latency.json"
+    out = ROOT / "bench" / "results" / f"{args.out}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -25,12 +25,14 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import report  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
@@ -228,6 +230,29 @@ def main() -> None:
     print("p50 by history length while building (messages so far -> ms):")
     for bucket, p50 in result["build_p50_by_history"].items():
         print(f"  {bucket:5d}-{bucket + 99:<5d} {p50:7.1f} ms  {'#' * int(p50 / 5)}")
+    summary = {
+        "loyal_p50_ms": round(percentile(loyal, 50), 1),
+        "loyal_p90_ms": round(percentile(loyal, 90), 1),
+        "new_p50_ms": round(percentile(fresh, 50), 1),
+        "new_p90_ms": round(percentile(fresh, 90), 1),
+        "ratio_loyal_new_p50": round(percentile(loyal, 50) / percentile(fresh, 50), 2),
+        "lifetime_messages": history, "sessions": args.sessions,
+        "loaded_events": loaded, "build_p50_ms_by_history": result["build_p50_by_history"],
+    }
+    report.write(f"memory_latency_{args.database}", vars(args), summary)
+    buckets = result["build_p50_by_history"]
+
+    def draw(ax: Any) -> None:
+        ax.plot(list(buckets), list(buckets.values()), marker="o",
+                label="loyal visitor, per 100 messages")
+        ax.axhline(percentile(fresh, 50), linestyle="--", color="grey", label="new visitor p50")
+        ax.set_xlabel(f"lifetime messages so far ({args.sessions} sessions)")
+        ax.set_ylabel("reply p50 (ms)")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+
+    report.plot(f"memory_latency_{args.database}", draw,
+                "Reply latency vs lifetime history (through the chat server)")
 
 
 if __name__ == "__main__":

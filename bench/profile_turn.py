@@ -12,7 +12,11 @@ real action server, then replays a visitor session and times, per turn:
 Probe turns are measured at a new visitor (turn 1..10) and again after the
 session has grown to ``--long`` messages, so the growth is visible per part.
 
-    .venv-bot/bin/python bench/profile_turn.py [--long 300] [--out bench/results/profile.json]
+    .venv-bot/bin/python bench/profile_turn.py [--long 300] [--mode both|now|before]
+
+``before`` turns this issue's changes off (``RAPPORT_BENCH_BASELINE=1``, see
+bot/speedups.py); ``both`` (the default) profiles before and now, each in its
+own process, into one bench/results/profile.json.
 """
 from __future__ import annotations
 
@@ -134,8 +138,10 @@ async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str
                     "ON events (sender_id, type_name, action_name, id)"):
             conn.execute(sa.text(ddl))
 
-    if os.environ.get("PROFILE_STOCK_RASA") != "1":  # what bot/launch_rasa.py runs
-        import speedups
+    import speedups
+    if os.environ.get("RAPPORT_BENCH_BASELINE") == "1":  # as before issue 10
+        speedups.apply_baseline()
+    else:  # what bot/launch_rasa.py runs
         speedups.apply()
     rec = Recorder()
     instrument(rec)
@@ -197,7 +203,22 @@ def main() -> None:
                         or str(ROOT / "var/models/current.tar.gz"))
     parser.add_argument("--long", type=int, default=300)
     parser.add_argument("--out", default=str(ROOT / "bench/results/profile.json"))
+    parser.add_argument("--mode", choices=["both", "now", "before"], default="both")
     args = parser.parse_args()
+    if args.mode == "both":  # each mode in its own process: the patches are global
+        merged = {}
+        for mode in ("before", "now"):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "p.json"
+                subprocess.run([sys.executable, __file__, "--mode", mode, "--long", str(args.long),
+                                "--model", args.model, "--out", str(out)], check=True)
+                merged[mode] = json.loads(out.read_text())
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(merged, indent=1))
+        print(f"wrote {args.out}")
+        return
+    if args.mode == "before":
+        os.environ["RAPPORT_BENCH_BASELINE"] = "1"
 
     port = free_port()
     actions = subprocess.Popen(
@@ -224,7 +245,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()},
         "versions": {"rasa": rasa.__version__},
-        "config": {"long_session_messages": args.long, "probes": PROBES,
+        "config": {"mode": args.mode, "long_session_messages": args.long, "probes": PROBES,
                    "model": Path(args.model).resolve().name},
         "fresh": summarise(raw["fresh"]),
         "long": summarise(raw["long"]),

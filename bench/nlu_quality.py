@@ -1,0 +1,79 @@
+"""NLU quality: 5-fold cross-validated intent and entity F1 of the production pipeline.
+
+Runs ``rasa test nlu --cross-validation`` on training_data/nlu with
+bot/config.yml (each fold trains a fresh NLU model on 4/5 of the examples and
+tests on the other 1/5), then writes bench/results/nlu_quality.json (macro
+and weighted F1 per intent and entity, the most frequent confusions) and
+copies Rasa's confusion matrix to bench/results/nlu_intent_confusion.png.
+Runs in the bot's venv:
+
+    .venv-bot/bin/python bench/nlu_quality.py [--folds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import report  # noqa: E402
+
+
+def per_label(rep: dict[str, Any]) -> dict[str, Any]:
+    return {k: {"f1": round(v["f1-score"], 3), "support": v["support"],
+                "confused_with": v.get("confused_with", {})}
+            for k, v in sorted(rep.items())
+            if isinstance(v, dict) and "support" in v and "avg" not in k}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results"
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "rasa", "test", "nlu", "--nlu", str(ROOT / "training_data/nlu"),
+             "--config", "config.yml", "--domain", "domain.yml", "--cross-validation",
+             "--folds", str(args.folds), "--out", str(out)],
+            cwd=ROOT / "bot", check=True, stdout=subprocess.DEVNULL,
+            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
+        seconds = time.perf_counter() - started
+        intents = json.loads((out / "intent_report.json").read_text())
+        entities = json.loads((out / "DIETClassifier_report.json").read_text())
+        results = {
+            "intent_macro_f1": round(intents["macro avg"]["f1-score"], 3),
+            "intent_weighted_f1": round(intents["weighted avg"]["f1-score"], 3),
+            "intent_accuracy": round(intents["accuracy"], 3),
+            "entity_micro_f1": round(entities["micro avg"]["f1-score"], 3),
+            "entity_macro_f1": round(entities["macro avg"]["f1-score"], 3),
+            "intents": per_label(intents),
+            "entities": per_label(entities),
+            "seconds": round(seconds, 1),
+        }
+        errors = json.loads((out / "intent_errors.json").read_text())
+        results["intent_errors_sample"] = [
+            {"text": e["text"], "intent": e["intent"], "predicted": e["intent_prediction"]["name"]}
+            for e in errors[:40]]
+        report.RESULTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out / "intent_confusion_matrix.png",
+                    report.RESULTS / "nlu_intent_confusion.png")
+    print(f"intent macro-F1 {results['intent_macro_f1']}, entity micro-F1 "
+          f"{results['entity_micro_f1']} (macro {results['entity_macro_f1']}), "
+          f"{args.folds}-fold CV in {results['seconds']} s")
+    report.write("nlu_quality", {"folds": args.folds, "config": "bot/config.yml",
+                                 "data": "training_data/nlu"}, results)
+
+
+if __name__ == "__main__":
+    main()

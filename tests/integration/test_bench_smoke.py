@@ -1,0 +1,77 @@
+"""The benchmark harness keeps working: each bench, tiny, against real processes.
+
+`make bench` runs them at full size; here a few clients send a few messages so
+a change that breaks a load generator is caught by `make test`. Only what the
+harness reports is checked (every message answered, stored, counted), never
+how fast: timings are not asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dev.devstack import Stack, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench import bot_path, idle_capacity, persist_throughput, session_length  # noqa: E402
+from bench.handoff_latency import start_chat_server  # noqa: E402
+
+
+async def test_bot_path_measures_every_path_it_is_given(live_stack: Stack) -> None:
+    messages = bot_path.PROBES
+    expected = await bot_path.expected_replies(live_stack.config.rasa_url, messages)
+    assert all(n >= 1 for n in expected), expected
+    paths = {"chat server": live_stack.base_url, "Rasa REST": live_stack.config.rasa_url}
+    rows = await bot_path.measure(paths, [2], messages, expected)
+    assert [(r["path"], r["visitors"], r["messages"]) for r in rows] == [
+        ("chat server", 2, 8), ("Rasa REST", 2, 8)]
+    for row in rows:
+        assert 0 < row["p50_ms"] <= row["p99_ms"]
+        assert row["throughput_msg_s"] > 0
+        assert row["load_generator"]["wall_seconds"] > 0
+    assert "x2: p50 chat server/Rasa REST" in bot_path.ratios(rows)
+
+
+async def test_session_length_probes_the_same_session_and_new_visitors(live_stack: Stack) -> None:
+    rows = await session_length.run(live_stack.base_url, total=4, step=4, probes=2)
+    assert [r["session_messages"] for r in rows] == [0, 4]
+    assert all(r["in_session_p50_ms"] > 0 and r["new_visitor_p50_ms"] > 0 for r in rows)
+
+
+@pytest.fixture
+def chat_server_only() -> object:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        port = free_port()
+        server = start_chat_server(f"sqlite+aiosqlite:///{db}", port, Path(tmp) / "chat.log")
+        try:
+            yield db, port, server.pid
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def test_persist_throughput_counts_every_stored_message(chat_server_only: tuple) -> None:
+    db, port, pid = chat_server_only
+    args = argparse.Namespace(visitors=4, agents=2, messages=5)
+    result = asyncio.run(persist_throughput.run(args, f"http://127.0.0.1:{port}", db, pid))
+    assert result["stored"] == result["sent"] == 20
+    assert result["relayed_to_agents"] == 20
+    assert result["persisted_messages_per_second"] > 0
+
+
+def test_idle_capacity_holds_its_connections(chat_server_only: tuple) -> None:
+    _, port, pid = chat_server_only
+    args = argparse.Namespace(visitors=20, idle=1.0, batch=10)
+    result = asyncio.run(idle_capacity.run(args, port, pid))
+    assert result["connected"] == result["still_connected_after_idle"] == 20
+    assert result["failures"] == []
+    assert result["server_rss_mib_connected"] > 0
