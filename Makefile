@@ -15,7 +15,7 @@ run: setup model
 # lint first: it needs only the chat server's venv and fails in seconds.
 test: lint setup model system-deps
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra
-	$(BOTPY) -m pytest -q -ra tests/bot
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(BOTPY) -m pytest -q -ra tests/bot
 
 # Static checks (config in pyproject.toml); bot/ is Python 3.10 and not linted here.
 lint: $(VENV)/.installed

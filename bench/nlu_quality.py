@@ -1,5 +1,8 @@
 """NLU quality: 5-fold cross-validated intent and entity F1 of the production pipeline.
 
+Then ``rasa test core`` runs training_data/tests/test_stories.yml against the
+trained model (RAPPORT_MODEL, else var/models/current.tar.gz).
+
 Runs ``rasa test nlu --cross-validation`` on training_data/nlu with
 bot/config.yml (each fold trains a fresh NLU model on 4/5 of the examples and
 tests on the other 1/5), then writes bench/results/nlu_quality.json (macro
@@ -65,12 +68,29 @@ def main() -> None:
         results["intent_errors_sample"] = [
             {"text": e["text"], "intent": e["intent"], "predicted": e["intent_prediction"]["name"]}
             for e in errors[:40]]
+        model = os.environ.get("RAPPORT_MODEL") or str(ROOT / "var/models/current.tar.gz")
+        subprocess.run(
+            [sys.executable, "-m", "rasa", "test", "core", "--model", model,
+             "--stories", str(ROOT / "training_data/tests/test_stories.yml"),
+             "--out", str(Path(tmp) / "core")],
+            cwd=ROOT / "bot", check=True, stdout=subprocess.DEVNULL,
+            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
+        stories = json.loads((Path(tmp) / "core" / "story_report.json").read_text())
+        failed = (Path(tmp) / "core" / "failed_test_stories.yml").read_text()
+        results["test_stories"] = {
+            "model": Path(model).resolve().name,
+            "action_accuracy": round(stories["accuracy"], 3),
+            "action_macro_f1": round(stories["macro avg"]["f1-score"], 3),
+            "failed_stories": failed.count("- story:"),
+        }
         report.RESULTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(out / "intent_confusion_matrix.png",
                     report.RESULTS / "nlu_intent_confusion.png")
     print(f"intent macro-F1 {results['intent_macro_f1']}, entity micro-F1 "
           f"{results['entity_micro_f1']} (macro {results['entity_macro_f1']}), "
-          f"{args.folds}-fold CV in {results['seconds']} s")
+          f"{args.folds}-fold CV in {results['seconds']} s; test stories: "
+          f"{results['test_stories']['failed_stories']} failed, action accuracy "
+          f"{results['test_stories']['action_accuracy']}")
     report.write("nlu_quality", {"folds": args.folds, "config": "bot/config.yml",
                                  "data": "training_data/nlu"}, results)
 

@@ -159,7 +159,7 @@ class ValidateSlotMappings(ValidationAction):
             text = latest_text(tracker)
             # The model missed the entity: "my budget is 300 dollars", "around 1k".
             order_id = latest_entity(tracker, "order_id")
-            if (latest_intent(tracker) == "inform" and _BUDGET_WORDS.search(text)
+            if (latest_intent(tracker) in ("inform", "find_product") and _BUDGET_WORDS.search(text)
                     and re.search(r"\d", text) and latest_entity(tracker, "size") is None
                     and (order_id is None or normalize_order_id(order_id) is None)):
                 raw = text
