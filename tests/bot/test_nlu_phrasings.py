@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # (text, intent, entities expected among the extracted ones)
 PHRASINGS = [
-    ("do you sell sleeping bags?", "find_product", {"product_category": "sleeping_bags"}),
+    ("is it possible to buy sleeping bags from you", "find_product", {"product_category": "sleeping_bags"}),
     ("do u sell tents", "find_product", {"product_category": "tents"}),
     ("do you guys sell backpacks", "find_product", {"product_category": "backpacks"}),
     ("sell any jackets?", "find_product", {"product_category": "jackets"}),
@@ -30,7 +30,7 @@ PHRASINGS = [
     ("do you send stuff with DPD", "ask_shipping", {}),
     ("can I send the boots back", "ask_returns", {}),
     ("where's my order TR-10077", "ask_order_status", {"order_id": "TR-10077"}),
-    ("hey there!", "greet", {}),
+    ("hello hello, anyone home?", "greet", {}),
     ("thanks a million", "thank", {}),
     ("can I speak with a real human", "request_human", {}),
     ("what's the capital of spain", "out_of_scope", {}),
@@ -51,8 +51,12 @@ def training_texts() -> set[str]:
 def agent():
     model = os.environ.get("RAPPORT_MODEL")
     assert model, "set RAPPORT_MODEL to the trained model (make test does)"
+    import warnings
+
     from rasa.core.agent import Agent
-    return Agent.load(model)
+    with warnings.catch_warnings():  # Rasa 3.6 warns about slot auto-fill on every load
+        warnings.simplefilter("ignore")
+        return Agent.load(model)
 
 
 def test_the_phrasings_are_not_in_the_training_data() -> None:
