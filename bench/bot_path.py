@@ -265,7 +265,7 @@ def plot(rows: list[dict[str, Any]], levels: list[int]) -> None:
                                 and r["visitors"] == level), 0) for level in levels]
                 ax.bar([x + i * width for x in range(len(levels))], values, width, label=path)
             ax.set_xticks([x + 0.4 - width / 2 for x in range(len(levels))],
-                          [f"{level} visitors" for level in levels])
+                          [f"{level} visitor{'s' if level != 1 else ''}" for level in levels])
             ax.set_ylabel("ms" if metric.endswith("_ms") else "replies / s")
             ax.legend(fontsize=8)
         return draw
