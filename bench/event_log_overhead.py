@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.latency import SCRIPT, summary  # noqa: E402
+from bench.stats import summary  # noqa: E402
 from dev.devstack import Stack, StackConfig, free_port  # noqa: E402
 from tests.conftest import trained_model  # noqa: E402
 from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
@@ -58,6 +58,14 @@ async def run(on_url: str, off_url: str, rounds: int) -> dict[str, list[float]]:
         for name, url in order:
             timings[name].append(await one_reply(url, text))
     return timings
+
+
+# A visitor's first turns, varied: greeting, searches, policy questions.
+SCRIPT = [
+    "hi", "show me tents", "do you have something cheaper", "what about backpacks",
+    "how much is shipping", "what is your return policy", "any promotions right now?",
+    "thanks", "I need hiking boots in size 42", "bye",
+]
 
 
 def main() -> None:
