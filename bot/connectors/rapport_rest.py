@@ -21,6 +21,14 @@ one path, no second copy maintained by hand. To return them without loading
 the tracker a second time, the channel runs the same steps as
 ``MessageProcessor.handle_message`` (Rasa 3.6.21, pinned exactly) and keeps
 the tracker it saved.
+
+**Every visitor message gets an answer.** A dialogue policy may predict
+``action_listen`` straight after a visitor's message (TED does, e.g. after a
+second bare "budget" in a row): the visitor would be left talking to a wall.
+When a turn ends with nothing said, this channel runs the bot's fallback
+action in the same turn (under the same lock), so the visitor hears what the
+bot can do, the chat server counts a fallback (two in a row bring a person)
+and the message is logged for improving the training data.
 """
 
 from __future__ import annotations
@@ -32,10 +40,51 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa.core.actions.action import action_for_name_or_text
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.shared.core.constants import (
+    ACTION_DEFAULT_FALLBACK_NAME,
+    USER_INTENT_BACK,
+    USER_INTENT_RESTART,
+    USER_INTENT_SESSION_START,
+)
+from rasa.shared.core.events import BotUttered, UserUttered
 
 logger = logging.getLogger(__name__)
+
+# The bot's own fallback (bot/actions/fallback.py); Rasa's built-in one for a
+# domain without it.
+FALLBACK_ACTION = "action_fallback"
+# Rasa's commands ("/restart", ...): saying nothing to them is intended.
+SILENT_INTENTS = frozenset({USER_INTENT_RESTART, USER_INTENT_BACK, USER_INTENT_SESSION_START})
+
+
+def left_unanswered(tracker: Any) -> bool:
+    """Whether the latest visitor message got no bot message (control messages count)."""
+    if tracker.is_paused():  # a person has the conversation
+        return False
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return False
+        if isinstance(event, UserUttered):
+            return event.intent_name not in SILENT_INTENTS
+    return False
+
+
+async def answer_with_fallback(processor: Any, tracker: Any, output_channel: Any) -> None:
+    """Run the fallback action, then let the policies go on (they predict listening)."""
+    domain = processor.domain
+    name = (
+        FALLBACK_ACTION
+        if FALLBACK_ACTION in domain.action_names_or_texts
+        else ACTION_DEFAULT_FALLBACK_NAME
+    )
+    action = action_for_name_or_text(name, domain, processor.action_endpoint)
+    prediction = PolicyPrediction.for_action_name(domain, name)
+    if await processor._run_action(action, tracker, output_channel, processor.nlg, prediction):
+        await processor._run_prediction_loop(output_channel, tracker)
 
 
 async def handle_message(agent: Any, message: UserMessage) -> Any:
@@ -45,6 +94,10 @@ async def handle_message(agent: Any, message: UserMessage) -> Any:
         tracker = await processor.log_message(message, should_save_tracker=False)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
         await processor._run_prediction_loop(message.output_channel, tracker)
+        if left_unanswered(tracker):
+            logger.info("the policies predicted no reply to %r: answering with the fallback",
+                        message.text)
+            await answer_with_fallback(processor, tracker, message.output_channel)
         await processor.run_anonymization_pipeline(tracker)
         await processor.save_tracker(tracker)
     return tracker

@@ -54,6 +54,9 @@ def agent():
     import warnings
 
     from rasa.core.agent import Agent
+
+    import speedups
+    speedups.apply()  # loaded as launch_rasa.py loads it
     with warnings.catch_warnings():  # Rasa 3.6 warns about slot auto-fill on every load
         warnings.simplefilter("ignore")
         return Agent.load(model)
