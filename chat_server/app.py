@@ -6,9 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
+from functools import partial
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import metrics
@@ -26,7 +30,7 @@ from chat_server.http import (
     webhooks_api,
 )
 from chat_server.http.errors import error_middleware
-from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
+from chat_server.http.keys import CLUSTER_STATUS, ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.http.origins import OriginPolicy
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
@@ -39,7 +43,7 @@ from chat_server.services.event_feed import EventFeed
 from chat_server.services.handoff import HandoffService
 from chat_server.services.hours import SupportHours
 from chat_server.services.live_visitors import LiveVisitorsService
-from chat_server.services.presence import Presence
+from chat_server.services.presence import Presence, Visit
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.retention import RetentionService
@@ -48,12 +52,15 @@ from chat_server.services.tracking import TrackingService
 from chat_server.services.webhooks import WebhookService
 from chat_server.settings import Settings
 from chat_server.transport.agent import AgentNamespace
+from chat_server.transport.cluster import ClusterPresence, RedisFanout, node_name
 from chat_server.transport.guard import GuardedServer
 from chat_server.transport.notifier import SocketNotifier
 from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
 SHUTDOWN_CLOSE_SECONDS = 3.0
+# After Redis returns: long enough for every node to have rewritten its rooms.
+RESYNC_DELAY_SECONDS = 1.5
 
 
 def build_services(
@@ -107,7 +114,7 @@ def build_services(
         ),
         privacy=privacy,
         tracker_sync=tracker_sync,
-        limits=RateLimits(settings.rate_limit_rules()),
+        limits=RateLimits(settings.rate_limit_rules(), settings.redis_url),
         analytics=AnalyticsService(sessions, notifier.visitors_online),
         tracking=TrackingService(
             sessions,
@@ -123,14 +130,49 @@ def build_services(
     )
 
 
+async def resync_after_outage(cluster: ClusterPresence, notifier: SocketNotifier) -> None:
+    """Redis is back: once the other nodes' presence is fresh again (Redis
+    restarted empty; each node rewrites its rooms within a second), tell this
+    node's clients to catch up, so what they reload (who is online) is right."""
+    await asyncio.sleep(RESYNC_DELAY_SECONDS)
+    with contextlib.suppress(RedisError, OSError):
+        await cluster.sync_once()
+    await notifier.resync_local()
+
+
+def share_presence(presence: Presence, cluster: ClusterPresence) -> None:
+    """Every node's live visitors in every console (several nodes)."""
+
+    def mine() -> list[dict[str, Any]]:
+        return [
+            {"visitor_id": v.visitor_id, "since": v.since.isoformat(),
+             "page_url": v.page_url, "page_title": v.page_title}
+            for v in presence.local_visits()
+        ]
+
+    def theirs() -> list[Visit]:
+        return [
+            Visit(v["visitor_id"], datetime.fromisoformat(v["since"]), v.get("page_url"),
+                  v.get("page_title"))
+            for v in cluster.visits()
+        ]
+
+    cluster.local_visits = mine
+    cluster.on_visits_changed = presence.remote_changed
+    presence.remote = theirs
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the chat server; resources are opened on start-up, closed on cleanup."""
     app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[SETTINGS] = settings
     headers.install(app)
 
+    # Several nodes: emits reach every node's sockets through Redis pub/sub.
+    fanout = RedisFanout(settings.redis_url) if settings.redis_url else None
     sio = GuardedServer(
         async_mode="aiohttp",
+        client_manager=fanout,
         # Only the server's own pages and ALLOWED_ORIGINS may open a socket.
         # Credentials stay allowed for those: older socket.io clients
         # (rasa-webchat's) poll with credentials and fail without; no cookie
@@ -161,12 +203,30 @@ def create_app(settings: Settings) -> web.Application:
         http = aiohttp.ClientSession()
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         rasa = RasaClient(
-            http, settings.rasa_url, settings.action_server_url, token, settings.rasa_timeout
+            http, settings.rasa_urls, settings.action_server_url, token, settings.rasa_timeout
         )
         app[ENGINE] = engine
         app[RASA] = rasa
         notifier = SocketNotifier(sio)
         feed = EventFeed(notifier)
+        cluster = None
+        if fanout is not None and settings.redis_url:
+            cluster = notifier.cluster = ClusterPresence(
+                settings.redis_url, node_name(), notifier.local_rooms, notifier.local_connections
+            )
+            fanout.on_resumed = partial(resync_after_outage, cluster, notifier)
+            # Subscribe now, not at the first connection (the library's lazy
+            # default): a fresh node is then reported healthy once Redis
+            # answers, and hears the other nodes before its first client.
+            sio.manager_initialized = True
+            fanout.initialize()
+            # Read at once: which nodes are up and who is on them.
+            app[CLUSTER_STATUS] = lambda: {
+                "ok": fanout.subscribed and cluster.reachable,
+                "node": cluster.name,
+                "subscribed": fanout.subscribed,
+                "other_nodes": cluster.other_nodes(),
+            }
 
         def committed(types: list[str]) -> None:
             metrics.events_committed(types)
@@ -177,6 +237,8 @@ def create_app(settings: Settings) -> web.Application:
         services = app[SERVICES] = build_services(
             settings, create_sessionmaker(engine, committed), rasa, notifier
         )
+        if cluster is not None:
+            share_presence(services.presence, cluster)
         await services.agents.ensure_initial_admin()
         background = [asyncio.create_task(services.tracker_sync.run())]
         retention = RetentionService(
@@ -185,6 +247,8 @@ def create_app(settings: Settings) -> web.Application:
         )
         background.append(asyncio.create_task(retention.run()))
         background.append(asyncio.create_task(services.webhooks.run()))
+        if cluster is not None:
+            background.append(asyncio.create_task(cluster.run()))
         # Agents marked online before a restart must reconnect within the grace
         # period, or their conversations go back to the queue.
         for agent in await services.agents.online():
@@ -194,6 +258,8 @@ def create_app(settings: Settings) -> web.Application:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if cluster is not None:
+            await cluster.close()
         await services.handoff.close()
         feed.close()
         services.presence.close()

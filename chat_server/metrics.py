@@ -24,6 +24,11 @@ MESSAGES = Counter(
     ["direction"],
 )
 ERRORS = Counter("rapport_errors_total", "Errors, by kind", ["kind"])
+# Several Rasa servers (RASA_URL with commas): how the work is spread, and
+# which ones were skipped because they refused the connection.
+RASA_REQUESTS = Counter(
+    "rapport_rasa_requests_total", "Requests to each Rasa server, by outcome", ["server", "outcome"]
+)
 RASA_LATENCY = Histogram(
     "rapport_rasa_request_seconds",
     "Time Rasa took to answer one visitor message (REST channel)",

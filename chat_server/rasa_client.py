@@ -4,10 +4,17 @@ Rasa is a brain behind HTTP: visitor turns go to the ``rapport`` REST channel
 (bot/connectors/rapport_rest.py), which also returns the parsed intent. Any
 network error, timeout or 5xx becomes ``RasaUnavailable`` so the caller can
 answer the visitor politely instead of failing.
+
+Several Rasa servers (RASA_URL with commas) share the work in turn: one
+conversation's turns may go to any of them, because they share the tracker
+store and Rasa's Redis lock store processes a conversation's turns one at a
+time, in the order they arrived. A server that refuses the connection is
+skipped (nothing reached it, so trying the next one cannot answer twice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,13 +57,16 @@ class RasaClient:
     def __init__(
         self,
         http: aiohttp.ClientSession,
-        rasa_url: str,
+        rasa_urls: Sequence[str],
         action_server_url: str,
         token: str | None,
         timeout: float,
     ) -> None:
+        if not rasa_urls:
+            raise ValueError("at least one Rasa URL is needed")
         self._http = http
-        self._rasa_url = rasa_url
+        self._rasa_urls = list(rasa_urls)
+        self._turn = 0
         self._action_url = action_server_url
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -68,7 +78,7 @@ class RasaClient:
         """Send one visitor message; return the bot's replies and the intent."""
         body = {"sender": sender_id, "message": text, "metadata": metadata}
         with metrics.RASA_LATENCY.time():
-            data = await self._post_json(self._rasa_url + WEBHOOK_PATH, body)
+            data = await self._post_json(WEBHOOK_PATH, body)
         if isinstance(data, list):  # stock REST channel: messages only
             return RasaReply(messages=data)
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
@@ -101,7 +111,7 @@ class RasaClient:
             # customer's name lost on the first turn). Start it first.
             events = [*SESSION_START_EVENTS, *events]
         data = await self._post_json(
-            f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
+            f"/conversations/{sender_id}/tracker/events", events, params
         )
         after = data.get("slots") if isinstance(data, dict) else None
         return after if isinstance(after, dict) else {}
@@ -115,8 +125,7 @@ class RasaClient:
         params = {"include_events": "ALL"}
         if self._token:
             params["token"] = self._token
-        url = f"{self._rasa_url}/conversations/{sender_id}/tracker"
-        tracker = await self._get_json(url, params)
+        tracker = await self._get_json(f"/conversations/{sender_id}/tracker", params)
         events = tracker.get("events") if isinstance(tracker, dict) else None
         starting = {(e["event"], e.get("name")) for e in SESSION_START_EVENTS}
         return all(
@@ -128,39 +137,54 @@ class RasaClient:
         params = {"include_events": "NONE"}
         if self._token:
             params["token"] = self._token
-        await self._post_json(
-            f"{self._rasa_url}/conversations/{sender_id}/tracker/events", events, params
-        )
+        await self._post_json(f"/conversations/{sender_id}/tracker/events", events, params)
 
     async def parse(self, text: str) -> dict[str, Any]:
         """Rasa's NLU reading of a text (intent and entities), without a dialogue turn."""
         params = {"token": self._token} if self._token else None
-        data = await self._post_json(f"{self._rasa_url}/model/parse", {"text": text}, params)
+        data = await self._post_json("/model/parse", {"text": text}, params)
         if not isinstance(data, dict):
             raise RasaUnavailable("unexpected answer from Rasa")
         return data
 
-    async def _get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
-        """GET JSON from Rasa; failures are RasaUnavailable (as for _post_json)."""
-        try:
-            async with self._http.get(url, params=params, timeout=self._timeout) as resp:
-                if resp.status >= 400:
-                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
-                return await resp.json()
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(self._describe(exc)) from exc
+    def _servers(self) -> list[str]:
+        """The Rasa servers in the order to try for the next request (round robin)."""
+        start = self._turn % len(self._rasa_urls)
+        self._turn += 1
+        return self._rasa_urls[start:] + self._rasa_urls[:start]
 
-    async def _post_json(self, url: str, body: Any, params: dict[str, str] | None = None) -> Any:
+    async def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """GET JSON from Rasa; failures are RasaUnavailable (as for _post_json)."""
+        return await self._request("GET", path, None, params)
+
+    async def _post_json(self, path: str, body: Any, params: dict[str, str] | None = None) -> Any:
         """POST JSON to Rasa; any network error, timeout, 4xx/5xx or bad JSON is RasaUnavailable."""
-        try:
-            async with self._http.post(
-                url, json=body, params=params, timeout=self._timeout
-            ) as resp:
-                if resp.status >= 400:
-                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}: {await resp.text()}")
-                return await resp.json()
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(self._describe(exc)) from exc
+        return await self._request("POST", path, body, params)
+
+    async def _request(
+        self, method: str, path: str, body: Any, params: dict[str, str] | None
+    ) -> Any:
+        """Send to the next Rasa server; one that refuses the connection is skipped."""
+        error: BaseException = RasaUnavailable("no Rasa server")
+        for base in self._servers():
+            try:
+                async with self._http.request(
+                    method, base + path, json=body, params=params, timeout=self._timeout
+                ) as resp:
+                    metrics.RASA_REQUESTS.labels(base, "answered").inc()
+                    if resp.status >= 400:
+                        raise RasaUnavailable(
+                            f"Rasa answered HTTP {resp.status}: {await resp.text()}"
+                        )
+                    return await resp.json()
+            except aiohttp.ClientConnectorError as exc:
+                # Nothing was sent: the next server can take the request.
+                metrics.RASA_REQUESTS.labels(base, "refused").inc()
+                error = exc
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                # It may have been processed: retrying could answer twice.
+                raise RasaUnavailable(self._describe(exc)) from exc
+        raise RasaUnavailable(self._describe(error)) from error
 
     def _describe(self, exc: BaseException) -> str:
         """The error's text without the token: aiohttp's response errors quote the
@@ -170,11 +194,19 @@ class RasaClient:
         return text.replace(self._token, "<token>") if self._token else text
 
     async def rasa_status(self) -> dict[str, Any]:
-        """Health of Rasa: up, and whether a model is loaded."""
+        """Health of Rasa: up with a model loaded (every server, when there are several)."""
+        states = [await self._one_rasa_status(url) for url in self._rasa_urls]
+        if len(states) == 1:
+            return states[0]
+        up = sum(1 for s in states if s["ok"])
+        # Turns skip a server that is down, so one answering server is enough.
+        return {"ok": up > 0, "servers": len(states), "up": up, "each": states}
+
+    async def _one_rasa_status(self, base: str) -> dict[str, Any]:
         params = {"token": self._token} if self._token else None
         try:
             async with self._http.get(
-                self._rasa_url + "/status", params=params, timeout=self._probe_timeout
+                base + "/status", params=params, timeout=self._probe_timeout
             ) as resp:
                 if resp.status != 200:
                     return {"ok": False, "error": f"HTTP {resp.status}"}

@@ -24,9 +24,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'rapport.db'}"
+    # One Rasa server, or several separated by commas: turns are spread over
+    # them in turn (they share the tracker store and a Redis lock store).
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr | None = None
     action_server_url: str = "http://127.0.0.1:5055"
+    # Several chat-server nodes: Socket.IO fan-out and who is online, shared
+    # through this Redis (e.g. redis://redis:6379/0). Unset: one node.
     redis_url: str | None = None
     # Signs visitor session ids; rotate it and every visitor gets a new id.
     secret_key: SecretStr
@@ -109,8 +113,9 @@ class Settings(BaseSettings):
     # browser, comma-separated (e.g. "https://shop.example,https://www.shop.example").
     # Unset: only pages served by this server itself. "*" allows any site.
     allowed_origins: str | None = None
-    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs);
-    # without one, the peer address is the client address.
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or
+    # networks, e.g. "172.30.0.0/24"); without one, the peer address is the
+    # client address.
     trusted_proxies: str = ""
 
     # -- limits ---------------------------------------------------------------
@@ -182,7 +187,32 @@ class Settings(BaseSettings):
             SupportHours.parse(value)  # raises ValueError with the reason
         return value or None
 
+    @property
+    def rasa_urls(self) -> list[str]:
+        """RASA_URL as a list of base URLs."""
+        return self.rasa_url.split(",")
+
     @field_validator("rasa_url", "action_server_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+        urls = [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+        if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+            raise ValueError("expected http(s):// URLs, separated by commas")
+        return ",".join(urls)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from ipaddress import ip_network
+
+        for entry in (e.strip() for e in value.split(",")):
+            if entry:
+                ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+        return value or None

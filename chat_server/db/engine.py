@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -55,7 +55,21 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # pre_ping: connections broken while the server was away are replaced, so a
+    # restarted PostgreSQL needs no restart here. A short connect timeout turns
+    # "unreachable" into an error in seconds instead of a minute-long hang.
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_timeout=10, connect_args={"timeout": 5}
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached right now (retry later)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError)
+    )
 
 
 def create_sessionmaker(

@@ -1,15 +1,28 @@
-"""Apply Alembic migrations to the configured database (run at start-up)."""
+"""Apply Alembic migrations to the configured database.
+
+Run at every chat server's start-up, and on its own before a deployment
+starts its processes: ``python -m chat_server.db.migrate`` (reads
+DATABASE_URL; docker-compose.yml's ``migrate`` service). On PostgreSQL the
+upgrade holds an advisory lock, so several nodes starting at once migrate
+one after the other instead of racing on the same DDL.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# pg_advisory_lock key: any constant the whole deployment agrees on ("rapport").
+MIGRATION_LOCK_KEY = 0x7261_7070_6F72_74
 
 
 def alembic_config() -> Config:
@@ -27,4 +40,29 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Transaction-scoped: released at commit, or when a crashed
+            # node's connection goes away.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})
         await conn.run_sync(_upgrade)
+
+
+async def _main() -> int:
+    from chat_server.db.engine import create_engine
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("error: set DATABASE_URL (the database to migrate)", file=sys.stderr)
+        return 2
+    engine = create_engine(url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+    print("database schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main()))

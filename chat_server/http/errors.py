@@ -15,11 +15,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from chat_server import metrics
+from chat_server.db.engine import is_unavailable
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal_error"
 INTERNAL_MESSAGE = "Something went wrong; please try again."
+UNAVAILABLE = "unavailable"
+UNAVAILABLE_MESSAGE = "The database cannot be reached right now; please try again shortly."
+UNAVAILABLE_RETRY_SECONDS = 2
 
 # Codes for aiohttp's own refusals, by status.
 _CODES = {
@@ -69,7 +73,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         exc.text = json.dumps({"error": code, "message": exc.reason})
         exc.content_type = "application/json"
         raise
-    except Exception:
+    except Exception as error:
+        if is_unavailable(error):
+            # An outage, not a bug: no traceback, and a status clients retry on.
+            metrics.ERRORS.labels("http_unavailable").inc()
+            log.error("%s %s: database unavailable (%s)", request.method, request.path,
+                      type(error).__name__)
+            return web.json_response(
+                {"error": UNAVAILABLE, "message": UNAVAILABLE_MESSAGE},
+                status=503,
+                headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+            )
         metrics.ERRORS.labels("http_internal_error").inc()
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,3 +16,5 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 RASA = web.AppKey("rasa", RasaClient)
 SERVICES = web.AppKey("services", Services)
+# With REDIS_URL: the state of this node's link to the other nodes (health details).
+CLUSTER_STATUS: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("cluster_status")

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from chat_server import metrics
 from chat_server.http.auth import is_operator
 from chat_server.http.errors import json_error
-from chat_server.http.keys import ENGINE, RASA, SERVICES, SETTINGS
+from chat_server.http.keys import CLUSTER_STATUS, ENGINE, RASA, SERVICES, SETTINGS
 from chat_server.services.health import check_health
 
 routes = web.RouteTableDef()
@@ -35,7 +35,10 @@ async def health_details(request: web.Request) -> web.Response:
         raise json_error(
             web.HTTPForbidden, "forbidden", "Health details are for local callers or the operator."
         )
-    state = await check_health(request.app[ENGINE], request.app[RASA])
+    cluster = request.app.get(CLUSTER_STATUS)
+    state = await check_health(
+        request.app[ENGINE], request.app[RASA], cluster() if cluster is not None else None
+    )
     return web.json_response(state, status=200 if state["ok"] else 503)
 
 

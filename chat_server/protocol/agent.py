@@ -37,6 +37,9 @@ ANALYTICS_CHANGED = "analytics_changed"
 # To agents and admins: who is on the site now changed (live visitors).
 LIVE_VISITORS_CHANGED = "live_visitors_changed"
 ERROR = "error"
+# Live delivery between server nodes had a gap (Redis was unreachable):
+# reload the lists and the open conversation, as after a reconnect.
+RESYNC = "resync"
 
 # Roles, statuses and conversation states.
 ROLES = ("agent", "admin", "marketer")

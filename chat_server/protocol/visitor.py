@@ -36,6 +36,9 @@ HANDOFF_STATUS = "handoff_status"
 AGENT_TYPING = "agent_typing"
 CSAT_REQUEST = "csat_request"
 CSAT_RECORDED = "csat_recorded"
+# Live delivery between server nodes had a gap (Redis was unreachable): ask
+# for what is newer than the last message seen (session_request again).
+RESYNC = "resync"
 
 # The capability flag a Rapport widget sends in session_request. Clients
 # without it (rasa-webchat) get only Rasa's socketio payloads: rasa-webchat
@@ -58,6 +61,9 @@ UNKNOWN_PRODUCT = "unknown_product"
 RATE_LIMITED = "rate_limited"
 TOO_MANY_CONNECTIONS = "too_many_connections"
 IDENTIFY_TIMEOUT = "identify_timeout"
+# The database is unreachable (transport/guard.py): nothing was stored; the ack
+# carries retry_after and the client sends the same message again.
+UNAVAILABLE = "unavailable"
 INVALID_GOAL = "invalid_goal"
 UNKNOWN_GOAL = "unknown_goal"
 

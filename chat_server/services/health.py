@@ -20,10 +20,22 @@ async def database_status(engine: AsyncEngine) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
-async def check_health(engine: AsyncEngine, rasa: RasaClient) -> dict[str, Any]:
-    """State of database, Rasa and action server; ``ok`` only when all are up."""
+async def check_health(
+    engine: AsyncEngine, rasa: RasaClient, redis: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """State of database, Rasa and action server; ``ok`` only when all are up.
+
+    ``redis`` (several nodes) is reported but does not make the node unhealthy:
+    without it messages are still stored and answered, only live delivery
+    between nodes waits, and a load balancer taking every node out of service
+    because of it would be far worse.
+    """
     db, rasa_state, actions = await asyncio.gather(
         database_status(engine), rasa.rasa_status(), rasa.action_server_status()
     )
     components = {"database": db, "rasa": rasa_state, "action_server": actions}
-    return {"ok": all(c["ok"] for c in components.values()), **components}
+    state: dict[str, Any] = {"ok": all(c["ok"] for c in components.values()), **components}
+    if redis is not None:
+        state["redis"] = redis
+        state["degraded"] = not redis["ok"]
+    return state

@@ -72,7 +72,11 @@ class Notifier(Protocol):
         ...
 
     def agents_connected(self) -> bool:
-        """Whether any console is connected to this server."""
+        """Whether an emit to the agents may reach a console (False: skip the work).
+
+        Never False when a console could be connected: the services skip
+        building and sending agent events on False.
+        """
         ...
 
     def agent_connected(self, agent_id: int) -> bool:

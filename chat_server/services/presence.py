@@ -1,10 +1,12 @@
 """Who is on the site now: the visitors with a widget connection to this server,
 the page they are on and since when (the console's live visitors).
 
-Kept in this process's memory: with several chat-server nodes each knows its
-own visitors (scale-out would share this through Redis). A visitor moving to
-another page closes one connection and opens the next a moment later, so a
-visit ends only ``LEAVE_GRACE`` seconds after its last connection closed.
+Kept in this process's memory. With several chat-server nodes each node
+knows its own visitors, and ``remote`` (set by the app when REDIS_URL is set)
+gives the other nodes' visits, so every console sees everyone. A visitor
+moving to another page closes one connection and opens the next a moment
+later, so a visit ends only ``LEAVE_GRACE`` seconds after its last connection
+closed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Presence:
         # Called (debounced) when someone arrives, leaves or changes page.
         self.on_change = on_change
         self._notice: asyncio.TimerHandle | None = None
+        # The visits on the other nodes (several nodes only).
+        self.remote: Callable[[], list[Visit]] | None = None
 
     def connected(self, sid: str, visitor_id: str) -> None:
         """Socket ``sid`` now speaks for ``visitor_id`` (after its session was confirmed)."""
@@ -79,8 +83,22 @@ class Presence:
             self._changed()
 
     def visits(self) -> list[Visit]:
-        """Everyone on the site now, longest first."""
-        return sorted(self._visits.values(), key=lambda v: v.since)
+        """Everyone on the site now (on any node), longest first."""
+        visits = dict(self._visits)
+        for visit in self.remote() if self.remote is not None else []:
+            # Connected to two nodes at once (two tabs): one visit, the longer.
+            mine = visits.get(visit.visitor_id)
+            if mine is None or visit.since < mine.since:
+                visits[visit.visitor_id] = visit
+        return sorted(visits.values(), key=lambda v: v.since)
+
+    def local_visits(self) -> list[Visit]:
+        """The visits of this node's own sockets."""
+        return list(self._visits.values())
+
+    def remote_changed(self) -> None:
+        """The other nodes' visits changed: tell listeners, as for a local change."""
+        self._changed()
 
     def close(self) -> None:
         """Cancel timers (server shutdown)."""

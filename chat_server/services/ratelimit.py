@@ -1,21 +1,27 @@
 """Rate limits: how much one connection, address or user name may do, how often.
 
-Counting is done by the `limits` library (moving windows). Counters live in
-this process's memory; a multi-node deployment would keep them in Redis
-(`limits` supports it) so every node shares them. Every refusal is counted in
-the ``rapport_rate_limited_total`` metric by limit name.
+Counting is done by the `limits` library (moving windows). On one node the
+counters live in this process's memory. With several nodes (REDIS_URL) they
+live in Redis, so a password guesser or a flood gains nothing by spreading
+over the nodes; while Redis is unreachable each node counts on its own again
+(limits still apply, per node) rather than refusing everyone. Every refusal is
+counted in the ``rapport_rate_limited_total`` metric by limit name.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from chat_server import metrics
+
+log = logging.getLogger(__name__)
 
 # Limit names (also the metric's label values and the keys of the rules).
 MESSAGES = "messages"
@@ -41,17 +47,44 @@ class RateLimited(Exception):
 class RateLimits:
     """Named rate limits, each one or more windows (e.g. "8/10 seconds;40/minute")."""
 
-    def __init__(self, rules: Mapping[str, str]) -> None:
+    def __init__(self, rules: Mapping[str, str], redis_url: str | None = None) -> None:
         self._rules: dict[str, list[RateLimitItem]] = {
             name: parse_many(spec) for name, spec in rules.items()
         }
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
+        if redis_url:
+            storage = RedisStorage(
+                "async+" + redis_url,
+                wrap_exceptions=True,
+                implementation="redispy",
+                key_prefix="rapport-limits",
+                socket_connect_timeout=1,
+                socket_timeout=1,
+            )
+            self._shared = MovingWindowRateLimiter(storage)
+        self._shared_down = False
 
     async def hit(self, limit: str, key: str) -> None:
         """Count one use of ``limit`` by ``key``; RateLimited when over a window."""
+        if self._shared is not None:
+            try:
+                await self._hit(self._shared, limit, key)
+                if self._shared_down:
+                    log.warning("rate limits: shared counters in Redis are back")
+                    self._shared_down = False
+                return
+            except StorageError as exc:
+                if not self._shared_down:
+                    log.error("rate limits: Redis unreachable (%s), counting per node",
+                              type(exc.storage_error).__name__)
+                self._shared_down = True
+        await self._hit(self._local, limit, key)
+
+    async def _hit(self, limiter: MovingWindowRateLimiter, limit: str, key: str) -> None:
         for item in self._rules[limit]:
-            if not await self._limiter.hit(item, limit, key):
-                stats = await self._limiter.get_window_stats(item, limit, key)
+            if not await limiter.hit(item, limit, key):
+                stats = await limiter.get_window_stats(item, limit, key)
                 metrics.RATE_LIMITED.labels(limit).inc()
                 raise RateLimited(limit, max(1, round(stats.reset_time - time.time())))
 
@@ -66,4 +99,9 @@ class RateLimits:
     async def reset(self, limit: str, key: str) -> None:
         """Forget the uses of ``limit`` by ``key`` (e.g. a login that succeeded)."""
         for item in self._rules[limit]:
-            await self._limiter.clear(item, limit, key)
+            await self._local.clear(item, limit, key)
+            if self._shared is not None:
+                try:
+                    await self._shared.clear(item, limit, key)
+                except StorageError:
+                    self._shared_down = True

@@ -28,6 +28,8 @@ import socketio
 from socketio import packet
 
 from chat_server import metrics
+from chat_server.db.engine import is_unavailable
+from chat_server.protocol import visitor as visitor_protocol
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,10 @@ INTERNAL_ERROR = "internal_error"
 INTERNAL_MESSAGE = "Something went wrong; please try again."
 INVALID_PAYLOAD = "invalid_payload"
 UNKNOWN_EVENT = "unknown_event"
+# The database is unreachable: nothing was stored, send it again shortly.
+UNAVAILABLE = visitor_protocol.UNAVAILABLE
+UNAVAILABLE_MESSAGE = "Messages cannot be saved right now; retrying shortly."
+UNAVAILABLE_RETRY_SECONDS = 2
 
 # type, optional "<n>-" attachment count, optional "/namespace,", optional ack id
 _HEADER = re.compile(r"^[0-6](?:\d{1,10}-)?(?:(/[^,]*),)?(\d{1,20})?")
@@ -73,7 +79,13 @@ class GuardedNamespace(socketio.AsyncNamespace):
             return await self.refuse(sid, INVALID_PAYLOAD, f"{event} takes one payload.")
         try:
             return await super().trigger_event(event, *args)
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                # An outage, not a bug: no traceback; clients retry on this code.
+                log.error("%s event %s: database unavailable (%s)", self.namespace, event,
+                          type(error).__name__)
+                ack = await self.refuse(sid, UNAVAILABLE, UNAVAILABLE_MESSAGE)
+                return {**ack, "retry_after": UNAVAILABLE_RETRY_SECONDS}
             log.exception("%s event %s failed on socket %s", self.namespace, event, sid)
             return await self.refuse(sid, INTERNAL_ERROR, INTERNAL_MESSAGE)
 

@@ -6,6 +6,10 @@ Rooms:
   extension fields and events;
 - ``agents``: every agent socket; ``agent:<id>``: one agent's sockets;
   ``conv:<id>``: agents watching a conversation.
+
+With several nodes (REDIS_URL) an emit reaches the rooms on every node
+(transport/cluster.py), and "is anyone in this room" also asks the other
+nodes' latest room lists.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socketio
 
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
+from chat_server.transport.cluster import ClusterPresence
 
 VISITORS = "/"
 AGENTS = agent_protocol.NAMESPACE
@@ -39,9 +44,37 @@ class SocketNotifier:
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
+        # The other nodes' rooms; None on a single node.
+        self.cluster: ClusterPresence | None = None
 
     def _has(self, namespace: str, room: str) -> bool:
-        return any(True for _ in self._sio.manager.get_participants(namespace, room))
+        if any(True for _ in self._sio.manager.get_participants(namespace, room)):
+            return True
+        return self.cluster is not None and self.cluster.has(namespace, room)
+
+    def local_rooms(self) -> dict[str, list[str]]:
+        """The named rooms this node's sockets are in, by namespace (for the cluster)."""
+        found: dict[str, list[str]] = {}
+        for namespace in (VISITORS, AGENTS):
+            rooms = self._sio.manager.rooms.get(namespace, {})
+            # Every socket also sits in a room named after itself: not a room to share.
+            found[namespace] = [
+                str(room)
+                for room, members in rooms.items()
+                if room is not None and members and room not in members
+            ]
+        return found
+
+    def local_connections(self) -> dict[str, int]:
+        """Sockets connected to this node, by namespace."""
+        rooms = self._sio.manager.rooms
+        # The None room of a namespace holds every socket connected to it.
+        return {ns: len(rooms.get(ns, {}).get(None, {})) for ns in (VISITORS, AGENTS)}
+
+    async def resync_local(self) -> None:
+        """Tell this node's sockets to catch up from storage (live fan-out had a gap)."""
+        await self._sio.emit(protocol.RESYNC, {}, namespace=VISITORS, ignore_queue=True)
+        await self._sio.emit(agent_protocol.RESYNC, {}, namespace=AGENTS, ignore_queue=True)
 
     async def to_visitor(
         self,
@@ -83,17 +116,16 @@ class SocketNotifier:
         return self._has(VISITORS, visitor_id) or self._has(VISITORS, rapport_room(visitor_id))
 
     def visitors_online(self) -> int:
-        visitors = set()
-        for room, members in self._sio.manager.rooms.get(VISITORS, {}).items():
-            # Every socket also sits in a room named after itself: not a visitor.
-            if room is not None and members and room not in members:
-                visitors.add(str(room).removeprefix(rapport_room("")))
-        return len(visitors)
+        rooms = set(self.local_rooms()[VISITORS])
+        if self.cluster is not None:
+            rooms |= self.cluster.rooms(VISITORS)
+        return len({room.removeprefix(rapport_room("")) for room in rooms})
 
     def connections(self) -> dict[str, int]:
-        rooms = self._sio.manager.rooms
-        # The None room of a namespace holds every socket connected to it.
-        return {ns: len(rooms.get(ns, {}).get(None, {})) for ns in (VISITORS, AGENTS)}
+        counts = self.local_connections()
+        if self.cluster is not None:
+            counts = {ns: n + self.cluster.connections(ns) for ns, n in counts.items()}
+        return counts
 
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
@@ -115,6 +147,12 @@ class SocketNotifier:
         await self._sio.emit(event, payload, to=rooms, namespace=AGENTS)
 
     def agents_connected(self) -> bool:
+        if self.cluster is not None:
+            # The other nodes' room lists are a second or two old: a console
+            # that has just connected to one of them would miss a handoff
+            # made meanwhile (seen: the chat never showed up in its queue).
+            # So with several nodes every agent event is published.
+            return True
         return self._has(AGENTS, ALL_AGENTS)
 
     def agent_connected(self, agent_id: int) -> bool:

@@ -21,6 +21,7 @@ from chat_server.protocol import visitor as protocol
 from chat_server.services import ratelimit
 from chat_server.services.container import Services
 from chat_server.services.conversations import TooManyVisitors
+from chat_server.services.locks import KeyedLocks
 from chat_server.services.ratelimit import RateLimited
 from chat_server.services.tracking import Goal, UnknownGoal
 from chat_server.transport.guard import GuardedNamespace
@@ -55,6 +56,10 @@ class VisitorNamespace(GuardedNamespace):
         self._max_per_ip = max_connections_per_ip
         self._identify_timeout = identify_timeout
         self._open_per_ip: dict[str, int] = {}
+        # One socket's messages are handled in the order they arrived:
+        # python-socketio runs handlers concurrently, and the checks before
+        # the service (rate limits, shared in Redis) wait on the network.
+        self._in_order = KeyedLocks()
         # Sockets that have not asked for a session yet, with their closing timer.
         self._unidentified: dict[str, asyncio.TimerHandle] = {}
 
@@ -135,6 +140,11 @@ class VisitorNamespace(GuardedNamespace):
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Store and answer a message; the ack (for clients that ask) says it is stored."""
+        # Taken before the first await: handler tasks start in arrival order.
+        async with self._in_order.hold(sid):
+            return await self._user_uttered(sid, data)
+
+    async def _user_uttered(self, sid: str, data: Any) -> dict[str, Any]:
         try:
             event = protocol.parse_user_uttered(data, self._max_chars)
             visitor_id = await self._visitor_for(sid, event.session_id)

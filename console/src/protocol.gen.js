@@ -20,6 +20,7 @@ export const REASON_FALLBACK = "fallback";
 export const REASON_NOBODY_ONLINE = "nobody_online";
 export const REASON_REQUESTED = "requested";
 export const REASON_TRANSFER = "transfer";
+export const RESYNC = "resync";
 export const ROLES = ["agent", "admin", "marketer"];
 export const ROLE_ADMIN = "admin";
 export const ROLE_MARKETER = "marketer";

@@ -16,6 +16,7 @@ import {
   FOLLOWUP_CREATED,
   MESSAGE_CREATED,
   NAMESPACE,
+  RESYNC,
   VISITOR_PRESENCE,
   VISITOR_TYPING,
 } from "./protocol.gen.js";
@@ -39,6 +40,8 @@ export class AgentSocket {
       [ANALYTICS_CHANGED]: () => actions.analyticsChanged(),
       [LIVE_VISITORS_CHANGED]: () => actions.liveVisitorsChanged(),
       [ERROR]: (data) => actions.socketError(obj(data)),
+      // The server's nodes lost touch for a while (Redis): catch up as after a reconnect.
+      [RESYNC]: () => actions.resync(),
     };
   }
 

@@ -31,8 +31,10 @@ import {
   IDENTITY_REJECTED,
   RAPPORT_CAPABILITY,
   RATE_LIMITED,
+  RESYNC,
   SESSION_CONFIRM,
   SESSION_REQUEST,
+  UNAVAILABLE,
   USER_UTTERED,
   VISITOR_TYPING,
 } from "./protocol.gen.js";
@@ -79,6 +81,20 @@ export class Connection {
     this.lastMessageId = 0;
   }
 
+  /** Ask for our session (and, after the first time, what we have not seen yet). */
+  requestSession() {
+    // Another tab may hold a renewed id for the same visitor: present that one.
+    const stored = getItem(SESSION_KEY);
+    if (stored && this.sessionId && visitorOf(stored) === visitorOf(this.sessionId)) {
+      this.sessionId = stored;
+    }
+    const request = { session_id: this.sessionId || null, [RAPPORT_CAPABILITY]: 1 };
+    if (this.identity) request.identity = this.identity;
+    // Reconnecting on this page: only what we have not seen yet.
+    if (this.confirmedId && this.lastMessageId) request.last_message_id = this.lastMessageId;
+    this.socket.emit(SESSION_REQUEST, request);
+  }
+
   start() {
     const socket = io(this.origin, {
       path: "/socket.io/",
@@ -93,16 +109,12 @@ export class Connection {
     socket.on("connect", () => {
       this.confirmed = false;
       this.inFlight.clear();
-      // Another tab may hold a renewed id for the same visitor: present that one.
-      const stored = getItem(SESSION_KEY);
-      if (stored && this.sessionId && visitorOf(stored) === visitorOf(this.sessionId)) {
-        this.sessionId = stored;
-      }
-      const request = { session_id: this.sessionId || null, [RAPPORT_CAPABILITY]: 1 };
-      if (this.identity) request.identity = this.identity;
-      // Reconnecting on this page: only what we have not seen yet.
-      if (this.confirmedId && this.lastMessageId) request.last_message_id = this.lastMessageId;
-      socket.emit(SESSION_REQUEST, request);
+      this.requestSession();
+    });
+    // The server's nodes lost touch for a while (Redis): messages may have
+    // been stored that never reached us. Ask again, as after a reconnect.
+    socket.on(RESYNC, () => {
+      if (this.confirmedId) this.requestSession();
     });
     socket.on(SESSION_CONFIRM, (data) => this.confirm(data));
     socket.on("disconnect", (reason) => {
@@ -242,13 +254,15 @@ export class Connection {
         return;
       }
       if (ack.ok) {
-        this.seen(ack.message_id);
+        // Our own message's id does not count as seen for resuming: a reply
+        // stored before it while live delivery was cut off would be skipped.
         this.outbox.done(clientId);
         this.callbacks.delete(clientId);
         if (callbacks.onAck) callbacks.onAck(ack);
         return;
       }
-      if (ack.code === RATE_LIMITED) {
+      // Rate limited, or the server cannot store it right now: same message, later.
+      if (ack.code === RATE_LIMITED || ack.code === UNAVAILABLE) {
         const wait = Number.isFinite(ack.retry_after) ? ack.retry_after : 5;
         setTimeout(() => this.deliver(entry), Math.min(wait, 3600) * 1000);
         return;

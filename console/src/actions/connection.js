@@ -22,11 +22,20 @@ import { catchUp, messageCreated } from "./transcript.js";
 import { visitorTyping } from "./typing.js";
 
 let everOnline = false;
+let refresher = null;
+
+// A safety net under live events: with several server nodes, an event can be
+// lost between nodes (a Redis restart, a node dying mid-publish) without the
+// socket ever dropping. The lists are reloaded now and then, so a chat that
+// reached an agent's queue never stays invisible for longer than this.
+const LIST_REFRESH_MS = 15_000;
 
 export function connect() {
   const socket = new AgentSocket(socketActions);
   setSocket(socket);
   socket.start();
+  clearInterval(refresher);
+  refresher = setInterval(refreshLists, LIST_REFRESH_MS);
 }
 
 export function disconnect() {
@@ -34,6 +43,14 @@ export function disconnect() {
   if (socket) socket.stop();
   setSocket(null);
   everOnline = false;
+  clearInterval(refresher);
+  refresher = null;
+}
+
+function refreshLists() {
+  const state = getState();
+  if (state.connection !== "online" || (state.me || {}).role === "marketer") return;
+  loadLists();
 }
 
 function socketStatus(status) {
@@ -41,17 +58,27 @@ function socketStatus(status) {
   if (status !== "online") return;
   const cid = getState().selectedId;
   if (cid !== null) getSocket().send(WATCH, { conversation_id: cid });
-  if (everOnline && getState().section === "dashboard") loadDashboard(getState().dashboard.filters, true);
-  if (everOnline && (getState().me || {}).role !== "marketer") {
-    // Back after a drop: catch up on what we missed.
-    loadLists();
-    loadFollowups();
-    if (cid !== null) {
-      catchUp(cid);
-      loadDetails(cid);
-    }
-  }
+  // Back after a drop: catch up on what we missed.
+  if (everOnline) catchUpAll();
   everOnline = true;
+}
+
+/** Reload what live events may have missed: lists, follow-ups, the open conversation. */
+function catchUpAll() {
+  const cid = getState().selectedId;
+  if (getState().section === "dashboard") loadDashboard(getState().dashboard.filters, true);
+  if ((getState().me || {}).role === "marketer") return;
+  loadLists();
+  loadFollowups();
+  if (cid !== null) {
+    catchUp(cid);
+    loadDetails(cid);
+  }
+}
+
+/** The server's nodes lost touch for a while: same catch-up as after a reconnect. */
+function resync() {
+  if (everOnline) catchUpAll();
 }
 
 function reconnectLater(ms) {
@@ -85,6 +112,7 @@ const socketActions = {
   assignment,
   followupCreated,
   socketStatus,
+  resync,
   socketUnauthorized,
   socketError,
 };

@@ -6,6 +6,12 @@ import { REASON_LABELS, STATE_LABELS, visitorName, initials, humanize, slotText,
 import { loadHistory, openConversation, showChat } from "../actions/index.js";
 import { Icon } from "./icons.js";
 
+/** "just now" or "5 min ago" (ago() says "just now" for the last 45 s). */
+function seenAgo(value, now) {
+  const text = ago(value, now);
+  return text === "just now" ? text : `${text} ago`;
+}
+
 // Shown in their own rows; every other profile slot is listed generically.
 const KNOWN_SLOTS = new Set(["interests", "marketing_consent", "consent", "name", "email"]);
 
@@ -44,7 +50,7 @@ export function VisitorPanel({ state, conversation: c }) {
           <div>
             <h3 class="visitor-name">${name}</h3>
             <p class=${`presence-text ${online ? "on" : "off"}`} data-testid="visitor-presence">
-              ${online ? "Online now" : visitor && visitor.last_seen_at ? `Offline · seen ${ago(visitor.last_seen_at, state.now)} ago` : "Offline"}
+              ${online ? "Online now" : visitor && visitor.last_seen_at ? `Offline · seen ${seenAgo(visitor.last_seen_at, state.now)}` : "Offline"}
             </p>
           </div>
         </div>

@@ -1,0 +1,206 @@
+"""Several chat-server nodes sharing one Redis (REDIS_URL).
+
+- ``RedisFanout`` is python-socketio's ``AsyncRedisManager``: an emit on one
+  node reaches the sockets of every node (a visitor on node A, the agent on
+  node B). Redis pub/sub keeps nothing, so storage stays the source of truth:
+  when the node's subscription comes back after Redis was unreachable,
+  ``on_resumed`` runs and the node tells its own sockets to catch up from the
+  database (the ``resync`` event) instead of leaving them with a gap.
+- ``ClusterPresence`` answers "is this room joined on any node?" (is an agent
+  online, is the visitor still here) without a round trip: every node writes
+  the rooms its sockets are in to Redis each second, with a short expiry, and
+  reads the other nodes' lists back. A node that dies drops out within
+  ``NODE_TTL_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "rapport"
+NODES_KEY = "rapport:nodes"
+NODE_KEY = "rapport:node:{}"
+# How often a node writes its rooms, and how long the list counts without renewal.
+PUBLISH_SECONDS = 1.0
+NODE_TTL_SECONDS = 5
+# Reconnect delays of the subscription: short, so a Redis restart costs seconds.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 5.0
+REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "health_check_interval": 15}
+
+
+def node_name() -> str:
+    """A name for this process that no other node shares."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class RedisFanout(socketio.AsyncRedisManager):
+    """``AsyncRedisManager`` that reports when its subscription is back after a loss."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, channel=CHANNEL, redis_options=dict(REDIS_OPTIONS))
+        # Called (as a background task) once the subscription works again.
+        self.on_resumed: Callable[[], Awaitable[None]] | None = None
+        self.subscribed = False
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        # Replaces the library's loop (python-socketio 5.18, pinned) for two
+        # reasons: its retry delay doubles up to 60 s, and it says nothing
+        # when it is back, so clients would never learn what they missed.
+        delay = RETRY_FIRST_SECONDS
+        lost = False
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self.subscribed = True
+                delay = RETRY_FIRST_SECONDS
+                if lost:
+                    lost = False
+                    log.warning("Redis is back: live fan-out between nodes resumed")
+                    if self.on_resumed is not None:
+                        self.server.start_background_task(self.on_resumed)
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure of the connection: retry
+                if not lost:
+                    log.error(
+                        "Redis unreachable (%s): messages are stored and answered; "
+                        "live fan-out between nodes waits for it", type(exc).__name__,
+                    )
+                lost = True
+                self.subscribed = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
+@dataclass
+class _Node:
+    rooms: dict[str, set[str]] = field(default_factory=dict)
+    connections: dict[str, int] = field(default_factory=dict)
+    # Visits (services/presence.py) as JSON: visitor_id, since, page_url, page_title.
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    seen: float = 0.0
+
+
+class ClusterPresence:
+    """The rooms joined on the other nodes, as each of them last wrote to Redis."""
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        local_rooms: Callable[[], dict[str, list[str]]],
+        local_connections: Callable[[], dict[str, int]],
+        local_visits: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:
+        self.name = name
+        self._redis = aioredis.Redis.from_url(url, **REDIS_OPTIONS, socket_timeout=3)
+        self._local_rooms = local_rooms
+        self._local_connections = local_connections
+        self.local_visits = local_visits
+        self._others: dict[str, _Node] = {}
+        self.reachable = False
+        # Called when the other nodes' visits changed (the live visitors list).
+        self.on_visits_changed: Callable[[], None] | None = None
+
+    def _fresh(self) -> list[_Node]:
+        cutoff = time.monotonic() - NODE_TTL_SECONDS
+        return [n for n in self._others.values() if n.seen >= cutoff]
+
+    def has(self, namespace: str, room: str) -> bool:
+        """Whether a socket of another node is in ``room``."""
+        return any(room in n.rooms.get(namespace, ()) for n in self._fresh())
+
+    def rooms(self, namespace: str) -> set[str]:
+        """Every room joined on another node in ``namespace``."""
+        found: set[str] = set()
+        for n in self._fresh():
+            found |= n.rooms.get(namespace, set())
+        return found
+
+    def visits(self) -> list[dict[str, Any]]:
+        """The visits on the other nodes."""
+        return [v for n in self._fresh() for v in n.visits]
+
+    def other_nodes(self) -> int:
+        """How many other nodes wrote their rooms lately."""
+        return len(self._fresh())
+
+    def connections(self, namespace: str) -> int:
+        """Sockets connected to the other nodes in ``namespace``."""
+        return sum(n.connections.get(namespace, 0) for n in self._fresh())
+
+    async def sync_once(self) -> None:
+        """Write this node's rooms, then read the other nodes'."""
+        snapshot = json.dumps({
+            "rooms": self._local_rooms(),
+            "connections": self._local_connections(),
+            "visits": self.local_visits(),
+        })
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(NODE_KEY.format(self.name), snapshot, ex=NODE_TTL_SECONDS)
+            pipe.sadd(NODES_KEY, self.name)
+            pipe.smembers(NODES_KEY)
+            replies = await pipe.execute()
+        names = sorted(n.decode() for n in replies[2] if n.decode() != self.name)
+        values = await self._redis.mget([NODE_KEY.format(n) for n in names]) if names else []
+        now = time.monotonic()
+        others: dict[str, _Node] = {}
+        gone = []
+        for name, raw in zip(names, values, strict=True):
+            if raw is None:  # expired: that node stopped or died
+                gone.append(name)
+                continue
+            data = json.loads(raw)
+            others[name] = _Node(
+                rooms={ns: set(rooms) for ns, rooms in data["rooms"].items()},
+                connections=data["connections"],
+                visits=data.get("visits") or [],
+                seen=now,
+            )
+        if gone:
+            await self._redis.srem(NODES_KEY, *gone)
+        before = self.visits()
+        self._others = others
+        if self.on_visits_changed is not None and self.visits() != before:
+            self.on_visits_changed()
+
+    async def run(self) -> None:
+        """Keep syncing until cancelled; a Redis outage only pauses it."""
+        while True:
+            try:
+                await self.sync_once()
+                if not self.reachable:
+                    log.info("cluster presence: %d other node(s)", len(self._others))
+                self.reachable = True
+            except (RedisError, OSError, ValueError) as exc:
+                if self.reachable:
+                    log.error("cluster presence: Redis unreachable (%s)", type(exc).__name__)
+                self.reachable = False
+            await asyncio.sleep(PUBLISH_SECONDS)
+
+    async def close(self) -> None:
+        """Leave the cluster at once (others would wait for the expiry otherwise)."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.delete(NODE_KEY.format(self.name))
+            await self._redis.srem(NODES_KEY, self.name)
+        await self._redis.aclose()
