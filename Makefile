@@ -7,15 +7,25 @@ BOTVENV  := .venv-bot
 PYTHON   := $(VENV)/bin/python
 BOTPY    := $(BOTVENV)/bin/python
 
-.PHONY: run test lint setup model widget system-deps bench soak lint-compose clean
+.PHONY: run test test-postgres lint setup model widget system-deps bench soak lint-compose clean
 
 run: setup model
 	$(PYTHON) -m dev.devstack
 
 # lint first: it needs only the chat server's venv and fails in seconds.
+# Everything on SQLite (and the PostgreSQL/Redis scale-out tests), then the
+# live-stack integration suite again with every stack on PostgreSQL; the
+# browser tests on PostgreSQL too: `make test-postgres` (adds ~5 min).
 test: lint setup model system-deps
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra
+	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra --durations=15
+	RAPPORT_TEST_DATABASE=postgres RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) \
+	  $(PYTHON) -m pytest -ra -q -m "stack and not postgres and not browser" tests/integration
 	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(BOTPY) -m pytest -q -ra tests/bot
+
+# The whole live-stack suite, browser tests included, with every stack on PostgreSQL.
+test-postgres: lint setup model system-deps
+	RAPPORT_TEST_DATABASE=postgres RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) \
+	  $(PYTHON) -m pytest -ra -m "stack and not postgres"
 
 # Static checks (config in pyproject.toml); bot/ is Python 3.10 and not linted here.
 lint: $(VENV)/.installed
@@ -50,10 +60,13 @@ model: $(BOTVENV)/.installed
 	scripts/train.sh
 
 # Test-only Debian packages: Chromium for the browser tests (never a browser
-# build downloaded by a test tool) and docker-compose to validate the compose file.
+# build downloaded by a test tool), docker-compose to read the compose file,
+# nginx and redis-server to run its proxy and Redis as local processes.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v docker-compose >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose; fi
+	@if [ ! -x /usr/bin/chromium ] || ! command -v docker-compose >/dev/null \
+	    || [ ! -x /usr/sbin/nginx ] || ! command -v redis-server >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium docker-compose nginx redis-server; fi
 
 # Every benchmark, end to end (~40 min): JSON and PNG plots in bench/results/,
 # summarised in docs/performance.md. Timings are reported, never asserted.
@@ -70,6 +83,7 @@ bench: setup model
 	$(PYTHON) bench/idle_capacity.py
 	$(MODEL_ENV) $(PYTHON) bench/event_log_overhead.py
 	$(PYTHON) bench/analytics_queries.py
+	$(MODEL_ENV) $(PYTHON) bench/scale_out.py
 
 # 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory
 # (bench/results/soak.json). Not part of `make bench`: it takes half an hour.

@@ -88,14 +88,29 @@ class StackConfig:
     # Where the chat server writes the first admin's one-time password.
     initial_admin_password_file: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Scale-out: more Rasa processes and chat-server nodes (ports), and the
+    # Redis they share (REDIS_URL for the chat servers, LOCK_STORE_URL for Rasa).
+    extra_rasa_ports: list[int] = field(default_factory=list)
+    extra_chat_ports: list[int] = field(default_factory=list)
+    redis_url: str | None = None
+    lock_store_url: str | None = None
 
     @property
     def chat_url(self) -> str:
         return f"http://127.0.0.1:{self.chat_port}"
 
     @property
+    def chat_urls(self) -> list[str]:
+        """Every chat-server node, the first one (chat_url) first."""
+        return [f"http://127.0.0.1:{p}" for p in [self.chat_port, *self.extra_chat_ports]]
+
+    @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in [self.rasa_port, *self.extra_rasa_ports]]
 
     @property
     def action_url(self) -> str:
@@ -123,7 +138,7 @@ class Stack:
             RASA_TELEMETRY_ENABLED="false",
             ACTION_SERVER_URL=c.action_url,
             TRACKER_STORE_URL=tracker_store_url(c.database_url),
-            RASA_URL=c.rasa_url,
+            RASA_URL=",".join(c.rasa_urls),
             RASA_TOKEN=c.rasa_token,
             DATABASE_URL=c.database_url,
             SECRET_KEY=c.secret_key,
@@ -135,6 +150,10 @@ class Stack:
             SANIC_HOST="127.0.0.1",
             PYTHONUNBUFFERED="1",
         )
+        if c.redis_url:
+            env["REDIS_URL"] = c.redis_url
+        if c.lock_store_url:
+            env["LOCK_STORE_URL"] = c.lock_store_url
         if c.identity_secret:
             env["IDENTITY_SECRET"] = c.identity_secret
         if c.initial_admin_password_file is not None:
@@ -142,17 +161,21 @@ class Stack:
         env.update(c.extra_env)
         # A process never holds a secret it does not use: a leak (a debug
         # dump, a plugin) of the action server then reveals nothing.
-        for variable in SECRET_VARIABLES - PROCESS_SECRETS[name]:
+        for variable in SECRET_VARIABLES - PROCESS_SECRETS[name.rstrip("0123456789")]:
             env.pop(variable, None)
         return env
 
-    def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
+    def _spawn(
+        self, name: str, args: list[str], cwd: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        environment = {**self._env(name), **(env or {})}
         # Logs can hold visitors' messages: owner-only, like the database.
         fd = os.open(self.log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)  # a log left by an older version may be wider
         log = self._logs[name] = os.fdopen(fd, "ab")
         self.procs[name] = subprocess.Popen(
-            args, cwd=cwd, env=self._env(name), stdout=log, stderr=subprocess.STDOUT,
+            args, cwd=cwd, env=environment, stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
             # Whatever the processes create (the SQLite file and its WAL,
             # Rasa's files) is private to the user running the stack.
@@ -167,28 +190,62 @@ class Stack:
             ROOT / "bot",
         )
 
-    def start_rasa(self) -> None:
+    def start_rasa(self, name: str = "rasa", port: int | None = None) -> None:
         c = self.config
         self._spawn(
-            "rasa",
+            name,
             # The launcher passes RASA_TOKEN (from the environment) to Rasa as
             # --auth-token in-process: process arguments are visible to all users.
             [str(BOT_PYTHON), "launch_rasa.py", "run", "--enable-api",
-             "-i", "127.0.0.1", "-p", str(c.rasa_port),
+             "-i", "127.0.0.1", "-p", str(port or c.rasa_port),
              "--model", str(c.model.resolve()), "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml"],
             ROOT / "bot",
         )
 
-    def start_chat(self) -> None:
-        self._spawn("chat", [sys.executable, "-m", "chat_server"], ROOT)
+    def start_chat(self, name: str = "chat", port: int | None = None) -> None:
+        self._spawn(
+            name, [sys.executable, "-m", "chat_server"], ROOT,
+            {"PORT": str(port or self.config.chat_port)},
+        )
+
+    @property
+    def chat_nodes(self) -> dict[str, str]:
+        """Chat-server process name -> base URL ("chat", "chat2", ...)."""
+        names = ["chat", *(f"chat{i + 2}" for i in range(len(self.config.extra_chat_ports)))]
+        return dict(zip(names, self.config.chat_urls, strict=True))
 
     def start(self, timeout: float = 180) -> None:
         """Start everything and wait until /healthz says all parts are up."""
         self.start_actions()
         self.start_rasa()
-        self.start_chat()
-        self.wait_healthy(timeout)
+        for i, port in enumerate(self.config.extra_rasa_ports):
+            self.start_rasa(f"rasa{i + 2}", port)
+        for (name, _), port in zip(
+            self.chat_nodes.items(),
+            [self.config.chat_port, *self.config.extra_chat_ports],
+            strict=True,
+        ):
+            self.start_chat(name, port)
+        for url in self.config.chat_urls:
+            self.wait_healthy(timeout, url)
+        # With several Rasa processes a chat server is healthy while one is up.
+        if self.config.extra_rasa_ports:
+            for url in self.config.rasa_urls:
+                self.wait_url(url + "/", timeout)
+
+    def wait_url(self, url: str, timeout: float) -> None:
+        """Wait until ``url`` (one of the stack's own http://127.0.0.1 URLs) answers 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{url} did not answer within {timeout}s")
 
     def __enter__(self) -> Stack:
         try:
@@ -215,13 +272,15 @@ class Stack:
             log.close()
 
     def stop(self) -> None:
-        for name in ("chat", "rasa", "actions"):
+        # Chat servers first (they talk to Rasa), then Rasa, then the actions.
+        order = {"chat": 0, "rasa": 1, "actions": 2}
+        for name in sorted(self.procs, key=lambda n: order.get(n.rstrip("0123456789"), 3)):
             self.stop_process(name)
 
-    def health(self) -> tuple[int, str]:
+    def health(self, base_url: str | None = None) -> tuple[int, str]:
         try:
-            # chat_url is always http://127.0.0.1:<port> (StackConfig.chat_url).
-            url = self.config.chat_url + "/healthz/details"
+            # chat URLs are always http://127.0.0.1:<port> (StackConfig.chat_urls).
+            url = (base_url or self.config.chat_url) + "/healthz/details"
             with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
@@ -229,7 +288,7 @@ class Stack:
         except OSError as e:
             return 0, str(e)
 
-    def wait_healthy(self, timeout: float = 180) -> None:
+    def wait_healthy(self, timeout: float = 180, base_url: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         status, body = 0, ""
         while time.monotonic() < deadline:
@@ -238,7 +297,7 @@ class Stack:
                     raise RuntimeError(
                         f"{name} exited with {proc.returncode}; see {self.log_path(name)}"
                     )
-            status, body = self.health()
+            status, body = self.health(base_url)
             if status == 200:
                 return
             time.sleep(0.5)
