@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dev.devstack import ROOT, Stack, StackConfig, free_port
+from tests.support.databases import PostgresDatabase
 from tests.support.limits import GENEROUS_LIMITS_ENV
 from tests.support.origins import THIRD_PARTY_ORIGIN
+from tests.support.redis_server import RedisServer
 
 
 def trained_model() -> Path:
@@ -40,18 +46,45 @@ LIVE_STACK_ENV = {
 }
 
 
-def make_stack(tmp: Path, **extra: str) -> Stack:
-    return Stack(
-        StackConfig(
-            model=trained_model(),
-            database_url=f"sqlite+aiosqlite:///{tmp / 'rapport.db'}",
-            log_dir=tmp / "log",
-            chat_port=free_port(),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            identity_secret=IDENTITY_SECRET,
-            extra_env={**LIVE_STACK_ENV, **extra},
-        )
+# The live stacks' database: SQLite by default; `RAPPORT_TEST_DATABASE=postgres`
+# runs every one of them on a throwaway PostgreSQL database (make test does both).
+STACK_DATABASE = os.environ.get("RAPPORT_TEST_DATABASE", "sqlite")
+if STACK_DATABASE not in ("sqlite", "postgres"):
+    raise ValueError(f"RAPPORT_TEST_DATABASE must be sqlite or postgres, not {STACK_DATABASE!r}")
+
+
+@contextmanager
+def stack_database(tmp: Path) -> Iterator[str]:
+    if STACK_DATABASE == "postgres":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{tmp / 'rapport.db'}"
+
+
+@contextmanager
+def make_stack(tmp: Path, **extra: str) -> Iterator[Stack]:
+    """A started stack (action server, Rasa, chat server) on its own database."""
+    with stack_database(tmp) as database_url:
+        config = stack_config(tmp, database_url, extra_env={**LIVE_STACK_ENV, **extra})
+        with Stack(config) as stack:
+            yield stack
+
+
+def stack_config(tmp: Path, database_url: str, **options: Any) -> StackConfig:
+    """A test stack's configuration: the trained model, free ports, logs in ``tmp``."""
+    defaults: dict[str, Any] = {
+        "extra_env": dict(LIVE_STACK_ENV),
+        "identity_secret": IDENTITY_SECRET,
+    }
+    return StackConfig(
+        model=trained_model(),
+        database_url=database_url,
+        log_dir=tmp / "log",
+        chat_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        **{**defaults, **options},
     )
 
 
@@ -60,3 +93,46 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One real stack shared by the tests that only talk to it."""
     with make_stack(tmp_path_factory.mktemp("stack")) as stack:
         yield stack
+
+
+# -- Scale-out: two chat-server nodes and two Rasa processes -----------------------
+# Shared by tests/integration/test_scale_out.py and the browser test of it; on
+# PostgreSQL, with a redis-server of its own (the tests stop and restart it).
+
+
+@pytest.fixture(scope="session")
+def cluster_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, cluster_redis: RedisServer
+) -> Iterator[Stack]:
+    """Nodes ``chat`` (A) and ``chat2`` (B); Rasa ``rasa`` and ``rasa2``."""
+    tmp = tmp_path_factory.mktemp("cluster")
+    with postgres_database() as database_url:
+        config = stack_config(
+            tmp,
+            database_url,
+            extra_rasa_ports=[free_port()],
+            extra_chat_ports=[free_port()],
+            redis_url=cluster_redis.url(0),
+            lock_store_url=cluster_redis.url(1),
+        )
+        with Stack(config) as stack:
+            yield stack
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for a session-long stack."""
+    database = PostgresDatabase()
+    # In a thread of its own: Playwright's sync API may be running a loop here.
+    with ThreadPoolExecutor(1) as thread:
+        url = thread.submit(asyncio.run, database.__aenter__()).result()
+        try:
+            yield url
+        finally:
+            thread.submit(asyncio.run, database.__aexit__(None, None, None)).result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -54,3 +55,13 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.set_default_timeout(30_000)
     yield page
     page.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: RAPPORT_SCREENSHOT_DIR when set
+    (docs/screenshots/ refreshes the docs' ones), else the test's tmp dir."""
+    configured = os.environ.get("RAPPORT_SCREENSHOT_DIR")
+    directory = Path(configured) if configured else tmp_path
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

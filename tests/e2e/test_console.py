@@ -8,7 +8,6 @@ set (docs/screenshots/ for the docs), else to the test's tmp dir.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.parse
 import urllib.request
@@ -39,14 +38,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 LIVE = 20_000  # ms for something pushed over a socket to show up
 NOTE_LABEL = "Internal note \N{EN DASH} the visitor never sees this"
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    configured = os.environ.get("RAPPORT_SCREENSHOT_DIR")
-    directory = Path(configured) if configured else tmp_path
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture

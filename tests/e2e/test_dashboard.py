@@ -9,7 +9,6 @@ the test's tmp dir.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -25,14 +24,6 @@ from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, open_chat, ope
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 LIVE = 20_000  # ms: analytics_changed is sent at most once a second
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    configured = os.environ.get("RAPPORT_SCREENSHOT_DIR")
-    directory = Path(configured) if configured else tmp_path
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 @pytest.fixture

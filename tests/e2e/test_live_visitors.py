@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from dev.devstack import Stack
 from tests.e2e.console_helpers import WIDGET, Rest, create_agent, sign_in, visitor_id_of
-from tests.e2e.test_dashboard import screenshot_dir, shopper  # noqa: F401 - fixtures
+from tests.e2e.test_dashboard import shopper  # noqa: F401 - fixture
 from tests.e2e.test_widget_browser import LOG, open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]

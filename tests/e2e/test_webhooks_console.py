@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from dev.devstack import Stack
 from tests.e2e.console_helpers import create_agent, sign_in
-from tests.e2e.test_dashboard import screenshot_dir  # noqa: F401 - fixture
 from tests.e2e.test_widget_browser import open_chat, open_store, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -48,7 +47,7 @@ def hook_url() -> Iterator[str]:
 
 
 def test_admin_adds_a_webhook_and_sees_deliveries(
-    page: Page, browser: Browser, live_stack: Stack, hook_url: str, screenshot_dir: Path  # noqa: F811
+    page: Page, browser: Browser, live_stack: Stack, hook_url: str, screenshot_dir: Path
 ) -> None:
     admin = create_agent(live_stack, "Wes", role="admin")
     sign_in(page, live_stack.base_url, admin)

@@ -75,3 +75,17 @@ def test_idle_capacity_holds_its_connections(chat_server_only: tuple) -> None:
     assert result["connected"] == result["still_connected_after_idle"] == 20
     assert result["failures"] == []
     assert result["server_rss_mib_connected"] > 0
+
+
+@pytest.mark.postgres
+def test_scale_out_relay_crosses_nodes_and_counts_every_message(tmp_path: Path) -> None:
+    from bench import scale_out
+    from tests.support.redis_server import RedisServer
+
+    args = argparse.Namespace(visitors=4, agents=2, max_chats=5, rounds=2, interval=0.2)
+    with RedisServer(tmp_path) as redis:
+        row = scale_out.relay_row(tmp_path, redis, 2, args)
+    assert row["nodes"] == 2
+    for direction in ("visitor_to_agent", "agent_to_visitor"):
+        assert row[direction]["delivered"] == row[direction]["expected"] > 0, row
+    assert row["messages_per_second"] > 0

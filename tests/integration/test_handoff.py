@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
@@ -12,26 +11,14 @@ import pytest
 from dev.devstack import Stack
 from tests.integration.helpers import stored_events
 from tests.support.agents import AgentClient, create_agent
+from tests.support.rasa_sessions import rasa_tracker
 from tests.support.visitor import Visitor
 
 pytestmark = pytest.mark.stack
 
 
-async def tracker(stack: Stack, visitor_id: str) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{stack.config.rasa_url}/conversations/{visitor_id}/tracker",
-            params={"token": stack.config.rasa_token},
-        ) as resp,
-    ):
-        assert resp.status == 200
-        data: dict[str, Any] = await resp.json()
-        return data
-
-
 async def tracker_texts(stack: Stack, visitor_id: str) -> list[tuple[str, str | None]]:
-    events = (await tracker(stack, visitor_id))["events"]
+    events = (await rasa_tracker(stack, visitor_id))["events"]
     return [(e["event"], e.get("text")) for e in events if e["event"] in ("user", "bot")]
 
 
@@ -129,7 +116,8 @@ async def test_asking_for_a_person_reaches_an_agent_and_the_bot_resumes_knowing(
         texts = await tracker_texts(live_stack, visitor.visitor_id)
         assert ("bot", "Hi! Here's 10% off for the wait: SAVE10") in texts
         assert ("user", "thanks! my order number is TR-10031") in texts
-        assert (await tracker(live_stack, visitor.visitor_id))["slots"]["order_id"] == "TR-10031"
+        slots = (await rasa_tracker(live_stack, visitor.visitor_id))["slots"]
+        assert slots["order_id"] == "TR-10031"
         transitions = [
             e.data
             for e in await stored_events(live_stack.config.database_url, "handoff_transition")

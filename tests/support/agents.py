@@ -107,6 +107,7 @@ class AgentClient(EventLog):
             "followup_created",
             "analytics_changed",
             "live_visitors_changed",
+            "resync",
         ):
             self.sio.on(name, self._recorder(name), namespace="/agent")
         await self.sio.connect(

@@ -42,6 +42,7 @@ class Visitor(EventLog):
             "agent_typing",
             "csat_request",
             "csat_recorded",
+            "resync",
         ):
             self.sio.on(name, self._recorder(name))
 
@@ -89,6 +90,9 @@ class Visitor(EventLog):
             self.log.append((name, data))
             self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
+            if name == "resync" and self.reconnect:
+                # The server's nodes lost touch: ask for what we missed, as the widget does.
+                await self._resume()
 
         return record
 
@@ -165,8 +169,8 @@ class Visitor(EventLog):
             except (TimeoutError, socketio.exceptions.SocketIOError):
                 await asyncio.sleep(0.2)
                 continue
-            if isinstance(ack, dict) and isinstance(ack.get("message_id"), int):
-                self.last_message_id = max(self.last_message_id, ack["message_id"])
+            # Like the widget, its own message's id does not count as seen:
+            # a reply stored before it but never delivered would be skipped.
             return ack  # type: ignore[no-any-return]
 
     @property

@@ -11,7 +11,12 @@ import yaml
 
 from dev.devstack import ROOT
 
-SERVICES = {"postgres", "action_server", "rasa", "chat_server"}
+SERVICES = {
+    "postgres", "redis", "migrate", "action_server", "rasa_1", "rasa_2",
+    "chat_server_1", "chat_server_2", "proxy",
+}
+BACKEND_ONLY = ("postgres", "redis", "migrate", "action_server", "rasa_1", "rasa_2")
+CHAT_NODES = ("chat_server_1", "chat_server_2")
 
 
 def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -49,31 +54,44 @@ def test_compose_file_is_valid_and_complete() -> None:
     config = yaml.safe_load(result.stdout)
     assert set(config["services"]) == SERVICES
     for name, service in config["services"].items():
-        assert "healthcheck" in service, f"{name} has no health check"
-    # Only the chat server is published; Rasa's API stays on the private network.
+        if name != "migrate":  # a one-shot job: others wait for it to finish
+            assert "healthcheck" in service, f"{name} has no health check"
+    # Only the proxy is published; Rasa's API stays on the private network.
     published = {n for n, s in config["services"].items() if s.get("ports")}
-    assert published == {"chat_server"}
-    env = config["services"]["chat_server"]["environment"]
-    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert published == {"proxy"}
+    for node in CHAT_NODES:
+        env = config["services"][node]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert env["RASA_URL"].split(",") == ["http://rasa_1:5005", "http://rasa_2:5005"]
+        assert env["REDIS_URL"].startswith("redis://redis:")
+    for rasa in ("rasa_1", "rasa_2"):
+        assert config["services"][rasa]["environment"]["LOCK_STORE_URL"].startswith("redis://")
 
 
 def test_compose_keeps_the_backend_internal_and_secrets_off_command_lines() -> None:
     config = yaml.safe_load(compose("config", env=SECRETS).stdout)
     networks = config["networks"]
     services = config["services"]
-    for name in ("postgres", "action_server", "rasa"):
+    for name in BACKEND_ONLY:
         attached = set(services[name]["networks"])
         assert attached and all(networks[n].get("internal") for n in attached), name
-    assert set(services["chat_server"]["networks"]) == {"backend", "public"}
+    for node in CHAT_NODES:
+        assert set(services[node]["networks"]) == {"backend", "edge"}
+    assert set(services["proxy"]["networks"]) == {"edge"}
+    # X-Forwarded-For is believed from the proxy alone, not from the whole network.
+    proxy_address = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    for node in CHAT_NODES:
+        assert services[node]["environment"]["TRUSTED_PROXIES"] == proxy_address
     # Process arguments are visible to every user of the host (ps); env is not.
     commands = {name: command_of(service) for name, service in services.items()}
     for name, command in commands.items():
         for secret in SECRETS.values():
             assert secret not in " ".join(command), f"{name} has a secret on its command line"
-    assert commands["rasa"][:2] == ["python", "launch_rasa.py"]
-    assert services["rasa"]["environment"]["RASA_TOKEN"] == SECRETS["RASA_TOKEN"]
-    # Each container gets only the secrets it uses.
-    assert "SECRET_KEY" not in services["rasa"]["environment"]
+    for rasa in ("rasa_1", "rasa_2"):
+        assert commands[rasa][:2] == ["python", "launch_rasa.py"]
+        assert services[rasa]["environment"]["RASA_TOKEN"] == SECRETS["RASA_TOKEN"]
+        # Each container gets only the secrets it uses.
+        assert "SECRET_KEY" not in services[rasa]["environment"]
     assert not set(SECRETS.values()) & set(services["action_server"]["environment"].values())
 
 

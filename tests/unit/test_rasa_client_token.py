@@ -30,7 +30,7 @@ async def client() -> AsyncIterator[RasaClient]:
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         url = str(server.make_url("")).rstrip("/")
-        yield RasaClient(http, url, url, TOKEN, timeout=5)
+        yield RasaClient(http, [url], url, TOKEN, timeout=5)
     await server.close()
 
 
