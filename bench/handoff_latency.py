@@ -46,7 +46,9 @@ from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 
 
-def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_chat_server(
+    database_url: str, port: int, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         DATABASE_URL=database_url, PORT=str(port), HOST="127.0.0.1",
@@ -56,6 +58,7 @@ def start_chat_server(database_url: str, port: int, log: Path) -> subprocess.Pop
         RASA_TIMEOUT="1", LOG_LEVEL="WARNING",
         # One address opens hundreds of connections: lift the per-address limits.
         **GENEROUS_LIMITS_ENV,
+        **(extra_env or {}),
     )
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -108,15 +111,19 @@ class BenchVisitor:
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
 
 
-async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
+async def run(
+    args: argparse.Namespace, base_url: str, agent_url: str | None = None
+) -> dict[str, Any]:
+    """Visitors on ``base_url``; agents on ``agent_url`` (another node), default the same."""
+    agent_url = agent_url or base_url
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
     agents: list[AgentClient] = []
     async with aiohttp.ClientSession() as http:
         for i in range(args.agents):
-            data = await create_agent(http, base_url, ADMIN_TOKEN, name=f"Agent{i}",
+            data = await create_agent(http, agent_url, ADMIN_TOKEN, name=f"Agent{i}",
                                       max_chats=args.max_chats)
-            agent = await AgentClient(base_url, data["username"]).login()
+            agent = await AgentClient(agent_url, data["username"]).login()
             await agent.connect()
             await agent.set_status("online")
             agents.append(agent)
@@ -129,6 +136,9 @@ async def run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     for agent in agents:
         assert agent.sio is not None
         agent.sio.on("message_created", on_message, namespace="/agent")
+    if agent_url != base_url:
+        # The visitors' node learns within ~2 s that agents are connected elsewhere.
+        await asyncio.sleep(2.5)
 
     visitors = [BenchVisitor(received) for _ in range(args.visitors)]
     for start in range(0, len(visitors), 50):
