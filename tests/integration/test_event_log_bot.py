@@ -100,5 +100,5 @@ async def test_every_message_gets_an_answer_even_when_the_policies_predict_none(
     log = "\n".join(f"{e.type} {e.data}" for e in events)
     assert len(replied) == len(texts), log
     assert all(r["replies"] >= 1 for r in replied), log
-    fell_back = [text for text, r in zip(texts, replied) if r["fallback"]]
+    fell_back = [text for text, r in zip(texts, replied, strict=True) if r["fallback"]]
     assert [f["text"] for f in of_type(events, "bot_fallback")] == fell_back, log
