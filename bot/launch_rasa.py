@@ -39,6 +39,10 @@ def main() -> None:
         speedups.apply_baseline()  # bench/bot_path.py's "before" figures
     else:
         speedups.apply()
+    from storage.availability import install_strict_failsafe
+
+    # A tracker store outage fails the request instead of losing the tracker.
+    install_strict_failsafe()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -23,12 +23,12 @@ optimizer state.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any
 
-_VALIDATORS: Dict[str, Any] = {}
+_VALIDATORS: dict[str, Any] = {}
 
 
-def _cached_validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+def _cached_validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     from jsonschema import ValidationError
     from jsonschema.validators import validator_for
     from rasa.shared.constants import DOCS_BASE_URL
@@ -54,7 +54,7 @@ def _cached_validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
 
 def _load_for_prediction(
     cls: Any,
-    model_file_name: Text,
+    model_file_name: str,
     model_data_example: Any,
     predict_data_example: Any = None,
     finetune_mode: bool = False,
@@ -63,8 +63,13 @@ def _load_for_prediction(
 ) -> Any:
     if finetune_mode or not predict_data_example:
         return _STOCK_LOAD["load"].__func__(  # type: ignore[attr-defined]
-            cls, model_file_name, model_data_example, predict_data_example,
-            finetune_mode, *args, **kwargs,
+            cls,
+            model_file_name,
+            model_data_example,
+            predict_data_example,
+            finetune_mode,
+            *args,
+            **kwargs,
         )
     import tensorflow as tf
     from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
@@ -89,7 +94,7 @@ def _load_for_prediction(
     return model
 
 
-_STOCK_LOAD: Dict[str, Any] = {}
+_STOCK_LOAD: dict[str, Any] = {}
 
 
 def apply() -> None:
@@ -114,4 +119,5 @@ def apply_baseline() -> None:
 
     RemoteAction._is_selective_domain_enabled = lambda self: False  # type: ignore[method-assign]
     tracker_store.SessionScopedSQLTrackerStore.window_turns = property(  # type: ignore[assignment]
-        lambda self: 10**9, lambda self, value: None)
+        lambda self: 10**9, lambda self, value: None
+    )

@@ -1,7 +1,9 @@
 """``python -m chat_server [serve]``: run the chat server (settings from the environment).
 
-``python -m chat_server create-agent --username U --display-name N [--role admin|marketer]``
-creates an agent; the password is read from ``--password``, or prompted for.
+``python -m chat_server create-agent --username U --display-name N [--role agent|admin|marketer]
+[--max-chats 3] [--database-url URL]`` creates an agent (migrating the database first); the
+password is prompted for, or read from ``--password`` (scripts only: visible in ``ps``); the
+database is ``--database-url``, else DATABASE_URL.
 
 ``python -m chat_server purge [--dry-run]`` deletes (or counts) what is older
 than ``RETENTION_DAYS`` now, as the server's scheduled purge does.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from datetime import UTC, datetime
@@ -28,6 +31,8 @@ from chat_server import logs
 from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
+from chat_server.http.connections import ConnectionGate, GuardedSite, connection_budget
+from chat_server.log_repeats import install_repeat_collapsing
 from chat_server.protocol.agent import ROLES, AgentCreate
 from chat_server.redaction import install_log_redaction
 from chat_server.services import export
@@ -45,17 +50,49 @@ def load_settings() -> Settings:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr; with ``REDACT_PII`` every line is redacted (chat_server/redaction.py)."""
+    """Log to stderr; with ``REDACT_PII`` every line is redacted (chat_server/redaction.py);
+    repeated warnings collapse to one line with a count (chat_server/log_repeats.py)."""
     logs.configure(settings.log_level, settings.log_format)
     if settings.redact_pii:
         install_log_redaction()
+    install_repeat_collapsing(settings.log_repeat_seconds)
+
+
+async def _serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, every connection through the gate (http/connections.py)."""
+    runner = web.AppRunner(
+        create_app(settings),
+        handle_signals=True,
+        keepalive_timeout=settings.http_keepalive_seconds,
+    )
+    await runner.setup()
+    gate = ConnectionGate(
+        max_connections=connection_budget(settings.http_max_connections, settings.http_fd_reserve),
+        max_handshaking=settings.http_max_handshaking,
+        max_handshaking_per_key=settings.http_max_handshaking_per_ip,
+        max_per_key=settings.max_connections_per_ip,
+        trusted_proxies=settings.trusted_proxy_set,
+    )
+    site = GuardedSite(
+        runner,
+        settings.host,
+        settings.port,
+        gate,
+        settings.http_header_timeout_seconds,
+        shutdown_timeout=5,
+    )
+    try:
+        await site.start()
+        await asyncio.Event().wait()  # until a signal raises GracefulExit
+    finally:
+        await runner.cleanup()
 
 
 def serve() -> None:
     settings = load_settings()
     configure_logging(settings)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=5)
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        asyncio.run(_serve(settings))
 
 
 async def _create_agent(database_url: str, body: AgentCreate) -> int:
@@ -64,7 +101,11 @@ async def _create_agent(database_url: str, body: AgentCreate) -> int:
         await upgrade_to_head(engine)
         async with create_sessionmaker(engine).begin() as session:
             agent = await create_agent(
-                session, body.username, body.password, body.display_name, body.role,
+                session,
+                body.username,
+                body.password,
+                body.display_name,
+                body.role,
                 body.max_chats,
             )
             return agent.id
@@ -77,8 +118,10 @@ def create_agent_command(args: argparse.Namespace) -> None:
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     try:
         body = AgentCreate(
-            username=args.username, password=password,
-            display_name=args.display_name or args.username, role=args.role,
+            username=args.username,
+            password=password,
+            display_name=args.display_name or args.username,
+            role=args.role,
             max_chats=args.max_chats,
         )
     except ValidationError as exc:

@@ -1,4 +1,11 @@
-"""Application factory: ``create_app(settings) -> web.Application``."""
+"""Application factory: ``create_app(settings) -> web.Application``.
+
+Why one file over 400 lines: it is the composition root, the one place where
+every service is built from the settings and wired to the others
+(``build_services``), the routes registered and the background tasks started
+and stopped in order. It holds no logic of its own; splitting it would only
+spread one wiring diagram over several files.
+"""
 
 from __future__ import annotations
 
@@ -17,48 +24,85 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import metrics
 from chat_server.catalog import product_categories
-from chat_server.db import queries
+from chat_server.db import event_queries
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
+from chat_server.hours import SupportHours
 from chat_server.http import (
+    accounts_api,
     agent_api,
     analytics_api,
     api,
+    campaign_preview,
+    campaign_results_api,
+    campaigns_api,
+    conversions_api,
     headers,
     openapi,
+    segments_api,
     views,
     webhooks_api,
 )
 from chat_server.http.errors import error_middleware
-from chat_server.http.keys import CLUSTER_STATUS, ENGINE, RASA, SERVICES, SETTINGS
+from chat_server.http.keys import (
+    CLUSTER_STATUS,
+    ENGINE,
+    PROXY_WARNING,
+    RASA,
+    SERVICES,
+    SETTINGS,
+)
 from chat_server.http.origins import OriginPolicy
+from chat_server.http.proxy_warning import UntrustedProxyWarning, proxy_check
+from chat_server.http.slow_bodies import body_deadline
 from chat_server.identity import VisitorIds
 from chat_server.rasa_client import RasaClient
+from chat_server.services.accounts import AccountService
 from chat_server.services.agents import AgentService
 from chat_server.services.analytics import AnalyticsService
+from chat_server.services.campaigns.cache import CampaignCache
+from chat_server.services.campaigns.demo import seed_demo_campaign
+from chat_server.services.campaigns.engine import CampaignEngine
+from chat_server.services.campaigns.manners import Caps
+from chat_server.services.campaigns.opener import Openers
+from chat_server.services.campaigns.service import CampaignService
+from chat_server.services.campaigns.store import MannersStore
+from chat_server.services.campaigns.tokens import WatchTokens
+from chat_server.services.canned_responses import CannedResponses
 from chat_server.services.container import Services
 from chat_server.services.conversations import ConversationService
+from chat_server.services.departures import QueueDepartures
 from chat_server.services.desk import DeskService
+from chat_server.services.domain_events import DomainEvents
 from chat_server.services.event_feed import EventFeed
+from chat_server.services.experiments.results import CampaignResults
+from chat_server.services.fair_queue import FairScheduler
 from chat_server.services.handoff import HandoffService
-from chat_server.services.hours import SupportHours
+from chat_server.services.live_signals import LiveSignals
 from chat_server.services.live_visitors import LiveVisitorsService
+from chat_server.services.login_throttle import LoginThrottle
 from chat_server.services.presence import Presence, Visit
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.ratelimit import RateLimits
 from chat_server.services.retention import RetentionService
+from chat_server.services.segments.service import SegmentService
 from chat_server.services.tracker_sync import TrackerSync
-from chat_server.services.tracking import TrackingService
+from chat_server.services.tracking import RevenueRules, TrackingService
+from chat_server.services.unanswered import UnansweredSweep
+from chat_server.services.visitor_history import VisitorHistory
 from chat_server.services.webhooks import WebhookService
 from chat_server.settings import Settings
+from chat_server.transport.admission import Admission
 from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.cluster import ClusterPresence, RedisFanout, node_name
+from chat_server.transport.delivery import DeliveringManager
 from chat_server.transport.guard import GuardedServer
 from chat_server.transport.notifier import SocketNotifier
 from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
 SHUTDOWN_CLOSE_SECONDS = 3.0
+MAX_BODY_BYTES = 64 * 1024
 # After Redis returns: long enough for every node to have rewritten its rooms.
 RESYNC_DELAY_SECONDS = 1.5
 
@@ -77,11 +121,19 @@ def build_services(
         auto_assign=settings.auto_assign,
         support_hours=hours,
         agent_grace_seconds=settings.agent_grace_seconds,
+        reconnect_notice_seconds=settings.agent_reconnect_notice_seconds,
     )
     tracker_sync = TrackerSync(sessions, rasa)
     privacy = PrivacyService(sessions)
-    queries.redact_events(settings.redact_pii_in_analytics)
-    queries.log_events(settings.interaction_log)
+    event_queries.redact_events(settings.redact_pii_in_analytics)
+    event_queries.log_events(settings.interaction_log)
+    turns = FairScheduler(
+        settings.bot_turn_slots,
+        settings.rasa_queue_per_address,
+        observe_wait=metrics.BOT_TURN_WAIT.observe,
+    )
+    metrics.BOT_TURNS.labels("waiting").set_function(lambda: turns.waiting)
+    metrics.BOT_TURNS.labels("active").set_function(lambda: turns.active)
     conversations = ConversationService(
         sessions,
         rasa,
@@ -93,9 +145,9 @@ def build_services(
         privacy,
         handoff,
         tracker_sync,
-        settings.history_page_size,
         settings.conversation_idle_minutes,
         product_categories(settings.catalog_path),
+        turns=turns,
     )
     desk = DeskService(
         sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
@@ -105,12 +157,22 @@ def build_services(
         sessions, presence, handoff, desk, notifier, settings.conversation_idle_minutes
     )
     presence.on_change = live_visitors.changed
+    agents = AgentService(
+        sessions, settings.agent_session_days, settings.initial_admin_password_file
+    )
+    manners_store = MannersStore(sessions)
+    segments = SegmentService(sessions)
     return Services(
         conversations=conversations,
+        visitor_history=VisitorHistory(sessions, settings.history_page_size),
         handoff=handoff,
         desk=desk,
-        agents=AgentService(
-            sessions, settings.agent_session_days, settings.initial_admin_password_file
+        signals=LiveSignals(sessions, notifier),
+        canned=CannedResponses(sessions),
+        agents=agents,
+        accounts=AccountService(agents, handoff, notifier),
+        login_throttle=LoginThrottle(
+            sessions, settings.login_free_failures, settings.login_max_delay_seconds
         ),
         privacy=privacy,
         tracker_sync=tracker_sync,
@@ -121,12 +183,34 @@ def build_services(
             settings.conversion_goal_set,
             settings.conversion_currency,
             settings.conversation_idle_minutes,
+            RevenueRules(
+                settings.identity_secret.get_secret_value() if settings.identity_secret else None,
+                settings.unverified_conversion_max_value,
+                settings.unverified_conversion_max_value_per_day,
+            ),
         ),
         presence=presence,
+        departures=QueueDepartures(
+            sessions, handoff, notifier, settings.queued_visitor_leave_seconds
+        ),
         live_visitors=live_visitors,
         webhooks=WebhookService(
             sessions, settings.webhook_allow_private, settings.webhook_retry_base_seconds
         ),
+        campaign_results=CampaignResults(sessions),
+        campaign_engine=CampaignEngine(
+            sessions,
+            notifier,
+            Openers(rasa, notifier, handoff, tracker_sync),
+            WatchTokens(settings.secret_key.get_secret_value()),
+            manners_store,
+            Caps.from_settings(settings),
+            CampaignCache(sessions, settings.campaign_refresh_seconds),
+            segments.contains,
+        ),
+        segments=segments,
+        campaigns=CampaignService(sessions, settings.conversion_goal_set),
+        campaign_manners=manners_store,
     )
 
 
@@ -145,15 +229,23 @@ def share_presence(presence: Presence, cluster: ClusterPresence) -> None:
 
     def mine() -> list[dict[str, Any]]:
         return [
-            {"visitor_id": v.visitor_id, "since": v.since.isoformat(),
-             "page_url": v.page_url, "page_title": v.page_title}
+            {
+                "visitor_id": v.visitor_id,
+                "since": v.since.isoformat(),
+                "page_url": v.page_url,
+                "page_title": v.page_title,
+            }
             for v in presence.local_visits()
         ]
 
     def theirs() -> list[Visit]:
         return [
-            Visit(v["visitor_id"], datetime.fromisoformat(v["since"]), v.get("page_url"),
-                  v.get("page_title"))
+            Visit(
+                v["visitor_id"],
+                datetime.fromisoformat(v["since"]),
+                v.get("page_url"),
+                v.get("page_title"),
+            )
             for v in cluster.visits()
         ]
 
@@ -164,15 +256,26 @@ def share_presence(presence: Presence, cluster: ClusterPresence) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the chat server; resources are opened on start-up, closed on cleanup."""
-    app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
+    proxy_warning = UntrustedProxyWarning()
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[
+            error_middleware,
+            proxy_check(proxy_warning, settings.trusted_proxy_set),
+            body_deadline(settings.http_body_timeout_seconds, MAX_BODY_BYTES),
+        ],
+    )
     app[SETTINGS] = settings
+    app[PROXY_WARNING] = proxy_warning
     headers.install(app)
 
     # Several nodes: emits reach every node's sockets through Redis pub/sub.
     fanout = RedisFanout(settings.redis_url) if settings.redis_url else None
+    # Either way, a visitor's messages reach each socket once, in order.
+    manager = fanout or DeliveringManager()
     sio = GuardedServer(
         async_mode="aiohttp",
-        client_manager=fanout,
+        client_manager=manager,
         # Only the server's own pages and ALLOWED_ORIGINS may open a socket.
         # Credentials stay allowed for those: older socket.io clients
         # (rasa-webchat's) poll with credentials and fail without; no cookie
@@ -191,8 +294,14 @@ def create_app(settings: Settings) -> web.Application:
             settings.message_max_chars,
             identity_secret,
             trusted_proxies=settings.trusted_proxy_set,
-            max_connections_per_ip=settings.max_connections_per_ip,
-            identify_timeout=settings.identify_timeout_seconds,
+        )
+    )
+    sio.admit_with(
+        Admission(
+            lambda: app[SERVICES].limits,
+            settings.trusted_proxy_set,
+            settings.max_connections_per_ip,
+            settings.identify_timeout_seconds,
         )
     )
     sio.register_namespace(AgentNamespace(lambda: app[SERVICES]))
@@ -203,7 +312,12 @@ def create_app(settings: Settings) -> web.Application:
         http = aiohttp.ClientSession()
         token = settings.rasa_token.get_secret_value() if settings.rasa_token else None
         rasa = RasaClient(
-            http, settings.rasa_urls, settings.action_server_url, token, settings.rasa_timeout
+            http,
+            settings.rasa_urls,
+            settings.action_server_url,
+            token,
+            settings.rasa_timeout,
+            settings.rasa_recheck_seconds,
         )
         app[ENGINE] = engine
         app[RASA] = rasa
@@ -228,25 +342,40 @@ def create_app(settings: Settings) -> web.Application:
                 "other_nodes": cluster.other_nodes(),
             }
 
-        def committed(types: list[str]) -> None:
-            metrics.events_committed(types)
-            feed.committed(types)
+        def wake_webhooks(types: list[str]) -> None:
             if app.get(SERVICES) is not None:
                 app[SERVICES].webhooks.wake()
 
+        events = DomainEvents()
+        events.subscribe(metrics.events_committed)
+        events.subscribe(feed.committed)
+        events.subscribe(wake_webhooks)
         services = app[SERVICES] = build_services(
-            settings, create_sessionmaker(engine, committed), rasa, notifier
+            settings, create_sessionmaker(engine, events.committed), rasa, notifier
         )
+        manager.deliveries.fetch = services.visitor_history.visible_after
         if cluster is not None:
             share_presence(services.presence, cluster)
         await services.agents.ensure_initial_admin()
+        if settings.demo_campaign:
+            await seed_demo_campaign(services.privacy.sessions)
         background = [asyncio.create_task(services.tracker_sync.run())]
         retention = RetentionService(
-            services.privacy.sessions, services.privacy, settings.retention_days,
+            services.privacy.sessions,
+            services.privacy,
+            settings.retention_days,
             settings.retention_check_hours,
         )
         background.append(asyncio.create_task(retention.run()))
         background.append(asyncio.create_task(services.webhooks.run()))
+        unanswered = UnansweredSweep(
+            services.privacy.sessions,
+            services.conversations.answer_if_unanswered,
+            settings.unanswered_sweep_seconds,
+            settings.unanswered_min_age_seconds,
+            settings.unanswered_max_age_minutes,
+        )
+        background.append(asyncio.create_task(unanswered.run()))
         if cluster is not None:
             background.append(asyncio.create_task(cluster.run()))
         # Agents marked online before a restart must reconnect within the grace
@@ -260,9 +389,12 @@ def create_app(settings: Settings) -> web.Application:
                 await task
         if cluster is not None:
             await cluster.close()
+        await manager.deliveries.close()
         await services.handoff.close()
+        await services.departures.close()
         feed.close()
         services.presence.close()
+        await rasa.down.close()
         await http.close()
         await engine.dispose()
 
@@ -282,9 +414,15 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(views.routes)
     app.add_routes(api.routes)
     app.add_routes(agent_api.routes)
+    app.add_routes(accounts_api.routes)
     app.add_routes(analytics_api.routes)
+    app.add_routes(campaign_results_api.routes)
     app.add_routes(webhooks_api.routes)
+    app.add_routes(campaigns_api.routes)
+    app.add_routes(conversions_api.routes)
+    app.add_routes(segments_api.routes)
     app.add_routes(openapi.routes)
+    app.add_routes(campaign_preview.routes)
     app.router.add_static("/static", settings.static_dir)
     if settings.serve_demo:
         app.router.add_static("/web", settings.demo_dir)

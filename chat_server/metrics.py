@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-RATE_LIMITED = Counter(
-    "rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"]
-)
-TRACK_REFUSED = Counter(
-    "rapport_track_refused_total", "Rapport.track() calls refused", ["code"]
+RATE_LIMITED = Counter("rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"])
+TRACK_REFUSED = Counter("rapport_track_refused_total", "Rapport.track() calls refused", ["code"])
+CAMPAIGNS = Counter(
+    "rapport_campaign_fires_total",
+    "Campaign triggers by outcome (shown, control, undeliverable, or the manners' refusal)",
+    ["outcome"],
 )
 EVENTS_LOGGED = Counter(
     "rapport_events_logged_total", "Interaction events committed to the log", ["type"]
@@ -34,6 +35,14 @@ RASA_LATENCY = Histogram(
     "Time Rasa took to answer one visitor message (REST channel)",
     buckets=(0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10),
 )
+# Fair scheduling of bot turns (RASA_MAX_CONCURRENCY): how long turns wait for
+# a free Rasa slot, and how many wait or are at Rasa now.
+BOT_TURN_WAIT = Histogram(
+    "rapport_bot_turn_wait_seconds",
+    "Time a visitor turn waited for a free Rasa slot (fair scheduling)",
+    buckets=(0.001, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+BOT_TURNS = Gauge("rapport_bot_turns", "Visitor turns waiting for Rasa or at Rasa now", ["state"])
 CONNECTIONS = Gauge(
     "rapport_connections", "Open Socket.IO connections, by namespace", ["namespace"]
 )

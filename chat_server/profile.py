@@ -30,17 +30,3 @@ PROFILE_SLOTS = (
 def profile_from_slots(slots: dict[str, Any]) -> dict[str, Any]:
     """The profile part of a slot snapshot; unset slots are left out."""
     return {k: slots[k] for k in PROFILE_SLOTS if slots.get(k) not in (None, [], "")}
-
-
-def merge_profiles(known: dict[str, Any], anonymous: dict[str, Any]) -> dict[str, Any]:
-    """Profile of a customer after merging an anonymous visitor into them.
-
-    Scalars already known about the customer win; lists are united in order.
-    """
-    merged = dict(known)
-    for key, value in anonymous.items():
-        if isinstance(value, list) and isinstance(merged.get(key), list):
-            merged[key] = list(dict.fromkeys([*merged[key], *value]))
-        elif merged.get(key) in (None, [], ""):
-            merged[key] = value
-    return merged

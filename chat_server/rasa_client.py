@@ -20,13 +20,39 @@ from typing import Any
 
 import aiohttp
 
-from chat_server import metrics
+from chat_server import errors, metrics
+from chat_server.db.availability import BOT_STORAGE
+from chat_server.rasa_down import RasaDown
 
 WEBHOOK_PATH = "/webhooks/rapport/webhook"
 
 
-class RasaUnavailable(Exception):
+class RasaUnavailable(errors.Unavailable):
     """Rasa could not be reached or did not answer in time."""
+
+
+class BotStorageUnavailable(RasaUnavailable):
+    """Rasa is up but its tracker store (the database) is not: nothing was saved,
+    the turn is to be run again once the database is back (an outage, not a
+    reason to hand the visitor to a person)."""
+
+    database_unavailable = True
+
+
+class RasaNotFound(RasaUnavailable):
+    """Rasa answered 404 (e.g. its HTTP API is not enabled)."""
+
+
+class IntentNotInDomain(errors.NotFound):
+    """``trigger_intent`` named an intent the loaded model does not have."""
+
+    code = "intent_not_in_domain"
+
+
+# Rasa's answer when its tracker store is unavailable (bot/connectors/rapport_rest.py).
+TRACKER_STORE_UNAVAILABLE = "tracker_store_unavailable"
+# Rasa 3.6's 404 message for trigger_intent with an intent not in the domain.
+UNKNOWN_INTENT = "does not exist in the domain"
 
 
 @dataclass
@@ -41,6 +67,23 @@ class RasaReply:
     slots: dict[str, Any] = field(default_factory=dict)
     # Events in the tracker Rasa loaded for this turn (bounded by the session).
     tracker_events: int | None = None
+
+
+def read_reply(data: Any) -> RasaReply:
+    """A turn's answer ``{"messages", "intent"?, "entities"?, "slots"?,
+    "tracker_events"?}`` as a ``RasaReply``; anything else is RasaUnavailable."""
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        raise RasaUnavailable("unexpected answer from Rasa")
+    intent = data.get("intent") or {}
+    slots = data.get("slots")
+    return RasaReply(
+        messages=data["messages"],
+        intent=intent.get("name"),
+        confidence=intent.get("confidence"),
+        entities=data.get("entities") or [],
+        slots=slots if isinstance(slots, dict) else {},
+        tracker_events=data.get("tracker_events"),
+    )
 
 
 # What Rasa writes when a conversation's session starts (no slots to carry).
@@ -61,6 +104,7 @@ class RasaClient:
         action_server_url: str,
         token: str | None,
         timeout: float,
+        recheck: float = 5.0,
     ) -> None:
         if not rasa_urls:
             raise ValueError("at least one Rasa URL is needed")
@@ -71,27 +115,71 @@ class RasaClient:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._probe_timeout = aiohttp.ClientTimeout(total=2)
+        # Known down: turns skip Rasa at once instead of waiting for the timeout.
+        self.down = RasaDown(self._answers, recheck)
 
-    async def send_message(
-        self, sender_id: str, text: str, metadata: dict[str, Any]
-    ) -> RasaReply:
+    @property
+    def rasa_known_down(self) -> bool:
+        return self.down.known_down
+
+    async def _answers(self) -> bool:
+        return bool((await self.rasa_status())["ok"])
+
+    async def send_message(self, sender_id: str, text: str, metadata: dict[str, Any]) -> RasaReply:
         """Send one visitor message; return the bot's replies and the intent."""
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        with metrics.RASA_LATENCY.time():
-            data = await self._post_json(WEBHOOK_PATH, body)
+        if self.rasa_known_down:
+            raise RasaUnavailable("Rasa is known to be down")
+        try:
+            with metrics.RASA_LATENCY.time():
+                data = await self._post_json(WEBHOOK_PATH, body)
+        except BotStorageUnavailable as exc:
+            BOT_STORAGE.failed(exc, f"turn of {sender_id}")
+            raise
+        BOT_STORAGE.succeeded()
         if isinstance(data, list):  # stock REST channel: messages only
             return RasaReply(messages=data)
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        return read_reply(data)
+
+    async def trigger_intent(
+        self, sender_id: str, intent: str, entities: dict[str, Any]
+    ) -> RasaReply:
+        """Run ``intent`` for a visitor as if they had said it (a campaign opener).
+
+        Rasa's ``POST /conversations/{id}/trigger_intent`` without
+        ``output_channel``: the bot's messages come back in the answer (Rasa's
+        collecting channel) and the chat server delivers them like any bot turn.
+        Rasa logs the turn as the user message ``EXTERNAL: <intent>`` in its
+        tracker only; nothing is stored here. ``entities`` fill the slots
+        mapped from them (values may be objects). Raises ``RasaUnavailable``
+        as ``send_message`` does, and ``IntentNotInDomain`` when the model has
+        no such intent.
+        """
+        if self.rasa_known_down:
+            raise RasaUnavailable("Rasa is known to be down")
+        params = {"include_events": "NONE"}
+        if self._token:
+            params["token"] = self._token
+        body = {"name": intent, "entities": entities}
+        try:
+            with metrics.RASA_LATENCY.time():
+                data = await self._post_json(
+                    f"/conversations/{sender_id}/trigger_intent", body, params
+                )
+        except RasaNotFound as exc:
+            if UNKNOWN_INTENT in str(exc):
+                raise IntentNotInDomain(f"the bot's model has no intent {intent!r}") from exc
+            raise
+        if not isinstance(data, dict):
             raise RasaUnavailable("unexpected answer from Rasa")
-        intent = data.get("intent") or {}
-        slots = data.get("slots")
-        return RasaReply(
-            messages=data["messages"],
-            intent=intent.get("name"),
-            confidence=intent.get("confidence"),
-            entities=data.get("entities") or [],
-            slots=slots if isinstance(slots, dict) else {},
-            tracker_events=data.get("tracker_events"),
+        tracker = data.get("tracker")
+        slots = tracker.get("slots") if isinstance(tracker, dict) else None
+        return read_reply(
+            {
+                "messages": data.get("messages"),
+                "intent": {"name": intent, "confidence": 1.0},
+                "slots": slots,
+            }
         )
 
     async def set_slots(self, sender_id: str, slots: dict[str, Any]) -> dict[str, Any]:
@@ -110,9 +198,7 @@ class RasaClient:
             # the session-scoped tracker store would then drop them (a new
             # customer's name lost on the first turn). Start it first.
             events = [*SESSION_START_EVENTS, *events]
-        data = await self._post_json(
-            f"/conversations/{sender_id}/tracker/events", events, params
-        )
+        data = await self._post_json(f"/conversations/{sender_id}/tracker/events", events, params)
         after = data.get("slots") if isinstance(data, dict) else None
         return after if isinstance(after, dict) else {}
 
@@ -172,6 +258,11 @@ class RasaClient:
                     method, base + path, json=body, params=params, timeout=self._timeout
                 ) as resp:
                     metrics.RASA_REQUESTS.labels(base, "answered").inc()
+                    self.down.mark_up()
+                    if resp.status == 503 and TRACKER_STORE_UNAVAILABLE in await resp.text():
+                        raise BotStorageUnavailable("Rasa's tracker store is unavailable")
+                    if resp.status == 404:
+                        raise RasaNotFound(f"Rasa answered HTTP 404: {await resp.text()}")
                     if resp.status >= 400:
                         raise RasaUnavailable(
                             f"Rasa answered HTTP {resp.status}: {await resp.text()}"
@@ -183,7 +274,10 @@ class RasaClient:
                 error = exc
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 # It may have been processed: retrying could answer twice.
+                if isinstance(exc, TimeoutError):
+                    self.down.mark_down("a request timed out")
                 raise RasaUnavailable(self._describe(exc)) from exc
+        self.down.mark_down("connection refused")
         raise RasaUnavailable(self._describe(error)) from error
 
     def _describe(self, exc: BaseException) -> str:
@@ -196,9 +290,13 @@ class RasaClient:
     async def rasa_status(self) -> dict[str, Any]:
         """Health of Rasa: up with a model loaded (every server, when there are several)."""
         states = [await self._one_rasa_status(url) for url in self._rasa_urls]
+        up = sum(1 for s in states if s["ok"])
+        if up:
+            self.down.mark_up()
+        else:
+            self.down.mark_down("health check failed")
         if len(states) == 1:
             return states[0]
-        up = sum(1 for s in states if s["ok"])
         # Turns skip a server that is down, so one answering server is enough.
         return {"ok": up > 0, "servers": len(states), "up": up, "each": states}
 
@@ -222,9 +320,13 @@ class RasaClient:
             async with self._http.get(
                 self._action_url + "/health", timeout=self._probe_timeout
             ) as resp:
-                return {"ok": resp.status == 200} if resp.status == 200 else {
-                    "ok": False,
-                    "error": f"HTTP {resp.status}",
-                }
+                return (
+                    {"ok": resp.status == 200}
+                    if resp.status == 200
+                    else {
+                        "ok": False,
+                        "error": f"HTTP {resp.status}",
+                    }
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             return {"ok": False, "error": str(exc) or type(exc).__name__}

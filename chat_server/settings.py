@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     serve_demo: bool = False
     demo_dir: Path = PROJECT_ROOT / "demo"
 
+    # -- database outages (issue 22 section 2) -----------------------------
+    # Visitor messages stored but not answered (the database or the bot's
+    # tracker store went away mid-turn) are looked for this often and answered.
+    unanswered_sweep_seconds: float = Field(5.0, gt=0)
+    # ... once they are this old, by creation or by a node's last claim: longer
+    # than a bot turn (RASA_TIMEOUT), so a turn still running is never redone ...
+    unanswered_min_age_seconds: float = Field(20.0, ge=0)
+    # ... and no older than this: an answer hours late would make no sense.
+    unanswered_max_age_minutes: float = Field(60.0, gt=0)
+
     # -- handoff and agents -------------------------------------------------
     # Assign queued conversations to the least-loaded online agent at once;
     # off: agents pick from the queue themselves.
@@ -55,6 +65,23 @@ class Settings(BaseSettings):
     # An agent whose last console connection dropped gets this long to come
     # back before their conversations return to the queue.
     agent_grace_seconds: float = Field(60.0, ge=0)
+    # -- routing when people come and go (issue 22 §3; services/routing.py) --
+    # During an agent's grace, their visitors are told after this long that the
+    # agent is reconnecting (no new chats go to an agent in grace at all).
+    agent_reconnect_notice_seconds: float = Field(15.0, ge=0)
+    # A queued visitor with no open connection this long leaves the queue
+    # (follow-up by email if we have one, else "visitor left"); 0: never.
+    queued_visitor_leave_seconds: float = Field(120.0, ge=0)
+    # The console repeats its queued-chat alert (sound, notification, title
+    # count) this often while nobody accepts.
+    queue_alert_repeat_seconds: int = Field(30, ge=5, le=3600)
+    # Queued this many minutes with nobody accepting: admins get an escalation
+    # alert too; 0: no escalation.
+    queue_escalation_minutes: int = Field(0, ge=0, le=1440)
+    # Rasa known down (refused connection, failed probe or timed-out turn):
+    # turns go straight to a person without waiting for RASA_TIMEOUT; Rasa is
+    # probed again this often until it answers.
+    rasa_recheck_seconds: float = Field(5.0, gt=0, le=300)
     # When people answer, e.g. "mon-fri 09:00-17:00 Europe/Berlin"; unset:
     # whenever an agent is online.
     support_hours: str | None = None
@@ -68,6 +95,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # "text" (one readable line per record) or "json" (one object per line).
     log_format: Literal["text", "json"] = "text"
+    # The same warning repeated within this many seconds is written once, then
+    # one line with the count (chat_server/log_repeats.py); 0 writes every one.
+    log_repeat_seconds: float = Field(60.0, ge=0)
 
     # -- privacy --------------------------------------------------------------
     # Closed conversations, analytics events and inactive visitors older than
@@ -90,6 +120,28 @@ class Settings(BaseSettings):
     conversion_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     # A conversion counts for chat when the visitor chatted this many days before.
     attribution_window_days: int = Field(7, ge=1, le=365)
+
+    # -- revenue trust (docs/security.md, "Revenue that can be trusted") ---------
+    # Bearer token of POST /api/conversions, the server-to-server conversion
+    # API; unset: only ADMIN_TOKEN may call it.
+    conversions_api_token: SecretStr | None = None
+    # Browser-reported (unsigned) conversion values are kept apart as
+    # "unverified", at most this much per event...
+    unverified_conversion_max_value: float = Field(1000.0, ge=0, lt=1e9)
+    # ...and at most this much per visitor in any 24 hours. Never revenue.
+    unverified_conversion_max_value_per_day: float = Field(5000.0, ge=0, lt=1e12)
+
+    # -- campaigns (docs/campaigns.md, "Manners") ---------------------------------
+    # Proactive openers per visitor: at most this many per visit...
+    campaign_cap_per_visit: int = Field(1, ge=1, le=100)
+    # ...and this many in any 7 days (across pages, tabs, nodes and devices).
+    campaign_cap_per_week: int = Field(3, ge=1, le=1000)
+    # After any dismiss, no opener of any campaign for this long.
+    campaign_dismiss_cooldown_minutes: float = Field(30.0, ge=0, le=43200)
+    # Create and start a demo campaign on the demo store when none exists (make run).
+    demo_campaign: bool = False
+    # Seconds between checks for campaigns changed on another node (the engine's cache).
+    campaign_refresh_seconds: float = Field(3.0, gt=0, le=3600)
 
     @property
     def conversion_goal_set(self) -> frozenset[str]:
@@ -120,19 +172,70 @@ class Settings(BaseSettings):
 
     # -- limits ---------------------------------------------------------------
     # Rate limits in the `limits` notation ("N/period;M/period"); see docs/security.md.
+    # Per-address limits are sized for 500 people behind one address (an
+    # office or school NAT, a misconfigured proxy); per-connection limits are
+    # the flood bound. Addresses are counted per IPv4 address or IPv6 /64.
     rate_limit_messages: str = "8/10 seconds;40/minute"  # per connection
-    rate_limit_messages_per_ip: str = "120/minute"
-    rate_limit_connections_per_ip: str = "60/minute"
-    rate_limit_new_visitors_per_ip: str = "60/hour"
+    rate_limit_messages_per_ip: str = "2000/minute"
+    rate_limit_connections_per_ip: str = "2000/minute"
+    rate_limit_new_visitors_per_ip: str = "1000/hour"
     rate_limit_card_clicks: str = "20/minute"  # per connection
     rate_limit_signals: str = "30/10 seconds"  # typing and ratings, per connection
     # Rapport.track() calls, page views and widget open/close, per connection.
     rate_limit_track: str = "30/minute"
+    # Rapport.trigger() calls (site-driven campaign triggers) and campaign
+    # ready signals, per connection (docs/campaigns.md).
+    rate_limit_campaign_triggers: str = "10/10 seconds;30/minute"
     rate_limit_logins: str = "5/minute;20/hour"  # per address and user name
-    rate_limit_logins_per_ip: str = "60/hour"
-    max_connections_per_ip: int = Field(100, ge=1)
-    # A socket that has not asked for a session by then is closed.
+    # Open Engine.IO connections per address (≈36 KiB each: 2,000 ≈ 72 MiB).
+    max_connections_per_ip: int = Field(2000, ge=1)
+    # A connection that has not asked for a session (or, on /agent,
+    # authenticated) by then is closed; it counts against the cap meanwhile.
     identify_timeout_seconds: float = Field(30.0, gt=0)
+
+    # -- slow clients and descriptors (chat_server/http/connections.py) -------
+    # A connection whose request head is not complete by then is closed.
+    http_header_timeout_seconds: float = Field(10.0, gt=0)
+    # A request whose body has not fully arrived by then gets 408.
+    http_body_timeout_seconds: float = Field(20.0, gt=0)
+    # An idle keep-alive connection is closed after this long.
+    http_keepalive_seconds: float = Field(30.0, gt=0)
+    # Open connections at most (kept below RLIMIT_NOFILE less HTTP_FD_RESERVE
+    # and the sockets accepted but not yet seen: chat_server/http/connections.py).
+    http_max_connections: int = Field(16384, ge=1)
+    # Descriptors kept free for the database, Rasa, logs and health checks.
+    http_fd_reserve: int = Field(128, ge=16)
+    # Connections still sending their request head, in all and per address;
+    # beyond, the oldest of them is closed.
+    http_max_handshaking: int = Field(1024, ge=1)
+    http_max_handshaking_per_ip: int = Field(64, ge=1)
+
+    # -- agent accounts (docs/security.md, "Console and API") ---------------------
+    # Failed sign-ins per address (successful ones are not counted): generous,
+    # so a whole office behind one proxy is never locked out by a few typos.
+    rate_limit_login_failures_per_ip: str = "300/hour"
+    # Failed sign-ins per account name (from any address) before each further
+    # one makes the name wait: 1 s, 2 s, 4 s ... up to LOGIN_MAX_DELAY_SECONDS.
+    login_free_failures: int = Field(5, ge=1)
+    login_max_delay_seconds: float = Field(900.0, gt=0)
+    # The server's public address (e.g. https://chat.example.com). When it is
+    # https, session cookies are always Secure, whatever the proxy says.
+    public_url: str | None = None
+
+    # -- fair scheduling of bot turns (chat_server/services/fair_queue.py) -----
+    # Visitor turns sent to Rasa at once, per Rasa server (each RASA_URL
+    # entry); the others wait, served address by address in turn, so one
+    # sender's backlog waits behind its own messages. 0: no bound and no
+    # fair scheduling (every turn goes to Rasa at once; the old behaviour).
+    rasa_max_concurrency: int = Field(1, ge=0, le=1000)
+    # Turns of one address waiting for Rasa at most; the next one is refused
+    # with "rate_limited" (the message is kept; the widget sends it again).
+    rasa_queue_per_address: int = Field(50, ge=1)
+
+    @property
+    def bot_turn_slots(self) -> int:
+        """Turns at Rasa at once over every Rasa server (0: unbounded)."""
+        return self.rasa_max_concurrency * len(self.rasa_urls)
 
     @property
     def trusted_proxy_set(self) -> frozenset[str]:
@@ -149,8 +252,9 @@ class Settings(BaseSettings):
             "card_clicks": self.rate_limit_card_clicks,
             "signals": self.rate_limit_signals,
             "track": self.rate_limit_track,
+            "campaign_triggers": self.rate_limit_campaign_triggers,
             "logins": self.rate_limit_logins,
-            "logins_per_ip": self.rate_limit_logins_per_ip,
+            "login_failures_per_ip": self.rate_limit_login_failures_per_ip,
         }
 
     @field_validator("secret_key")
@@ -158,6 +262,14 @@ class Settings(BaseSettings):
     def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 16:
             raise ValueError("SECRET_KEY must be at least 16 characters")
+        return value
+
+    @field_validator("conversions_api_token")
+    @classmethod
+    def _conversions_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # It makes revenue: a guessable token would be the $90bn hole again.
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("CONVERSIONS_API_TOKEN must be at least 24 characters")
         return value
 
     @field_validator(
@@ -168,8 +280,9 @@ class Settings(BaseSettings):
         "rate_limit_card_clicks",
         "rate_limit_signals",
         "rate_limit_track",
+        "rate_limit_campaign_triggers",
         "rate_limit_logins",
-        "rate_limit_logins_per_ip",
+        "rate_limit_login_failures_per_ip",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:
@@ -182,7 +295,7 @@ class Settings(BaseSettings):
     @classmethod
     def _hours_parse(cls, value: str | None) -> str | None:
         if value:
-            from chat_server.services.hours import SupportHours
+            from chat_server.hours import SupportHours
 
             SupportHours.parse(value)  # raises ValueError with the reason
         return value or None
@@ -209,6 +322,13 @@ class Settings(BaseSettings):
             if entry:
                 ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/") if value else None
 
     @field_validator("redis_url")
     @classmethod

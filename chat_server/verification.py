@@ -5,6 +5,13 @@ the page passes it to the widget with the user id. With a secret configured,
 a claim without a matching hash is refused, so nobody can read another
 customer's conversations by typing their user id. Without a secret every
 claim is refused: an unverifiable claim is never trusted.
+
+Carrying an anonymous conversation over to the customer is opt-in and must be
+vouched for by the same backend: a claim with ``merge_anonymous`` is signed
+over ``user_id + "\\0merge_anonymous=" + merge_anonymous`` instead of the user
+id alone (see ``signed_message``). A claim without the field is signed exactly
+as before, so existing integrations keep verifying; a plain user hash never
+verifies a claim that adds the field, so a page cannot add it by itself.
 """
 
 from __future__ import annotations
@@ -19,21 +26,44 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from chat_server.protocol.visitor import IDENTITY_REJECTED, ProtocolError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# The separator of the signed message; refused inside a user id, so the message
+# of one claim can never equal the message of another.
+SEPARATOR = "\x00"
+MERGE_FIELD = "merge_anonymous"
 
 
 class IdentityClaim(BaseModel):
     """What the host page says about the visitor."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
     user_hash: str | None = Field(default=None, max_length=128)
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
+    # The anonymous visitor (its id, or a session id of it) whose current
+    # conversation the customer takes over; covered by the hash.
+    merge_anonymous: str | None = Field(
+        default=None, min_length=32, max_length=200, pattern=r"^[0-9a-f]{32}(\.[A-Za-z0-9._-]*)?$"
+    )
+
+    @property
+    def merge_visitor_id(self) -> str | None:
+        """The anonymous visitor id ``merge_anonymous`` names, if any."""
+        return self.merge_anonymous.split(".", 1)[0] if self.merge_anonymous else None
 
 
-def user_hash(secret: str, user_id: str) -> str:
-    """The hash a site's backend must send for ``user_id`` (hex SHA-256 HMAC)."""
-    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+def signed_message(user_id: str, merge_anonymous: str | None = None) -> str:
+    """What the identity hash is computed over."""
+    if merge_anonymous is None:
+        return user_id
+    return f"{user_id}{SEPARATOR}{MERGE_FIELD}={merge_anonymous}"
+
+
+def user_hash(secret: str, user_id: str, merge_anonymous: str | None = None) -> str:
+    """The hash a site's backend must send for ``user_id`` (hex SHA-256 HMAC),
+    and for the anonymous visitor it vouches may be carried over, if any."""
+    message = signed_message(user_id, merge_anonymous)
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def verify_claim(data: Any, secret: str | None) -> IdentityClaim | None:
@@ -54,6 +84,7 @@ def verify_claim(data: Any, secret: str | None) -> IdentityClaim | None:
     except ValidationError as exc:
         raise ProtocolError(IDENTITY_REJECTED, "The identity claim is malformed.") from exc
     given = (claim.user_hash or "").lower()
-    if not _HEX64.match(given) or not hmac.compare_digest(given, user_hash(secret, claim.user_id)):
+    expected = user_hash(secret, claim.user_id, claim.merge_anonymous)
+    if not _HEX64.match(given) or not hmac.compare_digest(given, expected):
         raise ProtocolError(IDENTITY_REJECTED, "The identity could not be verified.")
     return claim

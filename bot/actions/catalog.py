@@ -2,17 +2,19 @@
 
 Products are plain dicts as stored in ``bot/data/catalog.json``.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
-Product = Dict[str, Any]
+Product = dict[str, Any]
 
-CATEGORY_LABELS: Dict[str, str] = {
+CATEGORY_LABELS: dict[str, str] = {
     "running_shoes": "running shoes",
     "hiking_boots": "hiking boots",
     "jackets": "jackets",
@@ -25,33 +27,62 @@ CATEGORY_LABELS: Dict[str, str] = {
 # Fallback normalisation for values the NLU synonyms did not map (the
 # EntitySynonymMapper does most of the work). Checked as substrings, in order.
 _CATEGORY_KEYWORDS = [
-    ("sleeping bag", "sleeping_bags"), ("sleepingbag", "sleeping_bags"),
-    ("quilt", "sleeping_bags"), ("running", "running_shoes"),
-    ("trail runner", "running_shoes"), ("sneaker", "running_shoes"),
-    ("trainer", "running_shoes"), ("hiking boot", "hiking_boots"),
-    ("boot", "hiking_boots"), ("jacket", "jackets"), ("coat", "jackets"),
-    ("parka", "jackets"), ("shell", "jackets"), ("fleece", "jackets"),
-    ("backpack", "backpacks"), ("pack", "backpacks"), ("rucksack", "backpacks"),
-    ("tent", "tents"), ("shelter", "tents"), ("accessor", "accessories"),
-    ("headlamp", "accessories"), ("sock", "accessories"), ("stove", "accessories"),
-    ("pole", "accessories"), ("filter", "accessories"), ("shoe", "running_shoes"),
+    ("sleeping bag", "sleeping_bags"),
+    ("sleepingbag", "sleeping_bags"),
+    ("quilt", "sleeping_bags"),
+    ("running", "running_shoes"),
+    ("trail runner", "running_shoes"),
+    ("sneaker", "running_shoes"),
+    ("trainer", "running_shoes"),
+    ("hiking boot", "hiking_boots"),
+    ("boot", "hiking_boots"),
+    ("jacket", "jackets"),
+    ("coat", "jackets"),
+    ("parka", "jackets"),
+    ("shell", "jackets"),
+    ("fleece", "jackets"),
+    ("backpack", "backpacks"),
+    ("pack", "backpacks"),
+    ("rucksack", "backpacks"),
+    ("tent", "tents"),
+    ("shelter", "tents"),
+    ("accessor", "accessories"),
+    ("headlamp", "accessories"),
+    ("sock", "accessories"),
+    ("stove", "accessories"),
+    ("pole", "accessories"),
+    ("filter", "accessories"),
+    ("shoe", "running_shoes"),
 ]
 
 _COLOR_ALIASES = {
-    "gray": "grey", "navy": "blue", "olive": "green", "khaki": "green",
-    "charcoal": "grey", "silver": "grey", "tan": "brown", "crimson": "red",
+    "gray": "grey",
+    "navy": "blue",
+    "olive": "green",
+    "khaki": "green",
+    "charcoal": "grey",
+    "silver": "grey",
+    "tan": "brown",
+    "crimson": "red",
 }
 
 _SIZE_ALIASES = {
-    "extra small": "XS", "xsmall": "XS", "small": "S", "medium": "M",
-    "med": "M", "large": "L", "extra large": "XL", "xlarge": "XL",
-    "xxl": "XXL", "2xl": "XXL",
+    "extra small": "XS",
+    "xsmall": "XS",
+    "small": "S",
+    "medium": "M",
+    "med": "M",
+    "large": "L",
+    "extra large": "XL",
+    "xlarge": "XL",
+    "xxl": "XXL",
+    "2xl": "XXL",
 }
 
 _NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(k\b)?", re.IGNORECASE)
 
 
-def normalize_category(value: Optional[str]) -> Optional[str]:
+def normalize_category(value: str | None) -> str | None:
     """Map a free-form category mention to a catalog key, or ``None``."""
     if not value:
         return None
@@ -65,14 +96,14 @@ def normalize_category(value: Optional[str]) -> Optional[str]:
     return None
 
 
-def normalize_color(value: Optional[str]) -> Optional[str]:
+def normalize_color(value: str | None) -> str | None:
     if not value:
         return None
     color = str(value).strip().lower()
     return _COLOR_ALIASES.get(color, color)
 
 
-def normalize_size(value: Optional[str]) -> Optional[str]:
+def normalize_size(value: str | None) -> str | None:
     if not value:
         return None
     size = str(value).strip().lower()
@@ -86,7 +117,7 @@ _NEGATIVE = re.compile(r"(^|[^\w])-\s*\$?\s*\d|\bminus\b|\bnegative\b", re.IGNOR
 MAX_BUDGET = 100_000.0
 
 
-def parse_budget(value: Any) -> Optional[float]:
+def parse_budget(value: Any) -> float | None:
     """Extract an amount in dollars from ``"under $200"``, ``"1,200"``, ``"around 1k"``…
 
     Returns ``None`` for anything that is not a positive, plausible amount
@@ -110,15 +141,15 @@ def parse_budget(value: Any) -> Optional[float]:
 
 @dataclass
 class Criteria:
-    category: Optional[str] = None
-    color: Optional[str] = None
-    size: Optional[str] = None
-    max_price: Optional[float] = None
+    category: str | None = None
+    color: str | None = None
+    size: str | None = None
+    max_price: float | None = None
     # Canonical attributes ("waterproof", "2-person"…, see extract_attributes):
     # a soft preference that orders results, not a filter.
-    attributes: Tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
 
-    def without(self, name: str) -> "Criteria":
+    def without(self, name: str) -> Criteria:
         values = dict(self.__dict__)
         values[name] = () if name == "attributes" else None
         return Criteria(**values)
@@ -126,11 +157,11 @@ class Criteria:
 
 @dataclass
 class SearchResult:
-    products: List[Product]
+    products: list[Product]
     exact: bool
-    relaxed: List[str] = field(default_factory=list)  # filters dropped to find these
+    relaxed: list[str] = field(default_factory=list)  # filters dropped to find these
     # requested attributes that no candidate product has (so the reply can say so)
-    unmatched: List[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
 
 
 # ---------- attributes: what the visitor wants the product to *be* ----------
@@ -145,20 +176,34 @@ class SearchResult:
 # tagged "women's" - until then "women's jackets" is simply "jackets".
 #
 #   canonical attribute: ((what visitors say…), (other tags that satisfy it…))
-ATTRIBUTE_SYNONYMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+ATTRIBUTE_SYNONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "waterproof": (("rain", "rainproof", "water proof", "wet weather", "stormproof"), ()),
-    "lightweight": (("light", "lighter", "lightest", "light weight", "featherweight",
-                     "feather light"), ("ultralight",)),
+    "lightweight": (
+        ("light", "lighter", "lightest", "light weight", "featherweight", "feather light"),
+        ("ultralight",),
+    ),
     "ultralight": (("ultra light", "ul", "superlight", "super light"), ()),
-    "2-person": (("2 people", "2 persons", "for 2", "2p", "2 man", "double", "couple",
-                  "couples"), ()),
+    "2-person": (
+        ("2 people", "2 persons", "for 2", "2p", "2 man", "double", "couple", "couples"),
+        (),
+    ),
     "warm": (("warmer", "warmest", "cold weather", "freezing"), ("insulated", "winter")),
     "winter": (("snow", "snowy"), ("4-season", "insulated")),
     "kids": (("kid", "child", "children", "childrens", "junior", "youth"), ()),
     "women's": (("women", "woman", "ladies", "lady", "female"), ()),
     "sale": (("on sale", "discount", "discounted", "deal", "deals", "clearance", "reduced"), ()),
-    "new": (("new arrival", "latest", "newest", "just in", "whats new", "anything new",
-             "something new"), ()),
+    "new": (
+        (
+            "new arrival",
+            "latest",
+            "newest",
+            "just in",
+            "whats new",
+            "anything new",
+            "something new",
+        ),
+        (),
+    ),
     "budget": (("cheap", "affordable", "inexpensive"), ()),
 }
 
@@ -170,12 +215,51 @@ ATTRIBUTE_SYNONYMS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
 _NEEDS_NOUN = {"down", "new", "light", "budget", "water", "ul", "double"}
 # "for two" means two people, but not in "a pack for two weeks".
 _NOT_BEFORE_TIME = {"for 2"}
-_TIME_WORDS = {"day", "days", "night", "nights", "week", "weeks", "weekend", "weekends",
-               "month", "months", "year", "years", "hour", "hours", "minute", "minutes"}
+_TIME_WORDS = {
+    "day",
+    "days",
+    "night",
+    "nights",
+    "week",
+    "weeks",
+    "weekend",
+    "weekends",
+    "month",
+    "months",
+    "year",
+    "years",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+}
 # Words after which a guarded word is an attribute, besides the category words.
-_EXTRA_NOUNS = {"one", "ones", "gear", "stuff", "arrival", "arrivals", "item", "items",
-                "product", "products", "option", "options", "model", "models", "thing",
-                "things", "kit", "puffer", "vest", "pad", "filter", "shoes", "bag", "bags"}
+_EXTRA_NOUNS = {
+    "one",
+    "ones",
+    "gear",
+    "stuff",
+    "arrival",
+    "arrivals",
+    "item",
+    "items",
+    "product",
+    "products",
+    "option",
+    "options",
+    "model",
+    "models",
+    "thing",
+    "things",
+    "kit",
+    "puffer",
+    "vest",
+    "pad",
+    "filter",
+    "shoes",
+    "bag",
+    "bags",
+}
 # Tags that say who a product is for: such a product ranks after the others
 # unless the visitor asked for that audience (no kids' boots for "hiking boots").
 AUDIENCE_TAGS = {"kids", "women's", "men's"}
@@ -187,7 +271,7 @@ MAX_ATTRIBUTE_TEXT = 2000
 _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4"}
 
 
-def _tokens(text: str) -> List[str]:
+def _tokens(text: str) -> list[str]:
     """Lower-case word tokens: Unicode-normalised (full-width letters…), apostrophes
     dropped ("women's" -> "womens", "kids'" -> "kids"), hyphens and punctuation as
     separators ("2-person" -> "2", "person"), number words as digits."""
@@ -206,12 +290,12 @@ def _tokens(text: str) -> List[str]:
 
 
 @lru_cache(maxsize=1024)  # phrases come from the catalog and the table: a bounded set
-def _variants(phrase: str) -> Tuple[Tuple[str, ...], ...]:
+def _variants(phrase: str) -> tuple[tuple[str, ...], ...]:
     """Token forms of a phrase: as is, plural, and run together ("2person")."""
     words = tuple(_tokens(phrase))
     if not words:
         return ()
-    forms = [words, words[:-1] + (words[-1] + "s",)]
+    forms = [words, (*words[:-1], words[-1] + "s")]
     if len(words) > 1:
         forms.append(("".join(words),))
     return tuple(forms)
@@ -231,14 +315,14 @@ def _satisfying_tags(attribute: str) -> set:
     return {attribute, *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[1]}
 
 
-def attribute_vocabulary(products: Sequence[Product]) -> Dict[Tuple[str, ...], Tuple[str, str]]:
+def attribute_vocabulary(products: Sequence[Product]) -> dict[tuple[str, ...], tuple[str, str]]:
     """Token phrase -> (canonical attribute, the phrase as written, for guards).
 
     Built from the catalog every time (a few hundred entries, microseconds),
     so edits to catalog.json apply without a restart of this logic.
     """
     available = _available(products)
-    vocabulary: Dict[Tuple[str, ...], Tuple[str, str]] = {}
+    vocabulary: dict[tuple[str, ...], tuple[str, str]] = {}
     for tag in sorted(available):
         for form in _variants(tag):
             vocabulary[form] = (tag, " ".join(_tokens(tag)))
@@ -246,7 +330,7 @@ def attribute_vocabulary(products: Sequence[Product]) -> Dict[Tuple[str, ...], T
     for canonical, (phrases, _also) in ATTRIBUTE_SYNONYMS.items():
         if not (_satisfying_tags(canonical) & available):
             continue
-        for phrase in (canonical,) + phrases:
+        for phrase in (canonical, *phrases):
             for form in _variants(phrase):
                 vocabulary[form] = (canonical, " ".join(_tokens(phrase)))
     return vocabulary
@@ -262,7 +346,7 @@ def _nouns() -> set:
     return words | {w + "s" for w in words} | {w + "es" for w in words}
 
 
-def _guard_ok(written: str, following: Optional[str], nouns: set, first_words: set) -> bool:
+def _guard_ok(written: str, following: str | None, nouns: set, first_words: set) -> bool:
     if written in _NEEDS_NOUN:
         return following is not None and (following in nouns or following in first_words)
     if written in _NOT_BEFORE_TIME:
@@ -270,7 +354,7 @@ def _guard_ok(written: str, following: Optional[str], nouns: set, first_words: s
     return True
 
 
-def extract_attributes(text: Optional[str], products: Sequence[Product]) -> Tuple[str, ...]:
+def extract_attributes(text: str | None, products: Sequence[Product]) -> tuple[str, ...]:
     """Canonical attributes mentioned in ``text``, in order, without duplicates.
 
     ``"Ultra-light 2 person tent for the rain"`` -> ``("ultralight", "2-person",
@@ -288,11 +372,11 @@ def extract_attributes(text: Optional[str], products: Sequence[Product]) -> Tupl
     longest = max(len(k) for k in vocabulary)
     first_words = {k[0] for k in vocabulary}
     nouns = _nouns()
-    found: List[str] = []
+    found: list[str] = []
     i = 0
     while i < len(words):
         for n in range(min(longest, len(words) - i), 0, -1):
-            hit = vocabulary.get(tuple(words[i:i + n]))
+            hit = vocabulary.get(tuple(words[i : i + n]))
             following = words[i + n] if i + n < len(words) else None
             if hit and _guard_ok(hit[1], following, nouns, first_words):
                 if hit[0] not in found:
@@ -304,8 +388,9 @@ def extract_attributes(text: Optional[str], products: Sequence[Product]) -> Tupl
     return tuple(found)
 
 
-def drop_category_words(products: Sequence[Product], attributes: Sequence[str],
-                        category: Optional[str]) -> Tuple[str, ...]:
+def drop_category_words(
+    products: Sequence[Product], attributes: Sequence[str], category: str | None
+) -> tuple[str, ...]:
     """Attributes without those that only named the category.
 
     "trail running shoes": "running" is a catalog tag (of a running vest) but
@@ -315,40 +400,51 @@ def drop_category_words(products: Sequence[Product], attributes: Sequence[str],
     if not category:
         return tuple(attributes)
     in_category = [p for p in products if p["category"] == category]
-    return tuple(a for a in attributes
-                 if normalize_category(a) != category
-                 or any(attribute_strength(p, a) >= 1.0 for p in in_category))
+    return tuple(
+        a
+        for a in attributes
+        if normalize_category(a) != category
+        or any(attribute_strength(p, a) >= 1.0 for p in in_category)
+    )
 
 
 @lru_cache(maxsize=256)
-def _text_tokens(text: str) -> Tuple[str, ...]:
+def _text_tokens(text: str) -> tuple[str, ...]:
     """Tokens of a product's name and description. Hyphenated compounds stay one
     token: the first word modifies the second ("warm-weather quilt" is not a
     warm quilt); the run-together form still matches tags ("2person", "3season")."""
     return tuple(_tokens(re.sub(r"(?<=\w)-(?=\w)", "", text)))
 
 
-def _contains(words: Tuple[str, ...], phrase: Tuple[str, ...]) -> bool:
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
-    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
 @lru_cache(maxsize=512)
-def _attribute_forms(attribute: str, guarded_too: bool) -> Tuple[Tuple[str, ...], ...]:
+def _attribute_forms(attribute: str, guarded_too: bool) -> tuple[tuple[str, ...], ...]:
     """Token forms that say ``attribute`` in product text: its name, the tags
     that satisfy it and its synonyms (guarded words only if ``guarded_too``)."""
-    phrases = [attribute, *sorted(_satisfying_tags(attribute)),
-               *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0]]
-    return tuple(form for phrase in phrases
-                 if guarded_too or " ".join(_tokens(phrase)) not in _NEEDS_NOUN
-                 for form in _variants(phrase))
+    phrases = [
+        attribute,
+        *sorted(_satisfying_tags(attribute)),
+        *ATTRIBUTE_SYNONYMS.get(attribute, ((), ()))[0],
+    ]
+    return tuple(
+        form
+        for phrase in phrases
+        if guarded_too or " ".join(_tokens(phrase)) not in _NEEDS_NOUN
+        for form in _variants(phrase)
+    )
 
 
 def _mentions(text: str, attribute: str, guarded_too: bool) -> bool:
     """Whether ``text`` says ``attribute`` in any of its words or synonyms."""
     grams = _text_ngrams(text)
-    return any(form in grams if len(form) <= 4 else _contains(_text_tokens(text), form)
-               for form in _attribute_forms(attribute, guarded_too))
+    return any(
+        form in grams if len(form) <= 4 else _contains(_text_tokens(text), form)
+        for form in _attribute_forms(attribute, guarded_too)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -356,7 +452,7 @@ def _text_ngrams(text: str) -> frozenset:
     """All runs of 1-4 tokens of a product text (phrases are at most that long),
     so a lookup is a set membership test."""
     words = _text_tokens(text)
-    return frozenset(words[i:i + n] for n in range(1, 5) for i in range(len(words) - n + 1))
+    return frozenset(words[i : i + n] for n in range(1, 5) for i in range(len(words) - n + 1))
 
 
 def attribute_strength(product: Product, attribute: str) -> float:
@@ -367,16 +463,18 @@ def attribute_strength(product: Product, attribute: str) -> float:
     only: descriptions use them loosely ("great value for new runners")."""
     tags = {str(t).strip().lower() for t in product.get("tags", [])}
     in_name = _mentions(product.get("name", ""), attribute, guarded_too=True)
-    if (tags & _satisfying_tags(attribute)
-            or (attribute == "sale" and product.get("discount_percent"))
-            or (attribute == "new" and product.get("new_arrival"))):
+    if (
+        tags & _satisfying_tags(attribute)
+        or (attribute == "sale" and product.get("discount_percent"))
+        or (attribute == "new" and product.get("new_arrival"))
+    ):
         return 1.25 if in_name else 1.0
     if in_name or _mentions(product.get("description", ""), attribute, guarded_too=False):
         return 0.5
     return 0.0
 
 
-def attribute_rank(product: Product, attributes: Sequence[str]) -> Tuple[float, ...]:
+def attribute_rank(product: Product, attributes: Sequence[str]) -> tuple[float, ...]:
     """Sort key (smaller first) for the attribute part of the ranking:
 
     1. more requested attributes matched first (all before fewer);
@@ -389,7 +487,9 @@ def attribute_rank(product: Product, attributes: Sequence[str]) -> Tuple[float, 
     """
     strengths = [attribute_strength(product, a) for a in attributes]
     count = sum(1 for s in strengths if s > 0)
-    specs = sum(1 for a, s in zip(attributes, strengths) if s > 0 and re.search(r"\d", a))
+    specs = sum(
+        1 for a, s in zip(attributes, strengths, strict=True) if s > 0 and re.search(r"\d", a)
+    )
     tags = {str(t).strip().lower() for t in product.get("tags", [])}
     other_audience = 1 if (tags & AUDIENCE_TAGS) - set(attributes) else 0
     latest = max((i + 1 for i, s in enumerate(strengths) if s > 0), default=0)
@@ -428,27 +528,31 @@ def sale_price(product: Product) -> float:
 class Profile:
     """What the bot remembers about a visitor that shapes recommendations."""
 
-    interests: List[str] = field(default_factory=list)   # category keys, most recent first
-    colors: List[str] = field(default_factory=list)      # preferred colours
-    sizes: List[str] = field(default_factory=list)       # preferred sizes
-    recommended: List[str] = field(default_factory=list)  # product ids already shown
-    clicked: List[str] = field(default_factory=list)     # product ids clicked in the widget
-    declined: List[str] = field(default_factory=list)    # product ids turned down: never again
+    interests: list[str] = field(default_factory=list)  # category keys, most recent first
+    colors: list[str] = field(default_factory=list)  # preferred colours
+    sizes: list[str] = field(default_factory=list)  # preferred sizes
+    recommended: list[str] = field(default_factory=list)  # product ids already shown
+    clicked: list[str] = field(default_factory=list)  # product ids clicked in the widget
+    declined: list[str] = field(default_factory=list)  # product ids turned down: never again
 
 
 def _has_size(product: Product, size: str) -> bool:
     return str(size).lower() in [str(s).lower() for s in product.get("sizes", [])]
 
 
-def clicked_products(products: Sequence[Product], profile: Optional[Profile]) -> List[Product]:
+def clicked_products(products: Sequence[Product], profile: Profile | None) -> list[Product]:
     if not profile or not profile.clicked:
         return []
     clicked = set(profile.clicked)
     return [p for p in products if p["id"] in clicked]
 
 
-def score(product: Product, criteria: Criteria, profile: Optional[Profile] = None,
-          clicked: Sequence[Product] = ()) -> float:
+def score(
+    product: Product,
+    criteria: Criteria,
+    profile: Profile | None = None,
+    clicked: Sequence[Product] = (),
+) -> float:
     """Higher is better. Deals and new arrivals up; within a budget, prefer using it;
     the visitor's interests, colours, sizes and clicks up; repeats down."""
     s = (product.get("discount_percent") or 0) / 100 + (0.3 if product.get("new_arrival") else 0)
@@ -475,25 +579,41 @@ def score(product: Product, criteria: Criteria, profile: Optional[Profile] = Non
     return s
 
 
-def rank(products: Iterable[Product], criteria: Criteria,
-         profile: Optional[Profile] = None, clicked: Sequence[Product] = ()) -> List[Product]:
+def rank(
+    products: Iterable[Product],
+    criteria: Criteria,
+    profile: Profile | None = None,
+    clicked: Sequence[Product] = (),
+) -> list[Product]:
     """Best first: by requested attributes (see :func:`attribute_rank`), then
     :func:`score`; ties broken by price then id."""
-    return sorted(products, key=lambda p: (attribute_rank(p, criteria.attributes),
-                                           -score(p, criteria, profile, clicked),
-                                           sale_price(p), p["id"]))
+    return sorted(
+        products,
+        key=lambda p: (
+            attribute_rank(p, criteria.attributes),
+            -score(p, criteria, profile, clicked),
+            sale_price(p),
+            p["id"],
+        ),
+    )
 
 
-def filter_products(products: Sequence[Product], criteria: Criteria,
-                    profile: Optional[Profile] = None) -> List[Product]:
+def filter_products(
+    products: Sequence[Product], criteria: Criteria, profile: Profile | None = None
+) -> list[Product]:
     clicked = clicked_products(products, profile)
     declined = set(profile.declined) if profile else set()
-    return rank((p for p in products if p["id"] not in declined and matches(p, criteria)),
-                criteria, profile, clicked)
+    return rank(
+        (p for p in products if p["id"] not in declined and matches(p, criteria)),
+        criteria,
+        profile,
+        clicked,
+    )
 
 
-def search(products: Sequence[Product], criteria: Criteria, limit: int = 3,
-           profile: Optional[Profile] = None) -> SearchResult:
+def search(
+    products: Sequence[Product], criteria: Criteria, limit: int = 3, profile: Profile | None = None
+) -> SearchResult:
     """Exact matches, or the closest alternatives with filters relaxed.
 
     Filters are dropped size → colour → budget (the category is kept), so the
@@ -503,9 +623,10 @@ def search(products: Sequence[Product], criteria: Criteria, limit: int = 3,
     """
     found = filter_products(products, criteria, profile)
     if found:
-        return SearchResult(found[:limit], exact=True,
-                            unmatched=_unmatched(found, criteria.attributes))
-    relaxed: List[str] = []
+        return SearchResult(
+            found[:limit], exact=True, unmatched=_unmatched(found, criteria.attributes)
+        )
+    relaxed: list[str] = []
     current = criteria
     for name in ("size", "color", "max_price"):
         if getattr(current, name) is None:
@@ -517,18 +638,21 @@ def search(products: Sequence[Product], criteria: Criteria, limit: int = 3,
             if "max_price" in relaxed:
                 # nearest to the budget first (among equally good attribute matches)
                 found.sort(key=lambda p: (attribute_rank(p, criteria.attributes), sale_price(p)))
-            return SearchResult(found[:limit], exact=False, relaxed=relaxed,
-                                unmatched=_unmatched(found, criteria.attributes))
+            return SearchResult(
+                found[:limit],
+                exact=False,
+                relaxed=relaxed,
+                unmatched=_unmatched(found, criteria.attributes),
+            )
     return SearchResult([], exact=False, relaxed=relaxed)
 
 
-def _unmatched(candidates: Sequence[Product], attributes: Sequence[str]) -> List[str]:
+def _unmatched(candidates: Sequence[Product], attributes: Sequence[str]) -> list[str]:
     """Requested attributes that none of the candidates has."""
-    return [a for a in attributes
-            if not any(attribute_strength(p, a) > 0 for p in candidates)]
+    return [a for a in attributes if not any(attribute_strength(p, a) > 0 for p in candidates)]
 
 
-def _feature(product: Product) -> Optional[str]:
+def _feature(product: Product) -> str | None:
     """A short distinguishing feature from the tags (``2-person``, ``65L``…)."""
     for tag in product.get("tags", []):
         if re.search(r"\d", str(tag)):
@@ -536,11 +660,15 @@ def _feature(product: Product) -> Optional[str]:
     return None
 
 
-def reason(product: Product, criteria: Criteria, profile: Optional[Profile] = None,
-           clicked: Sequence[Product] = ()) -> str:
+def reason(
+    product: Product,
+    criteria: Criteria,
+    profile: Profile | None = None,
+    clicked: Sequence[Product] = (),
+) -> str:
     """One short phrase saying why this product fits, e.g.
     ``"2-person, under your $300 budget, 15% off this week"``."""
-    parts: List[str] = []
+    parts: list[str] = []
     price = sale_price(product)
     # Requested attributes it has come first: they are why it ranks here. Sale
     # and new are said below in their own words ("15% off this week").
@@ -583,15 +711,22 @@ def reason(product: Product, criteria: Criteria, profile: Optional[Profile] = No
         description = product["description"].rstrip(".")
         # ...and let the description say the attributes it already names
         said = _text_tokens(description)
-        parts = [part for i, part in enumerate(parts)
-                 if i >= matched or not any(_contains(said, f) for f in _variants(part))]
+        parts = [
+            part
+            for i, part in enumerate(parts)
+            if i >= matched or not any(_contains(said, f) for f in _variants(part))
+        ]
         parts.append(description)
     text = ", ".join(parts[:4])
     return text[0].upper() + text[1:]
 
 
-def card(product: Product, criteria: Criteria, profile: Optional[Profile] = None,
-         clicked: Sequence[Product] = ()) -> Dict[str, Any]:
+def card(
+    product: Product,
+    criteria: Criteria,
+    profile: Profile | None = None,
+    clicked: Sequence[Product] = (),
+) -> dict[str, Any]:
     """The product-card payload the widget renders."""
     return {
         "id": product["id"],
@@ -607,15 +742,26 @@ def card(product: Product, criteria: Criteria, profile: Optional[Profile] = None
     }
 
 
-def greeting_offer(products: Sequence[Product], category: str, budget: Optional[float] = None,
-                   declined: Iterable[str] = ()) -> Optional[Product]:
+def greeting_offer(
+    products: Sequence[Product],
+    category: str,
+    budget: float | None = None,
+    declined: Iterable[str] = (),
+) -> Product | None:
     """A real promotion (biggest discount) or else a new arrival in ``category``,
     within ``budget`` if known, never a declined product."""
     declined = set(declined)
-    pool = [p for p in products if p["category"] == category and p["id"] not in declined
-            and (budget is None or sale_price(p) <= budget)]
-    deals = sorted((p for p in pool if p.get("discount_percent")),
-                   key=lambda p: (-p["discount_percent"], sale_price(p), p["id"]))
+    pool = [
+        p
+        for p in products
+        if p["category"] == category
+        and p["id"] not in declined
+        and (budget is None or sale_price(p) <= budget)
+    ]
+    deals = sorted(
+        (p for p in pool if p.get("discount_percent")),
+        key=lambda p: (-p["discount_percent"], sale_price(p), p["id"]),
+    )
     if deals:
         return deals[0]
     news = sorted((p for p in pool if p.get("new_arrival")), key=lambda p: (sale_price(p), p["id"]))
@@ -630,7 +776,7 @@ def short_name(product: Product) -> str:
     return " ".join(words)
 
 
-def price_range(products: Sequence[Product], category: Optional[str] = None) -> Optional[tuple]:
+def price_range(products: Sequence[Product], category: str | None = None) -> tuple | None:
     """(min, max, count) of current prices, optionally within a category."""
     prices = [sale_price(p) for p in products if not category or p["category"] == category]
     if not prices:
@@ -639,19 +785,28 @@ def price_range(products: Sequence[Product], category: Optional[str] = None) -> 
 
 
 _GENERIC_NAME_WORDS = {
-    "tent", "bag", "jacket", "boot", "shoe", "the", "down", "synthetic", "pack",
+    "tent",
+    "bag",
+    "jacket",
+    "boot",
+    "shoe",
+    "the",
+    "down",
+    "synthetic",
+    "pack",
 }
 
 
-def find_by_name(products: Sequence[Product], text: Optional[str]) -> Optional[Product]:
+def find_by_name(products: Sequence[Product], text: str | None) -> Product | None:
     """The product whose distinctive name words all occur in ``text``."""
     if not text:
         return None
     words = set(re.findall(r"[a-z0-9]+", text.lower()))
     best, best_len = None, 0
     for p in products:
-        name_words = [w for w in re.findall(r"[a-z0-9]+", p["name"].lower())
-                      if w not in _GENERIC_NAME_WORDS]
+        name_words = [
+            w for w in re.findall(r"[a-z0-9]+", p["name"].lower()) if w not in _GENERIC_NAME_WORDS
+        ]
         if name_words and all(w in words for w in name_words) and len(name_words) > best_len:
             best, best_len = p, len(name_words)
     return best

@@ -1,7 +1,8 @@
 """``action_fallback``: when the bot is unsure, say what it can do."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
@@ -20,16 +21,18 @@ FALLBACK_BUTTONS = [
 
 
 class ActionFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(
-            text=("Sorry, I didn't quite get that. I can help you find gear, check prices, "
-                  "shipping, returns, promotions or an order, and sign you up for our "
-                  "newsletter. Or I can get you a person."),
+            text=(
+                "Sorry, I didn't quite get that. I can help you find gear, check prices, "
+                "shipping, returns, promotions or an order, and sign you up for our "
+                "newsletter. Or I can get you a person."
+            ),
             buttons=FALLBACK_BUTTONS,
         )
         # For the chat server only (never shown): it counts fallbacks in a row

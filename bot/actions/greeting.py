@@ -4,9 +4,10 @@ Memory lives in slots carried over to new sessions (name, interests,
 last_topic, budget), so the greeting needs no dialogue history. "Welcome back"
 is said at most once per session (checked in the session's own events).
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,7 +19,7 @@ from .data import catalog
 WELCOME_BACK = "Welcome back"
 
 
-def greeting_category(tracker: Tracker) -> Optional[str]:
+def greeting_category(tracker: Tracker) -> str | None:
     """The category to pick up: the last topic if it was one, else the latest interest."""
     topic = cat.normalize_category(tracker.get_slot("last_topic"))
     if topic:
@@ -34,7 +35,7 @@ def welcomed_this_session(tracker: Tracker) -> bool:
     )
 
 
-def offer_sentence(category: str, budget: Optional[float], declined: List[str]) -> str:
+def offer_sentence(category: str, budget: float | None, declined: list[str]) -> str:
     product = cat.greeting_offer(catalog(), category, budget, declined)
     if product is None:
         return ""
@@ -45,12 +46,12 @@ def offer_sentence(category: str, budget: Optional[float], declined: List[str]) 
 
 
 class ActionGreet(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         name = tracker.get_slot("name")
         category = greeting_category(tracker)
         if not name and not category:
@@ -62,7 +63,9 @@ class ActionGreet(Action):
             dispatcher.utter_message(response="utter_nice_to_meet_you", name=name)
             return []
         if name:
-            opener = f"Hi again, {name}" if welcomed_this_session(tracker) else f"{WELCOME_BACK}, {name}"
+            opener = (
+                f"Hi again, {name}" if welcomed_this_session(tracker) else f"{WELCOME_BACK}, {name}"
+            )
         else:
             # Anonymous visitor we have seen browsing: no "welcome back" for strangers.
             opener = "Hi there"
@@ -71,9 +74,15 @@ class ActionGreet(Action):
             label = cat.CATEGORY_LABELS[category]
             budget = cat.parse_budget(tracker.get_slot("budget"))
             text = f"{opener} — still after {label}?"
-            text += offer_sentence(category, budget, [str(i) for i in list_slot(tracker, "products_declined")])
-            buttons.append({"title": f"Show me {label}",
-                            "payload": payload("find_product", product_category=category)})
+            text += offer_sentence(
+                category, budget, [str(i) for i in list_slot(tracker, "products_declined")]
+            )
+            buttons.append(
+                {
+                    "title": f"Show me {label}",
+                    "payload": payload("find_product", product_category=category),
+                }
+            )
         else:
             text = f"{opener}! What can I help you find today?"
         buttons.append({"title": "Current promotions", "payload": "/ask_promotions"})

@@ -6,9 +6,10 @@ online, so it, not the bot, tells the visitor what happens next: queued with
 their position, or an offer to take a message when nobody is there. The bot
 only apologises for a complaint.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -20,12 +21,12 @@ COMPLAINT_APOLOGY = "I'm really sorry about that."
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if latest_intent(tracker) == "complain":
             reason = "complaint"
             dispatcher.utter_message(text=COMPLAINT_APOLOGY)

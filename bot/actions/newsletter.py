@@ -1,9 +1,10 @@
 """Newsletter sign-up: ``newsletter_form`` collects ``email``; consent is recorded on submit."""
+
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -15,7 +16,7 @@ from .data import policies
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
-def extract_email(value: Any) -> Optional[str]:
+def extract_email(value: Any) -> str | None:
     """The first plausible email address in ``value``, lower-cased, else ``None``."""
     if not isinstance(value, str):
         return None
@@ -24,12 +25,16 @@ def extract_email(value: Any) -> Optional[str]:
 
 
 class ValidateNewsletterForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_newsletter_form"
 
     async def validate_email(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         email = extract_email(slot_value)
         if email is None:
             dispatcher.utter_message(response="utter_invalid_email")
@@ -37,12 +42,12 @@ class ValidateNewsletterForm(FormValidationAction):
 
 
 class ActionSubscribeNewsletter(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_subscribe_newsletter"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         email = tracker.get_slot("email")
         if not extract_email(email):
             dispatcher.utter_message(response="utter_invalid_email")
@@ -50,11 +55,15 @@ class ActionSubscribeNewsletter(Action):
         newsletter = policies().get("newsletter") or {}
         # Say exactly what they agreed to: the confirmation is part of the
         # consent record (the chat server stores it with the source).
-        text = (f"You're subscribed with {email}: you agreed to receive our newsletter "
-                f"(new arrivals and deals) by email. You can unsubscribe any time. Thanks!")
+        text = (
+            f"You're subscribed with {email}: you agreed to receive our newsletter "
+            f"(new arrivals and deals) by email. You can unsubscribe any time. Thanks!"
+        )
         if newsletter.get("welcome_code"):
-            text += (f" Here's {newsletter.get('welcome_discount_percent', 10)}% off your "
-                     f"first order: code {newsletter['welcome_code']}.")
+            text += (
+                f" Here's {newsletter.get('welcome_discount_percent', 10)}% off your "
+                f"first order: code {newsletter['welcome_code']}."
+            )
         dispatcher.utter_message(text=text)
         return [
             SlotSet("marketing_consent", True),

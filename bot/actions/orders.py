@@ -1,8 +1,9 @@
 """Order status: ``order_status_form`` collects ``order_id``; ``action_order_status`` answers."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -22,7 +23,7 @@ STATUS_TEXT = {
 }
 
 
-def normalize_order_id(value: Any) -> Optional[str]:
+def normalize_order_id(value: Any) -> str | None:
     """``"tr10023"``, ``"#10023"``, ``"TR 10023"`` → ``"TR-10023"``; else ``None``."""
     if not value:
         return None
@@ -30,12 +31,14 @@ def normalize_order_id(value: Any) -> Optional[str]:
     return f"TR-{match.group(1)}" if match else None
 
 
-def order_status_text(order_id: str, data: Dict[str, Any]) -> Optional[str]:
+def order_status_text(order_id: str, data: dict[str, Any]) -> str | None:
     order = (data.get("orders") or {}).get(order_id)
     if order is None:
         return None
     status = order["status"]
-    text = f"Order {order_id} ({', '.join(order.get('items', []))}) {STATUS_TEXT.get(status, status)}"
+    text = (
+        f"Order {order_id} ({', '.join(order.get('items', []))}) {STATUS_TEXT.get(status, status)}"
+    )
     if order.get("carrier"):
         text += f" with {order['carrier']}"
     if order.get("eta"):
@@ -45,12 +48,16 @@ def order_status_text(order_id: str, data: Dict[str, Any]) -> Optional[str]:
 
 
 class ValidateOrderStatusForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_order_status_form"
 
     async def validate_order_id(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         order_id = normalize_order_id(slot_value)
         if order_id is None:
             dispatcher.utter_message(response="utter_invalid_order_id")
@@ -58,20 +65,22 @@ class ValidateOrderStatusForm(FormValidationAction):
 
 
 class ActionOrderStatus(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_order_status"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         order_id = normalize_order_id(tracker.get_slot("order_id"))
         text = order_status_text(order_id, policies()) if order_id else None
         if text:
             dispatcher.utter_message(text=text)
         else:
             dispatcher.utter_message(
-                text=(f"I couldn't find an order {order_id or ''}. Please check the number in "
-                      "your confirmation email, or a person from our team can look it up."),
+                text=(
+                    f"I couldn't find an order {order_id or ''}. Please check the number in "
+                    "your confirmation email, or a person from our team can look it up."
+                ),
                 buttons=[HUMAN_BUTTON],
             )
         # Forget the id so the next status question asks again instead of

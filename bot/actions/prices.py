@@ -1,7 +1,8 @@
 """``action_price_info``: price ranges per category or for a named product."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -13,29 +14,33 @@ from .data import catalog
 
 
 class ActionPriceInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_price_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         products = catalog()
-        events: List[Dict[Text, Any]] = [SlotSet("last_topic", "prices")]
+        events: list[dict[str, Any]] = [SlotSet("last_topic", "prices")]
 
         product = cat.find_by_name(products, latest_text(tracker))
         if product:
             price = cat.sale_price(product)
             text = f"The {product['name']} is {money(price)}"
             if product.get("discount_percent"):
-                text += (f" right now ({product['discount_percent']}% off the usual "
-                         f"{money(product['price'])})")
+                text += (
+                    f" right now ({product['discount_percent']}% off the usual "
+                    f"{money(product['price'])})"
+                )
             dispatcher.utter_message(text=text + ".")
-            dispatcher.utter_message(json_message={
-                "type": "product_cards",
-                "products": [cat.card(product, cat.Criteria(category=product["category"]))],
-            })
-            return events + [SlotSet("product_category", product["category"]),
-                             SlotSet("last_topic", product["category"])]
+            dispatcher.utter_message(
+                json_message={
+                    "type": "product_cards",
+                    "products": [cat.card(product, cat.Criteria(category=product["category"]))],
+                }
+            )
+            category = product["category"]
+            return [*events, SlotSet("product_category", category), SlotSet("last_topic", category)]
 
         category = cat.normalize_category(
             latest_entity(tracker, "product_category") or tracker.get_slot("product_category")
@@ -43,8 +48,10 @@ class ActionPriceInfo(Action):
         if category is None:
             low, high, count = cat.price_range(products)
             dispatcher.utter_message(
-                text=(f"Our {count} products range from {money(low)} to {money(high)}. "
-                      "Which category would you like prices for?"),
+                text=(
+                    f"Our {count} products range from {money(low)} to {money(high)}. "
+                    "Which category would you like prices for?"
+                ),
                 buttons=category_buttons("ask_price"),
             )
             return events
@@ -57,8 +64,12 @@ class ActionPriceInfo(Action):
             text += f" {len(on_sale)} of them are on sale right now."
         dispatcher.utter_message(
             text=text,
-            buttons=[{"title": f"Show me {label}",
-                      "payload": payload("find_product", product_category=category)}],
+            buttons=[
+                {
+                    "title": f"Show me {label}",
+                    "payload": payload("find_product", product_category=category),
+                }
+            ],
         )
         # the category is the topic (the greeting picks it up next visit)
-        return events + [SlotSet("product_category", category), SlotSet("last_topic", category)]
+        return [*events, SlotSet("product_category", category), SlotSet("last_topic", category)]

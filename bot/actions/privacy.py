@@ -5,9 +5,10 @@ The bot only *asks* for erasure: it sends the custom payload
 own store and from the tracker store and gives them a fresh id. The slots are
 reset here too, so nothing remembered leaks even before that happens.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset
@@ -17,12 +18,12 @@ FORGET_PAYLOAD = {"privacy": {"forget": True}}
 
 
 class ActionForgetMe(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_forget_me"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_forgotten")
         dispatcher.utter_message(json_message=FORGET_PAYLOAD)
         return [AllSlotsReset()]

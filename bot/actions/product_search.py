@@ -1,8 +1,9 @@
 """``action_search_products``: product recommendations as cards."""
+
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -34,7 +35,7 @@ SEARCH_INTENTS = ("find_product", "inform", "affirm")
 MAX_REFINEMENT_MESSAGES = 20
 
 
-def _earlier_messages(tracker: Tracker) -> List[Tuple[str, Optional[str], Optional[str]]]:
+def _earlier_messages(tracker: Tracker) -> list[tuple[str, str | None, str | None]]:
     """``(text, intent, category searched after it)`` for each user message of
     this session before the latest one, oldest first.
 
@@ -42,16 +43,23 @@ def _earlier_messages(tracker: Tracker) -> List[Tuple[str, Optional[str], Option
     message was handled (set by the slot mapping or this action), else the
     message's own category entity.
     """
-    messages: List[List[Any]] = []
-    category: Optional[str] = None
+    messages: list[list[Any]] = []
+    category: str | None = None
     for event in session_events(tracker):
         if event.get("event") == "user":
             parse = event.get("parse_data") or {}
-            entity = next((e.get("value") for e in parse.get("entities") or []
-                           if e.get("entity") == "product_category"), None)
+            entity = next(
+                (
+                    e.get("value")
+                    for e in parse.get("entities") or []
+                    if e.get("entity") == "product_category"
+                ),
+                None,
+            )
             category = cat.normalize_category(entity) or category
-            messages.append([event.get("text") or "", (parse.get("intent") or {}).get("name"),
-                             category])
+            messages.append(
+                [event.get("text") or "", (parse.get("intent") or {}).get("name"), category]
+            )
         elif event.get("event") == "slot" and event.get("name") == "product_category":
             category = cat.normalize_category(event.get("value"))
             if messages:
@@ -61,7 +69,7 @@ def _earlier_messages(tracker: Tracker) -> List[Tuple[str, Optional[str], Option
     return [tuple(m) for m in messages[:-1]]  # the last one is the latest message
 
 
-def previous_attributes(tracker: Tracker, category: Optional[str]) -> Tuple[str, ...]:
+def previous_attributes(tracker: Tracker, category: str | None) -> tuple[str, ...]:
     """Attributes of the search the latest message refines, re-read from the
     earlier messages' text (there is no slot for them, on purpose: the domain
     stays as it is and nothing new is stored about the visitor).
@@ -73,7 +81,7 @@ def previous_attributes(tracker: Tracker, category: Optional[str]) -> Tuple[str,
     that starts over.
     """
     products = catalog()
-    found: List[Tuple[str, ...]] = []
+    found: list[tuple[str, ...]] = []
     earlier = _earlier_messages(tracker)[-MAX_REFINEMENT_MESSAGES:]
     for text, intent, message_category in reversed(earlier):
         if message_category is not None and message_category != category:
@@ -101,10 +109,13 @@ def criteria_from_tracker(tracker: Tracker) -> cat.Criteria:
     # The slot mapping has already copied the message's entity into the slot:
     # compare with the value from before this message.
     previous_category = cat.normalize_category(previous_slot_value(tracker, "product_category"))
-    fresh = (message_category is not None and latest_intent(tracker) == "find_product"
-             and message_category != previous_category)
+    fresh = (
+        message_category is not None
+        and latest_intent(tracker) == "find_product"
+        and message_category != previous_category
+    )
 
-    def pick(entity: str) -> Optional[Any]:
+    def pick(entity: str) -> Any | None:
         value = latest_entity(tracker, entity)
         if value is None and not fresh:
             value = tracker.get_slot(entity)
@@ -116,8 +127,11 @@ def criteria_from_tracker(tracker: Tracker) -> cat.Criteria:
     interests = profile_from_tracker(tracker).interests
     products = catalog()
     message_attributes = cat.extract_attributes(latest_text(tracker), products)
-    category = (message_category or cat.normalize_category(tracker.get_slot("product_category"))
-                or (interests[0] if interests and not message_attributes else None))
+    category = (
+        message_category
+        or cat.normalize_category(tracker.get_slot("product_category"))
+        or (interests[0] if interests and not message_attributes else None)
+    )
     attributes = tuple(dict.fromkeys(previous_attributes(tracker, category) + message_attributes))
     return cat.Criteria(
         category=category,
@@ -132,9 +146,9 @@ def describe(criteria: cat.Criteria) -> str:
     """``"blue waterproof jackets for kids in size M under $200"``."""
     label = cat.CATEGORY_LABELS.get(criteria.category or "", "gear")
     labels = [cat.attribute_label(a) for a in criteria.attributes]
-    before = [text for text, a in zip(labels, criteria.attributes) if text == a]
-    after = [text for text, a in zip(labels, criteria.attributes) if text != a]
-    text = " ".join(before + [label] + after)
+    before = [text for text, a in zip(labels, criteria.attributes, strict=True) if text == a]
+    after = [text for text, a in zip(labels, criteria.attributes, strict=True) if text != a]
+    text = " ".join([*before, label, *after])
     if criteria.color:
         text = f"{criteria.color} {text}"
     if criteria.size:
@@ -144,9 +158,9 @@ def describe(criteria: cat.Criteria) -> str:
     return text
 
 
-def refine_buttons(criteria: cat.Criteria, shown: List[Dict[str, Any]]) -> List[Dict[str, str]]:
-    buttons: List[Dict[str, str]] = []
-    colors: List[str] = []
+def refine_buttons(criteria: cat.Criteria, shown: list[dict[str, Any]]) -> list[dict[str, str]]:
+    buttons: list[dict[str, str]] = []
+    colors: list[str] = []
     for product in shown:
         for color in product["colors"]:
             if color != criteria.color and color not in colors:
@@ -168,20 +182,22 @@ def show_products(
     dispatcher: CollectingDispatcher,
     criteria: cat.Criteria,
     profile: cat.Profile,
-    intro: Optional[str] = None,
+    intro: str | None = None,
     prefix: str = "",
-) -> List[Dict[Text, Any]]:
+) -> list[dict[str, Any]]:
     """Send cards for ``criteria`` ranked for ``profile``; return the slot events
     recording what was shown (``products_recommended``)."""
     products = catalog()
     result = cat.search(products, criteria, limit=MAX_CARDS, profile=profile)
     if not result.products:
         if profile.declined:
-            text = (f"That's all the {describe(criteria)} I have that you haven't turned down. "
-                    "Want to try another category?")
+            text = (
+                f"That's all the {describe(criteria)} I have that you haven't turned down. "
+                "Want to try another category?"
+            )
         else:
             text = f"Sorry, I couldn't find any {describe(criteria)}. Want to try another category?"
-        dispatcher.utter_message(text=prefix + text, buttons=category_buttons() + [HUMAN_BUTTON])
+        dispatcher.utter_message(text=prefix + text, buttons=[*category_buttons(), HUMAN_BUTTON])
         return []
 
     wanted = len(criteria.attributes)
@@ -201,8 +217,9 @@ def show_products(
             why.append("none are " + " or ".join(cat.attribute_label(a) for a in result.unmatched))
         elif matched[0] < wanted:
             # each attribute exists, but not all together ("ultralight 2-person tent")
-            why.append("nothing is " + " and ".join(cat.attribute_label(a)
-                                                    for a in criteria.attributes))
+            why.append(
+                "nothing is " + " and ".join(cat.attribute_label(a) for a in criteria.attributes)
+            )
         text = (
             f"I couldn't find {describe(criteria)} — {', and '.join(why)}. "
             "These are the closest alternatives:"
@@ -219,12 +236,12 @@ def show_products(
 
 
 class ActionSearchProducts(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_search_products"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         raw_budget = latest_entity(tracker, "budget")
         if raw_budget is not None and cat.parse_budget(raw_budget) is None:
             # "my budget is -50": action_validate_slot_mappings has already
@@ -232,7 +249,7 @@ class ActionSearchProducts(Action):
             return []
         criteria = criteria_from_tracker(tracker)
         profile = profile_from_tracker(tracker)
-        events: List[Dict[Text, Any]] = [
+        events: list[dict[str, Any]] = [
             SlotSet("color", criteria.color),
             SlotSet("size", criteria.size),
             SlotSet("budget", criteria.max_price),
@@ -254,35 +271,42 @@ class ActionSearchProducts(Action):
             events.append(SlotSet("interests", interests))
 
         intro = None
-        if latest_entity(tracker, "product_category") is None and latest_intent(tracker) in (
-            "find_product", "affirm"
-        ) and not cat.extract_attributes(latest_text(tracker), catalog()):
+        if (
+            latest_entity(tracker, "product_category") is None
+            and latest_intent(tracker) in ("find_product", "affirm")
+            and not cat.extract_attributes(latest_text(tracker), catalog())
+        ):
             # "what would you recommend for me?": picked from what we remember.
-            intro = f"Based on what you've been looking at, here are some {describe(criteria)} for you:"
+            intro = (
+                f"Based on what you've been looking at, here are some {describe(criteria)} for you:"
+            )
         return events + show_products(dispatcher, criteria, profile, intro)
 
 
 class ActionDeclineProducts(Action):
     """``deny`` right after recommendations: never suggest those again; offer others."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_decline_products"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         shown = last_shown_product_ids(tracker)
         if not shown:
             dispatcher.utter_message(response="utter_browse_ok")
             return []
         profile = profile_from_tracker(tracker)
         profile.declined = append_unique(profile.declined, shown, limit=200)
-        events: List[Dict[Text, Any]] = [SlotSet("products_declined", profile.declined)]
+        events: list[dict[str, Any]] = [SlotSet("products_declined", profile.declined)]
         category = cat.normalize_category(tracker.get_slot("product_category"))
         if category is None:
             dispatcher.utter_message(
-                text="No problem, I won't suggest those again. What kind of gear would you like instead?",
-                buttons=category_buttons() + [HUMAN_BUTTON],
+                text=(
+                    "No problem, I won't suggest those again. "
+                    "What kind of gear would you like instead?"
+                ),
+                buttons=[*category_buttons(), HUMAN_BUTTON],
             )
             return events
         criteria = cat.Criteria(
@@ -292,7 +316,8 @@ class ActionDeclineProducts(Action):
             max_price=cat.parse_budget(tracker.get_slot("budget")),
             # still the search they were refining ("no" has no attributes itself)
             attributes=cat.drop_category_words(
-                catalog(), previous_attributes(tracker, category), category),
+                catalog(), previous_attributes(tracker, category), category
+            ),
         )
         intro = f"How about these {describe(criteria)}?"
         prefix = "No problem, I won't suggest those again. "

@@ -6,54 +6,184 @@ from ``action_extract_slots``): it extracts the custom slots (``budget``,
 that changed, so nothing invalid is stored: a rejected value keeps the
 previous one and the visitor is asked again.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Tracker, ValidationAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from . import catalog as cat
-from .common import latest_entity, latest_intent, latest_text, list_slot, previous_slot_value, remember_first
+from .common import (
+    latest_entity,
+    latest_intent,
+    latest_text,
+    list_slot,
+    previous_slot_value,
+    remember_first,
+)
 from .newsletter import extract_email
 from .orders import normalize_order_id
 
 _NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '\-’][^\W\d_]+)*$")
 # Words that are never a name: greetings, fillers, shop vocabulary.
 _NOT_NAMES = {
-    "hi", "hello", "hey", "hiya", "howdy", "yo", "sup", "greetings", "morning", "evening",
-    "afternoon", "bye", "goodbye", "thanks", "thank", "yes", "no", "ok", "okay", "sure",
-    "nope", "yeah", "here", "there", "back", "fine", "good", "great", "looking", "interested",
-    "just", "a", "an", "the", "me", "you", "bot", "human", "person", "customer", "new",
-    "not", "sorry", "done", "ready", "going", "after", "searching", "shopping", "browsing",
-    "trying", "want", "need", "buying", "in", "on", "at", "from", "so", "very", "really",
-    "happy", "sad", "angry", "tired", "cold", "hot", "size", "budget", "email", "order",
-    "help", "available", "gonna", "getting", "still", "also", "only", "well",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "howdy",
+    "yo",
+    "sup",
+    "greetings",
+    "morning",
+    "evening",
+    "afternoon",
+    "bye",
+    "goodbye",
+    "thanks",
+    "thank",
+    "yes",
+    "no",
+    "ok",
+    "okay",
+    "sure",
+    "nope",
+    "yeah",
+    "here",
+    "there",
+    "back",
+    "fine",
+    "good",
+    "great",
+    "looking",
+    "interested",
+    "just",
+    "a",
+    "an",
+    "the",
+    "me",
+    "you",
+    "bot",
+    "human",
+    "person",
+    "customer",
+    "new",
+    "not",
+    "sorry",
+    "done",
+    "ready",
+    "going",
+    "after",
+    "searching",
+    "shopping",
+    "browsing",
+    "trying",
+    "want",
+    "need",
+    "buying",
+    "in",
+    "on",
+    "at",
+    "from",
+    "so",
+    "very",
+    "really",
+    "happy",
+    "sad",
+    "angry",
+    "tired",
+    "cold",
+    "hot",
+    "size",
+    "budget",
+    "email",
+    "order",
+    "help",
+    "available",
+    "gonna",
+    "getting",
+    "still",
+    "also",
+    "only",
+    "well",
 }
 _PRODUCT_WORDS = {
-    "tent", "tents", "boot", "boots", "shoe", "shoes", "jacket", "jackets", "backpack",
-    "backpacks", "pack", "packs", "bag", "bags", "sleeping", "running", "hiking", "gear",
-    "headlamp", "stove", "coat", "parka", "fleece", "sneakers", "runners", "trail",
-    "accessories", "quilt", "rucksack", "daypack", "poles",
+    "tent",
+    "tents",
+    "boot",
+    "boots",
+    "shoe",
+    "shoes",
+    "jacket",
+    "jackets",
+    "backpack",
+    "backpacks",
+    "pack",
+    "packs",
+    "bag",
+    "bags",
+    "sleeping",
+    "running",
+    "hiking",
+    "gear",
+    "headlamp",
+    "stove",
+    "coat",
+    "parka",
+    "fleece",
+    "sneakers",
+    "runners",
+    "trail",
+    "accessories",
+    "quilt",
+    "rucksack",
+    "daypack",
+    "poles",
 }
-_COLORS = {"red", "blue", "green", "black", "white", "grey", "gray", "orange", "yellow",
-           "pink", "brown", "purple", "navy"}
+_COLORS = {
+    "red",
+    "blue",
+    "green",
+    "black",
+    "white",
+    "grey",
+    "gray",
+    "orange",
+    "yellow",
+    "pink",
+    "brown",
+    "purple",
+    "navy",
+}
 # "my name is Priya", "call me Sam", "This is Jordan", "I'm Priya" (the last
 # only as a whole short message, so "I'm looking for a tent" never matches).
 _WORD = r"[^\W\d_][\w'’\-]*"
 _NAME_PATTERNS = [
-    (re.compile(rf"\b(?:my name is|my name's|my names|name is|name's|the name is|call me|"
-                rf"you can call me)\s+({_WORD}(?:\s+{_WORD})?)", re.IGNORECASE), False),
+    (
+        re.compile(
+            rf"\b(?:my name is|my name's|my names|name is|name's|the name is|call me|"
+            rf"you can call me)\s+({_WORD}(?:\s+{_WORD})?)",
+            re.IGNORECASE,
+        ),
+        False,
+    ),
     (re.compile(rf"\b(?:this is|it's|it is)\s+({_WORD}(?:\s+{_WORD})?)", re.IGNORECASE), True),
-    (re.compile(rf"^\s*(?:hi|hello|hey)?[,!\s]*(?:i'm|i am|im)\s+({_WORD})\s*[.!]?\s*$",
-                re.IGNORECASE), False),
+    (
+        re.compile(
+            rf"^\s*(?:hi|hello|hey)?[,!\s]*(?:i'm|i am|im)\s+({_WORD})\s*[.!]?\s*$", re.IGNORECASE
+        ),
+        False,
+    ),
 ]
 
 
 def _title(word: str) -> str:
-    """``o'brien`` -> ``O'Brien``, ``anne-marie`` -> ``Anne-Marie``, ``mcdonald`` -> ``Mcdonald``."""
+    """``o'brien`` -> ``O'Brien``, ``anne-marie`` -> ``Anne-Marie``, ``mcdonald``
+    -> ``Mcdonald``."""
     out, upper_next = [], True
     for i, ch in enumerate(word):
         out.append(ch.upper() if upper_next else ch.lower())
@@ -61,23 +191,28 @@ def _title(word: str) -> str:
     return "".join(out)
 
 
-def clean_name(value: Any) -> Optional[str]:
+def clean_name(value: Any) -> str | None:
     """A plausible person name, title-cased (``"priya"`` -> ``"Priya"``), else ``None``."""
     if not isinstance(value, str):
         return None
-    name = " ".join(value.strip().strip(".,!?;:\"").split())
+    name = " ".join(value.strip().strip('.,!?;:"').split())
     if not 1 <= len(name) <= 40 or not _NAME_CHARS.match(name):
         return None
     words = re.split(r"[ \-'’]", name.lower())
-    if any(w in _NOT_NAMES or w in _PRODUCT_WORDS or w in _COLORS
-           or cat.normalize_category(w) and w in _PRODUCT_WORDS for w in words):
+    if any(
+        w in _NOT_NAMES
+        or w in _PRODUCT_WORDS
+        or w in _COLORS
+        or (cat.normalize_category(w) and w in _PRODUCT_WORDS)
+        for w in words
+    ):
         return None
     if cat.normalize_category(name) is not None and name.lower() in _PRODUCT_WORDS:
         return None
     return _title(name)
 
 
-def name_from_text(text: str) -> Optional[str]:
+def name_from_text(text: str) -> str | None:
     """Pattern fallback when the NLU model did not tag a ``name`` entity."""
     for pattern, needs_capital in _NAME_PATTERNS:
         match = pattern.search(text or "")
@@ -99,7 +234,7 @@ _PLAIN_COLOR = re.compile(r"^[^\W\d_]+(?:[ \-][^\W\d_]+){0,2}$")
 _PLAIN_SIZE = re.compile(r"^[A-Za-z0-9]+(?:[ ./\-][A-Za-z0-9]+){0,2}$")
 
 
-def clean_color(value: Any) -> Optional[str]:
+def clean_color(value: Any) -> str | None:
     """A plausible colour, normalised (``"Navy"`` -> ``"blue"``), else ``None``."""
     if not isinstance(value, str) or len(value) > 30:
         return None
@@ -107,7 +242,7 @@ def clean_color(value: Any) -> Optional[str]:
     return color if color and _PLAIN_COLOR.match(color) else None
 
 
-def clean_size(value: Any) -> Optional[str]:
+def clean_size(value: Any) -> str | None:
     """A plausible size, normalised (``"large"`` -> ``"L"``), else ``None``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
@@ -131,16 +266,18 @@ def _plain_values(value: Any, clean: Any, tracker: Tracker, slot: str) -> Any:
 
 _BUDGET_WORDS = re.compile(
     r"\b(budget|spend|spending|under|below|less than|up to|max(imum)?|no more than|"
-    r"around|about|cheaper than|dollars?|bucks|usd)\b|\$", re.IGNORECASE)
+    r"around|about|cheaper than|dollars?|bucks|usd)\b|\$",
+    re.IGNORECASE,
+)
 
 
 class ValidateSlotMappings(ValidationAction):
     """``action_validate_slot_mappings``: profile slots filled outside forms."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_validate_slot_mappings"
 
-    def domain_slots(self, domain: DomainDict) -> List[Text]:
+    def domain_slots(self, domain: DomainDict) -> list[str]:
         # email has a form-conditioned mapping (newsletter form) but is also
         # filled from any message: validate it here too.
         slots = super().domain_slots(domain)
@@ -153,27 +290,33 @@ class ValidateSlotMappings(ValidationAction):
 
     async def extract_budget(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         raw = latest_entity(tracker, "budget")
         if raw is None:
             text = latest_text(tracker)
             # The model missed the entity: "my budget is 300 dollars", "around 1k".
             order_id = latest_entity(tracker, "order_id")
-            if (latest_intent(tracker) in ("inform", "find_product") and _BUDGET_WORDS.search(text)
-                    and re.search(r"\d", text) and latest_entity(tracker, "size") is None
-                    and (order_id is None or normalize_order_id(order_id) is None)):
+            if (
+                latest_intent(tracker) in ("inform", "find_product")
+                and _BUDGET_WORDS.search(text)
+                and re.search(r"\d", text)
+                and latest_entity(tracker, "size") is None
+                and (order_id is None or normalize_order_id(order_id) is None)
+            ):
                 raw = text
             else:
                 return {}
         amount = cat.parse_budget(raw)
-        if amount is None or (isinstance(raw, str) and re.search(r"-\s*\$?\s*\d", latest_text(tracker))):
+        if amount is None or (
+            isinstance(raw, str) and re.search(r"-\s*\$?\s*\d", latest_text(tracker))
+        ):
             dispatcher.utter_message(response="utter_invalid_budget")
             return {}
         return {"budget": amount}
 
     async def extract_interests(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         category = cat.normalize_category(latest_entity(tracker, "product_category"))
         if category is None:
             return {}
@@ -183,7 +326,7 @@ class ValidateSlotMappings(ValidationAction):
 
     async def extract_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         if latest_entity(tracker, "name") is not None:
             return {}  # the from_entity mapping has it; validate_name cleans it
         if latest_intent(tracker) not in ("inform", "greet", None):
@@ -194,16 +337,24 @@ class ValidateSlotMappings(ValidationAction):
     # ----- validation -----
 
     async def validate_name(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         name = clean_name(slot_value)
         if name is None:
             return {"name": previous_slot_value(tracker, "name")}
         return {"name": name}
 
     async def validate_email(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         if tracker.active_loop.get("name") == "newsletter_form":
             return {"email": slot_value}  # validate_newsletter_form handles it (and re-asks)
         email = extract_email(slot_value)
@@ -217,26 +368,42 @@ class ValidateSlotMappings(ValidationAction):
         return {"email": email}
 
     async def validate_color(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return {"color": _plain_values(slot_value, clean_color, tracker, "color")}
 
     async def validate_size(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         return {"size": _plain_values(slot_value, clean_size, tracker, "size")}
 
     async def validate_budget(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         amount = cat.parse_budget(slot_value)
         if amount is None and slot_value is not None:
             return {"budget": previous_slot_value(tracker, "budget")}
         return {"budget": amount}
 
     async def validate_order_id(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
         if tracker.active_loop.get("name"):
             return {"order_id": slot_value}  # validate_order_status_form handles it
         return {"order_id": normalize_order_id(slot_value)}

@@ -12,20 +12,37 @@ long-term memory actions and agents read instead of old dialogue history.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 MAX_SUMMARIES = 10
-# Dialogue-control slots belong to one session only.
-NOT_CARRIED = {"requested_slot", "session_started_metadata", "session_summaries"}
+# Dialogue-control slots belong to one session only; so does the campaign
+# opener that started a session (actions/campaigns.py).
+NOT_CARRIED = {
+    "requested_slot",
+    "session_started_metadata",
+    "session_summaries",
+    "campaign",
+    "campaign_variant",
+    "campaign_content",
+}
 
 
-def summarise_session(events: List[Dict[Text, Any]], slots: Dict[Text, Any]) -> Dict[Text, Any] | None:
+def said_by_visitor(event: dict[str, Any]) -> bool:
+    """A user turn the visitor said (not one triggered by the chat server,
+    such as a campaign opener, which Rasa marks ``metadata.is_external``)."""
+    if event.get("event") != "user":
+        return False
+    metadata = event.get("metadata") or (event.get("parse_data") or {}).get("metadata") or {}
+    return not (isinstance(metadata, dict) and metadata.get("is_external") is True)
+
+
+def summarise_session(events: list[dict[str, Any]], slots: dict[str, Any]) -> dict[str, Any] | None:
     """A compact record of one session: when, what about, what happened."""
-    user_turns = [e for e in events if e.get("event") == "user"]
+    user_turns = [e for e in events if said_by_visitor(e)]
     if not user_turns:
         return None
     intents = []
@@ -47,21 +64,21 @@ def summarise_session(events: List[Dict[Text, Any]], slots: Dict[Text, Any]) -> 
 class ActionSessionStart(Action):
     """Start a session with one SlotSet per remembered slot and a session summary."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         slots = tracker.current_slot_values()
-        events: List[EventType] = [SessionStarted()]
+        events: list[EventType] = [SessionStarted()]
         for name, value in slots.items():
             if name not in NOT_CARRIED and value not in (None, [], ""):
                 events.append(SlotSet(name, value))
         summaries = list(slots.get("session_summaries") or [])
         summary = summarise_session(tracker.events, slots)
         if summary is not None:
-            summaries = (summaries + [summary])[-MAX_SUMMARIES:]
+            summaries = ([*summaries, summary])[-MAX_SUMMARIES:]
         if summaries:
             events.append(SlotSet("session_summaries", summaries))
         events.append(ActionExecuted("action_listen"))

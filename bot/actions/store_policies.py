@@ -1,7 +1,8 @@
 """Shipping, returns and promotions answers, all from ``bot/data/policies.yml``."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -12,7 +13,7 @@ from .common import HUMAN_BUTTON, latest_entity, money, payload
 from .data import policies
 
 
-def shipping_text(data: Dict[str, Any]) -> str:
+def shipping_text(data: dict[str, Any]) -> str:
     s = data["shipping"]
     return (
         f"Standard shipping is {money(s['standard']['price'])} ({s['standard']['days']}) "
@@ -22,7 +23,7 @@ def shipping_text(data: Dict[str, Any]) -> str:
     )
 
 
-def returns_text(data: Dict[str, Any]) -> str:
+def returns_text(data: dict[str, Any]) -> str:
     r = data["returns"]
     label = " with a free return label" if r.get("free_return_label") else ""
     text = (
@@ -34,7 +35,7 @@ def returns_text(data: Dict[str, Any]) -> str:
     return text
 
 
-def promotions_for(data: Dict[str, Any], category: Optional[str]) -> List[Dict[str, Any]]:
+def promotions_for(data: dict[str, Any], category: str | None) -> list[dict[str, Any]]:
     """Current promotions; with a category, those that apply to it (or sitewide)."""
     promos = data.get("promotions") or []
     if category is None:
@@ -42,7 +43,7 @@ def promotions_for(data: Dict[str, Any], category: Optional[str]) -> List[Dict[s
     return [p for p in promos if not p.get("categories") or category in p["categories"]]
 
 
-def promotions_text(data: Dict[str, Any], category: Optional[str]) -> str:
+def promotions_text(data: dict[str, Any], category: str | None) -> str:
     promos = promotions_for(data, category)
     if not promos:
         return "There are no promotions running right now."
@@ -54,38 +55,41 @@ def promotions_text(data: Dict[str, Any], category: Optional[str]) -> str:
 
 
 class ActionShippingInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_shipping_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=shipping_text(policies()))
         return [SlotSet("last_topic", "shipping")]
 
 
 class ActionReturnsInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_returns_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=returns_text(policies()), buttons=[HUMAN_BUTTON])
         return [SlotSet("last_topic", "returns")]
 
 
 class ActionPromotionsInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_promotions_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         category = cat.normalize_category(latest_entity(tracker, "product_category"))
         data = policies()
         buttons = [
-            {"title": f"Shop {cat.CATEGORY_LABELS[c]}", "payload": payload("find_product", product_category=c)}
+            {
+                "title": f"Shop {cat.CATEGORY_LABELS[c]}",
+                "payload": payload("find_product", product_category=c),
+            }
             for promo in promotions_for(data, category)
             for c in promo.get("categories", [])
         ][:3]

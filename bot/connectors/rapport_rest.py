@@ -29,16 +29,21 @@ When a turn ends with nothing said, this channel runs the bot's fallback
 action in the same turn (under the same lock), so the visitor hears what the
 bot can do, the chat server counts a fallback (two in a row bring a person)
 and the message is logged for improving the training data.
+
+**A database outage loses nothing.** When the tracker store cannot load or
+save (storage/availability.py), the turn fails as a whole and the channel
+answers ``503 {"error": "tracker_store_unavailable"}`` with nothing saved;
+the chat server keeps the message and runs the turn again after recovery.
+A turn is idempotent by the chat server's ``metadata.message_id``: if the
+tracker already holds that message (the save worked, the answer was lost on
+the way back), its stored replies are sent again and nothing is re-run.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
-
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.actions.action import action_for_name_or_text
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -51,6 +56,11 @@ from rasa.shared.core.constants import (
     USER_INTENT_SESSION_START,
 )
 from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from storage.availability import TrackerStoreUnavailable, strict_failsafe
 
 logger = logging.getLogger(__name__)
 
@@ -87,16 +97,56 @@ async def answer_with_fallback(processor: Any, tracker: Any, output_channel: Any
         await processor._run_prediction_loop(output_channel, tracker)
 
 
+def message_id_of(message: UserMessage) -> Any | None:
+    """The chat server's id of this visitor message (metadata.message_id), if any."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    return metadata.get("message_id")
+
+
+def replies_to(tracker: Any, message_id: Any) -> list | None:
+    """The bot messages the tracker holds after the user turn with ``message_id``;
+    None if it holds no such turn (the usual case: a new message)."""
+    if message_id is None:
+        return None
+    replies: list = []
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            replies.append(event)
+        elif isinstance(event, UserUttered):
+            metadata = event.metadata if isinstance(event.metadata, dict) else {}
+            if metadata.get("message_id") == message_id:
+                return list(reversed(replies))
+            replies = []
+    return None
+
+
 async def handle_message(agent: Any, message: UserMessage) -> Any:
-    """``Agent.handle_message`` + ``MessageProcessor.handle_message``, returning the tracker."""
+    """``Agent.handle_message`` + ``MessageProcessor.handle_message``, returning the tracker.
+
+    Raises ``TrackerStoreUnavailable`` (nothing saved) when the database is away."""
     processor = agent.processor
+    strict_failsafe(agent.tracker_store)
     async with agent.lock_store.lock(message.sender_id):
-        tracker = await processor.log_message(message, should_save_tracker=False)
+        tracker = await processor.fetch_tracker_and_update_session(
+            message.sender_id, message.output_channel, message.metadata
+        )
+        earlier = replies_to(tracker, message_id_of(message))
+        if earlier is not None:
+            logger.info(
+                "message %s was already handled: sending its replies again", message_id_of(message)
+            )
+            for event in earlier:
+                await message.output_channel.send_response(
+                    message.sender_id, {"text": event.text, **(event.data or {})}
+                )
+            return tracker
+        await processor._handle_message_with_tracker(message, tracker)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
         await processor._run_prediction_loop(message.output_channel, tracker)
         if left_unanswered(tracker):
-            logger.info("the policies predicted no reply to %r: answering with the fallback",
-                        message.text)
+            logger.info(
+                "the policies predicted no reply to %r: answering with the fallback", message.text
+            )
             await answer_with_fallback(processor, tracker, message.output_channel)
         await processor.run_anonymization_pipeline(tracker)
         await processor.save_tracker(tracker)
@@ -107,12 +157,10 @@ class RapportRestInput(RestInput):
     """REST channel answering with the bot's messages plus the parsed intent."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rapport"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # ``on_new_message`` (the agent's handler) is not used: ``handle_message``
         # below does the same work and keeps the tracker for the response.
         webhook = Blueprint("rapport_webhook", __name__)
@@ -128,7 +176,7 @@ class RapportRestInput(RestInput):
                 return response.json({"error": "expected a JSON object"}, status=400)
             sender_id = body.get("sender")
             text = body.get("message")
-            metadata: Optional[Dict[Text, Any]] = body.get("metadata")
+            metadata: dict[str, Any] | None = body.get("metadata")
             if not isinstance(sender_id, str) or not sender_id:
                 return response.json({"error": "sender must be a string"}, status=400)
             if not isinstance(text, str) or not text:
@@ -152,7 +200,10 @@ class RapportRestInput(RestInput):
             )
             try:
                 tracker = await handle_message(agent, message)
-            except Exception:  # noqa: BLE001 - report any failure as a 500
+            except TrackerStoreUnavailable:
+                # Logged once per outage by the store; the chat server retries.
+                return response.json({"error": "tracker_store_unavailable"}, status=503)
+            except Exception:
                 logger.exception("rapport channel failed to handle a message")
                 return response.json({"error": "message handling failed"}, status=500)
 

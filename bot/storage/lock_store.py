@@ -32,8 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any, AsyncGenerator, Callable, Optional, Text, Tuple, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from rasa.core.lock import TicketLock
@@ -51,21 +52,19 @@ logger = logging.getLogger(__name__)
 WAIT_SECONDS = 0.05
 T = TypeVar("T")
 # A change of a lock: the lock (None: absent) -> the lock to store (None: delete), a result.
-Change = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]]
+Change = Callable[[TicketLock | None], tuple[TicketLock | None, T]]
 
 # The Redis database number used when the URL names none (Rasa's default).
 DEFAULT_DB = 1
 
 
-def lock_store_from_url(url: Optional[str]) -> LockStore:
+def lock_store_from_url(url: str | None) -> LockStore:
     """The lock store for ``url``: Redis for redis:// and rediss://, else in memory."""
     if not url:
         return InMemoryLockStore()
     parsed = urlparse(url)
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
-        raise ValueError(
-            "LOCK_STORE_URL must look like redis://host:6379/1 (or rediss:// for TLS)"
-        )
+        raise ValueError("LOCK_STORE_URL must look like redis://host:6379/1 (or rediss:// for TLS)")
     path = parsed.path.strip("/")
     return ResilientRedisLockStore(
         host=parsed.hostname,
@@ -86,7 +85,7 @@ class ResilientRedisLockStore(RedisLockStore):
         self._local = InMemoryLockStore()
         self._redis_down = False
 
-    def _change(self, conversation_id: Text, change: Change[T]) -> T:
+    def _change(self, conversation_id: str, change: Change[T]) -> T:
         """Apply ``change`` to the conversation's lock atomically (WATCH/MULTI)."""
         key = self.key_prefix + conversation_id
         with self.red.pipeline() as pipe:
@@ -106,8 +105,8 @@ class ResilientRedisLockStore(RedisLockStore):
                 except WatchError:
                     continue  # another process changed it meanwhile: again
 
-    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def change(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], int]:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def change(lock: TicketLock | None) -> tuple[TicketLock | None, int]:
             lock = lock or TicketLock(conversation_id)
             return lock, lock.issue_ticket(lock_lifetime)
 
@@ -116,24 +115,24 @@ class ResilientRedisLockStore(RedisLockStore):
         except RedisError as exc:
             raise LockError(f"Error while acquiring lock: {exc}") from exc
 
-    def update_lock(self, conversation_id: Text) -> None:
-        def change(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+    def update_lock(self, conversation_id: str) -> None:
+        def change(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
             if lock is not None:
                 lock.remove_expired_tickets()
             return lock, None
 
         self._change(conversation_id, change)
 
-    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
-        def change(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        def change(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
             if lock is not None:
                 lock.remove_ticket_for(ticket_number)
             return lock, None
 
         self._change(conversation_id, change)
 
-    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
-        def change(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        def change(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
             if lock is not None:
                 lock.remove_ticket_for(ticket_number)
                 if not lock.is_someone_waiting():
@@ -145,7 +144,7 @@ class ResilientRedisLockStore(RedisLockStore):
     @asynccontextmanager
     async def lock(
         self,
-        conversation_id: Text,
+        conversation_id: str,
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = WAIT_SECONDS,
     ) -> AsyncGenerator[TicketLock, None]:

@@ -27,18 +27,28 @@ remembers how many it was loaded with), so nothing stored is lost or
 duplicated. ``retrieve_full_tracker`` (Rasa's HTTP API, ``rasa export``)
 still returns everything. The indexes are created by the chat server's
 migrations 0003 and 0010.
+
+**Outages.** A load or save that fails because the database is away raises
+:class:`~storage.availability.TrackerStoreUnavailable` (logged once per
+outage, no traceback) instead of being turned by Rasa into "a new visitor"
+or "saved in memory": see storage/availability.py. Pooled connections are
+checked before use, so the first turn after the database restarts works.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-from typing import Any, Iterator, List, Optional, Text
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from storage.availability import OUTAGE, TrackerStoreUnavailable, describe, is_unavailable
 
 # Set on trackers this store loads: how many of their events are stored.
 LOADED_EVENTS_ATTR = "_rapport_stored_events"
@@ -56,8 +66,33 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
         if int(window_turns) < 5:  # rules and policies look back up to ~5 turns
             raise ValueError("tracker_store window_turns must be at least 5")
         self.window_turns = int(window_turns)
+        # A connection broken by a database restart is replaced on checkout
+        # instead of failing the first turn after recovery (SQLAlchemy 1.4).
+        self.engine.pool._pre_ping = True
 
-    def _session_start(self, session: Any, sender_id: Text) -> Optional[float]:
+    @contextlib.contextmanager
+    def _outage_aware(self) -> Iterator[None]:
+        """Database-away errors become TrackerStoreUnavailable; success ends an outage."""
+        try:
+            yield
+        except TrackerStoreUnavailable:
+            raise
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            OUTAGE.failed(error)
+            raise TrackerStoreUnavailable(describe(error)) from error
+        OUTAGE.succeeded()
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        with self._outage_aware():
+            return await super().retrieve(sender_id)
+
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
+        with self._outage_aware():
+            return await super().retrieve_full_tracker(sender_id)
+
+    def _session_start(self, session: Any, sender_id: str) -> float | None:
         return (
             session.query(sa.func.max(self.SQLEvent.timestamp))
             .filter(
@@ -68,7 +103,7 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
         )
 
     def _event_query(
-        self, session: Any, sender_id: Text, fetch_events_from_all_sessions: bool
+        self, session: Any, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> Any:
         query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
         if not fetch_events_from_all_sessions:
@@ -78,8 +113,8 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
         return query.order_by(self.SQLEvent.id)
 
     async def _retrieve(
-        self, sender_id: Text, fetch_events_from_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
@@ -91,9 +126,9 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
         setattr(tracker, LOADED_EVENTS_ATTR, len(tracker.events))
         return tracker
 
-    def _windowed_rows(self, session: Any, sender_id: Text) -> List[Any]:
+    def _windowed_rows(self, session: Any, sender_id: str) -> list[Any]:
         """The rows a turn needs: the whole session if short, else snapshot + window."""
-        E = self.SQLEvent
+        E = self.SQLEvent  # noqa: N806 (a table class, as in SQLAlchemy queries)
         session_start = self._session_start(session, sender_id)
         in_session = [E.sender_id == sender_id]
         if session_start is not None:
@@ -113,11 +148,16 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
 
         # Each lookup below is a probe on (sender_id, type_name, ...) indexes:
         # its cost does not grow with the session's length.
-        def latest(types: tuple[str, ...], *extra: Any) -> Optional[int]:
+        def latest(types: tuple[str, ...], *extra: Any) -> int | None:
             found = [
                 session.query(E.id)
-                .filter(*in_session, E.type_name == type_name, E.timestamp <= window_ts,
-                        E.id < window_start, *extra)
+                .filter(
+                    *in_session,
+                    E.type_name == type_name,
+                    E.timestamp <= window_ts,
+                    E.id < window_start,
+                    *extra,
+                )
                 .order_by(E.timestamp.desc(), E.id.desc())
                 .limit(1)
                 .scalar()
@@ -125,7 +165,7 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
             ]
             return max((i for i in found if i is not None), default=None)
 
-        keep: List[Optional[int]] = [latest((SessionStarted.type_name,))]
+        keep: list[int | None] = [latest((SessionStarted.type_name,))]
         boundary = latest(BOUNDARY_TYPES)
         lower = [E.id > boundary] if boundary is not None else []
         keep.append(boundary)  # nothing before a restart/reset shapes the state
@@ -135,8 +175,12 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
         keep.extend(
             row[0]
             for row in session.query(sa.func.max(E.id))
-            .filter(E.sender_id == sender_id, E.type_name == "slot", E.id < window_start,
-                    E.id > (boundary if boundary is not None else keep[0] or 0))
+            .filter(
+                E.sender_id == sender_id,
+                E.type_name == "slot",
+                E.id < window_start,
+                E.id > (boundary if boundary is not None else keep[0] or 0),
+            )
             .group_by(E.action_name)
         )
         ids = sorted({i for i in keep if i is not None})
@@ -154,5 +198,6 @@ class SessionScopedSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the new events; the tracker then counts them as stored."""
-        await super().save(tracker)
+        with self._outage_aware():
+            await super().save(tracker)
         setattr(tracker, LOADED_EVENTS_ATTR, len(tracker.events))

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from chat_server.db.availability import is_unavailable
+
+__all__ = ["create_engine", "create_sessionmaker", "is_unavailable"]
 
 # session.info key: the types of the interaction events added in this transaction.
 LOGGED_EVENT_TYPES = "rapport_logged_event_types"
@@ -60,15 +64,6 @@ def create_engine(database_url: str) -> AsyncEngine:
     # "unreachable" into an error in seconds instead of a minute-long hang.
     return create_async_engine(
         url, pool_pre_ping=True, pool_timeout=10, connect_args={"timeout": 5}
-    )
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` means the database cannot be reached right now (retry later)."""
-    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(
-        error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, OSError, TimeoutError)
     )
 
 

@@ -18,11 +18,17 @@ from sqlalchemy import (
     Text,
     true,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
@@ -53,6 +59,8 @@ class Visitor(Base):
     # new visit or an identity change retires every older copy.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     session_rotated_at: Mapped[datetime | None] = mapped_column()
+    # The visitor_seq of their newest visible message (taken with UPDATE ... RETURNING).
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     conversations: Mapped[list[Conversation]] = relationship(
         back_populates="visitor", lazy="raise_on_sql"
@@ -78,6 +86,24 @@ class Agent(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an admin: no sign-in, no session, no token; the history stays.
+    deactivated_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+
+class LoginFailure(Base):
+    """Failed sign-ins for one account name (known or not), from any address."""
+
+    __tablename__ = "login_failures"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    # No attempt for this name is checked before then (growing, capped delay).
+    blocked_until: Mapped[datetime] = mapped_column()
 
 
 class AgentSession(Base):
@@ -123,6 +149,11 @@ class Conversation(Base):
     followup_text: Mapped[str | None] = mapped_column(Text)
     csat_score: Mapped[int | None] = mapped_column(Integer)
     csat_comment: Mapped[str | None] = mapped_column(Text)
+    # The seq of the conversation's newest message (taken with UPDATE ... RETURNING).
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The campaign and arm whose opener started it (db/engagement_models.py).
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_arm: Mapped[str | None] = mapped_column(String(32))
 
     visitor: Mapped[Visitor] = relationship(back_populates="conversations", lazy="raise_on_sql")
 
@@ -134,7 +165,14 @@ class Conversation(Base):
 
 
 class Message(Base):
-    """One stored message. ``id`` orders messages and is the resume cursor."""
+    """One stored message.
+
+    ``seq`` numbers a conversation's messages without holes (the console's
+    catch-up position); ``visitor_seq`` numbers what the visitor may see
+    across their conversations (the widget's), None for notes and system
+    lines. Both are taken in the inserting transaction (message_queries.add_message),
+    so a higher number is never committed before a lower one.
+    """
 
     __tablename__ = "messages"
 
@@ -154,11 +192,25 @@ class Message(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     # False while the bot's turn for a visitor message is still to run.
     handled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When a node's unanswered-message sweep last took this turn on (a lease:
+    # no other node takes it before it expires; services/unanswered.py).
+    turn_claimed_at: Mapped[datetime | None] = mapped_column()
+    seq: Mapped[int | None] = mapped_column(Integer)
+    visitor_seq: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        Index("ix_messages_conversation_seq", "conversation_id", "seq"),
+        Index("ix_messages_visitor_seq", "visitor_id", "visitor_seq"),
         Index("ix_messages_visitor_id_id", "visitor_id", "id"),
         Index("ux_messages_visitor_client_id", "visitor_id", "client_id", unique=True),
+        # Messages whose bot turn is still to run (services/unanswered.py).
+        Index(
+            "ix_messages_unhandled",
+            "id",
+            postgresql_where=sql_text("NOT handled"),
+            sqlite_where=sql_text("NOT handled"),
+        ),
     )
 
 
@@ -259,9 +311,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
-    )
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     event_id: Mapped[int | None] = mapped_column(BigInteger)
     # Whose event it carries: erasing a visitor erases their deliveries too.
     visitor_id: Mapped[str | None] = mapped_column(String(64))

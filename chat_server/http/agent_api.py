@@ -8,32 +8,22 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from chat_server.http.addresses import client_address
-from chat_server.http.auth import (
-    SESSION_COOKIE,
-    Caller,
-    require_admin,
-    require_agent,
-    set_session_cookie,
-)
-from chat_server.http.errors import json_error, too_many_requests
+from chat_server.db import paging
+from chat_server.errors import ServiceError
+from chat_server.http.auth import Caller, require_admin, require_agent
+from chat_server.http.errors import json_error, service_error
 from chat_server.http.keys import SERVICES, SETTINGS
 from chat_server.protocol import agent as protocol
-from chat_server.services import ratelimit
-from chat_server.services.agents import AgentExists, AuthError
+from chat_server.protocol import queries
+from chat_server.protocol.ids import ROW_ID_MAX
+from chat_server.protocol.queries import IntQuery
+from chat_server.services.agents import AgentExists
 from chat_server.services.container import Services
-from chat_server.services.handoff import HandoffError
-from chat_server.services.ratelimit import RateLimited
 from chat_server.services.serialize import agent_json
 
 routes = web.RouteTableDef()
 Body = TypeVar("Body", bound=BaseModel)
-
-_STATUS = {
-    "not_found": web.HTTPNotFound,
-    "forbidden": web.HTTPForbidden,
-    "conflict": web.HTTPConflict,
-}
+T = TypeVar("T")
 
 
 async def parse(request: web.Request, model: type[Body]) -> Body:
@@ -57,7 +47,7 @@ def int_param(request: web.Request, name: str) -> int:
         value = int(request.match_info[name])
     except ValueError:
         raise json_error(web.HTTPNotFound, "not_found", f"malformed {name}") from None
-    if not 0 < value < 2**62:
+    if not 0 < value <= ROW_ID_MAX:
         raise json_error(web.HTTPNotFound, "not_found", f"malformed {name}")
     return value
 
@@ -75,12 +65,31 @@ def int_query(request: web.Request, name: str, default: int | None, lo: int, hi:
     return value
 
 
-async def handoff_call(call: Awaitable[Any]) -> Any:
+def query_int(request: web.Request, spec: IntQuery) -> int | None:
+    """The integer query parameter ``spec`` states (protocol/queries.py); 400 otherwise."""
+    return int_query(request, spec.name, spec.default, spec.lo, spec.hi)
+
+
+def cursor_query(request: web.Request) -> str | None:
+    """The ``cursor`` parameter (a list's next_cursor, passed back unchanged)."""
+    raw = request.query.get("cursor")
+    return raw if raw else None
+
+
+async def paged(call: Awaitable[T]) -> T:
+    """Await a list's page; a cursor that is not the list's own is a 400."""
+    try:
+        return await call
+    except paging.BadCursor as exc:
+        raise json_error(web.HTTPBadRequest, "invalid", f"cursor: {exc}") from None
+
+
+async def map_service_errors(call: Awaitable[Any]) -> Any:
     """Await a service call; map its domain errors to HTTP errors."""
     try:
         return await call
-    except HandoffError as exc:
-        raise json_error(_STATUS.get(exc.code, web.HTTPConflict), exc.code, str(exc)) from None
+    except ServiceError as exc:
+        raise service_error(exc) from None
 
 
 def services(request: web.Request) -> Services:
@@ -92,52 +101,15 @@ async def me_json(request: web.Request, caller: Caller) -> dict[str, Any]:
         "agent": await services(request).desk.agent(caller.agent.id),
         "csrf_token": caller.csrf_token,
         "must_change_password": caller.agent.must_change_password,
+        # How the console alerts about queued chats (README: configuration).
+        "alerts": {
+            "queue_repeat_seconds": request.app[SETTINGS].queue_alert_repeat_seconds,
+            "queue_escalation_minutes": request.app[SETTINGS].queue_escalation_minutes,
+        },
     }
 
 
 # -- authentication ------------------------------------------------------------
-
-
-@routes.post("/api/auth/login")
-async def login(request: web.Request) -> web.Response:
-    body = await parse(request, protocol.LoginBody)
-    limits = services(request).limits
-    address = client_address(request, request.app[SETTINGS].trusted_proxy_set)
-    # Per address, and per address and user name: guessing one agent's password
-    # is slowed down without locking the agent out from everywhere else.
-    attempt = f"{address}|{body.username.lower()}"
-    try:
-        await limits.hit(ratelimit.LOGINS_PER_IP, address)
-        await limits.hit(ratelimit.LOGINS, attempt)
-    except RateLimited as exc:
-        raise too_many_requests(
-            "Too many sign-in attempts. Please wait and try again.", exc.retry_after
-        ) from None
-    try:
-        session = await services(request).agents.login(body.username, body.password)
-    except AuthError as exc:
-        raise json_error(web.HTTPUnauthorized, "unauthenticated", str(exc)) from None
-    await limits.reset(ratelimit.LOGINS, attempt)
-    agent = session.agent
-    response = web.json_response(
-        {
-            "agent": agent_json(agent),
-            "csrf_token": session.csrf_token,
-            "must_change_password": agent.must_change_password,
-        }
-    )
-    set_session_cookie(request, response, session.token)
-    return response
-
-
-@routes.post("/api/auth/logout")
-async def logout(request: web.Request) -> web.Response:
-    caller = await require_agent(request, allow_password_change=True, allow_marketer=True)
-    if caller.session_token:
-        await services(request).agents.logout(caller.session_token)
-    response = web.Response(status=204)
-    response.del_cookie(SESSION_COOKIE, path="/")
-    return response
 
 
 @routes.get("/api/me")
@@ -156,21 +128,8 @@ async def update_me(request: web.Request) -> web.Response:
             caller.agent.id, notify_mode=body.notify_mode, display_name=body.display_name
         )
     if body.status is not None:
-        await handoff_call(svc.handoff.set_status(caller.agent.id, body.status))
+        await map_service_errors(svc.handoff.set_status(caller.agent.id, body.status))
     return web.json_response({"agent": await svc.desk.agent(caller.agent.id)})
-
-
-@routes.post("/api/me/password")
-async def change_password(request: web.Request) -> web.Response:
-    caller = await require_agent(request, allow_password_change=True, allow_marketer=True)
-    body = await parse(request, protocol.PasswordChange)
-    try:
-        await services(request).agents.change_password(
-            caller.agent.id, body.current_password, body.new_password
-        )
-    except AuthError as exc:
-        raise json_error(web.HTTPForbidden, "forbidden", str(exc)) from None
-    return web.Response(status=204)
 
 
 @routes.post("/api/me/token")
@@ -186,7 +145,10 @@ async def issue_token(request: web.Request) -> web.Response:
 @routes.get("/api/agents")
 async def list_agents(request: web.Request) -> web.Response:
     await require_agent(request)
-    return web.json_response({"agents": await services(request).desk.agents()})
+    limit = query_int(request, queries.AGENTS_LIMIT) or 500
+    return web.json_response(
+        await paged(services(request).desk.agents(limit, cursor_query(request)))
+    )
 
 
 @routes.post("/api/agents")
@@ -211,10 +173,14 @@ async def list_conversations(request: web.Request) -> web.Response:
     view = request.query.get("view", "open")
     if view not in protocol.VIEWS:
         raise json_error(web.HTTPBadRequest, "invalid", f"view must be one of {protocol.VIEWS}")
-    limit = int_query(request, "limit", 50, 1, 200) or 50
-    before = int_query(request, "before_id", None, 1, 2**62)
+    limit = query_int(request, queries.CONVERSATIONS_LIMIT) or 50
+    before = query_int(request, queries.BEFORE_ID)
     return web.json_response(
-        await services(request).desk.list_conversations(caller.agent, view, limit, before)
+        await paged(
+            services(request).desk.list_conversations(
+                caller.agent, view, limit, before, cursor_query(request)
+            )
+        )
     )
 
 
@@ -222,18 +188,19 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def conversation_detail(request: web.Request) -> web.Response:
     await require_agent(request)
     return web.json_response(
-        await handoff_call(services(request).desk.detail(int_param(request, "id")))
+        await map_service_errors(services(request).desk.detail(int_param(request, "id")))
     )
 
 
 @routes.get("/api/conversations/{id}/messages")
 async def conversation_messages(request: web.Request) -> web.Response:
     await require_agent(request)
-    limit = int_query(request, "limit", 100, 1, 500) or 100
-    before = int_query(request, "before_id", None, 1, 2**62)
-    after = int_query(request, "after_id", None, 0, 2**62)
-    messages = await handoff_call(
-        services(request).desk.messages(int_param(request, "id"), limit, before, after)
+    limit = query_int(request, queries.MESSAGES_LIMIT) or 100
+    before = query_int(request, queries.BEFORE_ID)
+    after = query_int(request, queries.AFTER_ID)
+    after_seq = query_int(request, queries.AFTER_SEQ)
+    messages = await map_service_errors(
+        services(request).desk.messages(int_param(request, "id"), limit, before, after, after_seq)
     )
     return web.json_response({"messages": messages})
 
@@ -242,7 +209,7 @@ async def conversation_messages(request: web.Request) -> web.Response:
 async def send_message(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.SendBody)
-    message = await handoff_call(
+    message = await map_service_errors(
         services(request).desk.send(
             int_param(request, "id"), caller.agent, body.text, body.note, body.client_id
         )
@@ -259,7 +226,7 @@ def _transition_view(
         body = await parse(request, body_model) if body_model else None
         svc = services(request)
         conversation_id = int_param(request, "id")
-        await handoff_call(act(svc, conversation_id, caller, body))
+        await map_service_errors(act(svc, conversation_id, caller, body))
         detail = await svc.desk.detail(conversation_id)
         return web.json_response({"conversation": detail["conversation"]})
 
@@ -277,7 +244,7 @@ routes.post("/api/conversations/{id}/handback")(
 )
 routes.post("/api/conversations/{id}/transfer")(
     _transition_view(
-        lambda s, cid, c, b: s.handoff.transfer(cid, c.agent, b.agent_id, b.note),
+        lambda s, cid, c, b: s.handoff.transfer(cid, c.agent, b.agent_id, b.note),  # None: queue
         protocol.TransferBody,
     )
 )
@@ -286,14 +253,20 @@ routes.post("/api/conversations/{id}/transfer")(
 @routes.post("/api/conversations/{id}/read")
 async def mark_read(request: web.Request) -> web.Response:
     caller = await require_agent(request)
-    await handoff_call(services(request).desk.mark_read(int_param(request, "id"), caller.agent))
+    await map_service_errors(
+        services(request).desk.mark_read(int_param(request, "id"), caller.agent)
+    )
     return web.Response(status=204)
 
 
 @routes.get("/api/visitors/live")
 async def live_visitors(request: web.Request) -> web.Response:
     await require_agent(request)
-    return web.json_response({"visitors": await services(request).live_visitors.current()})
+    limit = query_int(request, queries.LIVE_VISITORS_LIMIT) or 100
+    visitors, next_cursor, total = await paged(
+        services(request).live_visitors.current(limit, cursor_query(request))
+    )
+    return web.json_response({"visitors": visitors, "next_cursor": next_cursor, "total": total})
 
 
 @routes.post("/api/visitors/{visitor_id}/conversation")
@@ -301,7 +274,7 @@ async def start_chat(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.StartChatBody)
     svc = services(request)
-    conversation_id = await handoff_call(
+    conversation_id = await map_service_errors(
         svc.live_visitors.start_chat(request.match_info["visitor_id"][:64], caller.agent, body.text)
     )
     return web.json_response({"conversation_id": conversation_id}, status=201)
@@ -310,11 +283,13 @@ async def start_chat(request: web.Request) -> web.Response:
 @routes.get("/api/visitors/{visitor_id}/conversations")
 async def visitor_conversations(request: web.Request) -> web.Response:
     await require_agent(request)
-    limit = int_query(request, "limit", 10, 1, 100) or 10
-    before = int_query(request, "before_id", None, 1, 2**62)
+    limit = query_int(request, queries.VISITOR_CONVERSATIONS_LIMIT) or 10
+    before = query_int(request, queries.BEFORE_ID)
     return web.json_response(
-        await services(request).desk.visitor_conversations(
-            request.match_info["visitor_id"][:64], limit, before
+        await paged(
+            services(request).desk.visitor_conversations(
+                request.match_info["visitor_id"][:64], limit, before, cursor_query(request)
+            )
         )
     )
 
@@ -324,16 +299,20 @@ async def visitor_conversations(request: web.Request) -> web.Response:
 
 @routes.get("/api/canned-responses")
 async def list_canned(request: web.Request) -> web.Response:
-    await require_agent(request)
-    return web.json_response({"canned_responses": await services(request).desk.canned()})
+    caller = await require_agent(request)
+    conversation_id = query_int(request, queries.CONVERSATION_ID)
+    listed = await map_service_errors(
+        services(request).canned.listed(caller.agent, conversation_id)
+    )
+    return web.json_response({"canned_responses": listed})
 
 
 @routes.post("/api/canned-responses")
 async def add_canned(request: web.Request) -> web.Response:
     caller = await require_agent(request)
     body = await parse(request, protocol.CannedCreate)
-    row = await handoff_call(
-        services(request).desk.add_canned(caller.agent, body.shortcut, body.text)
+    row = await map_service_errors(
+        services(request).canned.add(caller.agent, body.shortcut, body.text)
     )
     return web.json_response({"canned_response": row}, status=201)
 
@@ -341,7 +320,7 @@ async def add_canned(request: web.Request) -> web.Response:
 @routes.delete("/api/canned-responses/{id}")
 async def delete_canned(request: web.Request) -> web.Response:
     await require_agent(request)
-    await handoff_call(services(request).desk.delete_canned(int_param(request, "id")))
+    await map_service_errors(services(request).canned.delete(int_param(request, "id")))
     return web.Response(status=204)
 
 
@@ -349,15 +328,18 @@ async def delete_canned(request: web.Request) -> web.Response:
 async def list_followups(request: web.Request) -> web.Response:
     await require_agent(request)
     status = request.query.get("status", "open")
-    if status not in ("open", "done"):
+    if status not in queries.FOLLOWUP_STATUSES:
         raise json_error(web.HTTPBadRequest, "invalid", "status must be open or done")
-    return web.json_response({"followups": await services(request).desk.followups(status)})
+    limit = query_int(request, queries.FOLLOWUPS_LIMIT) or 100
+    return web.json_response(
+        await paged(services(request).desk.followups(status, limit, cursor_query(request)))
+    )
 
 
 @routes.post("/api/followups/{id}/done")
 async def followup_done(request: web.Request) -> web.Response:
     caller = await require_agent(request)
-    row = await handoff_call(
+    row = await map_service_errors(
         services(request).desk.followup_done(int_param(request, "id"), caller.agent)
     )
     return web.json_response({"followup": row})

@@ -19,8 +19,8 @@ from chat_server.services.analytics import TABLES, UnknownTable, Window
 routes = web.RouteTableDef()
 
 
-def window_of(request: web.Request) -> Window:
-    """The query string as a Window, or a 400 naming the bad parameter."""
+async def window_of(request: web.Request) -> Window:
+    """The query string as a Window, or a 400 naming the bad parameter (404: no such segment)."""
     try:
         query = AnalyticsQuery.model_validate(dict(request.query))
     except ValidationError as exc:
@@ -28,6 +28,9 @@ def window_of(request: web.Request) -> Window:
         where = ".".join(str(p) for p in first["loc"]) or "query"
         raise json_error(web.HTTPBadRequest, "invalid", f"{where}: {first['msg']}") from None
     start, end = query.bounds()
+    members = None
+    if query.segment_id is not None:
+        members = await request.app[SERVICES].segments.members_query(query.segment_id)
     return Window(
         start,
         end,
@@ -35,13 +38,14 @@ def window_of(request: web.Request) -> Window:
         query.utm_source,
         query.page,
         query.attribution_days or request.app[SETTINGS].attribution_window_days,
+        members,
     )
 
 
 @routes.get("/api/analytics/summary")
 async def summary(request: web.Request) -> web.Response:
     await require_analytics(request)
-    window = window_of(request)
+    window = await window_of(request)
     return web.json_response(await request.app[SERVICES].analytics.summary(window))
 
 
@@ -51,7 +55,7 @@ async def table(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     as_csv = name.endswith(".csv")
     name = name.removesuffix(".csv")
-    window = window_of(request)
+    window = await window_of(request)
     try:
         columns, rows = await request.app[SERVICES].analytics.table(name, window)
     except UnknownTable:

@@ -6,22 +6,20 @@ an admin agent (session cookie with CSRF header, or API token).
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from chat_server.http.auth import require_admin
 from chat_server.http.errors import json_error
 from chat_server.http.keys import SERVICES
+from chat_server.protocol.ids import is_visitor_id
 from chat_server.services.privacy import VisitorNotFound
 
 routes = web.RouteTableDef()
-_VISITOR_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def visitor_id_param(request: web.Request) -> str:
     visitor_id = request.match_info["visitor_id"]
-    if not _VISITOR_ID.match(visitor_id):
+    if not is_visitor_id(visitor_id):
         raise json_error(web.HTTPBadRequest, "invalid", "malformed visitor id")
     return visitor_id
 

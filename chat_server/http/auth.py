@@ -10,12 +10,14 @@ so they need no CSRF token.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 
 from aiohttp import web
 
 from chat_server.db.models import Agent
+from chat_server.http.addresses import is_trusted
 from chat_server.http.errors import json_error
 from chat_server.http.keys import SERVICES, SETTINGS
 from chat_server.protocol.agent import ROLE_ADMIN, ROLE_MARKETER
@@ -125,6 +127,31 @@ async def require_admin(request: web.Request) -> Caller | None:
     return caller
 
 
+def is_https(
+    request: web.BaseRequest, trusted_proxies: Collection[str], public_url: str | None
+) -> bool:
+    """Whether the browser reached us over HTTPS.
+
+    True when PUBLIC_URL is https (then always), when this connection is TLS,
+    or when a trusted proxy (TRUSTED_PROXIES) says so in X-Forwarded-Proto.
+    Anyone else's X-Forwarded-Proto is ignored: a client could claim anything.
+    """
+    if public_url and public_url.lower().startswith("https://"):
+        return True
+    if request.secure:
+        return True
+    if not is_trusted(request.remote or "", trusted_proxies):
+        return False
+    # The proxy next to us wrote the last value; earlier ones came from further out.
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    return proto == "https"
+
+
+def _cookie_secure(request: web.Request) -> bool:
+    settings = request.app[SETTINGS]
+    return is_https(request, settings.trusted_proxy_set, settings.public_url)
+
+
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     settings = request.app[SETTINGS]
     response.set_cookie(
@@ -133,6 +160,13 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
         max_age=settings.agent_session_days * 86400,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=_cookie_secure(request),
         path="/",
+    )
+
+
+def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Expire the session cookie (with the attributes it was set with)."""
+    response.del_cookie(
+        SESSION_COOKIE, path="/", secure=_cookie_secure(request), httponly=True, samesite="Strict"
     )

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from chat_server import metrics
+from chat_server import errors, metrics
+from chat_server.db.availability import AVAILABILITY
 from chat_server.db.engine import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,7 @@ _CODES = {
 }
 
 
-def json_error(
-    status: type[web.HTTPException], code: str, message: str
-) -> web.HTTPException:
+def json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
     return status(
         text=json.dumps({"error": code, "message": message}), content_type="application/json"
     )
@@ -52,6 +51,30 @@ def too_many_requests(message: str, retry_after: int) -> web.HTTPException:
         content_type="application/json",
         headers={"Retry-After": str(retry_after)},
     )
+
+
+# The one place a service error becomes an HTTP status (chat_server/errors.py).
+SERVICE_STATUS: dict[type[errors.ServiceError], type[web.HTTPException]] = {
+    errors.Invalid: web.HTTPBadRequest,
+    errors.Unauthenticated: web.HTTPUnauthorized,
+    errors.Forbidden: web.HTTPForbidden,
+    errors.NotFound: web.HTTPNotFound,
+    errors.Conflict: web.HTTPConflict,
+    errors.Unavailable: web.HTTPServiceUnavailable,
+}
+
+
+def service_error(exc: errors.ServiceError) -> web.HTTPException:
+    """The HTTP response for an error a service raised on purpose."""
+    if isinstance(exc, errors.RateLimited):
+        return too_many_requests(str(exc), exc.retry_after)
+    status = next(
+        (s for kind, s in SERVICE_STATUS.items() if isinstance(exc, kind)), web.HTTPBadRequest
+    )
+    if isinstance(exc, errors.Invalid) and exc.fields:
+        body = {"error": exc.code, "message": str(exc), "errors": exc.fields}
+        return status(text=json.dumps(body), content_type="application/json")
+    return json_error(status, exc.code, str(exc))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,12 +96,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         exc.text = json.dumps({"error": code, "message": exc.reason})
         exc.content_type = "application/json"
         raise
+    except errors.ServiceError as exc:
+        # Raised on purpose and not mapped by the view: the kind decides the status.
+        raise service_error(exc) from None
     except Exception as error:
         if is_unavailable(error):
             # An outage, not a bug: no traceback, and a status clients retry on.
             metrics.ERRORS.labels("http_unavailable").inc()
-            log.error("%s %s: database unavailable (%s)", request.method, request.path,
-                      type(error).__name__)
+            AVAILABILITY.failed(error, f"{request.method} {request.path}")
             return web.json_response(
                 {"error": UNAVAILABLE, "message": UNAVAILABLE_MESSAGE},
                 status=503,
@@ -86,6 +111,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             )
         metrics.ERRORS.labels("http_internal_error").inc()
         log.exception("%s %s failed", request.method, request.path)
-        return web.json_response(
-            {"error": INTERNAL_ERROR, "message": INTERNAL_MESSAGE}, status=500
-        )
+        return web.json_response({"error": INTERNAL_ERROR, "message": INTERNAL_MESSAGE}, status=500)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chat_server.http.proxy_warning import UntrustedProxyWarning
 from chat_server.rasa_client import RasaClient
 from chat_server.services.container import Services
 from chat_server.settings import Settings
@@ -18,3 +19,5 @@ RASA = web.AppKey("rasa", RasaClient)
 SERVICES = web.AppKey("services", Services)
 # With REDIS_URL: the state of this node's link to the other nodes (health details).
 CLUSTER_STATUS: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("cluster_status")
+# Forwarded requests from a proxy missing from TRUSTED_PROXIES (http/proxy_warning.py).
+PROXY_WARNING = web.AppKey("proxy_warning", UntrustedProxyWarning)

@@ -27,10 +27,15 @@ class OriginPolicy:
             return True
         parts = urlsplit(origin)
         # Same origin: the page came from this server (the demo store, the console).
-        return bool(host) and parts.netloc == (host or "").lower() and parts.scheme in (
-            "http",
-            "https",
-            scheme,
+        return (
+            bool(host)
+            and parts.netloc == (host or "").lower()
+            and parts.scheme
+            in (
+                "http",
+                "https",
+                scheme,
+            )
         )
 
     def for_socketio(self, origin: str | None, environ: dict[str, Any]) -> bool:

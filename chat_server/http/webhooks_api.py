@@ -7,11 +7,12 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from chat_server.http.agent_api import int_query, parse
+from chat_server.http.agent_api import cursor_query, paged, parse, query_int
 from chat_server.http.auth import require_admin
 from chat_server.http.errors import json_error
 from chat_server.http.keys import SERVICES
 from chat_server.protocol import agent as protocol
+from chat_server.protocol import queries
 from chat_server.services.webhooks import WebhookRefused
 
 routes = web.RouteTableDef()
@@ -73,9 +74,14 @@ async def delete_webhook(request: web.Request) -> web.Response:
 @routes.get("/api/webhooks/{id}/deliveries")
 async def webhook_deliveries(request: web.Request) -> web.Response:
     await require_admin(request)
-    limit = int_query(request, "limit", 50, 1, 500) or 50
-    rows = await request.app[SERVICES].webhooks.deliveries(_endpoint_id(request), limit)
-    return web.json_response({"deliveries": _found(rows)})
+    limit = query_int(request, queries.DELIVERIES_LIMIT) or 50
+    found = await paged(
+        request.app[SERVICES].webhooks.deliveries(
+            _endpoint_id(request), limit, cursor_query(request)
+        )
+    )
+    rows, next_cursor = _found(found)
+    return web.json_response({"deliveries": rows, "next_cursor": next_cursor})
 
 
 @routes.post("/api/webhooks/{id}/test")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
+from chat_server.protocol import canned
 from chat_server.protocol.ids import RowId
 from chat_server.protocol.text import VisibleText, WellFormedText
 
@@ -62,10 +63,15 @@ REASON_BARGE_IN = "barge_in"
 REASON_AGENT_DISCONNECTED = "agent_disconnected"
 REASON_TRANSFER = "transfer"
 REASON_NOBODY_ONLINE = "nobody_online"
+REASON_VISITOR_LEFT = "visitor_left"
 
 MAX_TEXT = 5000
-_SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+# Stated in the OpenAPI document as JSON Schema patterns; checked with fullmatch
+# (a trailing newline is not allowed, as in JSON Schema's "$").
+SHORTCUT_PATTERN = r"^/*[a-z0-9][a-z0-9_-]{0,31}$"  # leading slashes are dropped
+_SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$"
+_USERNAME = re.compile(USERNAME_PATTERN[1:-1])
 
 
 class _Strict(BaseModel):
@@ -102,12 +108,26 @@ class StartChatBody(_Strict):
 
 
 WEBHOOK_TOPICS = (
-    "conversation.created", "message.created", "handoff", "conversation.resolved", "csat",
-    "conversion", "lead",
+    "conversation.created",
+    "message.created",
+    "handoff",
+    "conversation.resolved",
+    "csat",
+    "conversion",
+    "lead",
+    "campaign.shown",
+    "campaign.converted",
 )
 WebhookTopic = Literal[
-    "conversation.created", "message.created", "handoff", "conversation.resolved", "csat",
-    "conversion", "lead",
+    "conversation.created",
+    "message.created",
+    "handoff",
+    "conversation.resolved",
+    "csat",
+    "conversion",
+    "lead",
+    "campaign.shown",
+    "campaign.converted",
 ]
 
 
@@ -159,10 +179,16 @@ class PasswordChange(_Strict):
     new_password: WellFormedText = Field(min_length=10, max_length=1024)
 
 
+class PasswordReset(_Strict):
+    """``POST /api/agents/{id}/password`` (admin): a one-time password."""
+
+    password: WellFormedText = Field(min_length=10, max_length=1024)
+
+
 class AgentCreate(_Strict):
     """``POST /api/agents`` (admin)."""
 
-    username: WellFormedText
+    username: WellFormedText = Field(json_schema_extra={"pattern": USERNAME_PATTERN})
     password: WellFormedText = Field(min_length=10, max_length=1024)
     display_name: WellFormedText = Field(min_length=1, max_length=100)
     role: Literal["agent", "admin", "marketer"] = "agent"
@@ -171,31 +197,55 @@ class AgentCreate(_Strict):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        if not _USERNAME.match(value):
+        if not _USERNAME.fullmatch(value):
             raise ValueError("2-64 characters: letters, digits, and . _ @ -")
         return value
 
 
 class TransferBody(_Strict):
-    """``POST /api/conversations/{id}/transfer``."""
+    """``POST /api/conversations/{id}/transfer``: to an agent, or ``{"queue": true}``
+    back to the queue (ahead of newer chats)."""
 
-    agent_id: RowId
+    # _one_target, stated: exactly one of the two targets.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["agent_id"], "properties": {"agent_id": {"type": "integer"}}},
+                {"required": ["queue"], "properties": {"queue": {"const": True}}},
+            ]
+        },
+    )
+
+    agent_id: RowId | None = None
+    queue: bool = False
     note: WellFormedText | None = Field(None, max_length=MAX_TEXT)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.agent_id is None) == (not self.queue):
+            raise ValueError('give either "agent_id" or "queue": true')
+        return self
 
 
 class CannedCreate(_Strict):
     """``POST /api/canned-responses``."""
 
-    shortcut: StrictStr
+    shortcut: StrictStr = Field(json_schema_extra={"pattern": SHORTCUT_PATTERN})
     text: VisibleText = Field(max_length=MAX_TEXT)
 
     @field_validator("shortcut")
     @classmethod
     def _shortcut(cls, value: str) -> str:
         value = value.lstrip("/")
-        if not _SHORTCUT.match(value):
+        if not _SHORTCUT.fullmatch(value):
             raise ValueError("1-32 characters: lower-case letters, digits, _ and -")
         return value
+
+    @field_validator("text")
+    @classmethod
+    def _variables(cls, value: str) -> str:
+        return canned.validate(value)
 
 
 def error(code: str, message: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chat_server.protocol.ids import ROW_ID_MAX
 from chat_server.protocol.text import WellFormedText
 
 Segment = Literal["all", "new", "returning", "identified", "anonymous"]
@@ -21,12 +22,25 @@ class AnalyticsQuery(BaseModel):
     """``?from=&to=&segment=&utm_source=&page=&attribution_days=``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    start: datetime | None = Field(None, alias="from")
-    end: datetime | None = Field(None, alias="to")
+    # _range's rules JSON Schema cannot state: the OpenAPI document says them in words.
+    start: datetime | None = Field(
+        None,
+        alias="from",
+        description=f"must be before 'to' (else 400); the range covers at most {MAX_DAYS} "
+        f"days; default: {DEFAULT_DAYS} days before 'to'",
+    )
+    end: datetime | None = Field(None, alias="to", description="default: now")
     segment: Segment = "all"
     utm_source: WellFormedText | None = Field(None, min_length=1, max_length=100)
     page: WellFormedText | None = Field(None, min_length=1, max_length=500)
     attribution_days: int | None = Field(None, ge=1, le=365)
+    segment_id: int | None = Field(
+        None,
+        ge=1,
+        le=ROW_ID_MAX,
+        description="only the visitors in this saved segment now (/api/segments); "
+        "404 if there is no such segment",
+    )
 
     @field_validator("start", "end")
     @classmethod

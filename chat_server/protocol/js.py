@@ -59,8 +59,10 @@ def main() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     if stale:
-        sys.exit(f"stale generated protocol files: {', '.join(stale)} "
-                 "(run: python -m chat_server.protocol.js)")
+        sys.exit(
+            f"stale generated protocol files: {', '.join(stale)} "
+            "(run: python -m chat_server.protocol.js)"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 
 The default namespace speaks the event protocol of Rasa's socketio channel so
 existing Rasa widgets (rasa-webchat) work unchanged; see docs/protocol.md.
+
+Why one file over 400 lines: the rule is one protocol module per audience
+(ARCHITECTURE.md), so everything a widget may send or receive is read in one
+place, next to docs/protocol.md; `python -m chat_server.protocol.js` generates
+the widget's constants from it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from chat_server.protocol.ids import RowId
-from chat_server.protocol.text import clean_text, is_blank
+from chat_server.protocol.text import clean_text, is_blank, printable
 
 # Client → server
 SESSION_REQUEST = "session_request"
@@ -25,6 +30,11 @@ PAGE_LEFT = "page_left"
 WIDGET_OPENED = "widget_opened"
 WIDGET_CLOSED = "widget_closed"
 TRACK = "track"  # Rapport.track(name, properties): acked
+# Proactive campaigns (Rapport clients only; docs/campaigns.md).
+CAMPAIGN_READY = "campaign_ready"  # the watched condition holds on the page
+SITE_TRIGGER = "site_trigger"  # Rapport.trigger(name, data)
+CAMPAIGN_DISMISSED = "campaign_dismissed"
+NPS_SUBMITTED = "nps_submitted"
 
 # Server → client
 SESSION_CONFIRM = "session_confirm"
@@ -37,8 +47,11 @@ AGENT_TYPING = "agent_typing"
 CSAT_REQUEST = "csat_request"
 CSAT_RECORDED = "csat_recorded"
 # Live delivery between server nodes had a gap (Redis was unreachable): ask
-# for what is newer than the last message seen (session_request again).
+# for what follows the position held (session_request again with after_seq).
 RESYNC = "resync"
+# Proactive campaigns: what to watch for on this page, and an opener shown.
+CAMPAIGN_WATCH = "campaign_watch"
+CAMPAIGN_SHOWN = "campaign_shown"
 
 # The capability flag a Rapport widget sends in session_request. Clients
 # without it (rasa-webchat) get only Rasa's socketio payloads: rasa-webchat
@@ -66,13 +79,20 @@ IDENTIFY_TIMEOUT = "identify_timeout"
 UNAVAILABLE = "unavailable"
 INVALID_GOAL = "invalid_goal"
 UNKNOWN_GOAL = "unknown_goal"
+# Campaigns: a ready/dismiss/NPS for a campaign that is not running (or never
+# was), and a watch token that is forged, for someone else or expired.
+UNKNOWN_CAMPAIGN = "unknown_campaign"
+INVALID_CAMPAIGN_TOKEN = "invalid_campaign_token"  # noqa: S105 - an error code
 
 # What a visitor is told when a rate limit refuses them, by limit name.
 SLOW_DOWN = {
     "messages": "You're sending messages very quickly. Please wait a moment and try again.",
     "card_clicks": "Too many clicks in a short time. Please wait a moment.",
     "track": "Too many tracking calls in a short time; this one was not recorded.",
+    "campaign_triggers": "Too many triggers in a short time; this one was ignored.",
     "new_visitors": "Too many new chats from your network. Please try again later.",
+    "bot_turns": "Our assistant is busy with many messages from your network. "
+    "Please wait a moment and try again.",
 }
 
 
@@ -226,6 +246,8 @@ class GoalProperties(BaseModel):
     value: float = Field(0.0, ge=0, lt=1e9, allow_inf_nan=False, strict=False)
     currency: StrictStr | None = Field(None, pattern=r"^[A-Z]{3}$")
     order_id: StrictStr | None = Field(None, min_length=1, max_length=100)
+    # Set by the site's backend: hex HMAC-SHA256 (docs/tracking.md, "Verified revenue").
+    signature: StrictStr | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
 
     @field_validator("value", mode="before")
     @classmethod
@@ -238,9 +260,8 @@ class GoalProperties(BaseModel):
     @field_validator("order_id")
     @classmethod
     def _order_id(cls, value: str | None) -> str | None:
-        if value is not None and not (value.isprintable() and value.strip()):
-            raise ValueError("order_id must be printable text")
-        return value
+        # The same rule as the conversion API's conversion_id (protocol/conversions.py).
+        return None if value is None else printable(value)
 
 
 class Track(BaseModel):
@@ -292,7 +313,7 @@ def parse_track(data: Any) -> Track:
         where = ".".join(str(part) for part in first["loc"]) or "payload"
         raise ProtocolError(
             INVALID_GOAL,
-            f"track(name, {{value, currency, order_id}}): {where}: {first['msg']}",
+            f"track(name, {{value, currency, order_id, signature}}): {where}: {first['msg']}",
         ) from None
 
 
@@ -337,6 +358,14 @@ def parse_last_message_id(data: Any) -> int | None:
     """`session_request.last_message_id`: the newest message id the client has."""
     value = data.get("last_message_id") if isinstance(data, dict) else None
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
+def parse_after_seq(data: Any) -> int | None:
+    """`session_request.after_seq`: the client holds every message numbered up to it."""
+    value = data.get("after_seq") if isinstance(data, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
         return value
     return None
 
@@ -443,3 +472,73 @@ def control_of(rasa_message: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(custom, dict) and any(k in custom for k in CONTROL_KEYS):
         return custom
     return None
+
+
+# -- proactive campaigns (Rapport widgets; docs/campaigns.md) -----------------
+
+TRIGGER_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:-]{0,49}$"
+
+
+class CampaignReady(BaseModel):
+    """`campaign_ready`: the watched condition of a `campaign_watch` holds on the page."""
+
+    model_config = ConfigDict(extra="ignore")
+    campaign_id: RowId
+    token: StrictStr = Field(min_length=1, max_length=300)
+    url: StrictStr | None = Field(None, max_length=8000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _web_url(value)
+
+
+class SiteTrigger(BaseModel):
+    """`site_trigger`: ``Rapport.trigger(name, data)`` from the host page."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: StrictStr = Field(pattern=TRIGGER_NAME_PATTERN)
+    data: dict[str, Any] | None = None
+    url: StrictStr | None = Field(None, max_length=8000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _web_url(value)
+
+
+class CampaignDismissed(BaseModel):
+    """`campaign_dismissed`: the visitor closed a campaign's teaser."""
+
+    model_config = ConfigDict(extra="ignore")
+    campaign_id: RowId
+
+
+class NpsSubmitted(BaseModel):
+    """`nps_submitted`: the visitor's 0-10 answer to an NPS campaign."""
+
+    model_config = ConfigDict(extra="ignore")
+    campaign_id: RowId
+    score: int = Field(ge=0, le=10, strict=True)
+
+
+def parse_campaign_ready(data: Any) -> CampaignReady:
+    """Validate a `campaign_ready` payload or raise ProtocolError."""
+    return _parse(CampaignReady, data, "campaign_ready expects {campaign_id, token, url?}")
+
+
+def parse_site_trigger(data: Any) -> SiteTrigger:
+    """Validate a `site_trigger` payload or raise ProtocolError."""
+    return _parse(
+        SiteTrigger, data, "site_trigger expects {name: letters, digits, _.:- (max 50), data?}"
+    )
+
+
+def parse_campaign_dismissed(data: Any) -> CampaignDismissed:
+    """Validate a `campaign_dismissed` payload or raise ProtocolError."""
+    return _parse(CampaignDismissed, data, "campaign_dismissed expects {campaign_id}")
+
+
+def parse_nps(data: Any) -> NpsSubmitted:
+    """Validate an `nps_submitted` payload or raise ProtocolError."""
+    return _parse(NpsSubmitted, data, "nps_submitted expects {campaign_id, score: 0-10}")

@@ -21,8 +21,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.db.models import Agent, AgentSession, utcnow
-from chat_server.db.queries import as_utc
+from chat_server import errors
+from chat_server.db.models import Agent, AgentSession, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,23 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("rapport-no-such-agent")
 
 
-class AuthError(Exception):
+class AuthError(errors.Unauthenticated):
     """Wrong credentials, or an expired or revoked session/token."""
 
 
-class AgentExists(Exception):
+class Deactivated(AuthError):
+    """The right password, but an admin deactivated the account."""
+
+
+class LastAdmin(errors.Conflict):
+    """That would leave no active admin to run the console."""
+
+
+class AgentExists(errors.Conflict):
     """That username is taken."""
+
+
+DEACTIVATED_MESSAGE = "This account is deactivated; ask an admin"
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,11 @@ def _write_secret(path: Path, secret: str) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_key(token: str) -> str:
+    """A short name for a console session (rooms, logs): not enough to use it."""
+    return _digest(token)[:24]
 
 
 def hash_password(password: str) -> str:
@@ -158,6 +174,9 @@ class AgentService:
                 raise AuthError("wrong username or password") from None
             if agent is None:
                 raise AuthError("wrong username or password")
+            if not agent.active:
+                # Said only to whoever knows the password: no account probing.
+                raise Deactivated(DEACTIVATED_MESSAGE)
             if _hasher.check_needs_rehash(agent.password_hash):
                 agent.password_hash = hash_password(password)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -186,7 +205,7 @@ class AgentService:
             if row is None or as_utc(row.expires_at) < utcnow():
                 raise AuthError("session expired")
             agent = await session.get(Agent, row.agent_id)
-            if agent is None:
+            if agent is None or not agent.active:
                 raise AuthError("session expired")
             return agent, row.csrf_token
 
@@ -195,15 +214,76 @@ class AgentService:
             agent = await session.scalar(
                 select(Agent).where(Agent.api_token_hash == _digest(token))
             )
-            if agent is None:
+            if agent is None or not agent.active:
                 raise AuthError("unknown API token")
             return agent
 
-    async def logout(self, token: str) -> None:
+    async def logout(self, token: str) -> str:
+        """End one console session; returns its key."""
         async with self._sessions.begin() as session:
             await session.execute(
                 delete(AgentSession).where(AgentSession.token_hash == _digest(token))
             )
+        return session_key(token)
+
+    @staticmethod
+    async def _revoke(session: AsyncSession, agent: Agent, keep: str | None) -> list[str]:
+        """Delete the agent's sessions but ``keep`` (a cookie), and the API token."""
+        query = select(AgentSession.token_hash).where(AgentSession.agent_id == agent.id)
+        if keep is not None:
+            query = query.where(AgentSession.token_hash != _digest(keep))
+        hashes = list(await session.scalars(query))
+        if hashes:
+            await session.execute(delete(AgentSession).where(AgentSession.token_hash.in_(hashes)))
+        agent.api_token_hash = None
+        return [h[:24] for h in hashes]
+
+    async def revoke(self, agent_id: int, keep: str | None = None) -> list[str]:
+        """Sign the agent out everywhere (but the session ``keep``); revoke the API token.
+
+        Returns the keys of the sessions that ended.
+        """
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AuthError("no such agent")
+            return await self._revoke(session, agent, keep)
+
+    async def reset_password(self, agent_id: int, new: str) -> list[str]:
+        """An admin sets a one-time password: every session and the token end."""
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id)
+            if agent is None:
+                raise AuthError("no such agent")
+            agent.password_hash = hash_password(new)
+            agent.must_change_password = True
+            return await self._revoke(session, agent, None)
+
+    async def set_active(self, agent_id: int, active: bool) -> list[str]:
+        """Deactivate (revoking everything) or reactivate an account.
+
+        Raises LastAdmin rather than deactivate the last active admin.
+        """
+        async with self._sessions.begin() as session:
+            agent = await session.get(Agent, agent_id, with_for_update=True)
+            if agent is None:
+                raise AuthError("no such agent")
+            if active:
+                agent.deactivated_at = None
+                return []
+            if agent.role == "admin" and agent.active:
+                others = await session.scalar(
+                    select(func.count())
+                    .select_from(Agent)
+                    .where(
+                        Agent.role == "admin", Agent.id != agent.id, Agent.deactivated_at.is_(None)
+                    )
+                )
+                if not others:
+                    raise LastAdmin("the last active admin cannot be deactivated")
+            agent.deactivated_at = agent.deactivated_at or utcnow()
+            agent.status = "offline"
+            return await self._revoke(session, agent, None)
 
     async def issue_api_token(self, agent_id: int) -> str:
         """A new API token for the agent (replacing the old one); shown once."""
@@ -215,7 +295,11 @@ class AgentService:
             agent.api_token_hash = _digest(token)
         return token
 
-    async def change_password(self, agent_id: int, current: str, new: str) -> None:
+    async def change_password(
+        self, agent_id: int, current: str, new: str, keep: str | None = None
+    ) -> list[str]:
+        """Change the password; every other session (all but ``keep``) and the API
+        token end. Returns the keys of the sessions that ended."""
         async with self._sessions.begin() as session:
             agent = await session.get(Agent, agent_id)
             if agent is None:
@@ -227,9 +311,11 @@ class AgentService:
             agent.password_hash = hash_password(new)
             spent = agent.must_change_password
             agent.must_change_password = False
+            ended = await self._revoke(session, agent, keep)
         if spent and self._initial_password_file is not None:
             # The one-time password is no longer valid: don't leave it lying around.
             await asyncio.to_thread(self._initial_password_file.unlink, True)
+        return ended
 
     async def update(
         self, agent_id: int, *, notify_mode: str | None = None, display_name: str | None = None
@@ -244,6 +330,12 @@ class AgentService:
                 agent.display_name = display_name
             return agent
 
+    async def exists(self, agent_id: int) -> None:
+        """AuthError unless there is such an agent (active or not)."""
+        async with self._sessions() as session:
+            if await session.get(Agent, agent_id) is None:
+                raise AuthError("no such agent")
+
     async def online(self) -> list[Agent]:
         async with self._sessions() as session:
             return list(await session.scalars(select(Agent).where(Agent.status == "online")))
@@ -251,6 +343,6 @@ class AgentService:
     async def get(self, agent_id: int) -> Agent:
         async with self._sessions() as session:
             agent = await session.get(Agent, agent_id)
-        if agent is None:
+        if agent is None or not agent.active:
             raise AuthError("no such agent")
         return agent

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.db import queries
+from chat_server.db import event_queries
 from chat_server.db.models import InteractionEvent, utcnow
+from chat_server.services.segments import traits
 
 EVENT = "consent_changed"
 
@@ -53,7 +54,7 @@ async def record(
     at: str | None = None,
 ) -> None:
     """Log one consent change (in the caller's transaction)."""
-    await queries.log_event(
+    await event_queries.log_event(
         session,
         EVENT,
         visitor_id,
@@ -67,6 +68,8 @@ async def record(
             "confirmation": confirmation,
         },
     )
+    if topic == MARKETING:
+        await traits.set_traits(session, visitor_id, utcnow(), consent=granted)
 
 
 async def history(session: AsyncSession, visitor_id: str) -> list[dict[str, Any]]:

@@ -1,5 +1,8 @@
-"""The agent's desk: lists, transcripts, the visitor panel, replies and notes,
-canned responses and follow-ups. State changes go through HandoffService.
+"""The agent's desk: conversation lists, transcripts, the detail view, replies and
+notes, the agents directory and follow-ups. The visitor panel's rules are pure
+functions in services/visitor_panel.py; typing and presence are relayed by
+services/live_signals.py; canned responses live in services/canned_responses.py.
+State changes go through HandoffService.
 """
 
 from __future__ import annotations
@@ -7,18 +10,33 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.db import queries
-from chat_server.db.models import Agent, CannedResponse, Conversation, Followup, Message, utcnow
-from chat_server.protocol import agent as agent_protocol
+from chat_server.db import (
+    conversation_queries,
+    event_queries,
+    message_queries,
+    paging,
+    visitor_queries,
+)
+from chat_server.db.models import (
+    Agent,
+    Conversation,
+    Followup,
+    Message,
+    as_utc,
+    utcnow,
+)
+from chat_server.errors import Conflict, Forbidden, NotFound
+from chat_server.protocol import canned
 from chat_server.protocol import visitor as visitor_protocol
-from chat_server.services import consent, followups
-from chat_server.services.handoff import Conflict, Forbidden, HandoffService, NotFound, can_act
+from chat_server.services import consent, followups, visitor_panel
+from chat_server.services.canned_responses import canned_variables
+from chat_server.services.handoff import HandoffService
+from chat_server.services.handoff_rules import can_act
 from chat_server.services.notifier import Notifier
-from chat_server.services.serialize import agent_json, iso, message_json
+from chat_server.services.serialize import agent_json, message_json
 from chat_server.services.tracker_sync import TrackerSync, agent_said
 
 
@@ -55,20 +73,31 @@ class DeskService:
         }[view]
 
     async def list_conversations(
-        self, agent: Agent, view: str, limit: int = 50, before_id: int | None = None
+        self,
+        agent: Agent,
+        view: str,
+        limit: int = 50,
+        before_id: int | None = None,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
+        """A page of ``view`` in its order (db/paging.py), the next page's
+        cursor (None at the end) and every view's count.
+
+        ``before_id`` (older clients) still filters by id; ``cursor`` is the
+        way past the first page. Raises paging.BadCursor.
+        """
+        ordering = paging.CONVERSATION_VIEWS[view]
         async with self._sessions() as session:
             query = select(Conversation).where(self._view_filter(view, agent))
             if before_id is not None:
                 query = query.where(Conversation.id < before_id)
-            order = (
-                (Conversation.queued_at, Conversation.id)
-                if view == "queue"
-                else (Conversation.updated_at.desc(), Conversation.id.desc())
+            rows = list(await session.scalars(ordering.apply(query, limit, cursor)))
+            shown, next_cursor = ordering.page(
+                rows, limit, lambda c: paging.conversation_key(view, c)
             )
-            rows = list(await session.scalars(query.order_by(*order).limit(limit)))
-            items = [await self._handoff.summary(session, c) for c in rows]
+            items = [await self._handoff.summary(session, c) for c in shown]
             counts = {}
+            # Not "resolved": it only grows, and counting it on every list load costs.
             for name in ("queue", "mine", "open", "bot"):
                 counts[name] = int(
                     await session.scalar(
@@ -78,32 +107,39 @@ class DeskService:
                     )
                     or 0
                 )
-        return {"conversations": items, "counts": counts}
+        return {"conversations": items, "counts": counts, "next_cursor": next_cursor}
 
     async def visitor_conversations(
-        self, visitor_id: str, limit: int = 10, before_id: int | None = None
+        self,
+        visitor_id: str,
+        limit: int = 10,
+        before_id: int | None = None,
+        cursor: str | None = None,
     ) -> dict[str, Any]:
+        ordering = paging.VISITOR_HISTORY
         async with self._sessions() as session:
             query = select(Conversation).where(Conversation.visitor_id == visitor_id)
             if before_id is not None:
                 query = query.where(Conversation.id < before_id)
-            rows = list(await session.scalars(query.order_by(Conversation.id.desc()).limit(limit)))
-            items = [await self._handoff.summary(session, c) for c in rows]
+            rows = list(await session.scalars(ordering.apply(query, limit, cursor)))
+            shown, next_cursor = ordering.page(rows, limit, lambda c: (c.id, c.id))
+            items = [await self._handoff.summary(session, c) for c in shown]
         return {
             "conversations": items,
-            "next_before_id": rows[-1].id if len(rows) == limit else None,
+            "next_cursor": next_cursor,
+            "next_before_id": shown[-1].id if next_cursor else None,
         }
 
     # -- one conversation ----------------------------------------------------
 
     async def detail(self, conversation_id: int) -> dict[str, Any]:
-        """Conversation, visitor panel and context summary."""
+        """Conversation, visitor panel and context summary (services/visitor_panel.py)."""
         async with self._sessions() as session:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None:
                 raise NotFound("no such conversation")
             summary = await self._handoff.summary(session, conversation)
-            visitor = await queries.get_visitor(session, conversation.visitor_id)
+            visitor = await visitor_queries.get_visitor(session, conversation.visitor_id)
             consents = await consent.history(session, conversation.visitor_id)
             recent = list(
                 await session.scalars(
@@ -113,45 +149,8 @@ class DeskService:
                     .limit(200)
                 )
             )
-        profile = dict(visitor.profile or {}) if visitor else {}
-        pages: list[dict[str, Any]] = []
-        for m in recent:
-            if m.page_url and all(p["url"] != m.page_url for p in pages):
-                pages.append({"url": m.page_url, "at": iso(m.created_at)})
-        intents = [
-            {"intent": m.intent, "confidence": m.confidence, "text": m.text}
-            for m in recent
-            if m.direction == "visitor" and m.intent
-        ][:5]
-        shown: list[str] = []
-        for m in reversed(recent):
-            custom = (m.payload or {}).get("custom") if m.direction == "bot" else None
-            if isinstance(custom, dict) and custom.get("type") == "product_cards":
-                for product in custom.get("products") or []:
-                    if isinstance(product, dict) and product.get("id") not in shown:
-                        shown.append(str(product.get("id")))
-        return {
-            "conversation": summary,
-            "visitor": {
-                "id": conversation.visitor_id,
-                "name": visitor.name if visitor else None,
-                "email": visitor.email if visitor else None,
-                "external_id": visitor.external_id if visitor else None,
-                "created_at": iso(visitor.created_at) if visitor else None,
-                "last_seen_at": iso(visitor.last_seen_at) if visitor else None,
-                "online": self._notifier.visitor_online(conversation.visitor_id),
-                "profile": profile,
-                "recent_pages": pages[:10],
-                "consents": consents[-10:],
-            },
-            "context": {
-                "handoff_reason": conversation.handoff_reason,
-                "last_intents": intents,
-                "products_shown": shown[-20:],
-                "products_clicked": profile.get("products_clicked") or [],
-                "products_declined": profile.get("products_declined") or [],
-            },
-        }
+        online = self._notifier.visitor_online(conversation.visitor_id)
+        return visitor_panel.detail_json(conversation, summary, visitor, online, consents, recent)
 
     async def require_conversation(self, conversation_id: int) -> None:
         """Raise NotFound unless the conversation exists."""
@@ -165,16 +164,17 @@ class DeskService:
         limit: int = 100,
         before_id: int | None = None,
         after_id: int | None = None,
+        after_seq: int | None = None,
     ) -> list[dict[str, Any]]:
-        """A page of a conversation's messages (``after_id``: what a reconnecting
-        console missed)."""
+        """A page of a conversation's messages (``after_seq``, or ``after_id`` for
+        older clients: what a reconnecting console missed)."""
         async with self._sessions() as session:
             if await session.get(Conversation, conversation_id) is None:
                 raise NotFound("no such conversation")
-            rows = await queries.conversation_messages(
-                session, conversation_id, limit, before_id, after_id
+            rows = await message_queries.conversation_messages(
+                session, conversation_id, limit, before_id, after_id, after_seq
             )
-            agents = await queries.agents_by_id(
+            agents = await conversation_queries.agents_by_id(
                 session, {m.agent_id for m in rows if m.agent_id is not None}
             )
         return [message_json(m, agents.get(m.agent_id) if m.agent_id else None) for m in rows]
@@ -197,7 +197,7 @@ class DeskService:
             if conversation is None:
                 raise NotFound("no such conversation")
             if client_id is not None:
-                earlier = await queries.message_by_client_id(
+                earlier = await message_queries.message_by_client_id(
                     session, conversation.visitor_id, client_id
                 )
                 if earlier is not None and earlier.agent_id == agent.id:
@@ -208,8 +208,14 @@ class DeskService:
                 if not can_act(agent, conversation):
                     raise Forbidden("the conversation is assigned to someone else")
                 conversation.unread = 0
-            first_reply = not note and not await queries.has_agent_reply(session, conversation.id)
-            message = await queries.add_message(
+                # A canned response's {{variables}} never reach the visitor raw.
+                text = canned.render(text, await canned_variables(session, conversation, agent))
+                if not text:
+                    raise Conflict("the message is empty once its variables are filled in")
+            first_reply = not note and not await message_queries.has_agent_reply(
+                session, conversation.id
+            )
+            message = await message_queries.add_message(
                 session,
                 conversation,
                 "note" if note else "agent",
@@ -218,12 +224,12 @@ class DeskService:
                 client_id=client_id,
             )
             if not note:
-                await queries.add_tracker_events(
+                await event_queries.add_tracker_events(
                     session,
                     conversation.visitor_id,
                     [agent_said(text, agent.display_name, agent.id)],
                 )
-                await queries.log_event(
+                await event_queries.log_event(
                     session,
                     "agent_message",
                     conversation.visitor_id,
@@ -232,8 +238,8 @@ class DeskService:
                 )
                 if first_reply and conversation.queued_at is not None:
                     # Measured from the handoff: the bot's turns never count.
-                    waited = utcnow() - queries.as_utc(conversation.queued_at)
-                    await queries.log_event(
+                    waited = utcnow() - as_utc(conversation.queued_at)
+                    await event_queries.log_event(
                         session,
                         "agent_first_response",
                         conversation.visitor_id,
@@ -247,6 +253,7 @@ class DeskService:
                 {"text": text},
                 extras={
                     "message_id": message.id,
+                    "seq": message.visitor_seq,
                     "sender": {"type": "agent", "name": agent.display_name},
                 },
             )
@@ -269,115 +276,40 @@ class DeskService:
                 conversation.unread = 0
         await self._handoff.publish(conversation_id)
 
-    # -- typing and presence -------------------------------------------------
-
-    async def agent_typing(self, conversation_id: int, agent: Agent, typing: bool) -> None:
-        async with self._sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise NotFound("no such conversation")
-        if conversation.state != "assigned" or not can_act(agent, conversation):
-            return  # only the agent talking to the visitor is shown typing
-        await self._notifier.to_rapport_visitor(
-            conversation.visitor_id,
-            visitor_protocol.AGENT_TYPING,
-            {"typing": typing, "name": agent.display_name},
-        )
-
-    async def visitor_typing(self, visitor_id: str, typing: bool) -> None:
-        async with self._sessions() as session:
-            conversation = await queries.latest_conversation(session, visitor_id)
-        if conversation is not None and conversation.state != "resolved":
-            await self._notifier.to_conversation(
-                conversation.id,
-                conversation.assigned_agent_id,
-                agent_protocol.VISITOR_TYPING,
-                {"conversation_id": conversation.id, "typing": typing},
-            )
-
-    async def load(self) -> dict[str, Any]:
-        """What is going on now: connections by namespace, queued conversations,
-        agents online (for the operator's metrics)."""
-        async with self._sessions() as session:
-            queued = await session.scalar(
-                select(func.count()).select_from(Conversation).where(Conversation.state == "queued")
-            )
-            online = await session.scalar(
-                select(func.count()).select_from(Agent).where(Agent.status == "online")
-            )
-        return {
-            "connections": self._notifier.connections(),
-            "queued": int(queued or 0),
-            "agents_online": int(online or 0),
-        }
-
-    def visitor_online(self, visitor_id: str) -> bool:
-        return self._notifier.visitor_online(visitor_id)
-
-    async def visitor_presence(self, visitor_id: str, online: bool) -> None:
-        async with self._sessions() as session:
-            conversation = await queries.latest_conversation(session, visitor_id)
-        if conversation is not None:
-            await self._notifier.to_agents(
-                agent_protocol.VISITOR_PRESENCE,
-                {
-                    "conversation_id": conversation.id,
-                    "visitor_id": visitor_id,
-                    "online": online,
-                },
-            )
-
     # -- agents ----------------------------------------------------------------
 
-    async def agents(self) -> list[dict[str, Any]]:
+    async def agents(self, limit: int = 500, cursor: str | None = None) -> dict[str, Any]:
+        """A page of the agents directory by name, and the next page's cursor."""
+        ordering = paging.AGENTS
         async with self._sessions() as session:
-            rows = list(await session.scalars(select(Agent).order_by(Agent.display_name)))
-            loads = await queries.active_chat_counts(session)
-        return [
-            agent_json(a, loads.get(a.id, 0), self._notifier.agent_connected(a.id)) for a in rows
-        ]
+            rows = list(await session.scalars(ordering.apply(select(Agent), limit, cursor)))
+            shown, next_cursor = ordering.page(rows, limit, lambda a: (a.display_name, a.id))
+            loads = await conversation_queries.active_chat_counts(session)
+        return {
+            "agents": [
+                agent_json(a, loads.get(a.id, 0), self._notifier.agent_connected(a.id))
+                for a in shown
+            ],
+            "next_cursor": next_cursor,
+        }
 
     async def agent(self, agent_id: int) -> dict[str, Any]:
         async with self._sessions() as session:
             row = await session.get(Agent, agent_id)
             if row is None:
                 raise NotFound("no such agent")
-            loads = await queries.active_chat_counts(session)
+            loads = await conversation_queries.active_chat_counts(session)
         return agent_json(row, loads.get(agent_id, 0), self._notifier.agent_connected(agent_id))
-
-    # -- canned responses ----------------------------------------------------
-
-    async def canned(self) -> list[dict[str, Any]]:
-        async with self._sessions() as session:
-            rows = await session.scalars(select(CannedResponse).order_by(CannedResponse.shortcut))
-            return [{"id": c.id, "shortcut": c.shortcut, "text": c.text} for c in rows]
-
-    async def add_canned(self, agent: Agent, shortcut: str, text: str) -> dict[str, Any]:
-        try:
-            async with self._sessions.begin() as session:
-                row = CannedResponse(
-                    shortcut=shortcut, text=text, created_by=agent.id, created_at=utcnow()
-                )
-                session.add(row)
-                await session.flush()
-        except IntegrityError:
-            raise Conflict(f"/{shortcut} already exists") from None
-        return {"id": row.id, "shortcut": row.shortcut, "text": row.text}
-
-    async def delete_canned(self, canned_id: int) -> None:
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(CannedResponse).where(CannedResponse.id == canned_id)
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                raise NotFound("no such canned response")
 
     # -- follow-ups ------------------------------------------------------------
 
-    async def followups(self, status: str) -> list[dict[str, Any]]:
+    async def followups(
+        self, status: str, limit: int = 100, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """A page of follow-ups with ``status``, newest first, and the next page's cursor."""
         async with self._sessions() as session:
-            rows = await followups.list_followups(session, status)
-        return [followups.followup_json(f) for f in rows]
+            rows, next_cursor = await followups.list_followups(session, status, limit, cursor)
+        return {"followups": [followups.followup_json(f) for f in rows], "next_cursor": next_cursor}
 
     async def followup_done(self, followup_id: int, agent: Agent) -> dict[str, Any]:
         async with self._sessions.begin() as session:

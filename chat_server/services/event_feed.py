@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from chat_server.db.availability import report_failure
 from chat_server.protocol import agent as agent_protocol
 from chat_server.services.notifier import Notifier
 
@@ -48,8 +49,8 @@ class EventFeed:
     async def _send(self, types: list[str]) -> None:
         try:
             await self._notifier.to_analytics(agent_protocol.ANALYTICS_CHANGED, {"types": types})
-        except Exception:  # a dashboard notice must never break anything else
-            log.exception("could not notify dashboards")
+        except Exception as error:  # a dashboard notice must never break anything else
+            report_failure(error, "dashboard feed", log, "could not notify dashboards")
 
     def close(self) -> None:
         """Stop the pending notice (server shutdown)."""

@@ -17,12 +17,32 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.db import paging
 from chat_server.db.models import Conversation, Followup, Visitor, utcnow
 
 STAGE_MESSAGE = "message"
 STAGE_EMAIL = "email"
 CANCEL_PAYLOAD = "/deny"
-_CANCEL_WORDS = re.compile(r"^\s*(no|nope|no thanks?|cancel|never ?mind|stop)\b[.!]*\s*$", re.I)
+# Saying one of these, alone or with a polite word or two ("Cancel.",
+# "cancel please", "no, thank you!", "ok never mind"), leaves the flow. A
+# sentence that goes on ("cancel my order #123", "stop sending me emails") is
+# a message for the team, so it is taken, not read as a cancel.
+_CANCEL_PHRASES = frozenset(
+    {
+        "cancel", "cancel it", "cancel that", "cancel this", "cancelled", "canceled",
+        "stop", "stop it", "stop this", "stop that", "quit", "exit", "abort",
+        "never mind", "nevermind", "nvm", "nm", "forget it", "forget about it",
+        "forget that", "no", "nope", "nah", "no thanks", "no thank you", "no thx",
+        "no ty", "not now", "no need", "dont bother", "don't bother", "i changed my mind",
+        "changed my mind", "leave it", "skip", "skip it", "go back", "back",
+    }
+)  # fmt: skip
+_POLITE = re.compile(
+    r"^(?:(?:ok(?:ay)?|oh|um+|uh+|well|actually|please|pls|plz|just|sorry|hmm+|i said|"
+    r"thanks|thank you|thx|ty)\s+)+|(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|"
+    r"anyway|for now|now))+$"
+)
+_NOT_WORDS = re.compile(r"[^\w\s']+")
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 CANCEL_BUTTON = {"title": "No thanks", "payload": CANCEL_PAYLOAD}
 
@@ -53,6 +73,23 @@ def offer(conversation: Conversation, hours: str | None, bot_down: bool = False)
     }
 
 
+def is_cancel(text: str) -> bool:
+    """Whether a visitor message means "leave the leave-a-message flow".
+
+    Case, punctuation, quotes, emoji and a polite word or two around the
+    phrase do not matter; any other content makes it a message.
+    """
+    if text.strip() == CANCEL_PAYLOAD:
+        return True
+    words = " ".join(_NOT_WORDS.sub(" ", text.lower().replace("\u2019", "'")).split())
+    if len(words) > 40:
+        return False
+    previous = None
+    while words != previous:
+        previous, words = words, _POLITE.sub("", words).strip()
+    return words in _CANCEL_PHRASES
+
+
 def _email(text: str) -> str | None:
     match = _EMAIL_IN_TEXT.search(text)
     if not match:
@@ -68,7 +105,7 @@ async def continue_followup(
 ) -> FollowupStep:
     """Handle one visitor message while a message is being taken."""
     step = FollowupStep()
-    if text.strip() == CANCEL_PAYLOAD or _CANCEL_WORDS.match(text):
+    if is_cancel(text):
         conversation.followup_stage = None
         conversation.followup_text = None
         step.replies.append({"text": "No problem. I'm still here if there's anything else."})
@@ -123,11 +160,12 @@ def followup_json(followup: Followup) -> dict[str, Any]:
     }
 
 
-async def list_followups(session: AsyncSession, status: str, limit: int = 100) -> list[Followup]:
-    rows = await session.scalars(
-        select(Followup)
-        .where(Followup.status == status)
-        .order_by(Followup.created_at.desc())
-        .limit(limit)
-    )
-    return list(rows)
+async def list_followups(
+    session: AsyncSession, status: str, limit: int = 100, cursor: str | None = None
+) -> tuple[list[Followup], str | None]:
+    """A page of follow-ups with ``status``, newest first, and the next page's
+    cursor (None at the end). Raises paging.BadCursor."""
+    ordering = paging.FOLLOWUPS[status]
+    query = ordering.apply(select(Followup).where(Followup.status == status), limit, cursor)
+    rows = list(await session.scalars(query))
+    return ordering.page(rows, limit, lambda f: (f.created_at, f.id))

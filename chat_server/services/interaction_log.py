@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.db import queries
+from chat_server.db import event_queries
 
 # Cards shown per reply that are logged as impressions (the widget renders 10).
 MAX_CARDS = 10
@@ -43,6 +43,6 @@ def card_impressions(
 
 async def log_lead(session: AsyncSession, visitor_id: str, source: str) -> None:
     """A visitor left an e-mail address: one lead per visitor, whatever the path."""
-    await queries.log_event_once(
+    await event_queries.log_event_once(
         session, "lead_captured", visitor_id, f"lead:{visitor_id}", {"source": source}
     )

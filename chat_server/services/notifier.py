@@ -7,6 +7,7 @@ at once, one by one, or as watchers of a conversation.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol
 
 
@@ -24,7 +25,15 @@ class Notifier(Protocol):
 
         ``extras`` are added to the payload only for Rapport clients (which
         announced the capability); other clients get ``payload`` unchanged.
+        A stored message carries its ``seq`` (visitor_seq) in ``extras``: each
+        connection then gets it once and in order (transport/delivery.py).
         """
+        ...
+
+    async def visitor_message_stored(self, visitor_id: str, item: dict[str, Any]) -> None:
+        """The visitor's own message (a `history` item) was stored: their Rapport
+        clients get it (other tabs show it, the sender claims its bubble);
+        every connection's position moves past it."""
         ...
 
     async def to_rapport_visitor(
@@ -51,6 +60,17 @@ class Notifier(Protocol):
 
     def connections(self) -> dict[str, int]:
         """Open connections to this server, by namespace."""
+        ...
+
+    async def close_agent_sockets(
+        self, agent_id: int, sessions: Collection[str] | None = None, include_token: bool = True
+    ) -> None:
+        """Close the agent's live connections on every node, at once.
+
+        ``sessions`` None: every connection of the agent. Otherwise those
+        opened with these console sessions (keys from services/agents.py),
+        and with ``include_token`` those opened with the agent's API token.
+        """
         ...
 
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:

@@ -13,6 +13,9 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Delete, column, delete, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server import errors
+from chat_server.db import visitor_queries
+from chat_server.db.engagement_models import VisitorTag, VisitorTraits
 from chat_server.db.models import (
     Base,
     Conversation,
@@ -36,7 +39,7 @@ _tracker = table(
 )
 
 
-class VisitorNotFound(Exception):
+class VisitorNotFound(errors.NotFound):
     """No visitor with that id."""
 
 
@@ -68,7 +71,11 @@ class PrivacyService:
         """Everything stored about the visitor, as JSON-ready data."""
         async with self._sessions() as session:
             visitor = await session.get(Visitor, visitor_id)
-            if visitor is None:
+            # Rows are lazy: a visitor may have page events and no row yet.
+            if (
+                visitor is None
+                and await visitor_queries.first_event_at(session, visitor_id) is None
+            ):
                 raise VisitorNotFound(visitor_id)
             conversations = await session.scalars(
                 select(Conversation)
@@ -83,6 +90,12 @@ class PrivacyService:
                 .where(InteractionEvent.visitor_id == visitor_id)
                 .order_by(InteractionEvent.id)
             )
+            traits = await session.get(VisitorTraits, visitor_id)
+            tags = await session.scalars(
+                select(VisitorTag)
+                .where(VisitorTag.visitor_id == visitor_id)
+                .order_by(VisitorTag.kind, VisitorTag.value)
+            )
             tracker: list[dict[str, Any]] = []
             if await _has_tracker_table(session):
                 rows = await session.execute(
@@ -95,7 +108,7 @@ class PrivacyService:
                     for r in rows
                 ]
             return {
-                "visitor": _row(visitor),
+                "visitor": _row(visitor) if visitor is not None else None,
                 "conversations": [_row(c) for c in conversations],
                 "messages": [_row(m) for m in messages],
                 "interaction_events": (event_rows := [_row(e) for e in events]),
@@ -104,12 +117,17 @@ class PrivacyService:
                     e["data"] for e in event_rows if e["type"] == "consent_changed"
                 ],
                 "tracker_events": tracker,
+                "traits": _row(traits) if traits is not None else None,
+                "tags": [{"kind": t.kind, "value": t.value} for t in tags],
             }
 
     async def erase(self, visitor_id: str) -> dict[str, int]:
         """Delete the visitor from the chat database and the tracker store."""
         async with self._sessions.begin() as session:
-            if await session.get(Visitor, visitor_id) is None:
+            if (
+                await session.get(Visitor, visitor_id) is None
+                and await visitor_queries.first_event_at(session, visitor_id) is None
+            ):
                 raise VisitorNotFound(visitor_id)
             counts = {}
             deletes: tuple[tuple[str, type[Base], ColumnElement[bool]], ...] = (
@@ -119,6 +137,9 @@ class PrivacyService:
                 ("interaction_events", InteractionEvent, InteractionEvent.visitor_id == visitor_id),
                 ("webhook_deliveries", WebhookDelivery, WebhookDelivery.visitor_id == visitor_id),
                 ("conversations", Conversation, Conversation.visitor_id == visitor_id),
+                # What segments know (services/segments/traits.py).
+                ("visitor_tags", VisitorTag, VisitorTag.visitor_id == visitor_id),
+                ("visitor_traits", VisitorTraits, VisitorTraits.visitor_id == visitor_id),
                 ("visitors", Visitor, Visitor.id == visitor_id),
             )
             for name, model, owned in deletes:

@@ -19,7 +19,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
-from chat_server import metrics
+from chat_server import errors, metrics
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,17 @@ NEW_VISITORS_PER_IP = "new_visitors_per_ip"
 CARD_CLICKS = "card_clicks"
 SIGNALS = "signals"
 TRACK = "track"
+CAMPAIGN_TRIGGERS = "campaign_triggers"
 LOGINS = "logins"
-LOGINS_PER_IP = "logins_per_ip"
+LOGIN_FAILURES_PER_IP = "login_failures_per_ip"
 
 
-class RateLimited(Exception):
+class RateLimited(errors.RateLimited):
     """A rate limit refused the request; try again after ``retry_after`` seconds."""
 
     def __init__(self, limit: str, retry_after: int) -> None:
-        super().__init__(f"rate limit {limit!r}: retry after {retry_after} s")
+        super().__init__(f"rate limit {limit!r}: retry after {retry_after} s", retry_after)
         self.limit = limit
-        self.retry_after = retry_after
 
 
 class RateLimits:
@@ -76,14 +76,34 @@ class RateLimits:
                 return
             except StorageError as exc:
                 if not self._shared_down:
-                    log.error("rate limits: Redis unreachable (%s), counting per node",
-                              type(exc.storage_error).__name__)
+                    log.error(
+                        "rate limits: Redis unreachable (%s), counting per node",
+                        type(exc.storage_error).__name__,
+                    )
                 self._shared_down = True
         await self._hit(self._local, limit, key)
 
     async def _hit(self, limiter: MovingWindowRateLimiter, limit: str, key: str) -> None:
         for item in self._rules[limit]:
             if not await limiter.hit(item, limit, key):
+                stats = await limiter.get_window_stats(item, limit, key)
+                metrics.RATE_LIMITED.labels(limit).inc()
+                raise RateLimited(limit, max(1, round(stats.reset_time - time.time())))
+
+    async def check(self, limit: str, key: str) -> None:
+        """RateLimited when ``key`` has used up ``limit``, without counting a use."""
+        limiter = self._local
+        if self._shared is not None and not self._shared_down:
+            limiter = self._shared
+        try:
+            await self._check(limiter, limit, key)
+        except StorageError:
+            self._shared_down = True
+            await self._check(self._local, limit, key)
+
+    async def _check(self, limiter: MovingWindowRateLimiter, limit: str, key: str) -> None:
+        for item in self._rules[limit]:
+            if not await limiter.test(item, limit, key):
                 stats = await limiter.get_window_stats(item, limit, key)
                 metrics.RATE_LIMITED.labels(limit).inc()
                 raise RateLimited(limit, max(1, round(stats.reset_time - time.time())))

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.db.availability import report_failure
 from chat_server.db.models import (
     Conversation,
     Followup,
@@ -70,10 +71,10 @@ class RetentionService:
         while True:
             try:
                 await self.purge()
-            except Exception:
+            except Exception as error:
                 # A failed purge (database briefly unavailable) is retried on
                 # the next round; it must not end the schedule.
-                log.exception("retention purge failed")
+                report_failure(error, "retention purge", log, "retention purge failed")
             await asyncio.sleep(self._interval)
 
     async def purge(self, dry_run: bool = False, now: datetime | None = None) -> dict[str, int]:
@@ -159,9 +160,7 @@ class RetentionService:
 
 
 # Tables purged by their own creation time.
-_Dated = (
-    type[InteractionEvent] | type[TrackerOutbox] | type[Followup] | type[WebhookDelivery]
-)
+_Dated = type[InteractionEvent] | type[TrackerOutbox] | type[Followup] | type[WebhookDelivery]
 _DATED: tuple[tuple[str, _Dated], ...] = (
     ("interaction_events", InteractionEvent),
     ("tracker_outbox", TrackerOutbox),

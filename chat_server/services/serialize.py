@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chat_server.db.models import Agent, Conversation, Message, Visitor
-from chat_server.db.queries import as_utc
+from chat_server.db.engagement_models import Campaign
+from chat_server.db.models import Agent, Conversation, Message, Visitor, as_utc
 
 
 def iso(value: datetime | None) -> str | None:
@@ -29,12 +29,14 @@ def agent_json(agent: Agent, active_chats: int = 0, connected: bool = False) -> 
         "active_chats": active_chats,
         "notify_mode": agent.notify_mode,
         "connected": connected,
+        "active": agent.active,
     }
 
 
 def message_json(message: Message, agent: Agent | None = None) -> dict[str, Any]:
     return {
         "id": message.id,
+        "seq": message.seq,
         "conversation_id": message.conversation_id,
         "direction": message.direction,
         "text": message.text,
@@ -54,6 +56,7 @@ def conversation_json(
     online: bool,
     queue_position: int | None = None,
     last_author: Agent | None = None,
+    campaign: Campaign | None = None,
 ) -> dict[str, Any]:
     csat = (
         {"score": conversation.csat_score, "comment": conversation.csat_comment}
@@ -78,7 +81,9 @@ def conversation_json(
             "text": last_message.text,
             "agent": agent_ref(last_author),
             "created_at": iso(last_message.created_at),
-        } if last_message else None,
+        }
+        if last_message
+        else None,
         "unread": conversation.unread,
         "queue_position": queue_position,
         "created_at": iso(conversation.created_at),
@@ -87,4 +92,8 @@ def conversation_json(
         "assigned_at": iso(conversation.assigned_at),
         "resolved_at": iso(conversation.resolved_at),
         "csat": csat,
+        # The campaign and variant whose opener started it (null: the visitor did).
+        "campaign_id": conversation.campaign_id,
+        "campaign_arm": conversation.campaign_arm,
+        "campaign_name": campaign.name if campaign is not None else None,
     }

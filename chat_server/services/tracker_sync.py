@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.db.availability import AVAILABILITY, is_unavailable
 from chat_server.db.models import TrackerOutbox
 from chat_server.rasa_client import RasaClient, RasaUnavailable
 from chat_server.services.locks import KeyedLocks
@@ -150,9 +151,11 @@ class TrackerSync:
                     next_retry = now + RETRY_SECONDS
                 if now >= next_scan:
                     async with self._sessions() as session:
-                        visitors |= set(await session.scalars(
-                            select(TrackerOutbox.visitor_id).distinct().limit(1000)
-                        ))
+                        visitors |= set(
+                            await session.scalars(
+                                select(TrackerOutbox.visitor_id).distinct().limit(1000)
+                            )
+                        )
                     next_scan = now + SCAN_SECONDS
                 for visitor_id in visitors:
                     if not await self.flush(visitor_id):
@@ -161,5 +164,8 @@ class TrackerSync:
                         break
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("tracker outbox delivery failed; retrying")
+            except Exception as error:
+                if is_unavailable(error):  # an outage: one log line, no traceback
+                    AVAILABILITY.failed(error, "tracker outbox")
+                else:
+                    log.exception("tracker outbox delivery failed; retrying")

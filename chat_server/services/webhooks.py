@@ -12,52 +12,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import ipaddress
 import json
 import logging
-import random
 import secrets
-import socket
 import time
-from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import metrics
+from chat_server.db import paging
+from chat_server.db.availability import report_failure
 from chat_server.db.models import (
     InteractionEvent,
     Message,
     WebhookDelivery,
     WebhookEndpoint,
+    as_utc,
     utcnow,
 )
-from chat_server.db.queries import as_utc
-from chat_server.services.serialize import iso
+from chat_server.services.destinations import (
+    DestinationRefused,
+    Lookup,
+    check_url,
+    check_url_literal,
+    pinned_connector,
+    system_lookup,
+)
+from chat_server.services.webhook_payloads import (
+    MAX_ATTEMPTS,
+    backoff,
+    delivery_json,
+    endpoint_json,
+    sign,
+    topics_of,
+)
 
 log = logging.getLogger(__name__)
 
-# Topic -> the event types it carries (a handoff_transition only when resolved).
-TOPICS: dict[str, tuple[str, ...]] = {
-    "conversation.created": ("conversation_started",),
-    # A failed bot turn still stores (and sends) an apology from the bot.
-    "message.created": (
-        "message_received", "bot_replied", "rasa_unavailable", "action_server_unavailable",
-        "agent_message",
-    ),
-    "handoff": ("handoff_requested",),
-    "conversation.resolved": ("handoff_transition",),
-    "csat": ("csat",),
-    "conversion": ("conversion",),
-    "lead": ("lead_captured",),
-}
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = timedelta(hours=6)
 REQUEST_TIMEOUT = 5.0
 BATCH = 200
 # Seconds between re-reading whether any endpoint is enabled (another node may
@@ -66,79 +60,9 @@ CONFIG_REFRESH = 30.0
 PARALLEL_SENDS = 8
 
 
-class WebhookRefused(ValueError):
-    """An endpoint the server will not call (scheme, address, length)."""
-
-
-def topics_of(event: InteractionEvent) -> list[str]:
-    """The topics an event belongs to."""
-    found = [topic for topic, types in TOPICS.items() if event.type in types]
-    if event.type == "handoff_transition" and (event.data or {}).get("to") != "resolved":
-        return []
-    return found
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>.<body>")."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
-
-
-def backoff(attempts: int, base: float) -> timedelta:
-    """Delay before attempt ``attempts + 1``: base x 3^(n-1), jittered, at most 6 h."""
-    seconds = min(base * 3 ** max(0, attempts - 1), MAX_BACKOFF.total_seconds())
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
-
-
-async def check_url(url: str, allow_private: bool) -> None:
-    """Refuse URLs the server must not call: not http(s), or (unless allowed)
-    resolving to a loopback, private, link-local or reserved address (SSRF)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookRefused("the URL must be http:// or https:// with a host")
-    if allow_private:
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-            type=socket.SOCK_STREAM,
-        )
-    except OSError:
-        raise WebhookRefused(f"{parts.hostname} does not resolve") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise WebhookRefused(
-                f"{parts.hostname} resolves to a non-public address ({address}); "
-                "set WEBHOOK_ALLOW_PRIVATE=true to allow it"
-            )
-
-
-def endpoint_json(
-    endpoint: WebhookEndpoint, counts: dict[str, int] | None = None
-) -> dict[str, Any]:
-    return {
-        "id": endpoint.id,
-        "url": endpoint.url,
-        "topics": endpoint.topics,
-        "enabled": endpoint.enabled,
-        "created_at": iso(endpoint.created_at),
-        "deliveries": counts or {},
-    }
-
-
-def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "topic": delivery.topic,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == "pending" else None,
-        "created_at": iso(delivery.created_at),
-        "delivered_at": iso(delivery.delivered_at),
-    }
+# An endpoint the server will not call (scheme, address); the guard, which
+# resolves once and pins the checked addresses, is in destinations.py.
+WebhookRefused = DestinationRefused
 
 
 class WebhookService:
@@ -150,8 +74,13 @@ class WebhookService:
         allow_private: bool = False,
         retry_base_seconds: float = 10.0,
         poll_seconds: float = 1.0,
+        lookup: Lookup = system_lookup,
     ) -> None:
         self._sessions = sessionmaker
+        # DNS for the save-time check and the delivery connector, read at call
+        # time (a test seam: tests answer with a fake resolver, never the network).
+        self.lookup = lookup
+        self._lookup: Lookup = lambda host, port: self.lookup(host, port)
         self._allow_private = allow_private
         self._retry_base = retry_base_seconds
         self._poll = poll_seconds
@@ -170,13 +99,18 @@ class WebhookService:
     ) -> tuple[dict[str, Any], str]:
         """Register an endpoint; returns it and its signing secret (shown once).
         It receives events from now on, not the history."""
-        await check_url(url, self._allow_private)
+        await check_url(url, self._allow_private, self._lookup)
         secret = f"whsec_{secrets.token_urlsafe(32)}"
         async with self._sessions.begin() as session:
             newest = await session.scalar(select(func.max(InteractionEvent.id)))
             endpoint = WebhookEndpoint(
-                url=url, topics=sorted(set(topics)), secret=secret, enabled=True,
-                last_event_id=newest or 0, created_by=created_by, created_at=utcnow(),
+                url=url,
+                topics=sorted(set(topics)),
+                secret=secret,
+                enabled=True,
+                last_event_id=newest or 0,
+                created_by=created_by,
+                created_at=utcnow(),
             )
             session.add(endpoint)
             await session.flush()
@@ -188,8 +122,9 @@ class WebhookService:
         async with self._sessions() as session:
             rows = list(await session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
             counted = await session.execute(
-                select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count())
-                .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status)
+                select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count()).group_by(
+                    WebhookDelivery.endpoint_id, WebhookDelivery.status
+                )
             )
             counts: dict[int, dict[str, int]] = {}
             for endpoint_id, status, n in counted.all():
@@ -220,17 +155,19 @@ class WebhookService:
         self._config_changed()
         return True
 
-    async def deliveries(self, endpoint_id: int, limit: int) -> list[dict[str, Any]] | None:
+    async def deliveries(
+        self, endpoint_id: int, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
+        """A page of the endpoint's deliveries, newest first, and the next page's
+        cursor; None when there is no such endpoint. Raises paging.BadCursor."""
+        ordering = paging.DELIVERIES
         async with self._sessions() as session:
             if await session.get(WebhookEndpoint, endpoint_id) is None:
                 return None
-            rows = await session.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.endpoint_id == endpoint_id)
-                .order_by(WebhookDelivery.id.desc())
-                .limit(limit)
-            )
-            return [delivery_json(d) for d in rows]
+            query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+            rows = list(await session.scalars(ordering.apply(query, limit, cursor)))
+            shown, next_cursor = ordering.page(rows, limit, lambda d: (d.id, d.id))
+            return [delivery_json(d) for d in shown], next_cursor
 
     async def send_test(self, endpoint_id: int) -> dict[str, Any] | None:
         """Queue a ``ping`` delivery to check the endpoint and its signature check."""
@@ -238,9 +175,13 @@ class WebhookService:
             if await session.get(WebhookEndpoint, endpoint_id) is None:
                 return None
             delivery = WebhookDelivery(
-                endpoint_id=endpoint_id, topic="ping", status="pending", attempts=0,
+                endpoint_id=endpoint_id,
+                topic="ping",
+                status="pending",
+                attempts=0,
                 payload={"topic": "ping", "created_at": utcnow().isoformat(), "data": {}},
-                next_attempt_at=utcnow(), created_at=utcnow(),
+                next_attempt_at=utcnow(),
+                created_at=utcnow(),
             )
             session.add(delivery)
             await session.flush()
@@ -274,8 +215,12 @@ class WebhookService:
 
     async def run(self) -> None:
         """Fan events out to deliveries and send what is due, until cancelled."""
+        # Every connection resolves once through PinnedResolver (all answers
+        # checked, only those dialled); no proxy from the environment.
         async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+            connector=pinned_connector(self._allow_private, self._lookup),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+            trust_env=False,
         ) as http:
             while True:
                 self._wake.clear()  # what is logged from here on wakes the next round
@@ -287,8 +232,8 @@ class WebhookService:
                         pause = await self._until_next_retry()
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # a database hiccup must not end the worker
-                    log.exception("webhook worker round failed")
+                except Exception as error:  # a database hiccup must not end the worker
+                    report_failure(error, "webhook worker", log, "webhook worker round failed")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), pause)
 
@@ -311,30 +256,40 @@ class WebhookService:
         """Turn new events into deliveries for every enabled endpoint; returns how many."""
         created = 0
         async with self._sessions() as session:
-            ids = list(await session.scalars(
-                select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
-            ))
+            ids = list(
+                await session.scalars(
+                    select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+                )
+            )
         for endpoint_id in ids:
             async with self._sessions.begin() as session:
                 endpoint = await session.get(WebhookEndpoint, endpoint_id)
                 if endpoint is None:
                     continue
-                events = list(await session.scalars(
-                    select(InteractionEvent)
-                    .where(InteractionEvent.id > endpoint.last_event_id)
-                    .order_by(InteractionEvent.id)
-                    .limit(BATCH)
-                ))
+                events = list(
+                    await session.scalars(
+                        select(InteractionEvent)
+                        .where(InteractionEvent.id > endpoint.last_event_id)
+                        .order_by(InteractionEvent.id)
+                        .limit(BATCH)
+                    )
+                )
                 for event in events:
                     for topic in topics_of(event):
                         if topic in endpoint.topics:
-                            session.add(WebhookDelivery(
-                                endpoint_id=endpoint.id, event_id=event.id,
-                                visitor_id=event.visitor_id, topic=topic,
-                                payload=await self._payload(session, topic, event),
-                                status="pending", attempts=0, next_attempt_at=utcnow(),
-                                created_at=utcnow(),
-                            ))
+                            session.add(
+                                WebhookDelivery(
+                                    endpoint_id=endpoint.id,
+                                    event_id=event.id,
+                                    visitor_id=event.visitor_id,
+                                    topic=topic,
+                                    payload=await self._payload(session, topic, event),
+                                    status="pending",
+                                    attempts=0,
+                                    next_attempt_at=utcnow(),
+                                    created_at=utcnow(),
+                                )
+                            )
                             created += 1
                 if events:
                     endpoint.last_event_id = events[-1].id
@@ -361,17 +316,19 @@ class WebhookService:
     async def send_due(self, http: aiohttp.ClientSession) -> int:
         """POST every due delivery (a few at a time); returns how many were tried."""
         async with self._sessions() as session:
-            due = list(await session.execute(
-                select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(
-                    WebhookDelivery.status == "pending",
-                    WebhookDelivery.next_attempt_at <= utcnow(),
-                    WebhookEndpoint.enabled.is_(True),
+            due = list(
+                await session.execute(
+                    select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
+                    .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                    .where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= utcnow(),
+                        WebhookEndpoint.enabled.is_(True),
+                    )
+                    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                    .limit(BATCH)
                 )
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .limit(BATCH)
-            ))
+            )
         limit = asyncio.Semaphore(PARALLEL_SENDS)
 
         async def one(delivery: WebhookDelivery, url: str, secret: str) -> None:
@@ -397,16 +354,24 @@ class WebhookService:
         status: int | None = None
         error: str | None = None
         try:
-            await check_url(url, self._allow_private)  # DNS may have changed since
+            # A name is checked by the connector's PinnedResolver on the very
+            # addresses it then dials; aiohttp dials an address literal directly.
+            check_url_literal(url, self._allow_private)
             async with http.post(url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
-                if not 200 <= status < 300:
+                if 300 <= status < 400:
+                    location = resp.headers.get("Location", "-")
+                    error = f"HTTP {status}: redirects are not followed (Location: {location})"
+                elif not 200 <= status < 300:
                     error = f"HTTP {status}"
-        except (aiohttp.ClientError, TimeoutError, WebhookRefused, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, DestinationRefused, OSError) as exc:
             error = str(exc) or type(exc).__name__
         attempts = delivery.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "last_status": status,
-                                  "last_error": error[:500] if error else None}
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_status": status,
+            "last_error": error[:500] if error else None,
+        }
         if error is None:
             values.update(status="delivered", delivered_at=utcnow())
             outcome = "delivered"

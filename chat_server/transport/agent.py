@@ -2,7 +2,9 @@
 
 Connections authenticate at connect time with the console's session cookie
 (same origin only: a page on another site cannot borrow it) or with
-``auth: {"token": <agent API token>}``; anything else is refused. Each event
+``auth: {"token": <agent API token>}``; anything else is refused. A socket
+is closed as soon as the credential it came with is revoked (logout, "sign
+out everywhere", password change or reset, deactivation). Each event
 answers through the Socket.IO ack with ``{"ok": true, ...}`` or
 ``{"ok": false, "error", "message"}``.
 """
@@ -18,13 +20,20 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from chat_server.db.models import Agent
+from chat_server.errors import ServiceError
 from chat_server.http.auth import agent_from_credentials, cookie_value
 from chat_server.protocol import agent as protocol
-from chat_server.services.agents import AuthError
+from chat_server.services.agents import AuthError, session_key
 from chat_server.services.container import Services
-from chat_server.services.handoff import HandoffError
 from chat_server.transport.guard import GuardedNamespace
-from chat_server.transport.notifier import ALL_AGENTS, agent_room, conversation_room
+from chat_server.transport.notifier import (
+    ALL_AGENTS,
+    account_room,
+    agent_room,
+    conversation_room,
+    session_room,
+    token_room,
+)
 
 log = logging.getLogger(__name__)
 Reply = dict[str, Any]
@@ -61,6 +70,21 @@ class AgentNamespace(GuardedNamespace):
         if caller.agent.must_change_password:
             raise socketio.exceptions.ConnectionRefusedError("password_change_required")
         agent_id = caller.agent.id
+        # The socket remembers the credential it came with: revoking that
+        # credential (logout, password change, deactivation) closes it.
+        await self.enter_room(sid, account_room(agent_id))
+        if caller.session_token:
+            await self.enter_room(sid, session_room(session_key(caller.session_token)))
+        else:
+            await self.enter_room(sid, token_room(agent_id))
+        try:
+            # Revoked between the check above and joining its rooms? Then the
+            # revocation's close found no socket here yet: check once more.
+            await agent_from_credentials(
+                self._services().agents, token if isinstance(token, str) else None, cookie
+            )
+        except AuthError:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
         if caller.agent.role in (protocol.ROLE_ADMIN, protocol.ROLE_MARKETER):
             await self.enter_room(sid, protocol.ANALYTICS_ROOM)
         if caller.agent.role == protocol.ROLE_MARKETER:
@@ -108,7 +132,7 @@ class AgentNamespace(GuardedNamespace):
             return {"ok": False, **protocol.error("invalid", str(exc.errors()[0]["msg"]))}
         except AuthError as exc:
             return {"ok": False, **protocol.error("unauthenticated", str(exc))}
-        except HandoffError as exc:
+        except ServiceError as exc:
             return {"ok": False, **protocol.error(exc.code, str(exc))}
         return {"ok": True, **(result or {})}
 
@@ -127,7 +151,7 @@ class AgentNamespace(GuardedNamespace):
 
     async def on_typing(self, sid: str, data: Any = None) -> Reply:
         async def act(agent: Agent, body: protocol.TypingBody) -> None:
-            await self._services().desk.agent_typing(body.conversation_id, agent, body.typing)
+            await self._services().signals.agent_typing(body.conversation_id, agent, body.typing)
 
         return await self._run(sid, data, protocol.TypingBody, act)
 

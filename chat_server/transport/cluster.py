@@ -5,7 +5,8 @@
   node B). Redis pub/sub keeps nothing, so storage stays the source of truth:
   when the node's subscription comes back after Redis was unreachable,
   ``on_resumed`` runs and the node tells its own sockets to catch up from the
-  database (the ``resync`` event) instead of leaving them with a gap.
+  database (the ``resync`` event) instead of leaving them with a gap; each
+  visitor socket also reads on from its own position (transport/delivery.py).
 - ``ClusterPresence`` answers "is this room joined on any node?" (is an agent
   online, is the visitor still here) without a round trip: every node writes
   the rooms its sockets are in to Redis each second, with a short expiry, and
@@ -31,6 +32,8 @@ import socketio
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from chat_server.transport.delivery import DeliveringManager
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "rapport"
@@ -50,14 +53,77 @@ def node_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class RedisFanout(socketio.AsyncRedisManager):
-    """``AsyncRedisManager`` that reports when its subscription is back after a loss."""
+# How long a socket still in its connect handler is watched, once asked to close.
+HANDSHAKE_WATCH_SECONDS = 30.0
+_HANDSHAKE_WATCHES: set[asyncio.Task[None]] = set()
+
+
+async def disconnect_local(sio: socketio.AsyncServer, namespace: str, room: str) -> None:
+    """Close every socket of this node that is in ``room``.
+
+    A socket whose connect handler is still running (it has joined the room
+    but is not connected yet) is ignored by ``sio.disconnect``; it would then
+    complete its handshake with a revoked credential. Such a socket is closed
+    as soon as its handshake completes.
+    """
+    manager = sio.manager
+    for sid, _ in list(manager.get_participants(namespace, room)):
+        if manager.is_connected(sid, namespace):
+            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+        else:
+            task = asyncio.create_task(_disconnect_after_handshake(sio, namespace, sid))
+            _HANDSHAKE_WATCHES.add(task)
+            task.add_done_callback(_HANDSHAKE_WATCHES.discard)
+
+
+async def _disconnect_after_handshake(sio: socketio.AsyncServer, namespace: str, sid: str) -> None:
+    manager = sio.manager
+    deadline = time.monotonic() + HANDSHAKE_WATCH_SECONDS
+    while time.monotonic() < deadline:
+        if manager.is_connected(sid, namespace):
+            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+            return
+        if manager.eio_sid_from_sid(sid, namespace) is None:
+            return  # refused or gone
+        await asyncio.sleep(0.05)
+
+
+class RedisFanout(socketio.AsyncRedisManager, DeliveringManager):
+    """``AsyncRedisManager`` that reports when its subscription is back after a loss.
+
+    Its local emits go through DeliveringManager (once-only, in-order
+    delivery of a visitor's messages to this node's sockets).
+    """
 
     def __init__(self, url: str) -> None:
         super().__init__(url, channel=CHANNEL, redis_options=dict(REDIS_OPTIONS))
         # Called (as a background task) once the subscription works again.
         self.on_resumed: Callable[[], Awaitable[None]] | None = None
         self.subscribed = False
+
+    async def disconnect_room_elsewhere(self, namespace: str, room: str) -> None:
+        """Ask the other nodes to close their sockets in ``room`` (a revoked session).
+
+        Rides on the library's ``close_room`` message with a ``disconnect``
+        flag; a node without this class would just empty the room instead.
+        """
+        await self._publish(
+            {
+                "method": "close_room",
+                "room": room,
+                "namespace": namespace,
+                "disconnect": True,
+                "host_id": self.host_id,
+            }
+        )
+
+    async def _handle_close_room(self, message: dict[str, Any]) -> None:
+        if message.get("disconnect"):
+            await disconnect_local(
+                self.server, str(message.get("namespace")), str(message.get("room"))
+            )
+            return
+        await super()._handle_close_room(message)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         # Replaces the library's loop (python-socketio 5.18, pinned) for two
@@ -84,7 +150,8 @@ class RedisFanout(socketio.AsyncRedisManager):
                 if not lost:
                     log.error(
                         "Redis unreachable (%s): messages are stored and answered; "
-                        "live fan-out between nodes waits for it", type(exc).__name__,
+                        "live fan-out between nodes waits for it",
+                        type(exc).__name__,
                     )
                 lost = True
                 self.subscribed = False
@@ -151,11 +218,13 @@ class ClusterPresence:
 
     async def sync_once(self) -> None:
         """Write this node's rooms, then read the other nodes'."""
-        snapshot = json.dumps({
-            "rooms": self._local_rooms(),
-            "connections": self._local_connections(),
-            "visits": self.local_visits(),
-        })
+        snapshot = json.dumps(
+            {
+                "rooms": self._local_rooms(),
+                "connections": self._local_connections(),
+                "visits": self.local_visits(),
+            }
+        )
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(NODE_KEY.format(self.name), snapshot, ex=NODE_TTL_SECONDS)
             pipe.sadd(NODES_KEY, self.name)

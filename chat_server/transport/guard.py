@@ -20,16 +20,21 @@ have one (the visitor's: Rasa clients use no acks).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
 
 import socketio
+from aiohttp import web
 from socketio import packet
 
 from chat_server import metrics
+from chat_server.db.availability import AVAILABILITY
 from chat_server.db.engine import is_unavailable
 from chat_server.protocol import visitor as visitor_protocol
+from chat_server.transport.admission import Admission
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ UNKNOWN_EVENT = "unknown_event"
 UNAVAILABLE = visitor_protocol.UNAVAILABLE
 UNAVAILABLE_MESSAGE = "Messages cannot be saved right now; retrying shortly."
 UNAVAILABLE_RETRY_SECONDS = 2
+# How long closing an unidentified connection may wait for its send queue.
+CLOSE_WAIT_SECONDS = 2.0
 
 # type, optional "<n>-" attachment count, optional "/namespace,", optional ack id
 _HEADER = re.compile(r"^[0-6](?:\d{1,10}-)?(?:(/[^,]*),)?(\d{1,20})?")
@@ -81,9 +88,9 @@ class GuardedNamespace(socketio.AsyncNamespace):
             return await super().trigger_event(event, *args)
         except Exception as error:
             if is_unavailable(error):
-                # An outage, not a bug: no traceback; clients retry on this code.
-                log.error("%s event %s: database unavailable (%s)", self.namespace, event,
-                          type(error).__name__)
+                # An outage, not a bug: no traceback (one log line per outage,
+                # db/availability.py); clients retry on this code.
+                AVAILABILITY.failed(error, f"{self.namespace} {event}")
                 ack = await self.refuse(sid, UNAVAILABLE, UNAVAILABLE_MESSAGE)
                 return {**ack, "retry_after": UNAVAILABLE_RETRY_SECONDS}
             log.exception("%s event %s failed on socket %s", self.namespace, event, sid)
@@ -94,15 +101,105 @@ class GuardedNamespace(socketio.AsyncNamespace):
             return await super().trigger_event(event, *args)
         except socketio.exceptions.ConnectionRefusedError:
             raise
-        except Exception:
-            log.exception("%s %s failed on socket %s", self.namespace, event, args[0])
+        except Exception as error:
+            outage = is_unavailable(error)
+            if outage:
+                AVAILABILITY.failed(error, f"{self.namespace} {event}")
+            else:
+                log.exception("%s %s failed on socket %s", self.namespace, event, args[0])
             if event == "connect":
-                raise socketio.exceptions.ConnectionRefusedError(INTERNAL_ERROR) from None
+                # An outage: the client reconnects later, as after any refusal.
+                code = UNAVAILABLE if outage else INTERNAL_ERROR
+                raise socketio.exceptions.ConnectionRefusedError(code) from None
             return None
 
 
 class GuardedServer(socketio.AsyncServer):
-    """A Socket.IO server that answers malformed packets instead of logging tracebacks."""
+    """A Socket.IO server that answers malformed packets instead of logging tracebacks,
+    and admits Engine.IO connections through an :class:`Admission` (when given one)."""
+
+    admission: Admission | None = None
+
+    def admit_with(self, admission: Admission) -> None:
+        """Count and time every Engine.IO connection (transport/admission.py)."""
+        self.admission = admission
+        admission.close = self._close_unidentified
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        # Engine.IO's connect handler: a returned value other than None/True
+        # refuses the connection (HTTP 401 with that value as the body).
+        if self.admission is not None:
+            refusal = await self.admission.admit(eio_sid, environ)
+            if refusal is not None:
+                return refusal
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            if self.admission is not None:
+                self.admission.released(eio_sid)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        namespace = namespace or "/"
+        # An authenticated namespace (the console's /agent) identifies the
+        # connection by connecting; the visitor namespace by asking for a session.
+        if (
+            namespace != "/"
+            and self.admission is not None
+            and self.manager.sid_from_eio_sid(eio_sid, namespace) is not None
+        ):
+            self.admission.identified(eio_sid)
+
+    def identified(self, sid: str, namespace: str = "/") -> None:
+        """The socket ``sid`` identified itself: its connection may stay open."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        if self.admission is not None and eio_sid is not None:
+            self.admission.identified(eio_sid)
+
+    def limit_key(self, sid: str, namespace: str = "/") -> str:
+        """The per-address limit key of socket ``sid``'s connection."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        if self.admission is None or eio_sid is None:
+            return "unknown"
+        return self.admission.key(eio_sid)
+
+    async def _close_unidentified(self, eio_sid: str) -> None:
+        """Tell a visitor socket why, then close the connection."""
+        environ = self.environ.get(eio_sid, {})
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is not None:
+            with contextlib.suppress(Exception):
+                await self._send_packet(
+                    eio_sid,
+                    self.packet_class(
+                        packet.EVENT,
+                        namespace="/",
+                        data=[
+                            visitor_protocol.ERROR,
+                            {
+                                "code": visitor_protocol.IDENTIFY_TIMEOUT,
+                                "message": "No session was requested.",
+                            },
+                        ],
+                    ),
+                )
+        try:
+            await asyncio.wait_for(self.eio.disconnect(eio_sid), CLOSE_WAIT_SECONDS)
+        except Exception:
+            log.debug("closing unidentified connection %s", eio_sid, exc_info=True)
+        # Engine.IO only sends a "close" packet and waits for the client to
+        # hang up (up to its ping timeout); a client that never identified
+        # gets no such patience: its websocket's TCP connection is closed.
+        request = environ.get("aiohttp.request")
+        if (
+            "transport=websocket" in str(environ.get("QUERY_STRING", ""))
+            and isinstance(request, web.BaseRequest)
+            and request.transport is not None
+        ):
+            request.transport.close()
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         # Overrides python-socketio's dispatcher (pinned in requirements.lock):

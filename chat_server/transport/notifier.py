@@ -14,13 +14,15 @@ nodes' latest room lists.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import socketio
 
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
-from chat_server.transport.cluster import ClusterPresence
+from chat_server.transport.cluster import ClusterPresence, RedisFanout, disconnect_local
+from chat_server.transport.delivery import DELIVER, Deliveries, DeliveringManager, deliver_event
 
 VISITORS = "/"
 AGENTS = agent_protocol.NAMESPACE
@@ -37,6 +39,21 @@ def agent_room(agent_id: int) -> str:
 
 def conversation_room(conversation_id: int) -> str:
     return f"conv:{conversation_id}"
+
+
+# Rooms that only exist to close sockets when a credential is revoked: every
+# socket of an account, the sockets of one console session (by a short key of
+# the session's hash, services/agents.py), and those opened with the API token.
+def account_room(agent_id: int) -> str:
+    return f"account:{agent_id}"
+
+
+def session_room(session_key: str) -> str:
+    return f"agent-session:{session_key}"
+
+
+def token_room(agent_id: int) -> str:
+    return f"agent-token:{agent_id}"
 
 
 class SocketNotifier:
@@ -71,8 +88,19 @@ class SocketNotifier:
         # The None room of a namespace holds every socket connected to it.
         return {ns: len(rooms.get(ns, {}).get(None, {})) for ns in (VISITORS, AGENTS)}
 
+    @property
+    def deliveries(self) -> Deliveries | None:
+        manager = self._sio.manager
+        return manager.deliveries if isinstance(manager, DeliveringManager) else None
+
     async def resync_local(self) -> None:
-        """Tell this node's sockets to catch up from storage (live fan-out had a gap)."""
+        """Tell this node's sockets to catch up from storage (live fan-out had a gap).
+
+        Visitor sockets are sent what follows their position straight away
+        (the server knows it); ``resync`` is for the console and older widgets.
+        """
+        if self.deliveries is not None:
+            self.deliveries.catch_up_all()
         await self._sio.emit(protocol.RESYNC, {}, namespace=VISITORS, ignore_queue=True)
         await self._sio.emit(agent_protocol.RESYNC, {}, namespace=AGENTS, ignore_queue=True)
 
@@ -83,6 +111,16 @@ class SocketNotifier:
         payload: dict[str, Any],
         extras: dict[str, Any] | None = None,
     ) -> None:
+        seq = (extras or {}).get("seq")
+        if isinstance(seq, int) and self.deliveries is not None:
+            # A stored message: each socket gets it once, in order.
+            await self._sio.emit(
+                DELIVER,
+                deliver_event(visitor_id, seq, payload, event, {**payload, **(extras or {})}),
+                to=[visitor_id, rapport_room(visitor_id)],
+                namespace=VISITORS,
+            )
+            return
         if not extras:
             await self._sio.emit(
                 event, payload, to=[visitor_id, rapport_room(visitor_id)], namespace=VISITORS
@@ -91,6 +129,23 @@ class SocketNotifier:
         await self._sio.emit(event, payload, to=visitor_id, namespace=VISITORS)
         await self._sio.emit(
             event, {**payload, **extras}, to=rapport_room(visitor_id), namespace=VISITORS
+        )
+
+    async def visitor_message_stored(self, visitor_id: str, item: dict[str, Any]) -> None:
+        seq = item.get("seq")
+        if not isinstance(seq, int) or self.deliveries is None:
+            return
+        await self._sio.emit(
+            DELIVER,
+            deliver_event(
+                visitor_id,
+                seq,
+                None,
+                protocol.HISTORY,
+                {"messages": [item], "after_seq": seq - 1, "through_seq": seq},
+            ),
+            to=[visitor_id, rapport_room(visitor_id)],
+            namespace=VISITORS,
         )
 
     async def to_rapport_visitor(
@@ -109,6 +164,9 @@ class SocketNotifier:
                 async with self._sio.session(sid, namespace=VISITORS) as state:
                     state["visitor_id"] = new_id
                     state["session_id"] = session_id
+                if self.deliveries is not None:
+                    # A new visitor: nothing numbered yet.
+                    self.deliveries.begin(sid, new_id, old_room != old_id, 0)
         await self.to_visitor(new_id, protocol.SESSION_CONFIRM, {"session_id": session_id})
         await self.to_visitor(new_id, protocol.HISTORY, {"messages": [], "reset": True})
 
@@ -131,9 +189,24 @@ class SocketNotifier:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
 
     async def to_analytics(self, event: str, payload: dict[str, Any]) -> None:
-        await self._sio.emit(
-            event, payload, to=agent_protocol.ANALYTICS_ROOM, namespace=AGENTS
+        await self._sio.emit(event, payload, to=agent_protocol.ANALYTICS_ROOM, namespace=AGENTS)
+
+    async def close_agent_sockets(
+        self, agent_id: int, sessions: Collection[str] | None = None, include_token: bool = True
+    ) -> None:
+        rooms = (
+            [account_room(agent_id)]
+            if sessions is None
+            else [
+                *([token_room(agent_id)] if include_token else []),
+                *(session_room(k) for k in sessions),
+            ]
         )
+        manager = self._sio.manager
+        for room in rooms:
+            await disconnect_local(self._sio, AGENTS, room)
+            if isinstance(manager, RedisFanout):
+                await manager.disconnect_room_elsewhere(AGENTS, room)
 
     async def to_agent(self, agent_id: int, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=agent_room(agent_id), namespace=AGENTS)

@@ -34,7 +34,9 @@ def upgrade() -> None:
             sa.Column("data", sa.Text()),
         )
     op.create_index(
-        "ix_events_sender_type_timestamp", "events", ["sender_id", "type_name", "timestamp"],
+        "ix_events_sender_type_timestamp",
+        "events",
+        ["sender_id", "type_name", "timestamp"],
         if_not_exists=True,
     )
     op.create_index(

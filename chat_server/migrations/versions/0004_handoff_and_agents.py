@@ -77,7 +77,9 @@ def upgrade() -> None:
         "followups",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column(
-            "visitor_id", sa.String(64), sa.ForeignKey("visitors.id", ondelete="CASCADE"),
+            "visitor_id",
+            sa.String(64),
+            sa.ForeignKey("visitors.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("conversation_id", BigId, nullable=True),
@@ -109,9 +111,19 @@ def downgrade() -> None:
         batch.drop_index("ix_conversations_agent_state")
         batch.drop_index("ix_conversations_state_updated")
         batch.drop_constraint("fk_conversations_agent", type_="foreignkey")
-        for column in ("assigned_agent_id", "handoff_reason", "queued_at", "assigned_at",
-                       "resolved_at", "fallbacks_in_row", "unread", "followup_stage",
-                       "followup_text", "csat_score", "csat_comment"):
+        for column in (
+            "assigned_agent_id",
+            "handoff_reason",
+            "queued_at",
+            "assigned_at",
+            "resolved_at",
+            "fallbacks_in_row",
+            "unread",
+            "followup_stage",
+            "followup_text",
+            "csat_score",
+            "csat_comment",
+        ):
             batch.drop_column(column)
     op.drop_table("agent_sessions")
     op.drop_table("agents")

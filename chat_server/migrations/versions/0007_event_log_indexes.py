@@ -26,9 +26,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_interaction_events_visitor_created", "interaction_events", ["visitor_id", "created_at"]
     )
-    op.create_index(
-        "ix_interaction_events_conversation", "interaction_events", ["conversation_id"]
-    )
+    op.create_index("ix_interaction_events_conversation", "interaction_events", ["conversation_id"])
     op.create_index(
         "ux_interaction_events_dedupe_key", "interaction_events", ["dedupe_key"], unique=True
     )

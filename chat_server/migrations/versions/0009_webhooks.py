@@ -54,9 +54,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"]
     )
-    op.create_index(
-        "ix_webhook_deliveries_endpoint", "webhook_deliveries", ["endpoint_id", "id"]
-    )
+    op.create_index("ix_webhook_deliveries_endpoint", "webhook_deliveries", ["endpoint_id", "id"])
     op.create_index("ix_webhook_deliveries_visitor", "webhook_deliveries", ["visitor_id"])
     op.create_index("ix_webhook_deliveries_created", "webhook_deliveries", ["created_at"])
 

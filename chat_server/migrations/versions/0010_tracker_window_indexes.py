@@ -25,8 +25,10 @@ def upgrade() -> None:
         return  # created by migration 0003; absent only if someone dropped it
     op.create_index("ix_events_sender_id_id", "events", ["sender_id", "id"], if_not_exists=True)
     op.create_index(
-        "ix_events_sender_type_action_id", "events",
-        ["sender_id", "type_name", "action_name", "id"], if_not_exists=True,
+        "ix_events_sender_type_action_id",
+        "events",
+        ["sender_id", "type_name", "action_name", "id"],
+        if_not_exists=True,
     )
 
 

@@ -20,9 +20,6 @@ from chat_server.db.models import Agent
 from chat_server.db.models import InteractionEvent as E
 from chat_server.services.analytics.window import Window
 
-# handoff_transition targets that mean a person took or was asked to take over.
-HANDED_OVER = ("queued", "assigned")
-
 
 def _field(name: str) -> ColumnElement[str]:
     value: ColumnElement[str] = E.data[name].as_string()
@@ -31,6 +28,20 @@ def _field(name: str) -> ColumnElement[str]:
 
 def _number(name: str) -> ColumnElement[float]:
     value: ColumnElement[float] = E.data[name].as_float()
+    return value
+
+
+def _verified() -> ColumnElement[bool]:
+    """The conversion's value is verified revenue (vouched for by the site's
+    backend). Conversions logged before verification existed are not."""
+    value: ColumnElement[bool] = func.coalesce(E.data["verified"].as_boolean(), False)
+    return value
+
+
+def _revenue(verified: bool) -> ColumnElement[float]:
+    """The conversion value when it is (un)verified, else 0: sum() it."""
+    condition = _verified() if verified else ~_verified()
+    value: ColumnElement[float] = case((condition, _number("value")), else_=0.0)
     return value
 
 
@@ -60,20 +71,48 @@ async def widget_opened_without_message(session: AsyncSession, window: Window) -
     return int(await session.scalar(query) or 0)
 
 
-async def conversations_handed_over(session: AsyncSession, window: Window) -> int:
-    """Conversations started in the range that a person took or was asked to take."""
-    t = E.__table__.alias("t")
-    handed = (
-        select(t.c.id)
-        .where(
-            t.c.conversation_id == E.conversation_id,
-            t.c.type == "handoff_transition",
-            t.c.data["to"].as_string().in_(HANDED_OVER),
-        )
-        .exists()
+def _conversation_has(t: Any, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """An event of the started conversation (alias ``t``) matches ``conditions``."""
+    exists: ColumnElement[bool] = (
+        select(t.c.id).where(t.c.conversation_id == E.conversation_id, *conditions).exists()
     )
-    query = select(func.count()).where(window.events("conversation_started"), handed)
+    return exists
+
+
+async def conversations_asking(session: AsyncSession, window: Window) -> int:
+    """Conversations started in the range in which someone asked for a person
+    (a ``handoff_requested``, at any time), whether or not one was online."""
+    t = E.__table__.alias("t")
+    asked = _conversation_has(t, t.c.type == "handoff_requested")
+    query = select(func.count()).where(window.events("conversation_started"), asked)
     return int(await session.scalar(query) or 0)
+
+
+async def conversations_contained(session: AsyncSession, window: Window) -> int:
+    """Conversations started in the range that ended without asking for a person
+    (no ``handoff_requested``) and that no agent joined uninvited (barge-in)."""
+    t = E.__table__.alias("t")
+    asked = _conversation_has(t, t.c.type == "handoff_requested")
+    barged = _conversation_has(
+        t,
+        t.c.type == "handoff_transition",
+        t.c.data["from"].as_string() == "bot",
+        t.c.data["to"].as_string() == "assigned",
+    )
+    query = select(func.count()).where(window.events("conversation_started"), ~asked, ~barged)
+    return int(await session.scalar(query) or 0)
+
+
+async def reasons(session: AsyncSession, window: Window) -> list[tuple[str, int]]:
+    """Per reason: conversations with a handoff request for it in the range."""
+    reason = _field("reason")
+    query = (
+        select(reason, func.count(distinct(E.conversation_id)))
+        .where(window.events("handoff_requested"))
+        .group_by(reason)
+        .order_by(func.count(distinct(E.conversation_id)).desc(), reason)
+    )
+    return [(str(r), int(n)) for r, n in (await session.execute(query)).all()]
 
 
 async def grouped(
@@ -107,16 +146,6 @@ async def unrecognised(
     return [(str(t), int(n)) for t, n in (await session.execute(query)).all()]
 
 
-async def durations(
-    session: AsyncSession, window: Window, type_: str, field: str, **where: str
-) -> list[tuple[int | None, float]]:
-    """``(agent_id, seconds)`` of every ``type_`` event carrying ``field``."""
-    conditions = [window.events(type_), E.data[field].as_float().is_not(None)]
-    conditions += [_field(k) == v for k, v in where.items()]
-    query = select(E.data["agent_id"].as_integer(), _number(field)).where(*conditions)
-    return [(agent, float(value)) for agent, value in (await session.execute(query)).all()]
-
-
 async def csat_scores(session: AsyncSession, window: Window) -> list[tuple[int | None, int]]:
     """``(agent_id, score)`` of every rating in the range."""
     query = select(E.data["agent_id"].as_integer(), E.data["score"].as_integer()).where(
@@ -125,9 +154,10 @@ async def csat_scores(session: AsyncSession, window: Window) -> list[tuple[int |
     return [(agent, int(score)) for agent, score in (await session.execute(query)).all()]
 
 
-async def agent_names(session: AsyncSession) -> dict[int, str]:
-    rows = await session.execute(select(Agent.id, Agent.display_name))
-    return {agent_id: name for agent_id, name in rows.all()}
+async def agent_roles(session: AsyncSession) -> dict[int, tuple[str, str]]:
+    """``agent_id -> (display name, role)`` of every console account."""
+    rows = await session.execute(select(Agent.id, Agent.display_name, Agent.role))
+    return {agent_id: (name, role) for agent_id, name, role in rows.all()}
 
 
 async def cards(session: AsyncSession, window: Window) -> dict[tuple[str, str | None], list[int]]:
@@ -143,8 +173,10 @@ async def cards(session: AsyncSession, window: Window) -> dict[tuple[str, str | 
 class Conversion:
     """One conversion in the range and how it relates to chatting."""
 
-    visitor: str
+    visitor: str | None  # None: reported by the backend for nobody we know
     value: float
+    # The value is verified revenue; otherwise it is kept apart as unverified.
+    verified: bool
     # The visitor sent a message at most ``attribution_days`` before it.
     attributed: bool
     # The visitor sent a message at any time in the range.
@@ -166,13 +198,21 @@ async def conversions(session: AsyncSession, window: Window) -> list[Conversion]
         .scalar_subquery()
     )
     chatter = E.visitor_id.in_(who(window, "message_received"))
-    query = select(E.visitor_id, _number("value"), E.created_at, last_message, chatter).where(
-        window.events("conversion")
-    )
+    query = select(
+        E.visitor_id, _number("value"), _verified(), E.created_at, last_message, chatter
+    ).where(window.events("conversion"))
     rows = []
-    for visitor, value, at, chatted_at, in_range in (await session.execute(query)).all():
+    for visitor, value, verified, at, chatted_at, in_range in (await session.execute(query)).all():
         attributed = chatted_at is not None and _utc(at) - _utc(chatted_at) <= attribution
-        rows.append(Conversion(str(visitor), float(value or 0), attributed, bool(in_range)))
+        rows.append(
+            Conversion(
+                None if visitor is None else str(visitor),
+                float(value or 0),
+                bool(verified),
+                attributed,
+                bool(in_range),
+            )
+        )
     return rows
 
 
@@ -198,7 +238,8 @@ SERIES_TYPES = {
 
 
 async def series(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
-    """Per hour or day: visitors, conversations, messages, handoffs, conversions, revenue."""
+    """Per hour or day: visitors, conversations, messages, handoffs, conversions,
+    revenue (verified) and unverified value (never part of revenue)."""
     step = timedelta(hours=1) if window.hourly else timedelta(days=1)
     first = window.start.replace(minute=0, second=0, microsecond=0)
     if not window.hourly:
@@ -206,12 +247,17 @@ async def series(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
     points: dict[datetime, dict[str, Any]] = {}
     moment = first
     while moment < window.end:
-        points[moment] = {"t": moment.isoformat(), "visitors": 0, "revenue": 0.0}
+        points[moment] = {
+            "t": moment.isoformat(),
+            "visitors": 0,
+            "revenue": 0.0,
+            "revenue_unverified": 0.0,
+        }
         points[moment].update({name: 0 for name in SERIES_TYPES.values()})
         moment += step
     bucket = _bucket(session, window).label("bucket")
     counted = await session.execute(
-        select(bucket, E.type, func.count(), func.sum(_number("value")))
+        select(bucket, E.type, func.count(), func.sum(_revenue(True)), func.sum(_revenue(False)))
         .where(window.events(*SERIES_TYPES))
         .group_by(bucket, E.type)
     )
@@ -220,12 +266,13 @@ async def series(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
         .where(window.events("page_view", "message_received"))
         .group_by(bucket)
     )
-    for at, type_, n, value in counted.all():
+    for at, type_, n, value, unverified in counted.all():
         point = points.get(_moment(at))
         if point is not None:
             point[SERIES_TYPES[type_]] = int(n)
             if type_ == "conversion":
                 point["revenue"] = round(float(value or 0), 2)
+                point["revenue_unverified"] = round(float(unverified or 0), 2)
     for at, n in seen.all():
         point = points.get(_moment(at))
         if point is not None:
@@ -274,7 +321,8 @@ async def funnel(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
 
 async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, Any]]:
     """Per UTM source: visitors who arrived from it in the range (a page view
-    carrying it), how many of them chatted and converted, and their revenue.
+    carrying it), how many of them chatted and converted, their revenue
+    (verified) and their unverified value.
     A visitor who came from two sources counts under both."""
     source = _field("utm_source")
     arrivals = (
@@ -284,28 +332,36 @@ async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, A
         .subquery()
     )
     a = arrivals.c
-    visitors = await session.execute(
-        select(a.source, func.count()).group_by(a.source)
-    )
+    visitors = await session.execute(select(a.source, func.count()).group_by(a.source))
     chatted = await session.execute(
         select(a.source, func.count())
         .where(a.visitor_id.in_(who(window, "message_received")))
         .group_by(a.source)
     )
     sales = await session.execute(
-        select(a.source, func.count(), func.sum(_number("value")))
+        select(a.source, func.count(), func.sum(_revenue(True)), func.sum(_revenue(False)))
         .join(arrivals, a.visitor_id == E.visitor_id)
         .where(window.events("conversion"))
         .group_by(a.source)
     )
     table: dict[str, dict[str, Any]] = {}
     for name, n in visitors.all():
-        table[str(name)] = {"source": str(name), "visitors": int(n), "chatted": 0,
-                            "conversions": 0, "revenue": 0.0}
+        table[str(name)] = {
+            "source": str(name),
+            "visitors": int(n),
+            "chatted": 0,
+            "conversions": 0,
+            "revenue": 0.0,
+            "revenue_unverified": 0.0,
+        }
     for name, n in chatted.all():
         table[str(name)]["chatted"] = int(n)
-    for name, n, value in sales.all():
-        table[str(name)].update(conversions=int(n), revenue=round(float(value or 0), 2))
+    for name, n, value, unverified in sales.all():
+        table[str(name)].update(
+            conversions=int(n),
+            revenue=round(float(value or 0), 2),
+            revenue_unverified=round(float(unverified or 0), 2),
+        )
     return sorted(table.values(), key=lambda r: (-r["visitors"], r["source"]))
 
 

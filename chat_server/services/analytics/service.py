@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.services.analytics import figures
+from chat_server import errors
+from chat_server.protocol.agent import ROLE_MARKETER
+from chat_server.services.analytics import episodes, figures
+from chat_server.services.analytics.masking import mask_rows, mask_summary, merge_counts
 from chat_server.services.analytics.stats import mean, percentile, rate
 from chat_server.services.analytics.window import Window
 
@@ -21,12 +24,26 @@ from chat_server.services.analytics.window import Window
 Table = tuple[list[str], list[list[Any]]]
 
 TABLES = (
-    "handoff_reasons", "intents", "unrecognised", "agents", "csat", "products",
-    "categories", "utm_sources", "pages", "series", "funnel",
+    "handoff_reasons",
+    "intents",
+    "unrecognised",
+    "agents",
+    "csat",
+    "products",
+    "categories",
+    "utm_sources",
+    "pages",
+    "series",
+    "funnel",
 )
 
 
-class UnknownTable(Exception):
+# The "Top unrecognised messages" table: rows shown, and rows read to merge.
+UNRECOGNISED_SHOWN = 20
+UNRECOGNISED_SCAN = 500
+
+
+class UnknownTable(errors.NotFound):
     """No table has that name."""
 
 
@@ -45,20 +62,24 @@ class AnalyticsService:
             kpis = await self._kpis(session, window)
             series = await figures.series(session, window)
             funnel = await figures.funnel(session, window)
-        return {
-            "range": {
-                "from": window.start.isoformat(),
-                "to": window.end.isoformat(),
-                "bucket": "hour" if window.hourly else "day",
-            },
-            "generated_at": datetime.now(UTC).isoformat(),
-            "kpis": kpis,
-            "series": series,
-            "funnel": funnel,
-        }
+        # Numbers and dates only today; masked anyway, like every table.
+        return mask_summary(
+            {
+                "range": {
+                    "from": window.start.isoformat(),
+                    "to": window.end.isoformat(),
+                    "bucket": "hour" if window.hourly else "day",
+                },
+                "generated_at": datetime.now(UTC).isoformat(),
+                "kpis": kpis,
+                "series": series,
+                "funnel": funnel,
+            }
+        )
 
     async def table(self, name: str, window: Window) -> Table:
-        """One breakdown table by name (see TABLES)."""
+        """One breakdown table by name (see TABLES), every text cell masked
+        (masking.py): analytics never show a visitor's personal data."""
         builders: dict[str, Callable[[AsyncSession, Window], Awaitable[Table]]] = {
             "handoff_reasons": self._handoff_reasons,
             "intents": self._intents,
@@ -75,7 +96,8 @@ class AnalyticsService:
         if name not in builders:
             raise UnknownTable(name)
         async with self._sessions() as session:
-            return await builders[name](session, window)
+            columns, rows = await builders[name](session, window)
+        return columns, mask_rows(rows)
 
     # -- KPIs ---------------------------------------------------------------
 
@@ -83,28 +105,24 @@ class AnalyticsService:
         visitors = await figures.visitors_with(session, window, "page_view", "message_received")
         chatters = await figures.visitors_with(session, window, "message_received")
         conversations = await figures.count(session, window, "conversation_started")
-        handed = await figures.conversations_handed_over(session, window)
+        contained = await figures.conversations_contained(session, window)
+        asking = await figures.conversations_asking(session, window)
         replies = await figures.count(session, window, "bot_replied")
         fallbacks = await figures.count(session, window, "bot_fallback")
-        handoffs = await figures.count(session, window, "handoff_requested")
-        waits = [s for _, s in await figures.durations(
-            session, window, "handoff_transition", "wait_seconds", to="assigned"
-        )]
-        firsts = [s for _, s in await figures.durations(
-            session, window, "agent_first_response", "seconds"
-        )]
-        resolutions = [s for _, s in await figures.durations(
-            session, window, "handoff_transition", "handoff_seconds", to="resolved"
-        )]
+        timed = _durations(await episodes.fetch(session, window), window)
+        waits = [s for _, s in timed["wait"]]
+        firsts = [s for _, s in timed["first_response"]]
+        resolutions = [s for _, s in timed["resolution"]]
         scores = [score for _, score in await figures.csat_scores(session, window)]
         impressions = await figures.count(session, window, "card_impression")
         clicks = await figures.count(session, window, "card_clicked")
         conversions = await figures.conversions(session, window)
         attributed = [c for c in conversions if c.attributed]
+        verified = [c for c in conversions if c.verified]
         # Visitors who bought within the window after chatting, and buyers who
         # never chatted in the range (a chatter buying later is in neither).
         chat_buyers = {c.visitor for c in attributed}
-        silent_buyers = {c.visitor for c in conversions if not c.chatter}
+        silent_buyers = {c.visitor for c in conversions if not c.chatter and c.visitor}
         return {
             "visitors_online": self._online(),
             "visitors": visitors,
@@ -113,8 +131,8 @@ class AnalyticsService:
             "widget_opened_no_message": await figures.widget_opened_without_message(
                 session, window
             ),
-            "containment_rate": rate(conversations - handed, conversations),
-            "handoff_rate": rate(handoffs, conversations),
+            "containment_rate": rate(contained, conversations),
+            "handoff_rate": rate(asking, conversations),
             "fallback_rate": rate(fallbacks, replies),
             "queue_wait_p50": percentile(waits, 50),
             "queue_wait_p90": percentile(waits, 90),
@@ -128,20 +146,22 @@ class AnalyticsService:
             "recommendation_ctr": rate(clicks, impressions),
             "leads": await figures.count(session, window, "lead_captured"),
             "conversions": len(conversions),
-            "revenue": round(sum(c.value for c in conversions), 2),
+            # Revenue is what the site's backend vouched for; values browsers
+            # reported on their own are shown apart, never added to it.
+            "conversions_verified": len(verified),
+            "revenue": round(sum(c.value for c in verified), 2),
+            "revenue_unverified": round(sum(c.value for c in conversions if not c.verified), 2),
             "conversion_rate_chatted": rate(len(chat_buyers), chatters),
             "conversion_rate_not_chatted": rate(len(silent_buyers), visitors - chatters),
-            "revenue_chatted": round(sum(c.value for c in attributed), 2),
-            "revenue_not_chatted": round(
-                sum(c.value for c in conversions if not c.attributed), 2
-            ),
+            "revenue_chatted": round(sum(c.value for c in verified if c.attributed), 2),
+            "revenue_not_chatted": round(sum(c.value for c in verified if not c.attributed), 2),
         }
 
     # -- tables -------------------------------------------------------------
 
     async def _handoff_reasons(self, session: AsyncSession, window: Window) -> Table:
         conversations = await figures.count(session, window, "conversation_started")
-        rows = await figures.grouped(session, window, "handoff_requested", "reason")
+        rows = await figures.reasons(session, window)
         return ["reason", "handoffs", "rate"], [
             [reason, n, rate(n, conversations)] for reason, n in rows
         ]
@@ -149,38 +169,57 @@ class AnalyticsService:
     async def _intents(self, session: AsyncSession, window: Window) -> Table:
         rows = await figures.grouped(session, window, "bot_replied", "intent")
         total = sum(n for _, n in rows)
-        return ["intent", "messages", "share"], [
-            [intent, n, rate(n, total)] for intent, n in rows
-        ]
+        return ["intent", "messages", "share"], [[intent, n, rate(n, total)] for intent, n in rows]
 
     async def _unrecognised(self, session: AsyncSession, window: Window) -> Table:
-        return ["text", "times"], [list(row) for row in await figures.unrecognised(session, window)]
+        # Texts differing only by an email or number merge once masked, so
+        # more are read than shown.
+        found = await figures.unrecognised(session, window, limit=UNRECOGNISED_SCAN)
+        return ["text", "times"], merge_counts(found, UNRECOGNISED_SHOWN)
 
     async def _agents(self, session: AsyncSession, window: Window) -> Table:
-        names = await figures.agent_names(session)
+        accounts = await figures.agent_roles(session)
         per_agent: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        sources = {
-            "assigned": ("handoff_transition", "wait_seconds", {"to": "assigned"}),
-            "first_response": ("agent_first_response", "seconds", {}),
-            "resolution": ("handoff_transition", "handoff_seconds", {"to": "resolved"}),
-        }
-        for key, (type_, field, where) in sources.items():
-            for agent, seconds in await figures.durations(session, window, type_, field, **where):
+        found = await episodes.fetch(session, window)
+        for key, values in _durations(found, window).items():
+            for agent, seconds in values:
                 if agent is not None:
                     per_agent[agent][key].append(seconds)
+        for episode in found:
+            for agent, at in episode.assignments:
+                if agent is not None and episodes.in_window(at, window):
+                    per_agent[agent]["assigned"].append(1)
         for agent, score in await figures.csat_scores(session, window):
             if agent is not None:
                 per_agent[agent]["csat"].append(score)
+        # People who take chats only: a marketer never appears, even if a
+        # conversation was once (wrongly) given to one.
+        for agent in list(per_agent):
+            if accounts.get(agent, ("", ""))[1] == ROLE_MARKETER:
+                del per_agent[agent]
+        names = {agent: name for agent, (name, _) in accounts.items()}
         columns = [
-            "agent_id", "agent", "handoffs_taken", "first_response_p50", "first_response_p90",
-            "resolved", "resolution_p50", "csat_average", "csat_responses",
+            "agent_id",
+            "agent",
+            "handoffs_taken",
+            "first_response_p50",
+            "first_response_p90",
+            "resolved",
+            "resolution_p50",
+            "csat_average",
+            "csat_responses",
         ]
         rows: list[list[Any]] = [
             [
-                agent, names.get(agent, f"#{agent}"), len(f["assigned"]),
-                percentile(f["first_response"], 50), percentile(f["first_response"], 90),
-                len(f["resolution"]), percentile(f["resolution"], 50),
-                mean(f["csat"]), len(f["csat"]),
+                agent,
+                names.get(agent, f"#{agent}"),
+                len(f["assigned"]),
+                percentile(f["first_response"], 50),
+                percentile(f["first_response"], 90),
+                len(f["resolution"]),
+                percentile(f["resolution"], 50),
+                mean(f["csat"]),
+                len(f["csat"]),
             ]
             for agent, f in per_agent.items()
         ]
@@ -211,6 +250,28 @@ class AnalyticsService:
         rows: list[list[Any]] = [[c, s, k, rate(k, s)] for c, (s, k) in totals.items()]
         rows.sort(key=lambda r: (-r[1], r[0]))
         return ["category", "impressions", "clicks", "ctr"], rows
+
+
+def _durations(
+    found: list[episodes.Episode], window: Window
+) -> dict[str, list[tuple[int | None, float]]]:
+    """``(agent, seconds)`` per measure, of every episode whose measure ended
+    in the range: queue wait (to the first assignment), first response (to
+    the first agent message of the handoff), resolution (to resolved)."""
+    measures: dict[str, list[tuple[int | None, float]]] = {
+        "wait": [],
+        "first_response": [],
+        "resolution": [],
+    }
+    for episode in found:
+        for key, measured in (
+            ("wait", episode.wait()),
+            ("first_response", episode.first_response_seconds()),
+            ("resolution", episode.resolution()),
+        ):
+            if measured is not None and episodes.in_window(measured[1], window):
+                measures[key].append((measured[0], measured[2]))
+    return measures
 
 
 def _rows_of(

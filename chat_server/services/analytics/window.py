@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
 from chat_server.db.models import InteractionEvent as E
 from chat_server.db.models import Visitor
@@ -24,6 +24,8 @@ class Window:
     utm_source: str | None = None
     page: str | None = None
     attribution_days: int = 7
+    # A saved segment's members now (segments/service.py members_query).
+    members: Select[Any] | None = None
 
     @property
     def hourly(self) -> bool:
@@ -43,11 +45,13 @@ class Window:
         identified = or_(
             Visitor.external_id.is_not(None), Visitor.name.is_not(None), Visitor.email.is_not(None)
         )
+        # Visitors without a row (nothing stored yet, see visitor_queries.ensure_visitor)
+        # are new and anonymous.
         if self.segment == "new":
             conditions.append(
-                E.visitor_id.in_(
+                E.visitor_id.not_in(
                     select(Visitor.id).where(
-                        Visitor.created_at >= self.start, Visitor.created_at < self.end
+                        or_(Visitor.created_at < self.start, Visitor.created_at >= self.end)
                     )
                 )
             )
@@ -58,16 +62,16 @@ class Window:
         elif self.segment == "identified":
             conditions.append(E.visitor_id.in_(select(Visitor.id).where(identified)))
         elif self.segment == "anonymous":
-            conditions.append(E.visitor_id.in_(select(Visitor.id).where(not_(identified))))
+            conditions.append(E.visitor_id.not_in(select(Visitor.id).where(identified)))
         if self.utm_source is not None:
             conditions.append(E.visitor_id.in_(self._viewers(utm_source=self.utm_source)))
         if self.page is not None:
             conditions.append(E.visitor_id.in_(self._viewers(page=self.page)))
+        if self.members is not None:
+            conditions.append(E.visitor_id.in_(self.members))
         return and_(true(), *conditions)
 
-    def _viewers(
-        self, utm_source: str | None = None, page: str | None = None
-    ) -> Select[Any]:
+    def _viewers(self, utm_source: str | None = None, page: str | None = None) -> Select[Any]:
         """Visitors with a page view in the range from ``utm_source`` / under ``page``."""
         viewed = select(E.visitor_id).where(E.type == "page_view", self.in_range())
         if utm_source is not None:

@@ -1,0 +1,1 @@
+"""Proactive campaigns: rules, matching, manners, the service (docs/campaigns.md)."""

@@ -1,0 +1,83 @@
+"""Live signals between a visitor and the agents: typing indicators, a visitor's
+presence, and what is going on now (connections, queue, agents online). Nothing
+here is stored; it is relayed through the Notifier as it happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chat_server.db import conversation_queries
+from chat_server.db.models import Agent, Conversation
+from chat_server.errors import NotFound
+from chat_server.protocol import agent as agent_protocol
+from chat_server.protocol import visitor as visitor_protocol
+from chat_server.services.handoff_rules import can_act
+from chat_server.services.notifier import Notifier
+
+
+class LiveSignals:
+    """Typing and presence relayed between the visitor and agent namespaces."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], notifier: Notifier) -> None:
+        self._sessions = sessionmaker
+        self._notifier = notifier
+
+    async def agent_typing(self, conversation_id: int, agent: Agent, typing: bool) -> None:
+        async with self._sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation")
+        if conversation.state != "assigned" or not can_act(agent, conversation):
+            return  # only the agent talking to the visitor is shown typing
+        await self._notifier.to_rapport_visitor(
+            conversation.visitor_id,
+            visitor_protocol.AGENT_TYPING,
+            {"typing": typing, "name": agent.display_name},
+        )
+
+    async def visitor_typing(self, visitor_id: str, typing: bool) -> None:
+        async with self._sessions() as session:
+            conversation = await conversation_queries.latest_conversation(session, visitor_id)
+        if conversation is not None and conversation.state != "resolved":
+            await self._notifier.to_conversation(
+                conversation.id,
+                conversation.assigned_agent_id,
+                agent_protocol.VISITOR_TYPING,
+                {"conversation_id": conversation.id, "typing": typing},
+            )
+
+    async def load(self) -> dict[str, Any]:
+        """What is going on now: connections by namespace, queued conversations,
+        agents online (for the operator's metrics)."""
+        async with self._sessions() as session:
+            queued = await session.scalar(
+                select(func.count()).select_from(Conversation).where(Conversation.state == "queued")
+            )
+            online = await session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.status == "online")
+            )
+        return {
+            "connections": self._notifier.connections(),
+            "queued": int(queued or 0),
+            "agents_online": int(online or 0),
+        }
+
+    def visitor_online(self, visitor_id: str) -> bool:
+        return self._notifier.visitor_online(visitor_id)
+
+    async def visitor_presence(self, visitor_id: str, online: bool) -> None:
+        async with self._sessions() as session:
+            conversation = await conversation_queries.latest_conversation(session, visitor_id)
+        if conversation is not None:
+            await self._notifier.to_agents(
+                agent_protocol.VISITOR_PRESENCE,
+                {
+                    "conversation_id": conversation.id,
+                    "visitor_id": visitor_id,
+                    "online": online,
+                },
+            )
