@@ -9,10 +9,11 @@ let csrfToken = null;
 let onUnauthenticated = null;
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, data) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code || "error";
+    this.data = data || null; // the whole answer (e.g. per-field validation messages)
   }
 }
 
@@ -50,7 +51,7 @@ export async function request(method, path, body) {
   if (!response.ok) {
     const code = data && typeof data.error === "string" ? data.error : "";
     const message = data && typeof data.message === "string" ? data.message : "";
-    const error = new ApiError(response.status, code, message || defaultMessage(response.status));
+    const error = new ApiError(response.status, code, message || defaultMessage(response.status), data);
     if (response.status === 401 && path !== "/api/auth/login" && onUnauthenticated) onUnauthenticated(error);
     throw error;
   }
@@ -83,18 +84,25 @@ export const api = {
   updateMe: (patch) => request("PATCH", "/api/me", patch),
   changePassword: (current, next) =>
     request("POST", "/api/me/password", { current_password: current, new_password: next }),
-  agents: () => request("GET", "/api/agents"),
-  conversations: (view, limit, beforeId) =>
-    request("GET", `/api/conversations${q({ view, limit, before_id: beforeId })}`),
+  agents: (cursor) => request("GET", `/api/agents${q({ cursor })}`),
+  signOutEverywhere: () => request("POST", "/api/me/sign-out-everywhere"),
+  signOutAgent: (aid) => request("POST", `/api/agents/${id(aid)}/sign-out-everywhere`),
+  deactivateAgent: (aid) => request("POST", `/api/agents/${id(aid)}/deactivate`),
+  reactivateAgent: (aid) => request("POST", `/api/agents/${id(aid)}/reactivate`),
+  conversations: (view, limit, cursor) => request("GET", `/api/conversations${q({ view, limit, cursor })}`),
   conversation: (cid) => request("GET", `/api/conversations/${id(cid)}`),
   messages: (cid, beforeId, limit) =>
     request("GET", `/api/conversations/${id(cid)}/messages${q({ before_id: beforeId, limit })}`),
   sendMessage: (cid, text, note, clientId) =>
     request("POST", `/api/conversations/${id(cid)}/messages`, { text, note: !!note, client_id: clientId }),
   messagesAfter: (cid, afterId) => request("GET", `/api/conversations/${id(cid)}/messages${q({ after_id: afterId, limit: 500 })}`),
+  messagesAfterSeq: (cid, afterSeq, limit = 500) => request("GET", `/api/conversations/${id(cid)}/messages${q({ after_seq: afterSeq, limit })}`),
   accept: (cid) => request("POST", `/api/conversations/${id(cid)}/accept`),
   transfer: (cid, agentId, note) =>
-    request("POST", `/api/conversations/${id(cid)}/transfer`, note ? { agent_id: agentId, note } : { agent_id: agentId }),
+    request("POST", `/api/conversations/${id(cid)}/transfer`, {
+      ...(agentId === null ? { queue: true } : { agent_id: agentId }),
+      ...(note ? { note } : {}),
+    }),
   resolve: (cid) => request("POST", `/api/conversations/${id(cid)}/resolve`),
   handback: (cid) => request("POST", `/api/conversations/${id(cid)}/handback`),
   read: (cid) => request("POST", `/api/conversations/${id(cid)}/read`),
@@ -103,19 +111,39 @@ export const api = {
   canned: () => request("GET", "/api/canned-responses"),
   addCanned: (shortcut, text) => request("POST", "/api/canned-responses", { shortcut, text }),
   deleteCanned: (cid) => request("DELETE", `/api/canned-responses/${id(cid)}`),
-  followups: (status) => request("GET", `/api/followups${q({ status })}`),
+  followups: (status, cursor, limit) => request("GET", `/api/followups${q({ status, cursor, limit })}`),
   followupDone: (fid) => request("POST", `/api/followups/${id(fid)}/done`),
   webhooks: () => request("GET", "/api/webhooks"),
   addWebhook: (url, topics) => request("POST", "/api/webhooks", { url, topics }),
   updateWebhook: (wid, patch) => request("PATCH", `/api/webhooks/${id(wid)}`, patch),
   deleteWebhook: (wid) => request("DELETE", `/api/webhooks/${id(wid)}`),
-  webhookDeliveries: (wid) => request("GET", `/api/webhooks/${id(wid)}/deliveries`),
+  webhookDeliveries: (wid, cursor) => request("GET", `/api/webhooks/${id(wid)}/deliveries${q({ cursor })}`),
   testWebhook: (wid) => request("POST", `/api/webhooks/${id(wid)}/test`),
-  liveVisitors: () => request("GET", "/api/visitors/live"),
+  liveVisitors: (cursor, limit) => request("GET", `/api/visitors/live${q({ cursor, limit })}`),
+  systemWarnings: () => request("GET", "/api/system/warnings"),
   startChat: (vid, text) => request("POST", `/api/visitors/${id(vid)}/conversation`, { text }),
   analyticsSummary: (query) => request("GET", `/api/analytics/summary${q(query)}`),
   analyticsTable: (name, query) => request("GET", `/api/analytics/tables/${id(name)}${q(query)}`),
+  segments: (params) => request("GET", `/api/segments${q(params || {})}`),
+  segment: (sid) => request("GET", `/api/segments/${id(sid)}`),
+  segmentFields: () => request("GET", "/api/segments/fields"),
+  createSegment: (body) => request("POST", "/api/segments", body),
+  updateSegment: (sid, body) => request("PATCH", `/api/segments/${id(sid)}`, body),
+  archiveSegment: (sid) => request("DELETE", `/api/segments/${id(sid)}`),
+  previewSegment: (filter) => request("POST", "/api/segments/preview", { filter }),
+  campaigns: (params) => request("GET", `/api/campaigns${q(params || {})}`),
+  campaign: (cid) => request("GET", `/api/campaigns/${id(cid)}`),
+  createCampaign: (body) => request("POST", "/api/campaigns", body),
+  updateCampaign: (cid, body) => request("PATCH", `/api/campaigns/${id(cid)}`, body),
+  campaignAction: (cid, verb) => request("POST", `/api/campaigns/${id(cid)}/${verb}`),
+  newCampaignVersion: (cid) => request("POST", `/api/campaigns/${id(cid)}/versions`),
+  validateCampaign: (body) => request("POST", "/api/campaigns/validate", body),
+  campaignResults: (cid, mode) => request("GET", `/api/campaigns/${id(cid)}/results${q({ mode })}`),
+  planCampaign: (body) => request("POST", "/api/campaigns/plan", body),
 };
+
+/** Where a campaign's results download as CSV. */
+export const campaignCsvUrl = (cid, mode) => `/api/campaigns/${id(cid)}/results.csv${q({ mode })}`;
 
 /** Where the CSV of an analytics table downloads from (a plain link: the cookie rides along). */
 export const analyticsCsvUrl = (name, query) => `/api/analytics/tables/${id(name)}.csv${q(query)}`;

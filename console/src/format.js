@@ -26,6 +26,8 @@ export const REASON_LABELS = {
   barge_in: "An agent joined",
   agent_disconnected: "The previous agent disconnected",
   transfer: "Transferred",
+  nobody_online: "Nobody was online",
+  visitor_left: "The visitor left the queue",
 };
 
 export const STATUS_LABELS = { online: "Online", away: "Away", offline: "Offline" };
@@ -128,4 +130,10 @@ export function payloadSummary(payload) {
   if (Array.isArray(payload.buttons) || Array.isArray(payload.quick_replies)) return "Suggested replies";
   if (payload.attachment) return "Attachment";
   return "";
+}
+
+/** What a finished "Load more" announces to screen readers. */
+export function loadedText(added, shown, more, noun) {
+  const what = `Loaded ${added} more ${noun}; ${shown} shown`;
+  return more ? `${what}. More can be loaded.` : `${what}, all there are.`;
 }

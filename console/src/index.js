@@ -4,6 +4,7 @@
  */
 
 import "./console.css";
+import "./engagement.css";
 import { render } from "preact";
 import { html } from "./html.js";
 import { App } from "./components/App.js";

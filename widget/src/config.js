@@ -10,7 +10,9 @@
  * `data-user-name`, `data-user-email` or by `window.RapportIdentity`
  * (`{user_id, user_hash, name, email}`), which wins when it names a user. The
  * two sources are never mixed field by field: a hash only vouches for the user
- * id it came with.
+ * id it came with. `merge_anonymous` (global or `data-merge-anonymous`) is
+ * only honoured when the site's backend signed it into the hash (README,
+ * "Logged-in customers").
  */
 
 const DEFAULT_TITLE = "Chat with us";
@@ -49,7 +51,7 @@ function identityFrom(source) {
   const userId = claimField(source.user_id, 200);
   if (!userId) return null;
   const identity = { user_id: userId };
-  const fields = { user_hash: 128, name: 200, email: 320 };
+  const fields = { user_hash: 128, name: 200, email: 320, merge_anonymous: 200 };
   for (const key of Object.keys(fields)) {
     const value = claimField(source[key], fields[key]);
     if (value) identity[key] = value;
@@ -72,6 +74,7 @@ export function readIdentity(data) {
       user_hash: data.userHash,
       name: data.userName,
       email: data.userEmail,
+      merge_anonymous: data.mergeAnonymous,
     })
   );
 }

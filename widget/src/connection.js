@@ -15,12 +15,24 @@
  * `session_request`. Once the server refuses it (`identity_rejected`) it is
  * dropped for the rest of the page: the socket carries on anonymously and
  * reconnects do not present the claim again.
+ *
+ * Whenever the person changes — the page stops sending the identity, sends
+ * another customer's, or an anonymous visitor signs in — the stored session
+ * id and the unsent messages of the previous person are dropped before
+ * anything is sent (storage.js, PERSON_KEYS). The one exception is a claim
+ * carrying `merge_anonymous` (signed by the site's backend): the anonymous
+ * session id is then presented with it so the server can carry that
+ * conversation over. `logout()` does the same on a live page.
  */
 
 import { io } from "socket.io-client";
 import {
   AGENT_TYPING,
   BOT_UTTERED,
+  CAMPAIGN_DISMISSED,
+  CAMPAIGN_READY,
+  CAMPAIGN_SHOWN,
+  CAMPAIGN_WATCH,
   CARD_CLICKED,
   CSAT_RECORDED,
   CSAT_REQUEST,
@@ -29,22 +41,29 @@ import {
   HANDOFF_STATUS,
   HISTORY,
   IDENTITY_REJECTED,
+  INVALID_CAMPAIGN_TOKEN,
+  NPS_SUBMITTED,
   RAPPORT_CAPABILITY,
   RATE_LIMITED,
   RESYNC,
   SESSION_CONFIRM,
   SESSION_REQUEST,
+  SITE_TRIGGER,
   UNAVAILABLE,
+  UNKNOWN_CAMPAIGN,
   USER_UTTERED,
   VISITOR_TYPING,
 } from "./protocol.gen.js";
 import { Outbox } from "./outbox.js";
-import { getItem, setItem, SESSION_KEY, SESSION_USER_KEY } from "./storage.js";
+import { Position } from "./sequence.js";
+import { forgetPerson, getItem, setItem, SESSION_KEY, SESSION_USER_KEY } from "./storage.js";
 
 export const MAX_MESSAGE_CHARS = 2000;
 export const MAX_COMMENT_CHARS = 1000;
 // A message not acknowledged by then is sent again (same client id).
 const ACK_TIMEOUT_MS = 8000;
+// At most one gap fetch in this time (the server sends in order; this is a safety net).
+const GAP_FETCH_MS = 2000;
 
 const isObject = (data) => !!data && typeof data === "object";
 // The visitor a session id belongs to: ids are renewed, the visitor stays.
@@ -57,17 +76,25 @@ export class Connection {
    * @param {object} handlers onStatus(state), onConfirm(), onBotMessage(payload),
    *   onHistory(messages, reset), onNewSession(), onIdentityRejected(error),
    *   onError({code, message}), onHandoffStatus(status), onAgentTyping({typing, name}),
-   *   onCsatRequest({conversation_id}), onCsatRecorded({conversation_id})
+   *   onCsatRequest({conversation_id}), onCsatRecorded({conversation_id}),
+   *   onCampaignWatch({campaign_id, token, when}), onCampaignShown({campaign_id, kind, ...})
    */
   constructor(origin, identity, handlers) {
     this.origin = origin;
     this.identity = identity;
     this.handlers = handlers;
-    this.sessionId = getItem(SESSION_KEY);
-    // A session confirmed for a logged-in customer is not handed to whoever
-    // uses this browser next (logged out, or another customer): start afresh.
+    // A session confirmed for one person is not handed to whoever uses this
+    // browser next (signed out, another customer, or a visitor who signed
+    // in): their id and unsent messages are forgotten before anything is sent.
     const sessionUser = getItem(SESSION_USER_KEY);
-    if (sessionUser && sessionUser !== (identity ? identity.user_id : "")) this.sessionId = null;
+    const user = identity ? identity.user_id : "";
+    if (sessionUser !== null && sessionUser !== user) {
+      const anonymous = sessionUser === "" ? getItem(SESSION_KEY) : null;
+      forgetPerson();
+      // Signing in with a merge the site's backend signed: present the anonymous id.
+      if (anonymous && identity && identity.merge_anonymous) setItem(SESSION_KEY, anonymous);
+    }
+    this.sessionId = getItem(SESSION_KEY);
     this.confirmedId = null; // the id confirmed on this page, if any
     this.generation = 0; // bumped on every session_confirm (each connection)
     this.confirmed = false;
@@ -77,8 +104,14 @@ export class Connection {
     this.outbox = new Outbox();
     this.inFlight = new Set(); // client ids emitted and awaiting their ack
     this.callbacks = new Map(); // client id -> {onSent, onAck, onRefused}
-    // The newest message id this page has shown: a reconnect asks only for newer ones.
+    // The newest message id this page has shown (for servers without `seq`).
     this.lastMessageId = 0;
+    // The visitor's messages are numbered (`seq`) without holes: the highest
+    // number up to which this page holds all of them. A reconnect, `resync`
+    // or a message that skips ahead asks for what follows it (sequence.js).
+    this.position = new Position();
+    this.gapFetchedAt = 0;
+    this.campaignEmittedAt = 0; // when a campaign event last left (campaignError)
   }
 
   /** Ask for our session (and, after the first time, what we have not seen yet). */
@@ -91,7 +124,10 @@ export class Connection {
     const request = { session_id: this.sessionId || null, [RAPPORT_CAPABILITY]: 1 };
     if (this.identity) request.identity = this.identity;
     // Reconnecting on this page: only what we have not seen yet.
-    if (this.confirmedId && this.lastMessageId) request.last_message_id = this.lastMessageId;
+    if (this.confirmedId) {
+      request.after_seq = this.position.value;
+      if (this.lastMessageId) request.last_message_id = this.lastMessageId;
+    }
     this.socket.emit(SESSION_REQUEST, request);
   }
 
@@ -128,13 +164,30 @@ export class Connection {
     });
     socket.on(BOT_UTTERED, (payload) => {
       if (!isObject(payload)) return;
+      const { fresh, gap } = this.position.offer(payload.seq);
+      if (gap) this.fetchGap();
+      if (!fresh) return; // already shown
       this.seen(payload.message_id);
       this.handlers.onBotMessage(payload);
     });
     socket.on(HISTORY, (data) => {
       const messages = isObject(data) && Array.isArray(data.messages) ? data.messages : [];
-      for (const m of messages) if (isObject(m)) this.seen(m.id);
-      this.handlers.onHistory(messages, isObject(data) && data.reset === true);
+      const reset = isObject(data) && data.reset === true;
+      if (reset) this.position.reset();
+      for (const m of messages) {
+        if (!isObject(m)) continue;
+        this.seen(m.id);
+        this.position.offer(m.seq);
+      }
+      // A catch-up (or the latest page) brings us through `through_seq`. The
+      // latest page (no `after_seq`) says where we stand, even below our count.
+      if (isObject(data) && Number.isInteger(data.through_seq)) {
+        if (Number.isInteger(data.after_seq)) this.position.covered(data.after_seq, data.through_seq);
+        else if (data.through_seq < this.position.value) this.position.reset(data.through_seq);
+        else this.position.covered(this.position.value, data.through_seq);
+      }
+      this.handlers.onHistory(messages, reset);
+      if (this.position.gap) this.fetchGap();
     });
     socket.on(HANDOFF_STATUS, (data) => {
       if (isObject(data) && typeof data.state === "string") this.handlers.onHandoffStatus(data);
@@ -148,9 +201,19 @@ export class Connection {
     socket.on(CSAT_RECORDED, (data) => {
       if (isObject(data) && Number.isInteger(data.conversation_id)) this.handlers.onCsatRecorded(data);
     });
+    // Proactive campaigns (docs/protocol.md): only objects naming a campaign.
+    socket.on(CAMPAIGN_WATCH, (data) => {
+      if (isObject(data) && data.campaign_id !== undefined && typeof data.token === "string") {
+        this.handlers.onCampaignWatch(data);
+      }
+    });
+    socket.on(CAMPAIGN_SHOWN, (data) => {
+      if (isObject(data) && data.campaign_id !== undefined) this.handlers.onCampaignShown(data);
+    });
     socket.on(ERROR, (data) => {
       if (!isObject(data)) return;
       if (data.code === IDENTITY_REJECTED) this.identityRejected(data);
+      else if (this.campaignError(data)) console.warn("Rapport:", data.message || data.code);
       else this.handlers.onError(data);
     });
   }
@@ -170,12 +233,49 @@ export class Connection {
     // conversation. The same visitor with a renewed id is not.
     if (previous && visitorOf(previous) !== visitorOf(id)) {
       this.lastMessageId = 0;
+      this.position.reset();
       if (this.handlers.onNewSession) this.handlers.onNewSession();
     }
     if (this.handlers.onConfirm) this.handlers.onConfirm();
     this.status("online");
     this.flush();
     for (const entry of this.outbox.pending()) this.deliver(entry);
+  }
+
+  /**
+   * Sign out (`Rapport.logout()`): forget the customer's session id and unsent
+   * messages, close this connection (so nothing more of theirs arrives) and
+   * start a fresh anonymous session on a new one.
+   */
+  logout() {
+    this.identity = null;
+    forgetPerson();
+    this.outbox.clear();
+    this.callbacks.clear();
+    this.inFlight.clear();
+    this.queue = [];
+    this.sessionId = null;
+    this.confirmedId = null;
+    this.confirmed = false;
+    this.lastMessageId = 0;
+    this.position.reset();
+    if (this.socket) {
+      this.socket.disconnect();
+      this.socket.connect(); // "connect" requests a session: a new anonymous one
+    }
+  }
+
+  /** The anonymous visitor id of this browser (null while a customer is signed in). */
+  get anonymousId() {
+    return !this.identity && this.confirmedId ? visitorOf(this.confirmedId) : null;
+  }
+
+  /** A message skipped ahead of our position: ask for what follows it, now. */
+  fetchGap() {
+    const now = Date.now();
+    if (!this.confirmedId || !this.ready || now - this.gapFetchedAt < GAP_FETCH_MS) return;
+    this.gapFetchedAt = now;
+    this.requestSession();
   }
 
   /** Remember the newest message id shown. */
@@ -258,6 +358,8 @@ export class Connection {
         // stored before it while live delivery was cut off would be skipped.
         this.outbox.done(clientId);
         this.callbacks.delete(clientId);
+        // Held, but it only moves the position when nothing is missing below it.
+        this.position.offer(ack.seq);
         if (callbacks.onAck) callbacks.onAck(ack);
         return;
       }
@@ -284,6 +386,47 @@ export class Connection {
   /** Typing state is only worth sending live: dropped while disconnected. */
   visitorTyping(typing) {
     if (this.ready) this.socket.emit(VISITOR_TYPING, { typing: !!typing });
+  }
+
+  /**
+   * An error about a campaign event is the site's or the server's business,
+   * not the visitor's: it is not shown in the chat. A campaign's own codes
+   * say so; a rate limit right after a campaign event (and with no message
+   * of the visitor's awaiting its answer) is taken to be about that event.
+   */
+  campaignError(error) {
+    if (error.code === UNKNOWN_CAMPAIGN || error.code === INVALID_CAMPAIGN_TOKEN) return true;
+    return error.code === RATE_LIMITED && this.inFlight.size === 0 && Date.now() - this.campaignEmittedAt < 3000;
+  }
+
+  /** Queue a campaign event (remembering when, for campaignError). */
+  enqueueCampaign(event, build) {
+    this.enqueue(event, build, () => {
+      this.campaignEmittedAt = Date.now();
+    });
+  }
+
+  /** A watched campaign's condition holds on this page (sent once per watch). */
+  campaignReady(campaignId, token) {
+    const url = location.href.split("#")[0];
+    this.enqueueCampaign(CAMPAIGN_READY, () => ({ campaign_id: campaignId, token, url }));
+  }
+
+  /** `Rapport.trigger(name, data)`: the server limits these too. */
+  siteTrigger(name, data) {
+    const payload = { name, url: location.href.split("#")[0] };
+    if (data !== undefined) payload.data = data;
+    this.enqueueCampaign(SITE_TRIGGER, () => payload);
+  }
+
+  /** The visitor closed a campaign's teaser (the server remembers it across devices). */
+  campaignDismissed(campaignId) {
+    this.enqueueCampaign(CAMPAIGN_DISMISSED, () => ({ campaign_id: campaignId }));
+  }
+
+  /** An NPS answer (0–10) to a survey campaign. */
+  npsSubmitted(campaignId, score) {
+    this.enqueueCampaign(NPS_SUBMITTED, () => ({ campaign_id: campaignId, score }));
   }
 
   /** A rating for a resolved conversation (queued like a message). */

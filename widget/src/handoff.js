@@ -97,6 +97,11 @@ export class Handoff {
       this.ui.setAgent(name);
       // A restored state is no news, and the note would land after the
       // agent's messages that history just drew.
+      if (status.agent_reconnecting === true) {
+        // The agent's console dropped; the server moves the chat on if it lasts.
+        this.ui.note(`${name} lost their connection and is reconnecting. If it takes much longer, someone else will take over.`, "handoff");
+        return;
+      }
       const news = previous !== STATE_ASSIGNED || name !== previousAgent;
       if (news && !(restored && previous === STATE_BOT)) this.ui.note(`${name} joined the chat`, "handoff");
       return;

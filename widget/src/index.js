@@ -3,18 +3,22 @@
  *   <script src="https://HOST/widget.js" async data-title="..." data-color="#2f6f4e"
  *           data-greeting="..." data-server="https://HOST"
  *           data-user-id="..." data-user-hash="..."></script>
- * (identity: see config.js and widget/README.md)
+ * (identity: see config.js and widget/README.md; sign-out: Rapport.logout())
  */
 
+import { Campaigns } from "./campaigns.js";
 import { findScript, readConfig } from "./config.js";
 import { Connection } from "./connection.js";
 import { CsatCard } from "./csat.js";
 import { Handoff } from "./handoff.js";
+import { STATE_BOT } from "./protocol.gen.js";
 import { displayName } from "./render.js";
+import { Teaser } from "./teaser.js";
 import { SiteTracker } from "./tracking.js";
 import { Transcript } from "./transcript.js";
 import { TypingReporter } from "./typing.js";
 import { WidgetUI } from "./ui.js";
+import { bootPreview, readPreview } from "./preview.js";
 
 // Only valid while this top-level code runs (async scripts included).
 const currentScript = document.currentScript;
@@ -22,18 +26,40 @@ const currentScript = document.currentScript;
 function boot() {
   if (window.Rapport || document.getElementById("rapport-widget")) return; // loaded twice
   const config = readConfig(findScript(currentScript));
+  // The console's campaign preview: the UI only, no connection (preview.js).
+  const opener = readPreview(document);
+  if (opener) {
+    bootPreview(config, opener);
+    return;
+  }
   let connection;
   let tracker;
+  let campaigns;
   const typing = new TypingReporter((isTyping) => connection.visitorTyping(isTyping));
   const ratings = new Map(); // conversation id -> CsatCard
 
   const ui = new WidgetUI(config, {
     onSend: (text) => send(text, text),
     onInput: (value) => typing.input(value),
-    onToggle: (opened) => tracker && tracker.toggled(opened),
+    onToggle: (opened) => {
+      if (tracker) tracker.toggled(opened);
+      if (campaigns) campaigns.toggled(opened);
+    },
   });
   ui.mount();
   const handoff = new Handoff(ui);
+  const teaser = new Teaser(ui, {
+    onOpen: () => ui.open(),
+    onReply: (title, payload) => {
+      ui.open();
+      // The opener is in the log as well: answer through its own buttons, so they are spent there too.
+      const button = [...ui.log.querySelectorAll(".replies:not(.used) button.reply")].find((b) => b.textContent === title);
+      if (button) button.click();
+      else send(title, payload);
+    },
+    onDismiss: (campaignId) => campaigns.dismissed(campaignId),
+    onNps: (campaignId, score) => connection.npsSubmitted(campaignId, score),
+  });
 
   const transcript = new Transcript(ui.log, {
     origin: config.origin,
@@ -81,8 +107,13 @@ function boot() {
     },
     onBotMessage: (payload) => {
       ui.hideTyping();
-      if (transcript.addBot(payload)) ui.botMessageArrived();
+      if (transcript.addBot(payload)) {
+        ui.botMessageArrived();
+        campaigns.botMessage(payload);
+      }
     },
+    onCampaignWatch: (data) => campaigns.watch(data),
+    onCampaignShown: (data) => campaigns.shown(data),
     onHandoffStatus: (status) => handoff.update(status),
     onAgentTyping: ({ typing: isTyping, name }) => {
       if (isTyping) ui.showTyping(displayName(name) || handoff.agentName || "Someone");
@@ -118,18 +149,45 @@ function boot() {
     entry.clientId = pending.clientId;
     return delivery(entry);
   });
-  tracker = new SiteTracker(connection);
+  tracker = new SiteTracker(connection, () => campaigns.pageChanged());
+  campaigns = new Campaigns({ connection, ui, teaser, activeMs: () => tracker.activeMs() });
   tracker.watch();
   connection.start();
 
   window.Rapport = Object.freeze({
     open: () => ui.open(),
     close: () => ui.close(),
-    /** Report a conversion goal: Rapport.track("purchase", {value, currency, order_id}). */
+    /** Report a conversion goal: Rapport.track("purchase", {value, currency, order_id, signature?}). */
     track: (name, properties) => tracker.track(name, properties),
+    /**
+     * Something happened on the page that a campaign may wait for:
+     * Rapport.trigger("added_to_cart", {sku: "TENT-2"}). Returns false when
+     * refused (bad name or data) or the same name was sent less than a second ago.
+     */
+    trigger: (name, data) => campaigns.trigger(name, data),
     /** Report a page view after a single-page app changed the page without a reload. */
     pageView: () => tracker.pageView(),
+    /**
+     * The customer signed out: show and keep nothing of them, and carry on as
+     * a fresh anonymous visitor (also what happens when a page load stops
+     * sending the identity).
+     */
+    logout: () => logout(),
+    /** This browser's anonymous visitor id (null while signed in), for merge_anonymous. */
+    visitorId: () => connection.anonymousId,
   });
+
+  function logout() {
+    typing.stop();
+    ui.hideTyping();
+    teaser.hide();
+    campaigns.pageChanged();
+    handoff.update({ state: STATE_BOT, quiet: true });
+    ratings.clear();
+    transcript.clear();
+    tracker.restart();
+    connection.logout();
+  }
 }
 
 if (document.body) boot();

@@ -10,9 +10,8 @@
  * answered twice.
  */
 
-import { getItem, setItem } from "./storage.js";
+import { getItem, OUTBOX_KEY, setItem } from "./storage.js";
 
-const OUTBOX_KEY = "rapport.outbox";
 // A message older than this is dropped from storage rather than sent late.
 const MAX_AGE_MS = 24 * 3600 * 1000;
 const MAX_ENTRIES = 50;
@@ -59,6 +58,12 @@ export class Outbox {
   /** The server has it (or refused it for good): forget it. */
   done(clientId) {
     if (this.entries.delete(clientId)) this.save();
+  }
+
+  /** Drop every waiting message (the person using the browser changed). */
+  clear() {
+    this.entries.clear();
+    this.save();
   }
 
   /** Waiting messages, oldest first. */

@@ -185,7 +185,50 @@ button { cursor: pointer; -webkit-tap-highlight-color: transparent; }
   display: flex; align-items: center; justify-content: center; flex: 0 0 auto;
 }
 .send svg { width: 20px; height: 20px; fill: currentColor; }
+.teaser {
+  position: fixed; right: 20px; bottom: 92px; z-index: 2147483000;
+  width: max-content; max-width: min(320px, calc(100vw - 40px));
+  display: flex; flex-direction: column; gap: 8px; padding: 12px 44px 12px 14px;
+  background: var(--bg); color: var(--fg); border: 1px solid var(--line); border-radius: 14px;
+  box-shadow: 0 8px 28px rgba(0, 0, 0, .2);
+  animation: rapport-teaser-in .22s ease-out;
+}
+.teaser::after {
+  content: ""; position: absolute; right: 24px; bottom: -7px; width: 12px; height: 12px;
+  background: var(--bg); border-right: 1px solid var(--line); border-bottom: 1px solid var(--line); transform: rotate(45deg);
+}
+@keyframes rapport-teaser-in { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; transform: none; } }
+.teaser-body {
+  display: flex; flex-direction: column; gap: 2px; margin: 0; padding: 0; border: 0; border-radius: 6px;
+  background: transparent; text-align: left; color: var(--fg);
+}
+.teaser-from { font-size: 12.5px; font-weight: 600; color: var(--muted); line-height: 1.3; }
+.teaser-text {
+  font-size: 15px; line-height: 1.4; overflow-wrap: anywhere; white-space: pre-wrap;
+  display: -webkit-box; -webkit-line-clamp: 4; -webkit-box-orient: vertical; overflow: hidden;
+}
+.teaser-close {
+  position: absolute; top: 6px; right: 6px; width: 32px; height: 32px; padding: 0; border: 0; border-radius: 8px;
+  display: flex; align-items: center; justify-content: center; background: transparent; color: var(--muted);
+}
+.teaser-close:hover { background: #eef0f2; color: var(--fg); }
+.teaser-close svg { width: 16px; height: 16px; stroke: currentColor; stroke-width: 2.2; fill: none; }
+.teaser-close:focus-visible { outline-offset: -2px; }
+.teaser-replies .reply { min-height: 32px; }
+.nps-question { margin: 0; font-size: 15px; font-weight: 600; line-height: 1.35; }
+.nps-scale { display: grid; grid-template-columns: repeat(11, minmax(24px, 1fr)); gap: 3px; }
+.nps-score {
+  min-width: 24px; height: 36px; padding: 0; border: 1.5px solid var(--line); border-radius: 6px;
+  background: var(--bg); color: var(--fg); font-size: 14px; font-weight: 600;
+}
+.nps-score:hover { border-color: var(--accent); background: var(--accent); color: var(--accent-text); }
+.nps-score:focus-visible { outline-offset: 1px; }
+.nps-hint { display: flex; justify-content: space-between; gap: 12px; margin: 0; font-size: 12.5px; color: var(--muted); }
+.nps-thanks { margin: 0; font-weight: 600; }
+.teaser-nps { width: 320px; }
 @media (max-width: 600px) {
+  .teaser { right: 16px; bottom: 88px; max-width: min(300px, calc(100vw - 32px)); }
+  .teaser-nps { width: calc(100vw - 32px); max-width: 340px; }
   .panel {
     top: 0; right: 0; bottom: 0; left: 0; width: 100%; height: 100%;
     max-width: none; max-height: none; border-radius: 0;
@@ -197,5 +240,6 @@ button { cursor: pointer; -webkit-tap-highlight-color: transparent; }
   .launcher { transition: none; }
   .typing .dot { animation: none; opacity: .6; }
   .handoff-pulse { animation: none; }
+  .teaser { animation: none; }
 }
 `;

@@ -13,9 +13,13 @@ function pageUrl() {
 }
 
 export class SiteTracker {
-  /** @param {import("./connection.js").Connection} connection */
-  constructor(connection) {
+  /**
+   * @param {import("./connection.js").Connection} connection
+   * @param {() => void} [onNavigate] the visitor moved to another page of a single-page app
+   */
+  constructor(connection, onNavigate) {
     this.connection = connection;
+    this.onNavigate = onNavigate;
     this.viewedUrl = null; // the URL whose page_view was sent
     this.visibleSince = Date.now();
     this.visibleMs = 0; // time the current page was visible before visibleSince
@@ -30,6 +34,11 @@ export class SiteTracker {
     });
   }
 
+  /** Another person now uses the widget (sign-out): their first page view is this one. */
+  restart() {
+    this.viewedUrl = null;
+  }
+
   /** A session was confirmed: report the page once per URL. */
   confirmed() {
     if (this.viewedUrl !== pageUrl()) this.pageView();
@@ -39,13 +48,22 @@ export class SiteTracker {
   pageView() {
     const url = pageUrl();
     if (this.viewedUrl === url) return;
-    if (this.viewedUrl) this.left();
+    if (this.viewedUrl) {
+      this.left();
+      if (this.onNavigate) this.onNavigate();
+    }
     this.viewedUrl = url;
     this.visibleSince = Date.now();
     this.visibleMs = 0;
     const payload = { url, title: document.title || null };
     if (document.referrer) payload.referrer = document.referrer;
     this.connection.enqueue(PAGE_VIEW, () => payload);
+  }
+
+  /** How long the current page has been visible so far (ms). */
+  activeMs() {
+    const visibleNow = document.visibilityState !== "hidden" ? Date.now() - this.visibleSince : 0;
+    return this.visibleMs + Math.max(0, visibleNow);
   }
 
   /** The page was hidden: report the time it was visible (only live, never queued). */
@@ -63,8 +81,9 @@ export class SiteTracker {
   }
 
   /**
-   * Rapport.track(name, {value, currency, order_id}): a conversion goal.
-   * Resolves to {ok: true, duplicate} once stored; rejects with {code, message}.
+   * Rapport.track(name, {value, currency, order_id, signature?}): a conversion goal;
+   * with the signature from the site's backend its value is verified revenue.
+   * Resolves to {ok: true, duplicate, verified} once stored; rejects with {code, message}.
    * Calls made before the widget connected wait for the connection.
    */
   track(name, properties) {
@@ -73,7 +92,7 @@ export class SiteTracker {
     return new Promise((resolve, reject) => {
       this.connection.enqueue(TRACK, () => payload, null, (err, ack) => {
         if (err) reject({ code: "timeout", message: "The chat server did not answer in time." });
-        else if (ack && ack.ok) resolve({ ok: true, duplicate: !!ack.duplicate });
+        else if (ack && ack.ok) resolve({ ok: true, duplicate: !!ack.duplicate, verified: !!ack.verified });
         else reject({ code: (ack && ack.code) || "error", message: (ack && ack.message) || "Not recorded." });
       }, TRACK_TIMEOUT_MS);
     });

@@ -178,6 +178,15 @@ export class Transcript {
     this.unclaimed = keep;
   }
 
+  /** Sign-out: nothing of the previous person stays on screen (the greeting does). */
+  clear() {
+    this.seen.clear();
+    this.unclaimed = [];
+    for (const node of [...this.log.children]) {
+      if (!node.classList.contains("greeting")) node.remove();
+    }
+  }
+
   /** The message was emitted on a confirmed connection (still awaiting its ack). */
   sent(entry, generation) {
     entry.generation = generation;

@@ -5,13 +5,18 @@
  * retried; while the server cannot be reached it is retried on its own
  * ("Sending…"). A refused message stays in the outbox as "Not sent" to retry
  * or discard.
+ *
+ * Drafts: each conversation has its own draft with an explicit mode, reply or
+ * note (drafts.js keeps them in localStorage per agent, so they survive a
+ * reload, an Accept or a transfer); `modes` in the store is the mode shown.
  */
 
 import { api, ApiError } from "../api.js";
 import { SEND_MESSAGE } from "../protocol.gen.js";
-import { getState } from "../store.js";
-import { clearPending } from "./notifications.js";
-import { getSocket } from "./shared.js";
+import { clearDrafts, loadDraft, pruneDrafts, saveDraft } from "../drafts.js";
+import { getState, setIn } from "../store.js";
+import { clearPending } from "./attention.js";
+import { getSocket, me } from "./shared.js";
 import { addMessages, outbox } from "./transcript.js";
 import { stopTyping } from "./typing.js";
 
@@ -77,4 +82,56 @@ export function retry(cid, key) {
 
 export function discard(cid, key) {
   outbox(cid, (list) => list.filter((x) => x.key !== key));
+}
+
+// ---- Drafts and modes ---------------------------------------------------------
+
+const agentId = () => (me() ? me().id : null);
+
+/** The draft of `cid` ({mode, text}), the mode as currently shown. */
+export function draftOf(cid) {
+  const saved = loadDraft(agentId(), cid);
+  const mode = getState().modes[cid];
+  return mode ? { ...saved, mode } : saved;
+}
+
+/** Keep the text typed in `cid`'s composer (in its current mode). */
+export function keepDraft(cid, text) {
+  saveDraft(agentId(), cid, { mode: draftOf(cid).mode, text });
+}
+
+/** Switch `cid`'s composer to "reply" or "note"; the draft keeps its text. */
+export function setMode(cid, mode) {
+  const draft = draftOf(cid);
+  setIn("modes", cid, mode);
+  if (draft.mode !== mode) saveDraft(agentId(), cid, { mode, text: draft.text });
+  if (mode === "note") stopTyping(cid);
+}
+
+/** Start writing in `cid` in `mode` (the r and n shortcuts): the composer gets the focus. */
+export function writeIn(cid, mode) {
+  setMode(cid, mode);
+  requestAnimationFrame(() => {
+    const box = document.getElementById("composer-input");
+    if (!box) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  });
+}
+
+/** After Accept or Join: an empty composer starts as a reply; a draft keeps its mode. */
+export function afterTakeover(cid) {
+  if (!draftOf(cid).text.trim()) setMode(cid, "reply");
+}
+
+const DRAFT_DAYS = 7;
+
+/** At sign-in: drafts untouched for a week are dropped. */
+export function pruneOldDrafts() {
+  pruneDrafts(agentId(), DRAFT_DAYS * 24 * 3600 * 1000);
+}
+
+/** Signing out: nothing of this agent's drafts stays on the computer. */
+export function forgetDrafts() {
+  clearDrafts(agentId());
 }

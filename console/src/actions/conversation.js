@@ -7,9 +7,9 @@
 import { api } from "../api.js";
 import { UNWATCH, WATCH } from "../protocol.gen.js";
 import { getState, isMine, mergeIn, set, setIn } from "../store.js";
-import { upsert } from "./lists.js";
-import { clearPending } from "./notifications.js";
+import { clearPending, markRead } from "./attention.js";
 import { getSocket, me, summary } from "./shared.js";
+import { upsert } from "./summaries.js";
 import { toast } from "./toasts.js";
 import { loadTranscript } from "./transcript.js";
 import { stopTyping } from "./typing.js";
@@ -41,6 +41,7 @@ export function select(cid, pane) {
 /** The agent is looking at `cid`: it is read, and nothing to remind about. */
 export function seen(cid) {
   if (document.hidden || getState().selectedId !== cid) return;
+  if ((getState().pending[cid] || {}).kind === "queue") return; // reminded until someone accepts
   const c = summary(cid);
   if (getState().pending[cid] || (c && isMine(c, me()) && c.unread > 0)) markRead(cid);
   clearPending(cid);
@@ -49,13 +50,6 @@ export function seen(cid) {
 /** The tab came back to the foreground: the open conversation is seen now. */
 export function onVisibility() {
   if (!document.hidden && getState().selectedId !== null) seen(getState().selectedId);
-}
-
-export function markRead(cid) {
-  const c = summary(cid);
-  if (c && c.unread) setIn("conversations", cid, { ...c, unread: 0 });
-  clearPending(cid);
-  api.read(cid).catch(() => {});
 }
 
 export async function loadDetails(cid) {

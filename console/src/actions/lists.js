@@ -1,37 +1,56 @@
 /**
- * The conversation lists: loading the views (and older resolved ones) into
+ * The conversation lists: loading the views page by page (a cursor each) into
  * the one map of summaries, and keeping it current from `conversation_updated`
  * and `visitor_presence`. The views and their counts are derived in store.js.
  */
 
 import { api } from "../api.js";
 import { VIEWS } from "../protocol.gen.js";
-import { getState, isMine, set, setIn } from "../store.js";
+import { compareIn, edgeOf, getState, isMine, set, viewList } from "../store.js";
+import { loadedText } from "../format.js";
 import { toMs as ts } from "../time.js";
-import { markRead, refreshDetailsSoon } from "./conversation.js";
-import { clearPending, viewing } from "./notifications.js";
-import { me, summary } from "./shared.js";
+import { markRead, viewing } from "./attention.js";
+import { refreshDetailsSoon } from "./conversation.js";
+import { checkQueue } from "./queue_alerts.js";
+import { me } from "./shared.js";
+import { upsert } from "./summaries.js";
 import { toast } from "./toasts.js";
 import { clearVisitorTyping } from "./typing.js";
 
-const LIST_LIMIT = 100;
-const RESOLVED_PAGE = 30;
+export const PAGE = 50;
 
+/** The page's edge: its last row in the view's order (the cursor's row, or tied with it). */
+function pageEdge(view, list) {
+  if (!list.length) return null;
+  const last = list.reduce((a, b) => (compareIn(view, a, b) > 0 ? a : b));
+  return edgeOf(view, last);
+}
+
+/** Keep what an event told us meanwhile if it is newer. */
+function mergeNewer(conversations, list) {
+  for (const c of list) {
+    const held = conversations[c.id];
+    if (!held || ts(c.updated_at) >= ts(held.updated_at)) conversations[c.id] = c;
+  }
+}
+
+/** The first page of every view (at start and after a reconnect). */
 export async function loadLists() {
-  const results = await Promise.allSettled(
-    VIEWS.map((view) => api.conversations(view, view === "resolved" ? RESOLVED_PAGE : LIST_LIMIT))
-  );
+  const results = await Promise.allSettled(VIEWS.map((view) => api.conversations(view, PAGE)));
   const fresh = {};
+  const pages = {};
   let failed = null;
-  let resolvedMore = false;
   results.forEach((result, i) => {
+    const view = VIEWS[i];
     if (result.status !== "fulfilled") {
       failed = result.reason;
       return;
     }
     const list = (result.value && result.value.conversations) || [];
     for (const c of list) fresh[c.id] = c;
-    if (VIEWS[i] === "resolved") resolvedMore = list.length >= RESOLVED_PAGE;
+    const next = result.value.next_cursor || null;
+    const counts = result.value.counts || {};
+    pages[view] = { next, edge: pageEdge(view, list), total: counts[view], loading: false, status: "" };
   });
   if (failed && failed.status !== 401) toast(`Could not load the conversation lists: ${failed.message}`, "error");
   set((s) => {
@@ -42,34 +61,34 @@ export async function loadLists() {
         merged[id] = c;
       }
     }
-    return { conversations: merged, resolvedMore };
+    return { conversations: merged, pages: { ...s.pages, ...pages } };
   });
+  checkQueue();
 }
 
-export async function loadMoreResolved() {
-  const resolved = Object.values(getState().conversations).filter((c) => c.state === "resolved");
-  const oldest = resolved.reduce((min, c) => (min === null || c.id < min ? c.id : min), null);
+/** The next page of `view`, after its cursor; announces what it loaded. */
+export async function loadMore(view) {
+  const page = getState().pages[view];
+  if (!page || !page.next || page.loading) return;
+  const patchPage = (p) => set((s) => ({ pages: { ...s.pages, [view]: { ...s.pages[view], ...p } } }));
+  patchPage({ loading: true });
   try {
-    const data = await api.conversations("resolved", RESOLVED_PAGE, oldest === null ? undefined : oldest);
+    const data = await api.conversations(view, PAGE, page.next);
     const list = data.conversations || [];
+    const next = data.next_cursor || null;
     set((s) => {
       const conversations = { ...s.conversations };
-      for (const c of list) if (!conversations[c.id]) conversations[c.id] = c;
-      return { conversations, resolvedMore: list.length >= RESOLVED_PAGE };
+      mergeNewer(conversations, list);
+      const total = (data.counts || {})[view];
+      const edge = pageEdge(view, list) || s.pages[view].edge;
+      return { conversations, pages: { ...s.pages, [view]: { ...s.pages[view], next, edge, total, loading: false } } };
     });
+    const shown = viewList(getState(), view).length;
+    patchPage({ status: loadedText(list.length, shown, !!next, "conversations") });
   } catch (error) {
+    patchPage({ loading: false });
     toast(error.message, "error");
   }
-}
-
-/** Store a summary unless we already hold a newer one; returns the one kept. */
-export function upsert(c) {
-  const previous = summary(c.id);
-  if (previous && ts(previous.updated_at) > ts(c.updated_at)) return previous; // a late, older copy
-  setIn("conversations", c.id, c);
-  if (previous && previous.state !== c.state) setIn("visitorTyping", c.id, undefined);
-  if (!isMine(c, me())) clearPending(c.id);
-  return c;
 }
 
 /** Server event `conversation_updated`. */

@@ -10,22 +10,30 @@ import { select } from "./conversation.js";
 import { showDashboard } from "./dashboard.js";
 import { showLive } from "./live.js";
 import { showWebhooks } from "./webhooks.js";
+import { showTeam } from "./team.js";
+import { showSegments } from "./segments.js";
+import { showCampaigns } from "./campaigns.js";
 import { loadFollowups } from "./followups.js";
-import { upsert } from "./lists.js";
+import { upsert } from "./summaries.js";
+import { answer, go } from "./bus.js";
 import { summary } from "./shared.js";
 
-export function go(path) {
-  const hash = `#/${path}`;
-  if (location.hash !== hash) location.hash = hash;
-  else route();
-}
+export { go };
 
 /** Apply the hash (on `hashchange` and at the start of a session). */
 export function route() {
   if (getState().boot !== "ready") return;
   const me = getState().me || {};
   const path = location.hash.replace(/^#\/?/, "").split("?")[0];
-  // Marketers see analytics only; agents never see the dashboard.
+  const parts = path.split("/").filter(Boolean);
+  // Segments and campaigns: admins and marketers.
+  if ((parts[0] === "segments" || parts[0] === "campaigns") && canSeeAnalytics(me)) {
+    const id = parts[1] === "new" || /^\d+$/.test(parts[1] || "") ? parts[1] : undefined;
+    if (parts[0] === "segments") showSegments(id);
+    else showCampaigns(id, id !== undefined && id !== "new" && parts[2] === "results", location.hash);
+    return;
+  }
+  // Marketers see analytics, segments and campaigns only; agents never see the dashboard.
   if ((path === "dashboard" && canSeeAnalytics(me)) || me.role === "marketer") {
     showDashboard(location.hash);
     return;
@@ -34,12 +42,15 @@ export function route() {
     showWebhooks();
     return;
   }
+  if (path === "agents" && me.role === "admin") {
+    showTeam();
+    return;
+  }
   if (path === "live") {
     showLive();
     return;
   }
   set({ section: "inbox" });
-  const parts = path.split("/").filter(Boolean);
   if (parts[0] === "c" && /^\d+$/.test(parts[1] || "")) {
     select(Number(parts[1]), parts[2] === "visitor" ? "visitor" : "chat");
     return;
@@ -76,3 +87,5 @@ export function showVisitor(cid) {
 export function showChat(cid) {
   go(`c/${cid}`);
 }
+
+answer("route", route);

@@ -9,64 +9,32 @@ import { api } from "../api.js";
 import { payloadSummary, visitorName } from "../format.js";
 import * as notify from "../notify.js";
 import { getState, isMine, set, setIn } from "../store.js";
-import { markRead } from "./conversation.js";
-import { upsert } from "./lists.js";
-import { go } from "./navigation.js";
+import { acceptedBySelf, addPending, desktop, markRead, shouldAlert, viewing } from "./attention.js";
+import { alertSettings, checkQueue } from "./queue_alerts.js";
 import { me } from "./shared.js";
+import { upsert } from "./summaries.js";
 import { toast } from "./toasts.js";
 
-const REPEAT_MS = 10000; // unanswered notifications repeat this often
+const REPEAT_MS = 10000; // unanswered notifications repeat this often (assignments, messages)
 const BANNER_KEY = "rapport.console.notify-banner-dismissed";
 
-const selfAccepted = new Set(); // accepted by me just now: no "assigned to you" alert
-
-function shouldAlert() {
-  const mode = (me() && me().notify_mode) || "always";
-  return mode !== "hidden" || document.hidden;
-}
-
-/** Is the agent looking at `cid` right now? */
-export function viewing(cid) {
-  return getState().selectedId === cid && !document.hidden;
-}
-
-/** Remind about `cid` now and every REPEAT_MS until it is seen or answered. */
-export function addPending(cid, title, body) {
-  setIn("pending", cid, { title, body, since: Date.now() });
-  alertNow(cid);
-}
-
-export function clearPending(cid) {
-  if (getState().pending[cid]) setIn("pending", cid, undefined);
-}
-
-function alertNow(cid) {
-  if (!shouldAlert()) return;
-  const p = getState().pending[cid];
-  if (!p) return;
-  notify.beep();
-  notify.desktop(p.title, p.body, `rapport-conversation-${cid}`, () => go(`c/${cid}`));
-}
-
 function repeatAlerts() {
-  const ids = Object.keys(getState().pending);
-  if (!ids.length || !shouldAlert()) return;
+  checkQueue(); // escalations come due; a seat freed up
+  const now = Date.now();
+  const queueMs = alertSettings().queue_repeat_seconds * 1000;
+  const due = Object.entries(getState().pending)
+    .filter(([, p]) => p && now - p.last >= (p.kind === "queue" ? queueMs : REPEAT_MS) - 500);
+  if (!due.length || !shouldAlert()) return;
   notify.beep();
-  for (const cid of ids.slice(0, 3)) {
-    const p = getState().pending[cid];
-    notify.desktop(p.title, p.body, `rapport-conversation-${cid}`, () => go(`c/${cid}`));
+  for (const [cid, p] of due.slice(0, 3)) {
+    setIn("pending", cid, { ...p, last: now });
+    desktop(cid, p);
   }
 }
 
 /** Start the repeat timer (the session clears it); returns the interval id. */
 export function startRepeatingAlerts() {
-  return setInterval(repeatAlerts, REPEAT_MS);
-}
-
-/** I am accepting `cid` myself: its `assignment` in the next 15 s is no news to me. */
-export function suppressAssignmentAlert(cid) {
-  selfAccepted.add(cid);
-  setTimeout(() => selfAccepted.delete(cid), 15000);
+  return setInterval(repeatAlerts, 1000);
 }
 
 /** Server event `assignment`: a conversation was assigned or transferred to me. */
@@ -75,7 +43,7 @@ export function assignment(data) {
   if (!c || typeof c.id !== "number") return;
   upsert(c);
   if (!isMine(c, me())) return;
-  if (selfAccepted.has(c.id)) return; // I accepted it myself
+  if (acceptedBySelf(c.id)) return; // I accepted it myself
   if (viewing(c.id)) {
     markRead(c.id);
     return;

@@ -10,14 +10,20 @@ import { SET_STATUS } from "../protocol.gen.js";
 import { getState, reset, set } from "../store.js";
 import { loadAgents } from "./agents.js";
 import { loadCanned } from "./canned.js";
+import { forgetDrafts, pruneOldDrafts } from "./composer.js";
 import { connect, disconnect } from "./connection.js";
 import { onVisibility } from "./conversation.js";
 import { loadFollowups } from "./followups.js";
+import { anyWaiting, sendWaiting } from "./handoff.js";
 import { loadLists } from "./lists.js";
 import { route } from "./navigation.js";
 import { bannerDismissed, startRepeatingAlerts } from "./notifications.js";
+import { checkQueue } from "./queue_alerts.js";
+import { onShortcutKey } from "./shortcuts.js";
+import { answer } from "./bus.js";
 import { getSocket, me } from "./shared.js";
 import { toast } from "./toasts.js";
+import { loadSystemWarnings, SYSTEM_WARNINGS_EVERY_MS } from "./system.js";
 import { stopTyping } from "./typing.js";
 
 let timers = [];
@@ -26,6 +32,13 @@ export async function boot() {
   setUnauthenticatedHandler(() => sessionLost("Your session has ended. Please sign in again."));
   window.addEventListener("hashchange", route);
   document.addEventListener("visibilitychange", onVisibility);
+  document.addEventListener("keydown", onShortcutKey);
+  // A Resolve or Hand back still in its undo window is not sent if the page goes: ask first.
+  window.addEventListener("beforeunload", (event) => {
+    if (!anyWaiting()) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
   try {
     signedIn(await api.me());
   } catch (error) {
@@ -37,6 +50,8 @@ export async function boot() {
 function signedIn(data) {
   setCsrfToken(data.csrf_token);
   set({ me: data.agent, loginNotice: "" });
+  if (data.alerts) set({ alerts: data.alerts });
+  else api.me().then((fresh) => fresh && fresh.alerts && set({ alerts: fresh.alerts })).catch(() => {});
   if (data.must_change_password) set({ boot: "password" });
   else startSession();
 }
@@ -67,6 +82,8 @@ export async function changePassword(current, next) {
 export async function logout() {
   const wasSelected = getState().selectedId;
   if (wasSelected) stopTyping(wasSelected);
+  await sendWaiting(); // a Resolve or Hand back in its undo window is meant: send it first
+  forgetDrafts(); // a shared computer keeps none of this agent's drafts
   try {
     await api.logout();
   } catch (_) {
@@ -93,11 +110,16 @@ function sessionLost(notice) {
 function startSession() {
   set({ boot: "ready", notifyPermission: notify.permission(), permissionBannerDismissed: bannerDismissed() });
   route();
+  if (me().role === "admin") {
+    loadSystemWarnings();
+    timers.push(setInterval(loadSystemWarnings, SYSTEM_WARNINGS_EVERY_MS));
+  }
   if (me().role === "marketer") {
     // Analytics only: no conversations, agents or alerts to load.
     connect();
     return;
   }
+  pruneOldDrafts();
   loadLists();
   loadAgents();
   loadCanned();
@@ -122,8 +144,11 @@ export async function setStatus(status) {
       agent = (await api.updateMe({ status })).agent;
     }
     if (agent) set({ me: agent });
+    checkQueue();
   } catch (error) {
     set({ me: before });
     toast(`Could not change your status: ${error.message}`, "error");
   }
 }
+
+answer("logout", logout);

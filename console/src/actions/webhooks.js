@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { WEBHOOK_TOPICS } from "../protocol.gen.js";
+import { loadedText } from "../format.js";
 import { getState, set } from "../store.js";
 import { toast } from "./toasts.js";
 
@@ -57,12 +58,33 @@ export async function deleteWebhook(webhook) {
 }
 
 export async function loadDeliveries(id) {
+  if (getState().webhooks.openId !== id) patch({ deliveries: [], next: null, status: "" });
   patch({ openId: id });
   try {
-    const { deliveries } = await api.webhookDeliveries(id);
-    patch({ deliveries });
+    const { deliveries, next_cursor: next } = await api.webhookDeliveries(id);
+    if (getState().webhooks.openId === id) patch({ deliveries, next: next || null, status: "" });
   } catch (error) {
     toast(`Could not load the delivery log: ${error.message}`, "error");
+  }
+}
+
+/** The next page of the open delivery log (newest first). */
+export async function loadMoreDeliveries() {
+  const w = getState().webhooks;
+  if (!w.openId || !w.next || w.loading) return;
+  const id = w.openId;
+  patch({ loading: true });
+  try {
+    const data = await api.webhookDeliveries(id, w.next);
+    if (getState().webhooks.openId !== id) return;
+    const known = new Set(getState().webhooks.deliveries.map((d) => d.id));
+    const deliveries = getState().webhooks.deliveries.concat(data.deliveries.filter((d) => !known.has(d.id)));
+    const next = data.next_cursor || null;
+    patch({ deliveries, next, status: loadedText(data.deliveries.length, deliveries.length, !!next, "deliveries") });
+  } catch (error) {
+    toast(`Could not load the delivery log: ${error.message}`, "error");
+  } finally {
+    patch({ loading: false });
   }
 }
 

@@ -13,6 +13,10 @@ import { Toasts } from "./Toasts.js";
 import { Dashboard } from "./Dashboard.js";
 import { LiveVisitors } from "./LiveVisitors.js";
 import { Webhooks } from "./Webhooks.js";
+import { SystemWarnings } from "./SystemWarnings.js";
+import { Team } from "./Team.js";
+import { Segments } from "./Segments.js";
+import { Campaigns } from "./Campaigns.js";
 
 /** The store's state; re-renders at most once per task however many changes happen. */
 function useStore() {
@@ -34,7 +38,7 @@ function useStore() {
 }
 
 // Sections that take the whole page (the inbox has its own three columns).
-const PAGES = { live: LiveVisitors, webhooks: Webhooks, dashboard: Dashboard };
+const PAGES = { live: LiveVisitors, webhooks: Webhooks, dashboard: Dashboard, team: Team, segments: Segments, campaigns: Campaigns };
 
 export function App() {
   const state = useStore();
@@ -53,6 +57,7 @@ export function App() {
       <div class="app app-dashboard">
         <a class="skip-link" href="#main">Skip to the content</a>
         <${TopBar} state=${state} />
+        <${SystemWarnings} state=${state} />
         <${Page} state=${state} />
         <${Toasts} toasts=${state.toasts} />
       </div>
@@ -65,6 +70,7 @@ export function App() {
     <div class=${`app pane-${state.pane}${selected ? " has-selection" : ""}`}>
       <a class="skip-link" href="#composer-input">Skip to the message box</a>
       <${TopBar} state=${state} />
+      <${SystemWarnings} state=${state} />
       <${Banners} state=${state} />
       <div class="columns">
         <${Sidebar} state=${state} counts=${c} />

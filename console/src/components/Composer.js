@@ -1,16 +1,19 @@
 /**
  * The composer: Enter sends, Shift+Enter is a new line, "/shortcut" offers
- * canned responses (Tab, Enter or a click inserts one), and the Note toggle
- * turns the message into an internal note. Drafts are kept per conversation.
+ * canned responses (Tab, Enter or a click inserts one). Reply and Note are
+ * explicit modes per conversation; the draft (text and mode) is kept per
+ * conversation across reloads (actions/composer.js). While the agent cannot
+ * reply (queue, bot, another agent's chat) only notes are possible, and what
+ * is typed then is a note draft: it stays a note after Accept.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { MAX_TEXT } from "../protocol.gen.js";
-import { send, composing, stopTyping, openDialog } from "../actions/index.js";
+import { send, composing, stopTyping, openDialog, draftOf, keepDraft, setMode } from "../actions/index.js";
 import { Icon } from "./icons.js";
+import { cannedValues, renderCanned } from "../canned.js";
 
-const drafts = new Map(); // conversation id -> {text, note}
 const SLASH = /(^|\s)\/([a-z0-9_-]*)$/i;
 
 /** The "/query" being typed just before the caret, if any. */
@@ -30,9 +33,8 @@ export function matches(canned, query) {
 export function Composer({ state, c, mine, name }) {
   const admin = state.me && state.me.role === "admin";
   const canMessage = c.state === "assigned" && (mine || admin);
-  const saved = drafts.get(c.id) || { text: "", note: false };
-  const [text, setText] = useState(saved.text);
-  const [note, setNote] = useState(saved.note); // the agent's Note toggle
+  const [text, setText] = useState(() => draftOf(c.id).text);
+  const mode = canMessage ? draftOf(c.id).mode : "note"; // draftOf reads state.modes first
   const [slash, setSlash] = useState(null); // {query, start, end}
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState(false);
@@ -40,13 +42,15 @@ export function Composer({ state, c, mine, name }) {
 
   // The Composer is keyed by conversation: each keeps its own draft.
   useEffect(() => {
-    drafts.set(c.id, { text, note });
-  }, [text, note]);
+    keepDraft(c.id, text);
+  }, [text]);
   useEffect(resize, []);
 
-  // Only internal notes while the conversation is not ours to answer.
-  const isNote = note || !canMessage;
-  const options = slash && !dismissed ? matches(state.canned, slash.query) : [];
+  const isNote = mode === "note";
+  // The picker previews each canned response as the visitor will read it.
+  const values = cannedValues(c, state.me);
+  const options = (slash && !dismissed ? matches(state.canned, slash.query) : [])
+    .map((o) => ({ ...o, rendered: renderCanned(o.text, values) }));
   const open = options.length > 0;
   const selected = open ? Math.min(active, options.length - 1) : -1;
 
@@ -59,6 +63,8 @@ export function Composer({ state, c, mine, name }) {
 
   function onInput(event) {
     const el = event.currentTarget;
+    // Typed while only notes are possible: a note draft, whatever happens next.
+    if (!canMessage && draftOf(c.id).mode !== "note") setMode(c.id, "note");
     setText(el.value);
     const q = slashQuery(el.value, el.selectionStart);
     setSlash(q);
@@ -73,10 +79,10 @@ export function Composer({ state, c, mine, name }) {
     const q = slash;
     const before = text.slice(0, q.start);
     const after = text.slice(q.end);
-    const next = before + option.text + after;
+    const next = before + option.rendered + after;
     setText(next);
     setSlash(null);
-    const caret = before.length + option.text.length;
+    const caret = before.length + option.rendered.length;
     requestAnimationFrame(() => {
       const el = input.current;
       if (!el) return;
@@ -123,10 +129,8 @@ export function Composer({ state, c, mine, name }) {
     }
   }
 
-  function toggleNote() {
-    const next = !note;
-    setNote(next);
-    if (next) stopTyping(c.id);
+  function choose(next) {
+    setMode(c.id, next);
     if (input.current) input.current.focus();
   }
 
@@ -135,6 +139,7 @@ export function Composer({ state, c, mine, name }) {
   return html`
     <div class=${`composer-area${isNote ? " is-note" : ""}`}>
       ${hint ? html`<div class="locked-hint">${hint}</div>` : null}
+      ${isNote ? html`<div class="note-banner"><${Icon} name="note" size=${14} /> Internal note: only agents see it</div>` : null}
       <form class="composer" onSubmit=${submit}>
         ${open ? html`
           <ul class="suggestions" id="canned-suggestions" role="listbox" aria-label="Canned responses">
@@ -143,7 +148,7 @@ export function Composer({ state, c, mine, name }) {
                 class=${i === selected ? "active" : ""}
                 onMouseDown=${(e) => { e.preventDefault(); insert(o); }}>
                 <span class="shortcut">/${o.shortcut}</span>
-                <span class="canned-text">${o.text}</span>
+                <span class="canned-text">${o.rendered}</span>
               </li>`)}
           </ul>` : null}
         <label for="composer-input" class="sr-only">${isNote ? "Internal note" : `Reply to ${name}`}</label>
@@ -155,9 +160,14 @@ export function Composer({ state, c, mine, name }) {
           aria-controls=${open ? "canned-suggestions" : undefined}
           aria-activedescendant=${open ? `canned-opt-${options[selected].id}` : undefined}></textarea>
         <div class="composer-bar">
-          <button type="button" class=${`btn small note-toggle${isNote ? " on" : ""}`} aria-pressed=${isNote ? "true" : "false"}
-            disabled=${!canMessage} onClick=${toggleNote} title="Internal note: only agents see it">
-            <${Icon} name="note" size=${16} /> Note</button>
+          <div class="mode-switch" role="group" aria-label="Message type">
+            <button type="button" class=${`btn small mode-reply${isNote ? "" : " on"}`} aria-pressed=${isNote ? "false" : "true"}
+              disabled=${!canMessage} onClick=${() => choose("reply")} title="Reply: the visitor sees it (r)">
+              <${Icon} name="send" size=${14} /> Reply</button>
+            <button type="button" class=${`btn small note-toggle${isNote ? " on" : ""}`} aria-pressed=${isNote ? "true" : "false"}
+              onClick=${() => choose("note")} title="Internal note: only agents see it (n)">
+              <${Icon} name="note" size=${14} /> Note</button>
+          </div>
           <button type="button" class="btn small link" onClick=${() => openDialog("canned")}>
             <${Icon} name="bolt" size=${16} /><span class="btn-label">Canned</span></button>
           <span class="composer-hint">${tooLong ? html`<span class="error">Too long (${text.length}/${MAX_TEXT})</span>`

@@ -42,6 +42,8 @@ export function Conversation({ state, conversation: c }) {
             <span class=${`presence-text ${visitor && visitor.online ? "on" : "off"}`}>
               ${visitor && visitor.online ? "Online" : "Offline"}</span>
           </p>
+          ${c.campaign_id ? html`<p class="opened-by" data-campaign=${c.campaign_id}>
+            Opened by campaign <strong>${c.campaign_name || `#${c.campaign_id}`}</strong>${c.campaign_arm ? html` · variant <strong>${c.campaign_arm}</strong>` : null}</p>` : null}
         </div>
         <button type="button" class="btn icon-btn info-btn" onClick=${() => showVisitor(c.id)} title="Visitor details">
           <${Icon} name="user" /><span class="btn-label">Visitor</span>
@@ -84,7 +86,8 @@ function Csat({ csat }) {
 }
 
 function Actions({ state, c, mine }) {
-  const busy = state.busy[c.id];
+  // A Resolve or Hand back waiting for its undo window counts as under way.
+  const busy = state.busy[c.id] || state.undoable[c.id];
   const admin = state.me && state.me.role === "admin";
   const buttons = [];
   if (c.state === "queued") {

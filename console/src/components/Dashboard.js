@@ -28,18 +28,19 @@ const TILES = [
   ["conversations", "Conversations", count, "Conversations started"],
   ["engagement_rate", "Engagement", pct, "Visitors who chatted ÷ visitors"],
   ["widget_opened_no_message", "Opened, no message", count, "Visitors who opened the chat but wrote nothing"],
-  ["containment_rate", "Bot containment", pct, "Conversations never handed to a person ÷ conversations"],
-  ["handoff_rate", "Handoff rate", pct, "Handoff requests ÷ conversations"],
+  ["containment_rate", "Bot containment", pct, "Conversations that never asked for a person (whether or not one was online) and that no agent joined ÷ conversations"],
+  ["handoff_rate", "Handoff rate", pct, "Conversations that asked for a person ÷ conversations"],
   ["fallback_rate", "Fallback rate", pct, "Messages the bot did not understand ÷ bot replies"],
-  ["queue_wait_p50", "Queue wait (median)", duration, "From the handoff to an agent taking it; p90 below"],
-  ["first_response_p50", "First response (median)", duration, "From the handoff to the agent's first reply; bot time never counts"],
-  ["resolution_p50", "Resolution (median)", duration, "From the handoff to resolved"],
+  ["queue_wait_p50", "Queue wait (median)", duration, "Per handoff, from the queue to the first agent taking it; p90 below"],
+  ["first_response_p50", "First response (median)", duration, "Per handoff (a second one counts too), from the handoff to the agent's first reply; bot time never counts"],
+  ["resolution_p50", "Resolution (median)", duration, "Per handoff, from the handoff to resolved; bot time before or after never counts"],
   ["csat_average", "CSAT", (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)} / 5`), "Average rating"],
   ["recommendation_ctr", "Recommendation CTR", pct, "Product-card clicks ÷ impressions"],
   ["leads", "Leads", count, "Visitors who left an e-mail address"],
   ["conversion_rate_chatted", "Conversion (chatted)", pct, "Visitors who bought within the attribution window after chatting ÷ visitors who chatted"],
   ["conversion_rate_not_chatted", "Conversion (no chat)", pct, "Buyers who never chatted ÷ visitors who did not chat"],
-  ["revenue", "Revenue", money, "Sum of conversion values"],
+  ["revenue", "Revenue (verified)", money, "Conversion values your shop's backend vouched for: signed conversions and POST /api/conversions"],
+  ["revenue_unverified", "Unverified value", money, "Values browsers reported on their own (Rapport.track without a signature): capped per event and per visitor a day, never counted as revenue"],
 ];
 
 const SUBTEXT = {
@@ -47,7 +48,8 @@ const SUBTEXT = {
   first_response_p50: (k) => `p90 ${duration(k.first_response_p90)}`,
   resolution_p50: (k) => `p90 ${duration(k.resolution_p90)}`,
   csat_average: (k) => `${count(k.csat_responses)} ratings · ${pct(k.csat_response_rate)} response rate`,
-  revenue: (k) => `${money(k.revenue_chatted)} after chat · ${count(k.conversions)} conversions`,
+  revenue: (k) => `${money(k.revenue_chatted)} after chat · ${count(k.conversions_verified)} of ${count(k.conversions)} conversions verified`,
+  revenue_unverified: () => "reported by browsers · not in revenue",
 };
 
 const TABLE_TITLES = {
@@ -134,7 +136,7 @@ function Tiles({ kpis }) {
   return html`
     <ul class="tiles" aria-label="Key figures">
       ${TILES.map(([key, label, format, help]) => html`
-        <li class="tile" title=${help} data-kpi=${key}>
+        <li class=${`tile${key === "revenue_unverified" ? " tile-unverified" : ""}`} title=${help} data-kpi=${key}>
           <span class="tile-label">${label}</span>
           <strong class="tile-value">${format(kpis[key])}</strong>
           ${SUBTEXT[key] ? html`<span class="tile-sub">${SUBTEXT[key](kpis)}</span>` : null}
@@ -187,9 +189,12 @@ function cell(column, value) {
   if (value === null || value === undefined) return "—";
   if (column === "rate" || column === "share" || column === "ctr") return pct(value);
   if (column.endsWith("_p50") || column.endsWith("_p90")) return duration(value);
-  if (column === "revenue") return money(value);
+  if (column === "revenue" || column === "revenue_unverified") return money(value);
   return typeof value === "number" ? value.toLocaleString() : String(value);
 }
+
+// More rows than this: the CSV has them (and the card says so).
+const SHOWN_ROWS = 20;
 
 function TableCard({ name, table, query }) {
   const title = TABLE_TITLES[name];
@@ -200,14 +205,16 @@ function TableCard({ name, table, query }) {
         <a class="btn small" href=${analyticsCsvUrl(name, query || {})} download>CSV</a>
       </div>
       ${!table || !table.rows.length ? html`<p class="muted">No data in this range.</p>` : html`
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=${`${title} (scrolls sideways)`}>
           <table class="data">
             <thead><tr>${table.columns.filter((c) => c !== "agent_id").map((c) => html`<th scope="col">${c.replaceAll("_", " ")}</th>`)}</tr></thead>
             <tbody>
-              ${table.rows.slice(0, 20).map((row) => html`<tr>${row.map((v, i) => table.columns[i] === "agent_id" ? null : html`<td>${cell(table.columns[i], v)}</td>`)}</tr>`)}
+              ${table.rows.slice(0, SHOWN_ROWS).map((row) => html`<tr>${row.map((v, i) => table.columns[i] === "agent_id" ? null : html`<td>${cell(table.columns[i], v)}</td>`)}</tr>`)}
             </tbody>
           </table>
-        </div>`}
+        </div>
+        ${table.rows.length > SHOWN_ROWS
+          ? html`<p class="muted table-more">The first ${SHOWN_ROWS} of ${table.rows.length} rows; the CSV has them all.</p>` : null}`}
     </section>
   `;
 }

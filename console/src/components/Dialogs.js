@@ -1,10 +1,12 @@
-/** Modal dialogs (native <dialog>: focus trap and Escape for free): transfer, canned responses, settings. */
+/** Modal dialogs (native <dialog>: focus trap and Escape for free): transfer, canned responses, settings, shortcuts. */
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { html } from "../html.js";
-import { closeDialog, transfer, addCanned, deleteCanned, setNotifyMode, enableNotifications } from "../actions/index.js";
+import { closeDialog, transfer, addCanned, deleteCanned, setNotifyMode, enableNotifications, signOutEverywhere } from "../actions/index.js";
 import { STATUS_LABELS } from "../format.js";
 import { Icon } from "./icons.js";
+import { Modal } from "./Modal.js";
+import { ShortcutsHelp } from "./ShortcutsHelp.js";
 
 export function Dialogs({ state }) {
   const d = state.dialog;
@@ -12,76 +14,65 @@ export function Dialogs({ state }) {
   if (d.type === "transfer") return html`<${TransferDialog} state=${state} cid=${d.conversationId} />`;
   if (d.type === "canned") return html`<${CannedDialog} state=${state} />`;
   if (d.type === "settings") return html`<${SettingsDialog} state=${state} />`;
+  if (d.type === "shortcuts") return html`<${ShortcutsHelp} />`;
   return null;
 }
 
-function Modal({ title, id, children, wide }) {
-  const ref = useRef(null);
-  useEffect(() => {
-    const el = ref.current;
-    if (el && !el.open) {
-      if (typeof el.showModal === "function") el.showModal();
-      else el.setAttribute("open", "");
-    }
-    const onClose = () => closeDialog();
-    el.addEventListener("close", onClose);
-    return () => el.removeEventListener("close", onClose);
-  }, []);
-  return html`
-    <dialog ref=${ref} class=${`modal${wide ? " wide" : ""}`} aria-labelledby=${`${id}-title`}
-      onClick=${(e) => { if (e.target === ref.current) closeDialog(); }}>
-      <div class="modal-body">
-        <div class="modal-head">
-          <h2 id=${`${id}-title`}>${title}</h2>
-          <button type="button" class="btn icon-btn" onClick=${closeDialog} aria-label="Close"><${Icon} name="close" /></button>
-        </div>
-        ${children}
-      </div>
-    </dialog>
-  `;
+/**
+ * Valid transfer targets only (the server refuses anything else, see
+ * docs/agent-api.md): agents and admins who are online with their console
+ * connected, active, below their maximum of chats; or back to the queue.
+ */
+export function transferTargets(agents, meId) {
+  return Object.values(agents)
+    .filter((a) => a.id !== meId && a.active !== false && a.role !== "marketer"
+      && a.status === "online" && a.connected !== false && (a.active_chats || 0) < (a.max_chats || 0))
+    .sort((a, b) => (a.active_chats || 0) - (b.active_chats || 0) || a.display_name.localeCompare(b.display_name));
 }
+
+const QUEUE = "queue";
 
 function TransferDialog({ state, cid }) {
   const me = state.me || {};
-  const agents = Object.values(state.agents).filter((a) => a.id !== me.id)
-    .sort((a, b) => (a.status === "online" ? 0 : 1) - (b.status === "online" ? 0 : 1) || a.display_name.localeCompare(b.display_name));
-  const online = agents.filter((a) => a.status === "online");
-  const [agentId, setAgentId] = useState(null);
+  const targets = transferTargets(state.agents, me.id);
+  const [choice, setChoice] = useState(null);
   const [note, setNote] = useState("");
   const busy = state.busy[cid] === "transfer";
-  const chosen = agentId !== null ? agentId : online.length ? online[0].id : null;
+  const chosen = choice !== null ? choice : targets.length ? targets[0].id : QUEUE;
 
   function submit(e) {
     e.preventDefault();
-    if (chosen !== null) transfer(cid, chosen, note.trim());
+    transfer(cid, chosen === QUEUE ? null : chosen, note.trim());
   }
 
   return html`
     <${Modal} title="Transfer conversation" id="transfer">
       <form onSubmit=${submit}>
-        ${agents.length ? html`
-          <fieldset class="agent-pick">
-            <legend>Transfer to</legend>
-            ${agents.map((a) => {
-              const full = a.max_chats && a.active_chats >= a.max_chats;
-              return html`
-                <label class=${`agent-option${a.status !== "online" ? " unavailable" : ""}`}>
-                  <input type="radio" name="agent" value=${a.id} checked=${chosen === a.id}
-                    disabled=${a.status !== "online"} onChange=${() => setAgentId(a.id)} />
-                  <span class=${`dot status-${a.status}`} aria-hidden="true"></span>
-                  <span class="agent-name">${a.display_name}</span>
-                  <span class="muted">${STATUS_LABELS[a.status] || a.status}${a.status === "online" ? ` · ${a.active_chats || 0}/${a.max_chats || "?"} chats${full ? " (full)" : ""}` : ""}</span>
-                </label>`;
-            })}
-          </fieldset>` : html`<p class="muted">No other agents.</p>`}
-        ${agents.length && !online.length ? html`<p class="form-error">Nobody else is online right now.</p>` : null}
+        <fieldset class="agent-pick">
+          <legend>Transfer to</legend>
+          ${targets.map((a) => html`
+            <label class="agent-option">
+              <input type="radio" name="agent" value=${a.id} checked=${chosen === a.id}
+                onChange=${() => setChoice(a.id)} />
+              <span class=${`dot status-${a.status}`} aria-hidden="true"></span>
+              <span class="agent-name">${a.display_name}</span>
+              <span class="muted">${STATUS_LABELS[a.status] || a.status} · ${a.active_chats || 0}/${a.max_chats} chats</span>
+            </label>`)}
+          <label class="agent-option">
+            <input type="radio" name="agent" value="queue" checked=${chosen === QUEUE}
+              onChange=${() => setChoice(QUEUE)} />
+            <span class="agent-name">Back to the queue</span>
+            <span class="muted">the next free agent takes it, ahead of newer chats</span>
+          </label>
+        </fieldset>
+        ${!targets.length ? html`<p class="muted">Nobody else is online with a free seat right now.</p>` : null}
         <label for="transfer-note">Note for the next agent <span class="hint">(optional, internal)</span></label>
         <textarea id="transfer-note" rows="3" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}
           placeholder="What has been done so far?"></textarea>
         ${state.conflicts[cid] ? html`<p class="form-error" role="alert">${state.conflicts[cid]}</p>` : null}
         <div class="modal-actions">
           <button type="button" class="btn" onClick=${closeDialog}>Cancel</button>
-          <button type="submit" class="btn primary" disabled=${chosen === null || busy}>${busy ? "Transferring…" : "Transfer"}</button>
+          <button type="submit" class="btn primary" disabled=${busy}>${busy ? "Transferring…" : "Transfer"}</button>
         </div>
       </form>
     </${Modal}>
@@ -137,7 +128,9 @@ function CannedDialog({ state }) {
             onInput=${(e) => setShortcut(e.currentTarget.value)} /></div>
         <label for="canned-text">Text</label>
         <textarea id="canned-text" rows="3" value=${text} onInput=${(e) => setText(e.currentTarget.value)}
-          placeholder="We ship within 2 working days."></textarea>
+          aria-describedby="canned-variables" placeholder="We ship within 2 working days."></textarea>
+        <p class="muted" id="canned-variables">Variables: <code>{{contact.name}}</code>, <code>{{contact.email}}</code>,
+          <code>{{agent.name}}</code>; a fallback after a bar: <code>{{contact.name|there}}</code>.</p>
         <p class="form-error" role="alert">${error}</p>
         <div class="modal-actions">
           <button type="submit" class="btn primary" disabled=${busy}>${busy ? "Adding…" : "Add response"}</button>
@@ -165,6 +158,10 @@ function SettingsDialog({ state }) {
         <span>Desktop notifications: <strong>${{ granted: "allowed", denied: "blocked in the browser", default: "not enabled", unsupported: "not supported" }[perm] || perm}</strong></span>
         ${perm === "default" ? html`<button type="button" class="btn small primary" onClick=${enableNotifications}>Enable</button>` : null}
         ${perm === "granted" ? html`<button type="button" class="btn small" onClick=${enableNotifications}>Test sound</button>` : null}
+      </div>
+      <div class="setting-row">
+        <span>Signed in somewhere you should not be? This ends every session and your API token.</span>
+        <button type="button" class="btn small" onClick=${signOutEverywhere}>Sign out everywhere</button>
       </div>
       <div class="modal-actions"><button type="button" class="btn primary" onClick=${closeDialog}>Done</button></div>
     </${Modal}>

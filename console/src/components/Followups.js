@@ -2,7 +2,8 @@
 
 import { html } from "../html.js";
 import { when, fullDate } from "../format.js";
-import { loadFollowups, followupDone, go } from "../actions/index.js";
+import { loadFollowups, loadMoreFollowups, followupDone, go } from "../actions/index.js";
+import { LoadMore } from "./LoadMore.js";
 
 export function Followups({ state }) {
   const status = state.followupStatus;
@@ -35,6 +36,8 @@ export function Followups({ state }) {
             </div>
           </li>`)}
       </ul>
+      <${LoadMore} more=${!!state.followupsPage.next} loading=${state.followupsPage.loading}
+        status=${state.followupsPage.status} onMore=${loadMoreFollowups} id="followups" />
     </section>
   `;
 }

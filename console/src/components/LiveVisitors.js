@@ -3,7 +3,8 @@
 import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { ago, visitorName } from "../format.js";
-import { go, startChat } from "../actions/index.js";
+import { go, loadMoreLive, startChat } from "../actions/index.js";
+import { LoadMore } from "./LoadMore.js";
 
 const STATE_LABELS = { bot: "With the bot", queued: "Waiting for a person", assigned: "With" };
 
@@ -17,19 +18,20 @@ function pagePath(url) {
 }
 
 export function LiveVisitors({ state }) {
-  const { visitors, loaded, error } = state.live;
+  const { visitors, loaded, error, next, total, loading, status } = state.live;
   return html`
     <main class="dashboard live-visitors" id="main">
       <div class="dash-head">
         <h1>Visitors on the site</h1>
         <span class="live" role="status"><span class="live-dot" aria-hidden="true"></span>
-          ${loaded ? `${visitors.length} now` : "Loading…"}</span>
+          ${loaded ? `${Math.max(total || 0, visitors.length)} now` : "Loading…"}</span>
       </div>
       ${error ? html`<p class="dash-error" role="alert">Could not load the visitors: ${error}</p>` : null}
       ${loaded && !visitors.length ? html`<p class="dash-empty">Nobody is on the site right now.</p>` : null}
       <ul class="visitor-cards">
         ${visitors.map((v) => html`<${VisitorCard} key=${v.visitor_id} v=${v} now=${state.now} />`)}
       </ul>
+      <${LoadMore} more=${!!next} loading=${loading} status=${status} onMore=${loadMoreLive} id="live" />
     </main>
   `;
 }

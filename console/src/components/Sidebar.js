@@ -3,7 +3,8 @@
 import { html } from "../html.js";
 import { viewList, isMine } from "../store.js";
 import { VIEW_LABELS, REASON_LABELS, visitorName, initials, when, ago, preview, agentName } from "../format.js";
-import { go, loadMoreResolved } from "../actions/index.js";
+import { go, loadMore } from "../actions/index.js";
+import { LoadMore } from "./LoadMore.js";
 import { Followups } from "./Followups.js";
 
 const TABS = ["mine", "queue", "bot", "open", "resolved", "followups"];
@@ -20,7 +21,7 @@ export function Sidebar({ state, counts }) {
             <a href=${`#/${tab}`} class=${`view-tab${current ? " current" : ""}`} aria-current=${current ? "page" : undefined}
               data-view=${tab}>
               <span class="view-name">${VIEW_LABELS[tab]}</span>
-              ${count !== null && count !== undefined ? html`<span class="count" aria-label=${`${count} conversations`}>${count}</span>` : null}
+              ${count !== null && count !== undefined ? html`<span class="count" aria-label=${`${count} ${tab === "followups" ? "follow-ups" : "conversations"}`}>${count}</span>` : null}
               ${tab === "mine" && counts.unread > 0
                 ? html`<span class="badge" aria-label=${`${counts.unread} unread`}>${counts.unread}</span>` : null}
             </a>
@@ -44,6 +45,7 @@ const EMPTY = {
 
 function ConversationList({ state, view }) {
   const list = viewList(state, view);
+  const page = state.pages[view];
   return html`
     <section class="list" aria-labelledby="list-title">
       <h2 id="list-title" class="list-title">${VIEW_LABELS[view]}</h2>
@@ -51,8 +53,8 @@ function ConversationList({ state, view }) {
       <ul class="conv-list">
         ${list.map((c) => html`<${ConversationItem} key=${c.id} c=${c} state=${state} view=${view} />`)}
       </ul>
-      ${view === "resolved" && state.resolvedMore
-        ? html`<button type="button" class="btn link wide" onClick=${loadMoreResolved}>Load older</button>` : null}
+      <${LoadMore} more=${!!(page && page.next)} loading=${!!(page && page.loading)} status=${page && page.status}
+        onMore=${() => loadMore(view)} id=${view} label=${view === "resolved" ? "Load older" : "Load more"} />
     </section>
   `;
 }

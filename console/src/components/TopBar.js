@@ -18,13 +18,15 @@ export function TopBar({ state }) {
     <header class="topbar">
       <div class="brand"><span class="logo" aria-hidden="true">R</span><span class="brand-name">Rapport</span></div>
       <${Connection} connection=${state.connection} />
-      ${marketer ? null : html`
-        <nav class="sections" aria-label="Sections">
-          ${link("inbox", "Inbox", "mine")}
-          ${link("live", "Visitors", "live")}
+      <nav class="sections" aria-label="Sections">
+          ${marketer ? null : link("inbox", "Inbox", "mine")}
+          ${marketer ? null : link("live", "Visitors", "live")}
           ${canSeeAnalytics(me) ? link("dashboard", "Dashboard", "dashboard") : null}
+          ${canSeeAnalytics(me) ? link("campaigns", "Campaigns", "campaigns") : null}
+          ${canSeeAnalytics(me) ? link("segments", "Segments", "segments") : null}
+          ${me.role === "admin" ? link("team", "Agents", "agents") : null}
           ${me.role === "admin" ? link("webhooks", "Webhooks", "webhooks") : null}
-        </nav>`}
+        </nav>
       <div class="topbar-right">
         ${marketer ? null : html`<label class=${`status-select status-${status}`}>
           <span class="dot" aria-hidden="true"></span>

@@ -74,7 +74,7 @@ export function Transcript({ state, c, name }) {
     const date = toDate(m.created_at);
     const day = date ? date.toDateString() : null;
     if (day && day !== previousDay) {
-      items.push(html`<li class="day" key=${`day-${day}`} role="presentation"><span>${dayLabel(m.created_at)}</span></li>`);
+      items.push(html`<li class="day" key=${`day-${day}`}><span>${dayLabel(m.created_at)}</span></li>`);
       previousDay = day;
     }
     items.push(html`<${Message} key=${m.id} m=${m} me=${state.me} name=${name} />`);

@@ -1,6 +1,7 @@
 /** Right column: who the visitor is, why they were handed off, and their earlier conversations. */
 
 import { useEffect } from "preact/hooks";
+import { toMs } from "../time.js";
 import { html } from "../html.js";
 import { REASON_LABELS, STATE_LABELS, visitorName, initials, humanize, slotText, confidence, when, ago, fullDate, preview } from "../format.js";
 import { loadHistory, openConversation, showChat } from "../actions/index.js";
@@ -159,6 +160,11 @@ function Handoff({ c, context }) {
   `;
 }
 
+/** The newer of a history entry and the live summary (kept current by events): true states. */
+function fresher(listed, live) {
+  return live && toMs(live.updated_at) >= toMs(listed.updated_at) ? { ...listed, ...live } : listed;
+}
+
 function History({ state, vid, current }) {
   if (!vid) return null;
   const h = state.histories[vid] || {};
@@ -170,7 +176,7 @@ function History({ state, vid, current }) {
       ${h.conversations && !list.length ? html`<p class="muted">None.</p>` : null}
       ${h.error ? html`<p class="error">${h.error}</p>` : null}
       <ul class="history">
-        ${list.map((x) => html`
+        ${list.map((listed) => fresher(listed, state.conversations[listed.id])).map((x) => html`
           <li><button type="button" class="history-item" onClick=${() => openConversation(x)}>
             <span class="history-top"><span>${when(x.created_at, state.now)}</span>
               <span class=${`chip state-${x.state}`}>${STATE_LABELS[x.state] || x.state}</span>

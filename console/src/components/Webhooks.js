@@ -4,9 +4,10 @@ import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { when } from "../format.js";
 import {
-  TOPICS, addWebhook, deleteWebhook, dismissSecret, loadDeliveries, loadWebhooks, testWebhook,
+  TOPICS, addWebhook, deleteWebhook, dismissSecret, loadDeliveries, loadMoreDeliveries, loadWebhooks, testWebhook,
   toggleWebhook,
 } from "../actions/webhooks.js";
+import { LoadMore } from "./LoadMore.js";
 
 export function Webhooks({ state }) {
   const w = state.webhooks;
@@ -42,7 +43,7 @@ export function Webhooks({ state }) {
             </li>`)}
         </ul>
       </section>
-      ${w.openId ? html`<${DeliveryLog} id=${w.openId} deliveries=${w.deliveries} now=${state.now} />` : null}
+      ${w.openId ? html`<${DeliveryLog} id=${w.openId} w=${w} now=${state.now} />` : null}
     </main>
   `;
 }
@@ -73,20 +74,22 @@ function AddForm() {
   `;
 }
 
-function DeliveryLog({ id, deliveries, now }) {
+function DeliveryLog({ id, w, now }) {
+  const deliveries = w.deliveries;
   return html`
     <section class="dash-card" aria-labelledby="wh-log">
       <div class="dash-card-head"><h2 id="wh-log">Delivery log — webhook #${id}</h2>
         <button type="button" class="btn small" onClick=${loadWebhooks}>Refresh</button></div>
       ${!deliveries.length ? html`<p class="muted">Nothing delivered yet.</p>` : html`
-        <div class="table-scroll"><table class="data">
-          <thead><tr><th>#</th><th>Topic</th><th>Status</th><th>Attempts</th><th>Response</th><th>Created</th><th>Next try</th></tr></thead>
+        <div class="table-scroll" tabindex="0" role="region" aria-label=${`Delivery log of webhook #${id} (scrolls sideways)`}><table class="data">
+          <thead><tr>${["#", "Topic", "Status", "Attempts", "Response", "Created", "Next try"].map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
           <tbody>${deliveries.map((d) => html`<tr data-status=${d.status}>
             <td>${d.id}</td><td>${d.topic}</td><td><span class=${`tag wh-${d.status}`}>${d.status}</span></td>
             <td>${d.attempts}</td><td title=${d.last_error || ""}>${d.last_status || d.last_error || "—"}</td>
             <td>${when(d.created_at, now)}</td><td>${d.next_attempt_at ? when(d.next_attempt_at, now) : "—"}</td>
           </tr>`)}</tbody>
         </table></div>`}
+      <${LoadMore} more=${!!w.next} loading=${w.loading} status=${w.status} onMore=${loadMoreDeliveries} id="deliveries" />
     </section>
   `;
 }
