@@ -136,3 +136,37 @@ def postgres_database() -> Iterator[str]:
             yield url
         finally:
             thread.submit(asyncio.run, database.__aexit__(None, None, None)).result()
+
+
+# -- Parallel runs (pytest-xdist, `--dist loadgroup`) ----------------------------
+# Each worker starts its own session and module fixtures. Tests that share an
+# expensive one run on one worker, so it starts once per test session: the
+# two-node cluster (two chat servers, two Rasa processes) by the group set
+# here, a module's own stack (compose, process hardening, memory) by an
+# ``xdist_group`` mark in that module.
+#
+# pytest-xdist 3.8 tells its scheduler a test's group by appending "@<group>" to
+# the legacy ``item._nodeid``, which pytest 9.2 no longer reads (node ids are
+# structured now: pytest-dev/pytest-xdist#1386), so groups were silently lost
+# and every worker started each of these fixtures again. Until xdist sets the
+# structured id itself, the suffix is put there here (trylast: after its hook).
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    loadgroup = config.getoption("loadgroup", default=False)
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "cluster" in fixtures or "cluster_redis" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("cluster"))
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        node_id = getattr(item, "_id", None)
+        suffixed = item.nodeid.rfind("@") > item.nodeid.rfind("]")
+        if loadgroup and groups and node_id is not None and not suffixed:
+            grouped = f"{item.nodeid}@{'_'.join(groups)}"
+            setattr(item, "_id", type(node_id).parse(grouped))  # noqa: B010

@@ -1,10 +1,11 @@
 """Fixtures for the bot's action tests: trackers built from small dicts."""
+
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 def make_tracker(
     text: str = "",
-    intent: Optional[str] = None,
-    entities: Optional[Dict[str, Any]] = None,
-    slots: Optional[Dict[str, Any]] = None,
-    active_loop: Optional[str] = None,
+    intent: str | None = None,
+    entities: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,
+    active_loop: str | None = None,
 ) -> Tracker:
     """A tracker whose latest user message has ``intent`` and ``entities``."""
     ents = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
@@ -38,14 +39,14 @@ def make_tracker(
     )
 
 
-def run_action(action: Any, tracker: Tracker, domain: Optional[Dict[str, Any]] = None):
+def run_action(action: Any, tracker: Tracker, domain: dict[str, Any] | None = None):
     """Run an async action; return (events, messages)."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, domain or {}))
     return events, dispatcher.messages
 
 
-def slot_events(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 

@@ -1,4 +1,5 @@
 """Pure catalog functions: normalisation, budget parsing, filtering, ranking."""
+
 import pytest
 
 from actions import catalog as cat
@@ -12,8 +13,20 @@ def test_catalog_file_is_complete():
     assert len(products) >= 42
     for key in CATEGORIES:
         assert sum(p["category"] == key for p in products) >= 5, key
-    required = {"id", "name", "category", "price", "colors", "sizes", "tags", "description",
-                "url", "image", "new_arrival", "discount_percent"}
+    required = {
+        "id",
+        "name",
+        "category",
+        "price",
+        "colors",
+        "sizes",
+        "tags",
+        "description",
+        "url",
+        "image",
+        "new_arrival",
+        "discount_percent",
+    }
     for p in products:
         assert required <= set(p), p["id"]
         assert p["category"] in CATEGORIES
@@ -23,20 +36,39 @@ def test_catalog_file_is_complete():
     assert len({p["id"] for p in products}) == len(products)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("under $200", 200.0), ("200 dollars", 200.0), ("$1,200", 1200.0),
-    ("about 150", 150.0), ("1.5k", 1500.0), ("99.50", 99.5), (120, 120.0),
-    ("cheap", None), (None, None), ("$0", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("under $200", 200.0),
+        ("200 dollars", 200.0),
+        ("$1,200", 1200.0),
+        ("about 150", 150.0),
+        ("1.5k", 1500.0),
+        ("99.50", 99.5),
+        (120, 120.0),
+        ("cheap", None),
+        (None, None),
+        ("$0", None),
+    ],
+)
 def test_parse_budget(text, expected):
     assert cat.parse_budget(text) == expected
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("tents", "tents"), ("2-person tent", "tents"), ("Trail runners", "running_shoes"),
-    ("sleeping bag", "sleeping_bags"), ("hiking_boots", "hiking_boots"),
-    ("rain jacket", "jackets"), ("daypack", "backpacks"), ("banana", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("tents", "tents"),
+        ("2-person tent", "tents"),
+        ("Trail runners", "running_shoes"),
+        ("sleeping bag", "sleeping_bags"),
+        ("hiking_boots", "hiking_boots"),
+        ("rain jacket", "jackets"),
+        ("daypack", "backpacks"),
+        ("banana", None),
+        (None, None),
+    ],
+)
 def test_normalize_category(text, expected):
     assert cat.normalize_category(text) == expected
 
@@ -81,8 +113,18 @@ def test_search_relaxes_filters_when_nothing_matches():
 def test_card_has_contract_fields_and_reason():
     product = next(p for p in catalog() if p["id"] == "tent-pop-2")
     card = cat.card(product, cat.Criteria(category="tents", color="blue", max_price=150))
-    assert set(card) == {"id", "name", "category", "price", "currency", "image", "url",
-                         "description", "colors", "reason"}
+    assert set(card) == {
+        "id",
+        "name",
+        "category",
+        "price",
+        "currency",
+        "image",
+        "url",
+        "description",
+        "colors",
+        "reason",
+    }
     assert card["currency"] == "USD"
     assert card["price"] == pytest.approx(96.75)  # $129 - 25%
     assert card["reason"] == "2-person, under your $150 budget, comes in blue, 25% off this week"
@@ -101,8 +143,9 @@ def test_price_range():
 
 def test_attributes_rank_but_do_not_filter_within_a_category():
     plain = cat.filter_products(catalog(), cat.Criteria(category="jackets", max_price=200))
-    ranked = cat.filter_products(catalog(), cat.Criteria(category="jackets", max_price=200,
-                                                         attributes=("waterproof",)))
+    ranked = cat.filter_products(
+        catalog(), cat.Criteria(category="jackets", max_price=200, attributes=("waterproof",))
+    )
     assert {p["id"] for p in ranked} == {p["id"] for p in plain}
     assert ranked[0]["id"] == "stormshell"
 

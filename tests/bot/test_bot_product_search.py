@@ -1,7 +1,7 @@
 """action_search_products: cards, refinement, no-match and no-category paths."""
-from conftest import slot_events
 
 from actions.product_search import ActionSearchProducts
+from conftest import slot_events
 
 
 def cards_of(messages):
@@ -12,8 +12,11 @@ def cards_of(messages):
 
 
 def test_search_by_category_color_and_budget(tracker, run):
-    t = tracker("blue backpacks under $150", "find_product",
-                {"product_category": "backpacks", "color": "blue", "budget": "$150"})
+    t = tracker(
+        "blue backpacks under $150",
+        "find_product",
+        {"product_category": "backpacks", "color": "blue", "budget": "$150"},
+    )
     events, messages = run(ActionSearchProducts(), t)
     cards = cards_of(messages)
     assert 1 <= len(cards) <= 4
@@ -32,18 +35,27 @@ def test_search_by_category_color_and_budget(tracker, run):
 
 
 def test_refinement_keeps_previous_filters(tracker, run):
-    t = tracker("in red", "inform", {"color": "red"},
-                slots={"product_category": "jackets", "budget": 200.0, "interests": ["jackets"]})
+    t = tracker(
+        "in red",
+        "inform",
+        {"color": "red"},
+        slots={"product_category": "jackets", "budget": 200.0, "interests": ["jackets"]},
+    )
     events, messages = run(ActionSearchProducts(), t)
     cards = cards_of(messages)
-    assert cards and all(c["category"] == "jackets" and "red" in c["colors"] and c["price"] <= 200
-                         for c in cards)
+    assert cards and all(
+        c["category"] == "jackets" and "red" in c["colors"] and c["price"] <= 200 for c in cards
+    )
     assert "interests" not in slot_events(events)  # already known
 
 
 def test_new_category_starts_a_fresh_search(tracker, run):
-    t = tracker("show me tents", "find_product", {"product_category": "tents"},
-                slots={"product_category": "jackets", "color": "red", "budget": 90.0})
+    t = tracker(
+        "show me tents",
+        "find_product",
+        {"product_category": "tents"},
+        slots={"product_category": "jackets", "color": "red", "budget": 90.0},
+    )
     events, messages = run(ActionSearchProducts(), t)
     slots = slot_events(events)
     assert slots["color"] is None and slots["budget"] is None
@@ -51,8 +63,11 @@ def test_new_category_starts_a_fresh_search(tracker, run):
 
 
 def test_no_match_offers_closest_alternatives(tracker, run):
-    t = tracker("pink tent under 50", "find_product",
-                {"product_category": "tents", "color": "pink", "budget": "50"})
+    t = tracker(
+        "pink tent under 50",
+        "find_product",
+        {"product_category": "tents", "color": "pink", "budget": "50"},
+    )
     _, messages = run(ActionSearchProducts(), t)
     assert messages[0]["text"].startswith("I couldn't find pink tents under $50")
     cards = cards_of(messages)
@@ -70,8 +85,11 @@ def test_without_category_asks_with_seven_buttons(tracker, run):
 
 
 def test_attributes_from_the_message_text_shape_reply_and_ranking(tracker, run):
-    t = tracker("a waterproof jacket under $200", "find_product",
-                {"product_category": "jackets", "budget": "$200"})
+    t = tracker(
+        "a waterproof jacket under $200",
+        "find_product",
+        {"product_category": "jackets", "budget": "$200"},
+    )
     _, messages = run(ActionSearchProducts(), t)
     assert "waterproof jackets under $200" in messages[0]["text"]
     assert cards_of(messages)[0]["id"] == "stormshell"  # not the (discounted) down jacket

@@ -1,7 +1,6 @@
 """Policies, prices, orders, newsletter, handoff and fallback actions."""
-import pytest
 
-from conftest import slot_events
+import pytest
 
 from actions import store_policies
 from actions.data import policies
@@ -11,6 +10,7 @@ from actions.newsletter import ActionSubscribeNewsletter, ValidateNewsletterForm
 from actions.orders import ActionOrderStatus, ValidateOrderStatusForm, normalize_order_id
 from actions.prices import ActionPriceInfo
 from actions.store_policies import ActionPromotionsInfo, ActionReturnsInfo, ActionShippingInfo
+from conftest import slot_events
 
 
 def text_of(messages):
@@ -34,34 +34,49 @@ def test_returns_answer_uses_window_from_data(tracker, run):
 
 
 def test_promotions_filtered_by_category(tracker, run):
-    _, messages = run(ActionPromotionsInfo(),
-                      tracker("deals on tents", "ask_promotions", {"product_category": "tents"}))
+    _, messages = run(
+        ActionPromotionsInfo(),
+        tracker("deals on tents", "ask_promotions", {"product_category": "tents"}),
+    )
     text = text_of(messages)
     assert "TRAIL15" in text and "WARMUP20" not in text
     assert any(b["payload"] == "/subscribe_newsletter" for b in messages[0]["buttons"])
 
 
 def test_price_for_category_and_named_product(tracker, run):
-    _, messages = run(ActionPriceInfo(), tracker("tent prices", "ask_price", {"product_category": "tents"}))
+    _, messages = run(
+        ActionPriceInfo(), tracker("tent prices", "ask_price", {"product_category": "tents"})
+    )
     assert "Our tents range from $96.75 to $599 (6 models)" in text_of(messages)
     _, messages = run(ActionPriceInfo(), tracker("how much is the Ember Down Jacket", "ask_price"))
     assert "The Ember Down Jacket is $199.20" in text_of(messages)
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("TR-10023", "TR-10023"), ("tr10023", "TR-10023"), ("my order is #10031", "TR-10031"),
-    ("hello", None), ("12", None),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("TR-10023", "TR-10023"),
+        ("tr10023", "TR-10023"),
+        ("my order is #10031", "TR-10031"),
+        ("hello", None),
+        ("12", None),
+    ],
+)
 def test_normalize_order_id(raw, expected):
     assert normalize_order_id(raw) == expected
 
 
 def test_order_form_rejects_garbage(tracker, run):
-    from rasa_sdk.executor import CollectingDispatcher
     import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
     dispatcher = CollectingDispatcher()
-    result = asyncio.run(ValidateOrderStatusForm().validate_order_id(
-        "no idea", dispatcher, tracker("no idea", "inform"), {}))
+    result = asyncio.run(
+        ValidateOrderStatusForm().validate_order_id(
+            "no idea", dispatcher, tracker("no idea", "inform"), {}
+        )
+    )
     assert result == {"order_id": None}
     assert dispatcher.messages[0]["response"] == "utter_invalid_order_id"
 
@@ -76,10 +91,15 @@ def test_order_status_known_and_unknown(tracker, run):
 
 def _validate_email(tracker, value):
     import asyncio
+
     from rasa_sdk.executor import CollectingDispatcher
+
     dispatcher = CollectingDispatcher()
-    result = asyncio.run(ValidateNewsletterForm().validate_email(
-        value, dispatcher, tracker(value, "inform", active_loop="newsletter_form"), {}))
+    result = asyncio.run(
+        ValidateNewsletterForm().validate_email(
+            value, dispatcher, tracker(value, "inform", active_loop="newsletter_form"), {}
+        )
+    )
     return result, dispatcher.messages
 
 
@@ -98,7 +118,9 @@ def test_newsletter_form_accepts_email_in_a_sentence(tracker):
 
 
 def test_subscribe_records_consent(tracker, run):
-    events, messages = run(ActionSubscribeNewsletter(), tracker(slots={"email": "jane@example.com"}))
+    events, messages = run(
+        ActionSubscribeNewsletter(), tracker(slots={"email": "jane@example.com"})
+    )
     slots = slot_events(events)
     assert slots["marketing_consent"] is True
     assert slots["consent_at"].endswith("+00:00") and "T" in slots["consent_at"]
@@ -111,10 +133,13 @@ def test_subscribe_without_valid_email_sets_no_consent(tracker, run):
     assert "marketing_consent" not in slot_events(events)
 
 
-@pytest.mark.parametrize("intent,reason,texts", [
-    ("request_human", "requested", []),
-    ("complain", "complaint", ["I'm really sorry about that."]),
-])
+@pytest.mark.parametrize(
+    "intent,reason,texts",
+    [
+        ("request_human", "requested", []),
+        ("complain", "complaint", ["I'm really sorry about that."]),
+    ],
+)
 def test_handoff_payload(tracker, run, intent, reason, texts):
     # The bot promises nothing: only the chat server knows if anyone is online.
     events, messages = run(ActionHandoff(), tracker("help", intent))
@@ -132,8 +157,9 @@ def test_fallback_lists_capabilities_and_tells_the_chat_server(tracker, run):
 
 
 def test_subscription_confirms_what_was_agreed_to(tracker, run):
-    events, messages = run(ActionSubscribeNewsletter(),
-                           tracker("yes", "affirm", slots={"email": "jane@example.com"}))
+    events, messages = run(
+        ActionSubscribeNewsletter(), tracker("yes", "affirm", slots={"email": "jane@example.com"})
+    )
     text = text_of(messages)
     assert "jane@example.com" in text
     assert "you agreed to receive our newsletter (new arrivals and deals) by email" in text

@@ -4,6 +4,7 @@ sell X?" questions, postage and courier questions, attribute searches.
 
 Needs the model `make test` trained (RAPPORT_MODEL); it is loaded once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # (text, intent, entities expected among the extracted ones)
 PHRASINGS = [
-    ("is it possible to buy sleeping bags from you", "find_product", {"product_category": "sleeping_bags"}),
+    (
+        "is it possible to buy sleeping bags from you",
+        "find_product",
+        {"product_category": "sleeping_bags"},
+    ),
     ("do u sell tents", "find_product", {"product_category": "tents"}),
     ("do you guys sell backpacks", "find_product", {"product_category": "backpacks"}),
     ("sell any jackets?", "find_product", {"product_category": "jackets"}),
@@ -56,6 +61,7 @@ def agent():
     from rasa.core.agent import Agent
 
     import speedups
+
     speedups.apply()  # loaded as launch_rasa.py loads it
     with warnings.catch_warnings():  # Rasa 3.6 warns about slot auto-fill on every load
         warnings.simplefilter("ignore")
@@ -70,7 +76,11 @@ def test_the_phrasings_are_not_in_the_training_data() -> None:
 @pytest.mark.parametrize(("text", "intent", "entities"), PHRASINGS)
 def test_unseen_phrasing_is_understood(agent, text: str, intent: str, entities: dict) -> None:
     parsed = asyncio.run(agent.parse_message(text))
-    assert parsed["intent"]["name"] == intent, (text, parsed["intent"], parsed["intent_ranking"][:3])
+    assert parsed["intent"]["name"] == intent, (
+        text,
+        parsed["intent"],
+        parsed["intent_ranking"][:3],
+    )
     found = {e["entity"]: e["value"] for e in parsed["entities"]}
     for name, value in entities.items():
         assert found.get(name) == value, (text, parsed["entities"])

@@ -1,4 +1,5 @@
 """The rapport channel's promise that every visitor message gets an answer."""
+
 from __future__ import annotations
 
 import sys
@@ -14,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot"))
 
-from connectors.rapport_rest import left_unanswered  # noqa: E402
+from connectors.rapport_rest import left_unanswered
 
 
 def tracker(*events: object) -> DialogueStateTracker:
@@ -52,9 +53,7 @@ def test_a_turn_with_a_reply_or_a_control_message_is_answered() -> None:
 
 def test_rasa_commands_and_paused_conversations_may_stay_silent() -> None:
     restart = tracker(ActionExecuted("action_listen"), said("/restart", "restart"))
-    paused = tracker(
-        ConversationPaused(), ActionExecuted("action_listen"), said("are you there?")
-    )
+    paused = tracker(ConversationPaused(), ActionExecuted("action_listen"), said("are you there?"))
     assert not left_unanswered(restart)
     assert not left_unanswered(paused)
     assert not left_unanswered(tracker())

@@ -15,16 +15,31 @@ def tracker_after_session(slot_events: int, earlier: list | None = None) -> Trac
     for i in range(slot_events):  # the same slots set again and again
         events.append({"event": "slot", "name": "last_topic", "value": f"topic-{i}"})
     events += [
-        {"event": "user", "text": "tents?", "timestamp": 10.0,
-         "parse_data": {"intent": {"name": "find_product"}}},
+        {
+            "event": "user",
+            "text": "tents?",
+            "timestamp": 10.0,
+            "parse_data": {"intent": {"name": "find_product"}},
+        },
         {"event": "action", "name": "action_search_products"},
-        {"event": "user", "text": "a person please", "timestamp": 20.0,
-         "parse_data": {"intent": {"name": "request_human"}}},
+        {
+            "event": "user",
+            "text": "a person please",
+            "timestamp": 20.0,
+            "parse_data": {"intent": {"name": "request_human"}},
+        },
         {"event": "action", "name": "action_handoff"},
     ]
-    slots = {"name": "Priya", "last_topic": f"topic-{slot_events - 1}", "interests": ["tents"],
-             "budget": 300.0, "products_recommended": ["tent-ridge-2"], "requested_slot": "email",
-             "color": None, "session_summaries": earlier}
+    slots = {
+        "name": "Priya",
+        "last_topic": f"topic-{slot_events - 1}",
+        "interests": ["tents"],
+        "budget": 300.0,
+        "products_recommended": ["tent-ridge-2"],
+        "requested_slot": "email",
+        "color": None,
+        "session_summaries": earlier,
+    }
     return Tracker("v", slots, {}, events, False, None, {}, "action_listen")
 
 
@@ -46,7 +61,9 @@ def test_each_slot_is_carried_once_with_its_current_value() -> None:
 def test_the_ending_session_is_summarised_and_summaries_are_bounded() -> None:
     earlier = [{"turns": 1, "intents": ["greet"]}] * MAX_SUMMARIES
     events = run(tracker_after_session(slot_events=3, earlier=earlier))
-    summaries = next(e["value"] for e in events if e["event"] == "slot" and e["name"] == "session_summaries")
+    summaries = next(
+        e["value"] for e in events if e["event"] == "slot" and e["name"] == "session_summaries"
+    )
     assert len(summaries) == MAX_SUMMARIES
     latest = summaries[-1]
     assert latest["turns"] == 2 and latest["intents"] == ["find_product", "request_human"]

@@ -1,5 +1,6 @@
 """bot/speedups.py: action answers are still validated, with the schema checked once;
 models loaded for prediction without tracing a training step predict exactly the same."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,18 +24,23 @@ def action() -> RemoteAction:
 
 
 def test_a_valid_answer_passes(action: RemoteAction) -> None:
-    answer = {"events": [{"event": "slot", "name": "name", "value": "Priya"}],
-              "responses": [{"text": "hi"}]}
+    answer = {
+        "events": [{"event": "slot", "name": "name", "value": "Priya"}],
+        "responses": [{"text": "hi"}],
+    }
     assert action._validate_action_result(answer) is True
     assert action._validate_action_result(answer) is True  # the cached validator again
 
 
-@pytest.mark.parametrize("answer", [
-    {"events": [{"event": "no_such_event"}]},
-    {"events": "not a list"},
-    {"responses": [42]},
-    {"events": [{"event": "slot", "name": 7}]},
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"events": [{"event": "no_such_event"}]},
+        {"events": "not a list"},
+        {"responses": [42]},
+        {"events": [{"event": "slot", "name": 7}]},
+    ],
+)
 def test_an_invalid_answer_raises_rasas_error(action: RemoteAction, answer: dict) -> None:
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result(answer)
@@ -42,6 +48,7 @@ def test_an_invalid_answer_raises_rasas_error(action: RemoteAction, answer: dict
 
 def test_the_launcher_installs_it() -> None:
     from conftest import BOT_DIR
+
     assert "speedups.apply()" in (BOT_DIR / "launch_rasa.py").read_text()
 
 
@@ -51,6 +58,7 @@ def test_the_benchmark_baseline_turns_the_speedups_off(tmp_path) -> None:
     import sys
 
     from conftest import BOT_DIR
+
     code = (
         "import speedups; speedups.apply_baseline();"
         "from storage.tracker_store import SessionScopedSQLTrackerStore as S;"
@@ -60,15 +68,23 @@ def test_the_benchmark_baseline_turns_the_speedups_off(tmp_path) -> None:
         "a = RemoteAction('x', EndpointConfig('http://h', enable_selective_domain=True));"
         "print(s.window_turns, a._is_selective_domain_enabled())"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=BOT_DIR, capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=BOT_DIR, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == [str(10**9), "False"]
 
 
 TEXTS = [
-    "hello", "how much is shipping?", "I want to talk to a human", "do you sell tents?",
-    "my order TR-10031 is late", "this is useless, I'm angry", "thanks bye",
-    "show me red jackets under 100", "my name is Priya", "asdf qwerty",
+    "hello",
+    "how much is shipping?",
+    "I want to talk to a human",
+    "do you sell tents?",
+    "my order TR-10031 is late",
+    "this is useless, I'm angry",
+    "thanks bye",
+    "show me red jackets under 100",
+    "my name is Priya",
+    "asdf qwerty",
 ]
 
 
@@ -81,12 +97,17 @@ def predictions(agent: Any) -> list[tuple[Any, ...]]:
     for text in TEXTS:
         parsed = asyncio.run(agent.parse_message(text))
         ranking = [(r["name"], r["confidence"]) for r in parsed["intent_ranking"]]
-        entities = [(e["entity"], e["value"], e.get("confidence_entity"))
-                    for e in parsed["entities"]]
-        tracker = DialogueStateTracker.from_events("s", [
-            ActionExecuted("action_listen"),
-            UserUttered(text, parsed["intent"], parsed["entities"], parse_data=parsed),
-        ], agent.domain.slots)
+        entities = [
+            (e["entity"], e["value"], e.get("confidence_entity")) for e in parsed["entities"]
+        ]
+        tracker = DialogueStateTracker.from_events(
+            "s",
+            [
+                ActionExecuted("action_listen"),
+                UserUttered(text, parsed["intent"], parsed["entities"], parse_data=parsed),
+            ],
+            agent.domain.slots,
+        )
         ted = agent.processor._predict_next_with_tracker(tracker).probabilities
         found.append((ranking, entities, np.array(ted)))
     return found

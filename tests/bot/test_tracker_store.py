@@ -32,20 +32,37 @@ with warnings.catch_warnings():  # Rasa 3.6 always warns about slot auto-fill he
 def store_at(path: Path) -> SessionScopedSQLTrackerStore:
     store = SessionScopedSQLTrackerStore(domain=DOMAIN, host=f"sqlite:///{path}")
     with store.engine.begin() as conn:  # what the chat server's migration 0003 adds
-        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_type_timestamp "
-                             "ON events (sender_id, type_name, timestamp)"))
-        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_timestamp "
-                             "ON events (sender_id, timestamp)"))
+        conn.execute(
+            sa.text(
+                "CREATE INDEX IF NOT EXISTS ix_events_sender_type_timestamp "
+                "ON events (sender_id, type_name, timestamp)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "CREATE INDEX IF NOT EXISTS ix_events_sender_timestamp "
+                "ON events (sender_id, timestamp)"
+            )
+        )
         # ... and migration 0010
-        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_id_id ON events (sender_id, id)"))
-        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_type_action_id "
-                             "ON events (sender_id, type_name, action_name, id)"))
+        conn.execute(
+            sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_id_id ON events (sender_id, id)")
+        )
+        conn.execute(
+            sa.text(
+                "CREATE INDEX IF NOT EXISTS ix_events_sender_type_action_id "
+                "ON events (sender_id, type_name, action_name, id)"
+            )
+        )
     return store
 
 
 def session(start: float, texts: list[str], name: str) -> list:
-    events = [ActionExecuted("action_session_start", timestamp=start),
-              SessionStarted(timestamp=start + 0.1), SlotSet("name", name, timestamp=start + 0.2)]
+    events = [
+        ActionExecuted("action_session_start", timestamp=start),
+        SessionStarted(timestamp=start + 0.1),
+        SlotSet("name", name, timestamp=start + 0.2),
+    ]
     for i, text in enumerate(texts):
         events.append(UserUttered(text, timestamp=start + 1 + i))
     return events
@@ -78,7 +95,9 @@ def test_loads_only_the_latest_session_with_carried_over_slots(tmp_path: Path) -
 
 def test_the_session_query_is_an_index_range(tmp_path: Path) -> None:
     store = store_at(tmp_path / "t.db")
-    tracker = DialogueStateTracker.from_events("loyal", session(0.0, ["hi"], "Priya"), slots=DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events(
+        "loyal", session(0.0, ["hi"], "Priya"), slots=DOMAIN.slots
+    )
     asyncio.run(store.save(tracker))
     with store.session_scope() as db:
         query = store._event_query(db, "loyal", fetch_events_from_all_sessions=False)
@@ -91,15 +110,24 @@ def test_the_session_query_is_an_index_range(tmp_path: Path) -> None:
 
 # --- the window: a long session loads a bounded tail plus a state snapshot ---
 
+
 def long_session(turns: int) -> list:
     """A session whose slots change early, whose form and pause state are set
     before the last turns, and whose user turns each add four events."""
-    events = [ActionExecuted("action_session_start", timestamp=0.0), SessionStarted(timestamp=0.1),
-              SlotSet("name", "Priya", timestamp=0.2), ActionExecuted("action_listen", timestamp=0.3)]
+    events = [
+        ActionExecuted("action_session_start", timestamp=0.0),
+        SessionStarted(timestamp=0.1),
+        SlotSet("name", "Priya", timestamp=0.2),
+        ActionExecuted("action_listen", timestamp=0.3),
+    ]
     t = 1.0
     for i in range(turns):
-        events += [UserUttered(f"m{i}", timestamp=t), ActionExecuted("utter_x", timestamp=t + 0.1),
-                   BotUttered(f"r{i}", timestamp=t + 0.2), ActionExecuted("action_listen", timestamp=t + 0.3)]
+        events += [
+            UserUttered(f"m{i}", timestamp=t),
+            ActionExecuted("utter_x", timestamp=t + 0.1),
+            BotUttered(f"r{i}", timestamp=t + 0.2),
+            ActionExecuted("action_listen", timestamp=t + 0.3),
+        ]
         if i == 3:
             events.append(SlotSet("name", "Priya Patel", timestamp=t + 0.4))
         if i == 5:
@@ -117,7 +145,9 @@ def save_new(store: SessionScopedSQLTrackerStore, sender: str, events: list) -> 
 
 def row_count(store: SessionScopedSQLTrackerStore, sender: str) -> int:
     with store.engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM events WHERE sender_id=:s"), {"s": sender}).scalar()
+        return conn.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id=:s"), {"s": sender}
+        ).scalar()
 
 
 def test_a_long_session_loads_the_last_turns_and_the_current_state(tmp_path: Path) -> None:
@@ -163,7 +193,10 @@ def test_a_restart_before_the_window_is_not_undone_by_the_snapshot(tmp_path: Pat
     events.append(Restarted(timestamp=20.0))
     t = 21.0
     for i in range(10):
-        events += [UserUttered(f"after {i}", timestamp=t), ActionExecuted("action_listen", timestamp=t + 0.1)]
+        events += [
+            UserUttered(f"after {i}", timestamp=t),
+            ActionExecuted("action_listen", timestamp=t + 0.1),
+        ]
         t += 1.0
     save_new(store, "restarted", events)
 
@@ -172,7 +205,8 @@ def test_a_restart_before_the_window_is_not_undone_by_the_snapshot(tmp_path: Pat
     assert tracker.active_loop_name is None
     assert not tracker.is_paused()
     assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == [
-        f"after {i}" for i in range(5, 10)]
+        f"after {i}" for i in range(5, 10)
+    ]
 
 
 def test_a_short_session_loads_whole_and_the_window_must_cover_the_policies(tmp_path: Path) -> None:
@@ -181,8 +215,11 @@ def test_a_short_session_loads_whole_and_the_window_must_cover_the_policies(tmp_
     tracker = asyncio.run(store.retrieve("new"))
     assert len(tracker.events) == len(long_session(3))
     import pytest
+
     with pytest.raises(ValueError, match="window_turns"):
-        SessionScopedSQLTrackerStore(domain=DOMAIN, host=f"sqlite:///{tmp_path / 'x.db'}", window_turns=2)
+        SessionScopedSQLTrackerStore(
+            domain=DOMAIN, host=f"sqlite:///{tmp_path / 'x.db'}", window_turns=2
+        )
 
 
 def test_the_window_queries_are_index_scans(tmp_path: Path) -> None:
@@ -190,7 +227,7 @@ def test_the_window_queries_are_index_scans(tmp_path: Path) -> None:
     statements: list[str] = []
 
     @sa.event.listens_for(store.engine, "before_cursor_execute")
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append((statement, parameters))
 
@@ -200,5 +237,7 @@ def test_the_window_queries_are_index_scans(tmp_path: Path) -> None:
     asyncio.run(store.retrieve("chatty"))
     with store.engine.connect() as conn:
         for statement, parameters in statements:
-            plan = " ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+            plan = " ".join(
+                r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
             assert plan.startswith("SEARCH") and "SCAN" not in plan, (statement, plan)

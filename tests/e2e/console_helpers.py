@@ -26,10 +26,28 @@ def create_agent(stack: Stack, display_name: str, max_chats: int = 3, role: str 
     """A fresh agent account in the stack's database (the operator's CLI); returns the username."""
     username = f"{display_name.lower()}-{uuid.uuid4().hex[:8]}"
     subprocess.run(
-        [sys.executable, "-m", "chat_server", "create-agent", "--username", username,
-         "--display-name", display_name, "--password", PASSWORD, "--role", role,
-         "--max-chats", str(max_chats), "--database-url", stack.config.database_url],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "chat_server",
+            "create-agent",
+            "--username",
+            username,
+            "--display-name",
+            display_name,
+            "--password",
+            PASSWORD,
+            "--role",
+            role,
+            "--max-chats",
+            str(max_chats),
+            "--database-url",
+            stack.config.database_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     return username
 
@@ -47,7 +65,8 @@ class Rest:
         data = None if body is None else json.dumps(body).encode()
         # The URL is the test stack's own http:// address.
         request = urllib.request.Request(  # noqa: S310
-            self.base_url + path, data=data, method=method)
+            self.base_url + path, data=data, method=method
+        )
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -100,6 +119,7 @@ def wait_until(predicate: Any, what: str, timeout: float = 20) -> Any:
 
 # ---- The console --------------------------------------------------------------------
 
+
 def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(base_url + "/console")
     page.get_by_label("Username").fill(username)
@@ -134,6 +154,7 @@ def action(page: Page, name: str) -> Locator:
 
 
 # ---- The visitor's widget -----------------------------------------------------------
+
 
 def visitor_id_of(page: Page) -> str:
     page.wait_for_function("() => !!localStorage.getItem('rapport.session_id')")

@@ -88,7 +88,8 @@ window.Notification = class {
 def new_agent_page(browser: Browser, phone: bool = False) -> tuple[BrowserContext, Page]:
     if phone:
         context = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
     else:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script(NOTIFICATION_STUB)
@@ -106,7 +107,9 @@ def tracker_texts(stack: Stack, visitor_id: str) -> list[str]:
 
 
 def test_sign_in_wrong_password_then_right(
-    page: Page, base_url: str, agent: tuple[str, Rest],
+    page: Page,
+    base_url: str,
+    agent: tuple[str, Rest],
 ) -> None:
     username, _ = agent
     page.goto(base_url + "/console")
@@ -136,13 +139,18 @@ def test_sign_in_wrong_password_then_right(
 
 
 def test_handoff_reply_resolve_rating_and_back_to_bot(
-    browser: Browser, live_stack: Stack, base_url: str, agent: tuple[str, Rest],
-    visitor_page: Page, screenshot_dir: Path,
+    browser: Browser,
+    live_stack: Stack,
+    base_url: str,
+    agent: tuple[str, Rest],
+    visitor_page: Page,
+    screenshot_dir: Path,
 ) -> None:
     username, rest = agent
     shortcut = f"waterproof{uuid.uuid4().hex[:6]}"
-    canned = rest.ok("POST", "/api/canned-responses",
-                     {"shortcut": shortcut, "text": "Yes, fully waterproof."})["canned_response"]
+    canned = rest.ok(
+        "POST", "/api/canned-responses", {"shortcut": shortcut, "text": "Yes, fully waterproof."}
+    )["canned_response"]
     context, console = new_agent_page(browser)
     with context:
         sign_in(console, base_url, username)
@@ -164,7 +172,10 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         expect(view_tab(console, "mine").locator(".count")).to_have_text("1")
         expect(console).to_have_title("(1) Rapport console")
         notifications = console.evaluate("window.__notifications")
-        assert notifications and notifications[0]["title"] == f"New chat: Visitor {vid[:6]}"
+        # (A queue alert may come first: the chat can be queued for a moment
+        # before routing assigns it.)
+        titles = [n["title"] for n in notifications]
+        assert f"New chat: Visitor {vid[:6]}" in titles, titles
         # The console's CSP forbids eval, which wait_for_function needs: poll instead.
         for _ in range(60):
             if console.evaluate("window.__notifications.length") >= 2:
@@ -211,13 +222,14 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         expect(stored).to_contain_text(NOTE_LABEL)
         expect(stored.locator(".text")).to_have_text("Wants the 2-person tent")
         expect(log.locator(".msg-note")).to_have_count(1)  # no "Saving…" copy left
-        console.get_by_role("button", name="Note", exact=True).click()
+        console.get_by_role("button", name="Reply", exact=True).click()
 
         # The visitor answers: the transcript grows live. The agent answers with
         # a canned response: "/shortcut" offers it, Tab inserts it.
         say(visitor, "The Ridge 2, is it waterproof?")
         expect(log.locator(".msg-visitor .bubble").last).to_have_text(
-            "The Ridge 2, is it waterproof?", timeout=LIVE)
+            "The Ridge 2, is it waterproof?", timeout=LIVE
+        )
         box.press_sequentially(f"/{shortcut}")
         option = console.get_by_role("option", name=re.compile(shortcut))
         expect(option).to_be_visible()
@@ -225,12 +237,14 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
         expect(box).to_have_value("Yes, fully waterproof.")
         box.press("Enter")
         expect(visitor.locator(f"{LOG} .msg-agent .bubble").last).to_have_text(
-            "Yes, fully waterproof.", timeout=LIVE)
+            "Yes, fully waterproof.", timeout=LIVE
+        )
         console.screenshot(path=str(screenshot_dir / "console-desktop.png"))
 
         # Resolve: the visitor is asked for a rating; the console shows it.
+        # (sent once its 5-second undo window has passed)
         action(console, "Resolve").click()
-        expect(console.locator(".conv-header .chip")).to_have_text("Resolved")
+        expect(console.locator(".conv-header .chip")).to_have_text("Resolved", timeout=LIVE)
         card = visitor.locator(f"{LOG} form.csat")
         expect(card).to_be_visible(timeout=LIVE)
         card.get_by_role("radio", name=re.compile(r"^4 stars")).click()
@@ -255,7 +269,11 @@ def test_handoff_reply_resolve_rating_and_back_to_bot(
 
 
 def test_barge_in_and_hand_back(
-    browser: Browser, base_url: str, live_stack: Stack, agent: tuple[str, Rest], visitor_page: Page,
+    browser: Browser,
+    base_url: str,
+    live_stack: Stack,
+    agent: tuple[str, Rest],
+    visitor_page: Page,
 ) -> None:
     username, rest = agent
     context, console = new_agent_page(browser)
@@ -291,24 +309,29 @@ def test_barge_in_and_hand_back(
         box.fill("Hello! I'm Alex from the shop, can I help you choose?")
         box.press("Enter")
         expect(visitor.locator(f"{LOG} .msg-agent .bubble").last).to_have_text(
-            "Hello! I'm Alex from the shop, can I help you choose?", timeout=LIVE)
+            "Hello! I'm Alex from the shop, can I help you choose?", timeout=LIVE
+        )
         view_tab(console, "mine").click()
         expect(item).to_be_visible()
 
         # Hand back to the bot: it answers the next visitor message (the console sees it too).
         action(console, "Hand back to bot").click()
-        expect(console.locator(".conv-header .chip")).to_have_text("With the bot")
+        expect(console.locator(".conv-header .chip")).to_have_text("With the bot", timeout=LIVE)
         expect(item).to_have_count(0)  # no longer in Mine
         turns = bot_turns(visitor).count()
         say(visitor, "hi")
         expect(bot_turns(visitor)).not_to_have_count(turns, timeout=BOT_REPLY_TIMEOUT)
         expect(log.locator(".msg-visitor .bubble").last).to_have_text("hi", timeout=LIVE)
         expect(log.locator(".msg").last).to_have_class(
-            re.compile(r"msg-bot"), timeout=BOT_REPLY_TIMEOUT)
+            re.compile(r"msg-bot"), timeout=BOT_REPLY_TIMEOUT
+        )
 
 
 def test_phone_layout_during_a_handoff(
-    browser: Browser, base_url: str, agent: tuple[str, Rest], visitor_page: Page,
+    browser: Browser,
+    base_url: str,
+    agent: tuple[str, Rest],
+    visitor_page: Page,
     screenshot_dir: Path,
 ) -> None:
     username, rest = agent
@@ -337,10 +360,12 @@ def test_phone_layout_during_a_handoff(
         box.fill("Hi! I'm Alex, how can I help?")
         box.press("Enter")
         expect(visitor.locator(f"{LOG} .msg-agent .bubble").last).to_have_text(
-            "Hi! I'm Alex, how can I help?", timeout=LIVE)
+            "Hi! I'm Alex, how can I help?", timeout=LIVE
+        )
         say(visitor, "My tent pole snapped")
         expect(transcript(console).locator(".msg-visitor .bubble").last).to_have_text(
-            "My tent pole snapped", timeout=LIVE)
+            "My tent pole snapped", timeout=LIVE
+        )
         width = console.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways ({width}px)"
         console.screenshot(path=str(screenshot_dir / "console-phone.png"))
@@ -357,7 +382,9 @@ def test_phone_layout_during_a_handoff(
 
 
 def test_conflict_says_who_got_there_first(
-    browser: Browser, base_url: str, new_agent: Callable[[str], tuple[str, Rest]],
+    browser: Browser,
+    base_url: str,
+    new_agent: Callable[[str], tuple[str, Rest]],
     visitor_page: Page,
 ) -> None:
     alex, _ = new_agent("Alex")

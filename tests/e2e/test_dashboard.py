@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from chat_server.services.revenue import conversion_signature
 from dev.devstack import Stack
+from tests.e2e.axe import assert_accessible
 from tests.e2e.console_helpers import PASSWORD, create_agent
 from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, open_chat, open_store, send
 
@@ -72,13 +74,21 @@ def test_dashboard_draws_charts_and_updates_live(
     page.get_by_role("link", name="Dashboard").click()
     expect(page).to_have_url(re.compile(r"#/dashboard$"))
     expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
-    expect(page.locator(".tile")).to_have_count(17)
+    expect(page.locator(".tile")).to_have_count(18)
     assert number(tile(page, "visitors")) >= 1
-    assert number(tile(page, "revenue")) > 0
+    # The demo store reports its purchase from the browser, unsigned: a
+    # conversion whose value is shown apart, labelled, never as revenue.
+    assert number(tile(page, "revenue_unverified")) > 0
+    expect(page.locator(".tile[data-kpi=revenue] .tile-label")).to_have_text("Revenue (verified)")
+    expect(page.locator(".tile[data-kpi=revenue_unverified] .tile-label")).to_have_text(
+        "Unverified value"
+    )
     # Chart.js drew both charts (a blank canvas has no chart instance).
     canvases = page.locator("canvas[role=img]")
     expect(canvases).to_have_count(2)
-    expect(canvases.first).to_have_attribute("aria-label", re.compile(r"Per (hour|day): \d+ visitors"))
+    expect(canvases.first).to_have_attribute(
+        "aria-label", re.compile(r"Per (hour|day): \d+ visitors")
+    )
     assert page.evaluate(
         "() => [...document.querySelectorAll('canvas')].every((c) => c.width > 0 && c.height > 0)"
     )
@@ -98,14 +108,30 @@ def test_dashboard_draws_charts_and_updates_live(
             tile(page, "conversations"), timeout=LIVE
         )
         assert number(tile(page, "conversations")) > conversations
-        # ...and a purchase the shop reports with Rapport.track.
-        revenue = tile(page, "revenue")
+        # ...a purchase the browser reports on its own: unverified, capped at 1,000...
+        revenue, unverified = tile(page, "revenue"), tile(page, "revenue_unverified")
         order = f"E2E-{uuid.uuid4().hex[:8]}"
         result = visitor.evaluate(
             "(order) => Rapport.track('purchase', {value: 1234.5, currency: 'USD', order_id: order})",
             order,
         )
-        assert result == {"ok": True, "duplicate": False}
+        assert result == {"ok": True, "duplicate": False, "verified": False}
+        expect(page.locator(".tile[data-kpi=revenue_unverified] .tile-value")).not_to_have_text(
+            unverified, timeout=LIVE
+        )
+        assert number(tile(page, "revenue_unverified")) >= number(unverified) + 1000 - 0.01
+        assert tile(page, "revenue") == revenue
+        # ...and one the shop's backend signed: verified revenue.
+        secret = live_stack.config.identity_secret
+        assert secret
+        signed = f"E2E-{uuid.uuid4().hex[:8]}"
+        signature = conversion_signature(secret, signed, "purchase", 1234.5, "USD", None)
+        result = visitor.evaluate(
+            """([order, signature]) => Rapport.track('purchase',
+                 {value: 1234.5, currency: 'USD', order_id: order, signature})""",
+            [signed, signature],
+        )
+        assert result == {"ok": True, "duplicate": False, "verified": True}
         expect(page.locator(".tile[data-kpi=revenue] .tile-value")).not_to_have_text(
             revenue, timeout=LIVE
         )
@@ -115,13 +141,16 @@ def test_dashboard_draws_charts_and_updates_live(
     assert page.evaluate("window.__sameDocument") is True  # never reloaded
 
     # CSV export of a table, with the current filters.
-    href = page.locator("section[aria-labelledby=t-intents] a", has_text="CSV").get_attribute("href")
+    href = page.locator("section[aria-labelledby=t-intents] a", has_text="CSV").get_attribute(
+        "href"
+    )
     assert href and href.startswith("/api/analytics/tables/intents.csv?from=")
     response = page.request.get(base + href)
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert response.text().splitlines()[0] == "intent,messages,share"
 
+    assert_accessible(page, "ul.tiles")  # the key figures, revenue tiles included
     page.screenshot(path=str(screenshot_dir / "dashboard-desktop.png"), full_page=True)
 
     # Filters go to the URL and change the figures.
@@ -140,7 +169,9 @@ def test_marketer_sees_analytics_but_no_transcripts(
     browser: Browser, live_stack: Stack, screenshot_dir: Path
 ) -> None:
     marketer = create_agent(live_stack, "Mona", role="marketer")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     try:
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -159,6 +190,7 @@ def test_marketer_sees_analytics_but_no_transcripts(
         )
         assert statuses == [403, 403, 403, 200]
         expect(page.locator("canvas[role=img]").first).to_be_visible()
+        assert_accessible(page, "ul.tiles")
         page.screenshot(path=str(screenshot_dir / "dashboard-phone.png"), full_page=True)
     finally:
         context.close()

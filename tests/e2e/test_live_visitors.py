@@ -21,7 +21,11 @@ LIVE = 20_000
 
 
 def test_agent_sees_a_live_visitor_and_starts_a_chat(
-    page: Page, shopper: Page, browser: Browser, live_stack: Stack, screenshot_dir: Path  # noqa: F811
+    page: Page,
+    shopper: Page,  # noqa: F811 - the fixture imported above
+    browser: Browser,
+    live_stack: Stack,
+    screenshot_dir: Path,
 ) -> None:
     open_store(shopper, live_stack.base_url)
     visitor = visitor_id_of(shopper)
@@ -33,13 +37,17 @@ def test_agent_sees_a_live_visitor_and_starts_a_chat(
         expect(page.get_by_role("heading", name="Visitors on the site")).to_be_visible()
         card = page.locator(f".visitor-card[data-visitor='{visitor}']")
         expect(card).to_be_visible(timeout=LIVE)
-        expect(card.locator(".vc-title")).to_have_text(re.compile("Trailhead Outfitters"), timeout=LIVE)
+        expect(card.locator(".vc-title")).to_have_text(
+            re.compile("Trailhead Outfitters"), timeout=LIVE
+        )
         expect(card.locator(".tag-new")).to_be_visible()
         expect(card).to_contain_text("Not chatting")
         page.screenshot(path=str(screenshot_dir / "live-visitors-desktop.png"), full_page=True)
 
         card.get_by_role("button", name="Start chat").click()
-        card.get_by_label(re.compile("First message")).fill("Hi! Looking for anything in particular?")
+        card.get_by_label(re.compile("First message")).fill(
+            "Hi! Looking for anything in particular?"
+        )
         card.get_by_role("button", name="Send").click()
         expect(page).to_have_url(re.compile(r"#/c/\d+$"))
         expect(page.locator(".transcript[role=log]")).to_contain_text(

@@ -4,9 +4,10 @@ against the real stack (chat server + Rasa + action server)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -40,7 +41,7 @@ def bot_turns(page: Page) -> Locator:
     return page.locator(f"{LOG} .msg-bot:not(.greeting), {LOG} .cards")
 
 
-def shadow_eval(page: Page, script: str):
+def shadow_eval(page: Page, script: str) -> Any:
     """Evaluate `script` (a function body) with `root` bound to the widget's shadow root."""
     return page.evaluate(
         "(body) => new Function('root', body)(document.getElementById('rapport-widget').shadowRoot)",
@@ -99,7 +100,9 @@ def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
     expect(page.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text(title)
     # The set the choice came from is spent (the bot may already have offered
     # a new set: it can answer within a few tens of milliseconds).
-    expect(page.locator(f"{LOG} .replies:has(.reply.chosen)")).to_have_class(re.compile(r"\bused\b"))
+    expect(page.locator(f"{LOG} .replies:has(.reply.chosen)")).to_have_class(
+        re.compile(r"\bused\b")
+    )
     expect(page.locator(f"{LOG} .replies:has(.reply.chosen) button.reply:enabled")).to_have_count(0)
     expect(page.locator(f"{LOG} .reply.chosen")).to_be_disabled()
     page.wait_for_function(
@@ -111,6 +114,7 @@ def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
 
     # Opening a card reports the click to the server and follows the link.
     product_id = card.get_attribute("data-product-id")
+    assert product_id is not None
     card.locator(".card-link").click()
     page.wait_for_function("(id) => location.hash === '#product-' + id", arg=product_id)
     # The widget connects over WebSocket first, so the event shows up as a frame.
@@ -124,7 +128,12 @@ def test_product_cards_and_quick_replies(page: Page, base_url: str) -> None:
 
 def test_message_markup_is_rendered_as_text(page: Page, base_url: str) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     open_store(page, base_url)
     open_chat(page)
     payload = "<img src=x onerror=alert(1)>"

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import aiohttp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dev.devstack import Stack
 from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, PANEL, open_chat, open_store
@@ -33,7 +33,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 T = TypeVar("T")
 WIDGET = "#rapport-widget"
-VIEWPORTS = {
+
+
+class Device(TypedDict, total=False):
+    """Options of `browser.new_context` that make it a desktop or a phone."""
+
+    viewport: ViewportSize
+    is_mobile: bool
+    has_touch: bool
+
+
+VIEWPORTS: dict[str, Device] = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
@@ -72,7 +82,8 @@ async def online_agent(stack: Stack, name: str, max_chats: int) -> AgentClient:
     """An agent who is online (available up to `max_chats`) with the console's socket open."""
     async with aiohttp.ClientSession() as http:
         account = await create_agent(
-            http, stack.base_url, stack.config.admin_token, name=name, max_chats=max_chats)
+            http, stack.base_url, stack.config.admin_token, name=name, max_chats=max_chats
+        )
     agent = await AgentClient(stack.base_url, account["username"]).login()
     await agent.connect()  # bearer token (POST /api/me/token) on the /agent socket
     await agent.set_status("online")
@@ -127,8 +138,11 @@ def busy_agent(
     try:
         background.run(busy.connect(stack.base_url))
         background.run(busy.say("I want to talk to a human"))
-        other = background.run(wait_for(
-            lambda: conversation_of(agent, busy.visitor_id, "mine"), "the busy visitor's chat"))
+        other = background.run(
+            wait_for(
+                lambda: conversation_of(agent, busy.visitor_id, "mine"), "the busy visitor's chat"
+            )
+        )
         conversation_ids.append(other["id"])
         yield agent, conversation_ids
     finally:
@@ -144,7 +158,9 @@ def visitor_id_of(page: Page) -> str:
 
 # The ones docs/ shows (widget/README.md); the rest stay in the test's tmp dir.
 DOC_SCREENSHOTS = {
-    "widget-handoff-desktop.png", "widget-handoff-phone.png", "widget-csat-phone.png",
+    "widget-handoff-desktop.png",
+    "widget-handoff-phone.png",
+    "widget-csat-phone.png",
 }
 
 
@@ -163,7 +179,10 @@ def shot(tmp_path: Path) -> Callable[[Page, str], None]:
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_handoff_queue_agent_and_rating(
-    device: str, browser: Browser, live_stack: Stack, background: Background,
+    device: str,
+    browser: Browser,
+    live_stack: Stack,
+    background: Background,
     shot: Callable[[Page, str], None],
 ) -> None:
     base_url = live_stack.base_url
@@ -186,8 +205,9 @@ def test_handoff_queue_agent_and_rating(
         expect(strip).to_contain_text(re.compile(r"You're #1 in line · " + wait))
         expect(page.locator(f"{LOG} .note", has_text="Connecting you to a person")).to_have_count(1)
         visitor_id = visitor_id_of(page)
-        queued = background.run(wait_for(
-            lambda: conversation_of(sam, visitor_id, "queue"), "the visitor in the queue"))
+        queued = background.run(
+            wait_for(lambda: conversation_of(sam, visitor_id, "queue"), "the visitor in the queue")
+        )
         conversation_ids.append(queued["id"])
         cid = queued["id"]
         assert queued["queue_position"] == 1
@@ -210,11 +230,17 @@ def test_handoff_queue_agent_and_rating(
         typing = page.locator(f"{WIDGET} .typing")
         expect(typing).to_be_visible()
         expect(typing).to_contain_text("Sam is typing…")
-        background.run(sam.ok("POST", f"/api/conversations/{cid}/messages",
-                                {"text": "Hi, this is Sam from support. How can I help?"}))
+        background.run(
+            sam.ok(
+                "POST",
+                f"/api/conversations/{cid}/messages",
+                {"text": "Hi, this is Sam from support. How can I help?"},
+            )
+        )
         agent_turn = page.locator(f"{LOG} .msg-agent").last
         expect(agent_turn.locator(".bubble")).to_have_text(
-            "Hi, this is Sam from support. How can I help?")
+            "Hi, this is Sam from support. How can I help?"
+        )
         expect(agent_turn.locator(".sender")).to_have_text("Sam:")
         expect(typing).to_be_hidden()
         # It is not drawn as the assistant's.
@@ -224,22 +250,34 @@ def test_handoff_queue_agent_and_rating(
 
         # The visitor types: Sam sees it (throttled true, then false when idle).
         box.press_sequentially("My tent pole", delay=50)
-        background.run(wait_for(
-            lambda: ("visitor_typing", {"conversation_id": cid, "typing": True}) in sam.log,
-            "visitor_typing true"))
-        background.run(wait_for(
-            lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.log,
-            "visitor_typing false after 3 s idle", timeout=10))
+        background.run(
+            wait_for(
+                lambda: ("visitor_typing", {"conversation_id": cid, "typing": True}) in sam.log,
+                "visitor_typing true",
+            )
+        )
+        background.run(
+            wait_for(
+                lambda: ("visitor_typing", {"conversation_id": cid, "typing": False}) in sam.log,
+                "visitor_typing false after 3 s idle",
+                timeout=10,
+            )
+        )
         box.press_sequentially(" snapped", delay=30)
         shot(page, f"widget-handoff-{device}.png")
         background.run(sam.emit("typing", {"conversation_id": cid, "typing": False}))
         expect(typing).to_be_hidden()
         box.press("Enter")
         expect(typing).to_be_hidden()  # no "assistant is typing" while with a person
-        background.run(wait_for(
-            lambda: any(name == "message_created"
-                        and data["message"]["text"] == "My tent pole snapped"
-                        for name, data in sam.log), "the visitor's message at the agent"))
+        background.run(
+            wait_for(
+                lambda: any(
+                    name == "message_created" and data["message"]["text"] == "My tent pole snapped"
+                    for name, data in sam.log
+                ),
+                "the visitor's message at the agent",
+            )
+        )
 
         # A reload resumes the same: Sam in the header, Sam's message (history) named.
         page.reload()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from chat_server.verification import user_hash
 from tests.conftest import IDENTITY_SECRET
@@ -38,11 +39,13 @@ TRANSCRIPT_JS = """
 
 
 def transcript(page: Page) -> list[dict[str, Any]]:
-    return page.evaluate(TRANSCRIPT_JS)
+    rows: list[dict[str, Any]] = page.evaluate(TRANSCRIPT_JS)
+    return rows
 
 
 def session_id(page: Page) -> str | None:
-    return page.evaluate("(key) => localStorage.getItem(key)", SESSION_KEY)
+    stored: str | None = page.evaluate("(key) => localStorage.getItem(key)", SESSION_KEY)
+    return stored
 
 
 def wait_for_session(page: Page, not_equal: str | None = None) -> str:
@@ -99,7 +102,7 @@ def test_transcript_survives_a_reload(page: Page, base_url: str) -> None:
     # typed while a reply was still streaming in sits after that reply; the
     # server stored it after it, which is where history puts it. A bot reply
     # still in flight at the reload may come last.)
-    def content(rows: list[dict[str, Any]]) -> list[tuple]:
+    def content(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return [(r["who"], r["texts"], r["cards"]) for r in rows]
 
     bots_before = [r for r in content(before) if r[0] == "bot"]
@@ -204,12 +207,12 @@ SCRIPT_ATTRS_JS = """
 
 
 def identity_page(
-    page: Page, base_url: str, attrs: dict[str, str], global_identity: dict | None
-) -> list[dict]:
+    page: Page, base_url: str, attrs: dict[str, str], global_identity: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Open the demo store with the widget's script tag carrying `attrs` and,
     when given, `window.RapportIdentity` set before the widget loads. Returns
     a list that collects the `session_request` payloads the page sends."""
-    requests: list[dict] = []
+    requests: list[dict[str, Any]] = []
 
     def on_frame(payload: str | bytes) -> None:
         text = payload if isinstance(payload, str) else payload.decode()
@@ -230,7 +233,9 @@ def drop_connection(page: Page) -> None:
     page.evaluate("() => window.__rapportSockets.forEach((ws) => ws.close())")
 
 
-def wait_until(page: Page, predicate, message: str, timeout_ms: int = 15_000) -> None:
+def wait_until(
+    page: Page, predicate: Callable[[], object], message: str, timeout_ms: int = 15_000
+) -> None:
     for _ in range(timeout_ms // 100):
         if predicate():
             return
@@ -355,7 +360,7 @@ def test_history_reset_clears_transcript(page: Page, base_url: str) -> None:
     confirms a forget request (docs/protocol.md, *Forgetting a visitor*)."""
     sockets = []
 
-    def proxy(ws) -> None:
+    def proxy(ws: WebSocketRoute) -> None:
         ws.connect_to_server()  # everything else passes through untouched
         sockets.append(ws)
 

@@ -78,6 +78,9 @@ PAYLOADS = list(CORPUS.values())
 ALL_IN_ONE = " ".join(PAYLOADS)
 # An agent's display name (max 100 characters) and a visitor's name/email.
 HOSTILE_NAME = "<img src=x onerror=__pwned('name')>"
+# A canned response whose variable is filled with the hostile agent name.
+CANNED_TEMPLATE = "${__pwned('tpl')} {{agent.name}} says hi"
+CANNED_RENDERED = "${__pwned('tpl')} " + HOSTILE_NAME + " says hi"
 HOSTILE_EMAIL = "\"><svg onload=__pwned('email')>@x.example"
 SYSTEM_LINE = f"{CORPUS['js-link']} joined the chat"
 
@@ -171,7 +174,7 @@ class Trap:
 
 
 def new_context(browser: Browser, device: str = "desktop") -> tuple[BrowserContext, Trap]:
-    context = browser.new_context(**VIEWPORTS[device], bypass_csp=True)  # type: ignore[arg-type]
+    context = browser.new_context(**VIEWPORTS[device], bypass_csp=True)
     return context, Trap(context)
 
 
@@ -193,10 +196,26 @@ def create_hostile_agent(stack: Stack) -> str:
     """An agent whose display name is a payload (the operator's CLI); returns the username."""
     username = f"xss-{uuid.uuid4().hex[:8]}"
     subprocess.run(
-        [sys.executable, "-m", "chat_server", "create-agent", "--username", username,
-         "--display-name", HOSTILE_NAME, "--password", PASSWORD, "--role", "agent",
-         "--database-url", stack.config.database_url],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "chat_server",
+            "create-agent",
+            "--username",
+            username,
+            "--display-name",
+            HOSTILE_NAME,
+            "--password",
+            PASSWORD,
+            "--role",
+            "agent",
+            "--database-url",
+            stack.config.database_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     return username
 
@@ -218,41 +237,82 @@ def hostile_agent(live_stack: Stack) -> Iterator[tuple[str, Rest]]:
 # agent) messages are stored directly, the way the chat server stores them,
 # and reach the widget and the console through the real `history` / REST paths.
 
+
 def rich_bot_payloads() -> list[dict[str, Any]]:
     """Bot messages with hostile text, URLs and cards; the last one's buttons stay live
     (the widget hides the unused buttons of older messages)."""
     js = "javascript:__pwned('href')"
     return [
-        {"text": CORPUS["script"],
-         "quick_replies": [{"content_type": "text", "title": CORPUS["details"], "payload": CORPUS["attr"]}]},
+        {
+            "text": CORPUS["script"],
+            "quick_replies": [
+                {"content_type": "text", "title": CORPUS["details"], "payload": CORPUS["attr"]}
+            ],
+        },
         {"attachment": {"type": "image", "payload": {"src": "javascript:__pwned('attachment')"}}},
-        {"attachment": {"type": "image", "payload": {
-            "src": "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' onload='__pwned(1)'/>"}}},
-        {"custom": {"type": "product_cards", "products": [
-            {"id": "\"><img src=x onerror=__pwned('pid')>", "name": CORPUS["iframe"],
-             "price": "<b>9</b>", "currency": "<script>", "url": js,
-             "image": "data:image/svg+xml,<svg onload=__pwned('cardimg')>",
-             "reason": CORPUS["template"]},
-            {"id": "p2", "name": CORPUS["bidi"], "price": 10, "currency": "USD",
-             "url": "https://example.com/\"><script>__pwned('url')</script>",
-             "image": "/static/products/x.svg\" onerror=\"__pwned('src')", "description": CORPUS["md-img"]},
-        ]}},
-        {"custom": {"type": "html", "html": "<img src=x onerror=__pwned('custom')>"},
-         "text": CORPUS["tab-link"]},
-        {"text": "Links: [click](javascript:__pwned('mdlink')) <a href=\"javascript:__pwned('a')\">a</a>",
-         "buttons": [
-             {"type": "web_url", "title": CORPUS["img"], "url": js},
-             {"type": "web_url", "title": "data link", "url": "data:text/html,<script>__pwned('data')</script>"},
-             {"type": "web_url", "title": "tab link", "url": "jav\tascript:__pwned('tab')"},
-             {"title": CORPUS["svg"], "payload": "/greet"},
-         ]},
+        {
+            "attachment": {
+                "type": "image",
+                "payload": {
+                    "src": "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' onload='__pwned(1)'/>"
+                },
+            }
+        },
+        {
+            "custom": {
+                "type": "product_cards",
+                "products": [
+                    {
+                        "id": "\"><img src=x onerror=__pwned('pid')>",
+                        "name": CORPUS["iframe"],
+                        "price": "<b>9</b>",
+                        "currency": "<script>",
+                        "url": js,
+                        "image": "data:image/svg+xml,<svg onload=__pwned('cardimg')>",
+                        "reason": CORPUS["template"],
+                    },
+                    {
+                        "id": "p2",
+                        "name": CORPUS["bidi"],
+                        "price": 10,
+                        "currency": "USD",
+                        "url": "https://example.com/\"><script>__pwned('url')</script>",
+                        "image": "/static/products/x.svg\" onerror=\"__pwned('src')",
+                        "description": CORPUS["md-img"],
+                    },
+                ],
+            }
+        },
+        {
+            "custom": {"type": "html", "html": "<img src=x onerror=__pwned('custom')>"},
+            "text": CORPUS["tab-link"],
+        },
+        {
+            "text": "Links: [click](javascript:__pwned('mdlink')) <a href=\"javascript:__pwned('a')\">a</a>",
+            "buttons": [
+                {"type": "web_url", "title": CORPUS["img"], "url": js},
+                {
+                    "type": "web_url",
+                    "title": "data link",
+                    "url": "data:text/html,<script>__pwned('data')</script>",
+                },
+                {"type": "web_url", "title": "tab link", "url": "jav\tascript:__pwned('tab')"},
+                {"title": CORPUS["svg"], "payload": "/greet"},
+            ],
+        },
     ]
 
 
 def shown_bot_texts() -> list[str]:
     """The texts of rich_bot_payloads() that must be on screen (in both apps)."""
-    return [CORPUS["script"], CORPUS["img"], CORPUS["svg"], CORPUS["iframe"], CORPUS["tab-link"],
-            CORPUS["bidi"]]
+    return [
+        CORPUS["script"],
+        CORPUS["img"],
+        CORPUS["svg"],
+        CORPUS["iframe"],
+        CORPUS["tab-link"],
+        CORPUS["bidi"],
+    ]
 
 
 def db_run(stack: Stack, work: Any) -> Any:
@@ -272,7 +332,10 @@ def db_run(stack: Stack, work: Any) -> Any:
 
 
 def store_messages(
-    stack: Stack, visitor_id: str, rows: list[dict[str, Any]], conversation_id: int | None = None,
+    stack: Stack,
+    visitor_id: str,
+    rows: list[dict[str, Any]],
+    conversation_id: int | None = None,
 ) -> None:
     """Append messages to a conversation of the visitor (by default the latest)."""
 
@@ -280,8 +343,9 @@ def store_messages(
         query = select(Conversation).where(Conversation.visitor_id == visitor_id)
         if conversation_id is not None:
             query = query.where(Conversation.id == conversation_id)
-        conversation = (await session.execute(
-            query.order_by(Conversation.id.desc()).limit(1))).scalar_one()
+        conversation = (
+            await session.execute(query.order_by(Conversation.id.desc()).limit(1))
+        ).scalar_one()
         for row in rows:
             session.add(Message(conversation_id=conversation.id, visitor_id=visitor_id, **row))
 
@@ -291,10 +355,18 @@ def store_messages(
 def hostile_history(agent_id: int) -> list[dict[str, Any]]:
     """Agent messages from the hostile agent, a system line (console only), then the bot's."""
     rows: list[dict[str, Any]] = [
-        {"direction": "agent", "agent_id": agent_id, "text": CORPUS["md-link"],
-         "payload": {"text": CORPUS["md-link"]}},
-        {"direction": "agent", "agent_id": agent_id, "text": CORPUS["entities"],
-         "payload": {"text": CORPUS["entities"]}},
+        {
+            "direction": "agent",
+            "agent_id": agent_id,
+            "text": CORPUS["md-link"],
+            "payload": {"text": CORPUS["md-link"]},
+        },
+        {
+            "direction": "agent",
+            "agent_id": agent_id,
+            "text": CORPUS["entities"],
+            "payload": {"text": CORPUS["entities"]},
+        },
         {"direction": "system", "text": SYSTEM_LINE},
     ]
     return rows + [
@@ -305,6 +377,7 @@ def hostile_history(agent_id: int) -> list[dict[str, Any]]:
 
 # ---- The widget ------------------------------------------------------------------------
 
+
 def hostile_page_url(base_url: str) -> str:
     query = urllib.parse.urlencode({"utm": CORPUS["img"], "q": CORPUS["script"]})
     return f"{base_url}/?{query}"
@@ -312,7 +385,10 @@ def hostile_page_url(base_url: str) -> str:
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
 def test_widget_shows_hostile_values_as_text(
-    device: str, browser: Browser, live_stack: Stack, hostile_agent: tuple[str, Rest],
+    device: str,
+    browser: Browser,
+    live_stack: Stack,
+    hostile_agent: tuple[str, Rest],
     screenshot_dir: Path,
 ) -> None:
     _, agent = hostile_agent
@@ -329,7 +405,8 @@ def test_widget_shows_hostile_values_as_text(
         say(page, ALL_IN_ONE)
         expect(page.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text(ALL_IN_ONE)
         expect(page.locator(f"{LOG} .msg-bot:not(.greeting)").first).to_be_visible(
-            timeout=BOT_REPLY_TIMEOUT)
+            timeout=BOT_REPLY_TIMEOUT
+        )
         vid = visitor_id_of(page)
 
         # Bot and agent payloads (with the hostile agent's name) through history.
@@ -343,7 +420,8 @@ def test_widget_shows_hostile_values_as_text(
         # Links that survive are http(s) only and open safely.
         for link in log.locator("a").all():
             assert re.match(r"^https?://", link.get_attribute("href") or ""), link.evaluate(
-                "(a) => a.outerHTML")
+                "(a) => a.outerHTML"
+            )
             if link.get_attribute("target") == "_blank":
                 assert "noopener" in (link.get_attribute("rel") or "")
         # Images that survive are http(s) from the chat server's origin.
@@ -354,24 +432,46 @@ def test_widget_shows_hostile_values_as_text(
 
         # The screenshot shows the cards, the hostile agent's name and the buttons.
         # (Only the log scrolls: scrollIntoView would shift the whole panel.)
-        log.evaluate("(log) => { log.scrollTop += log.querySelector('.sender').getBoundingClientRect().top"
-                     " - log.getBoundingClientRect().top - 8; }")
+        log.evaluate(
+            "(log) => { log.scrollTop += log.querySelector('.sender').getBoundingClientRect().top"
+            " - log.getBoundingClientRect().top - 8; }"
+        )
         page.screenshot(path=str(screenshot_dir / f"xss-widget-{device}.png"))
-        trap.assert_inert(page, [
-            ALL_IN_ONE, HOSTILE_NAME, CORPUS["md-link"], CORPUS["entities"],
-            CORPUS["details"], CORPUS["template"], CORPUS["md-img"], *shown_bot_texts(),
-        ])
+        trap.assert_inert(
+            page,
+            [
+                ALL_IN_ONE,
+                HOSTILE_NAME,
+                CORPUS["md-link"],
+                CORPUS["entities"],
+                CORPUS["details"],
+                CORPUS["template"],
+                CORPUS["md-img"],
+                *shown_bot_texts(),
+            ],
+        )
 
 
 # ---- The console (and the widget it talks to) ---------------------------------------
 
+
 def test_console_shows_hostile_values_as_text(
-    browser: Browser, live_stack: Stack, hostile_agent: tuple[str, Rest], screenshot_dir: Path,
+    browser: Browser,
+    live_stack: Stack,
+    hostile_agent: tuple[str, Rest],
+    screenshot_dir: Path,
 ) -> None:
     username, agent = hostile_agent
     base_url = live_stack.base_url
     shortcut = f"x{uuid.uuid4().hex[:6]}"
-    agent.ok("POST", "/api/canned-responses", {"shortcut": shortcut, "text": CORPUS["template"]})
+    # Template syntax that is not one of the canned-response variables is
+    # refused when saved; a known variable filled with a hostile value (the
+    # agent's own name) must still reach both sides as text.
+    status, _ = agent.call(
+        "POST", "/api/canned-responses", {"shortcut": shortcut, "text": CORPUS["template"]}
+    )
+    assert status == 400
+    agent.ok("POST", "/api/canned-responses", {"shortcut": shortcut, "text": CANNED_TEMPLATE})
     console_context, console_trap = new_context(browser)
     visitor_context, visitor_trap = new_context(browser)
     with console_context, visitor_context:
@@ -392,7 +492,9 @@ def test_console_shows_hostile_values_as_text(
         vid = visitor_id_of(visitor)
 
         def stored_after(before: int) -> None:
-            wait_until(lambda: visitor_messages(live_stack, vid) > before, "the message to be stored")
+            wait_until(
+                lambda: visitor_messages(live_stack, vid) > before, "the message to be stored"
+            )
 
         stored_after(0)
         before = visitor_messages(live_stack, vid)
@@ -426,10 +528,10 @@ def test_console_shows_hostile_values_as_text(
         box.press_sequentially(f"/{shortcut}")
         expect(console.get_by_role("option", name=re.compile(shortcut))).to_be_visible()
         box.press("Tab")
-        expect(box).to_have_value(CORPUS["template"])
+        expect(box).to_have_value(CANNED_RENDERED)
         box.press("Enter")
         agent_bubbles = visitor.locator(f"{LOG} .msg-agent .bubble")
-        expect(agent_bubbles.last).to_have_text(CORPUS["template"], timeout=LIVE)
+        expect(agent_bubbles.last).to_have_text(CANNED_RENDERED, timeout=LIVE)
         expect(visitor.locator(f"{WIDGET} .sender", has_text=HOSTILE_NAME).first).to_be_visible()
         console.get_by_role("button", name="Note", exact=True).click()
         note = console.get_by_label("Internal note")
@@ -437,7 +539,7 @@ def test_console_shows_hostile_values_as_text(
         note.press("Enter")
         log = transcript(console)
         expect(log.locator(".msg-note[data-message-id] .text")).to_have_text(CORPUS["attr"])
-        console.get_by_role("button", name="Note", exact=True).click()
+        console.get_by_role("button", name="Reply", exact=True).click()
 
         # Resolve; the visitor rates with a hostile comment.
         action(console, "Resolve").click()
@@ -447,8 +549,9 @@ def test_console_shows_hostile_values_as_text(
         card.get_by_label("Comment (optional)").fill(CORPUS["bidi"] + CORPUS["svg-img"])
         card.get_by_role("button", name="Submit").click()
         expect(console.locator(".csat-line")).to_contain_text(CORPUS["svg-img"], timeout=LIVE)
-        visitor_trap.assert_inert(visitor, [ALL_IN_ONE, HOSTILE_NAME, CORPUS["md-link"],
-                                            CORPUS["template"]])
+        visitor_trap.assert_inert(
+            visitor, [ALL_IN_ONE, HOSTILE_NAME, CORPUS["md-link"], CORPUS["template"]]
+        )
         visitor.screenshot(path=str(screenshot_dir / "xss-widget-handoff.png"))
 
         # Nobody online now: the visitor leaves a hostile message for a follow-up.
@@ -456,11 +559,15 @@ def test_console_shows_hostile_values_as_text(
         wait_until(lambda: agent.status_of(agent.me["id"]) == "offline", "the agent to be offline")
         say(visitor, "I want to talk to a human")
         expect(visitor.locator(f"{LOG} .msg-bot .bubble").last).to_contain_text(
-            "leave your email", timeout=BOT_REPLY_TIMEOUT)
+            "leave your email", timeout=BOT_REPLY_TIMEOUT
+        )
         say(visitor, CORPUS["js-link"] + CORPUS["svg"])
         say(visitor, "xss-test@example.com")
-        followup = wait_until(lambda: db_run(live_stack, lambda s: latest_followup(s, vid)),
-                              "the follow-up", timeout=BOT_REPLY_TIMEOUT / 1000)
+        followup = wait_until(
+            lambda: db_run(live_stack, lambda s: latest_followup(s, vid)),
+            "the follow-up",
+            timeout=BOT_REPLY_TIMEOUT / 1000,
+        )
         assert followup == CORPUS["js-link"] + CORPUS["svg"]
 
         # Values that validation would refuse today may still be in the
@@ -476,11 +583,23 @@ def test_console_shows_hostile_values_as_text(
         expect(panel).to_contain_text(HOSTILE_EMAIL)
         expect(log.locator(".msg-bot .product-name", has_text=CORPUS["iframe"])).to_be_visible()
         console.screenshot(path=str(screenshot_dir / "xss-console-desktop.png"))
-        console_trap.assert_inert(console, [
-            ALL_IN_ONE, HOSTILE_NAME, HOSTILE_EMAIL, CORPUS["md-link"], CORPUS["template"],
-            CORPUS["attr"], CORPUS["svg-img"], CORPUS["details"], CORPUS["entities"],
-            CORPUS["img"], SYSTEM_LINE, *shown_bot_texts(),
-        ])
+        console_trap.assert_inert(
+            console,
+            [
+                ALL_IN_ONE,
+                HOSTILE_NAME,
+                HOSTILE_EMAIL,
+                CORPUS["md-link"],
+                CORPUS["template"],
+                CORPUS["attr"],
+                CORPUS["svg-img"],
+                CORPUS["details"],
+                CORPUS["entities"],
+                CORPUS["img"],
+                SYSTEM_LINE,
+                *shown_bot_texts(),
+            ],
+        )
 
         # The follow-ups list.
         view_tab(console, "followups").click()
@@ -493,17 +612,25 @@ def test_console_shows_hostile_values_as_text(
 
 def visitor_messages(stack: Stack, visitor_id: str) -> int:
     async def work(session: Any) -> int:
-        rows = await session.execute(select(Message.id).where(
-            Message.visitor_id == visitor_id, Message.direction == "visitor"))
+        rows = await session.execute(
+            select(Message.id).where(
+                Message.visitor_id == visitor_id, Message.direction == "visitor"
+            )
+        )
         return len(rows.all())
 
     return int(db_run(stack, work))
 
 
 async def latest_followup(session: Any, visitor_id: str) -> str | None:
-    row = (await session.execute(
-        select(Followup.message).where(Followup.visitor_id == visitor_id)
-        .order_by(Followup.id.desc()).limit(1))).scalar_one_or_none()
+    row = (
+        await session.execute(
+            select(Followup.message)
+            .where(Followup.visitor_id == visitor_id)
+            .order_by(Followup.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
     return None if row is None else str(row)
 
 

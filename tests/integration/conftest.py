@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from chat_server.app import create_app
 from chat_server.settings import Settings
 from dev.devstack import free_port
+from tests.support.agents import AgentClient, create_agent
 from tests.support.databases import PostgresDatabase
 from tests.support.limits import GENEROUS_LIMITS_ENV
 
@@ -64,3 +66,14 @@ async def server(database_url: str) -> AsyncIterator[TestServer]:
 
 def base(srv: TestServer) -> str:
     return str(srv.make_url("")).rstrip("/")
+
+
+async def new_agent(srv: TestServer, name: str, status: str = "online", **kw: Any) -> AgentClient:
+    """A new agent on ``srv`` (``kw``: create_agent's options), signed in, with
+    ``status`` (a new agent is offline: "offline" leaves it as it is)."""
+    async with aiohttp.ClientSession() as http:
+        data = await create_agent(http, base(srv), ADMIN_TOKEN, name=name, **kw)
+    agent = await AgentClient(base(srv), data["username"]).login()
+    if status != "offline":
+        await agent.set_status(status)
+    return agent

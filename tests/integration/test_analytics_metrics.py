@@ -8,7 +8,7 @@ visitors; T(d, h) is 2026-03-d at h:00. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,54 +32,155 @@ def page(url_path: str, utm: str | None = None) -> dict[str, Any]:
 
 
 def handoff(
-    visitor: str, conversation: int, day: int, reason: str, agent: int,
-    wait: float, first: float, took: float, score: int | None,
+    visitor: str,
+    conversation: int,
+    day: int,
+    reason: str,
+    agent: int,
+    wait: float,
+    first: float,
+    took: float,
+    score: int | None,
 ) -> list[tuple[str, str, int | None, datetime, dict[str, Any]]]:
-    """A handoff: requested, queued, assigned after ``wait`` s, first reply
-    after ``first`` s, resolved ``took`` s after the queue, maybe rated."""
-    events = [
-        ("handoff_requested", visitor, conversation, T(day, 9), {"reason": reason}),
-        ("handoff_transition", visitor, conversation, T(day, 9),
-         {"from": "bot", "to": "queued", "reason": reason, "agent_id": None}),
-        ("handoff_transition", visitor, conversation, T(day, 9),
-         {"from": "queued", "to": "assigned", "reason": reason, "agent_id": agent,
-          "wait_seconds": wait}),
-        ("agent_first_response", visitor, conversation, T(day, 9),
-         {"agent_id": agent, "seconds": first}),
-        ("handoff_transition", visitor, conversation, T(day, 10),
-         {"from": "assigned", "to": "resolved", "reason": reason, "agent_id": agent,
-          "handoff_seconds": took}),
+    """A handoff at 9:00: requested, queued, assigned ``wait`` s later, first
+    agent reply ``first`` s after the queue, resolved ``took`` s after it,
+    maybe rated. Figures come from the timestamps; the ``*_seconds`` fields are
+    what the server also writes (informational)."""
+    at = T(day, 9)
+    events: list[tuple[str, str, int | None, datetime, dict[str, Any]]] = [
+        (
+            "handoff_requested",
+            visitor,
+            conversation,
+            at,
+            {"reason": reason, "agents_available": True},
+        ),
+        (
+            "handoff_transition",
+            visitor,
+            conversation,
+            at,
+            {"from": "bot", "to": "queued", "reason": reason, "agent_id": None},
+        ),
+        (
+            "handoff_transition",
+            visitor,
+            conversation,
+            at + timedelta(seconds=wait),
+            {
+                "from": "queued",
+                "to": "assigned",
+                "reason": reason,
+                "agent_id": agent,
+                "wait_seconds": wait,
+            },
+        ),
+        (
+            "agent_message",
+            visitor,
+            conversation,
+            at + timedelta(seconds=first),
+            {"message_id": 100 + conversation, "agent_id": agent},
+        ),
+        (
+            "agent_first_response",
+            visitor,
+            conversation,
+            at + timedelta(seconds=first),
+            {"agent_id": agent, "seconds": first},
+        ),
+        (
+            "handoff_transition",
+            visitor,
+            conversation,
+            at + timedelta(seconds=took),
+            {
+                "from": "assigned",
+                "to": "resolved",
+                "reason": reason,
+                "agent_id": agent,
+                "handoff_seconds": took,
+            },
+        ),
     ]
     if score is not None:
-        events.append(("csat", visitor, conversation, T(day, 10),
-                       {"score": score, "comment": False, "agent_id": agent}))
+        events.append(
+            (
+                "csat",
+                visitor,
+                conversation,
+                at + timedelta(seconds=took + 30),
+                {"score": score, "comment": False, "agent_id": agent},
+            )
+        )
     return events
 
 
 LOG: list[tuple[str, str, int | None, datetime, dict[str, Any]]] = [
     # v1: returning, anonymous; newsletter visit, chats (conversation 1, never
-    # handed over), sees two tents and clicks one, buys for 100 two days later.
+    # handed over), sees two tents and clicks one, buys for 100 two days later
+    # (signed by the shop's backend: verified).
     ("page_view", "v1", None, T(1, 10), page("/", "newsletter")),
     ("page_view", "v1", None, T(1, 11), page("/products/tents")),
-    ("page_left", "v1", None, T(1, 11), {"url": "https://shop.example/products/tents",
-                                         "path": "/products/tents", "seconds": 30}),
+    (
+        "page_left",
+        "v1",
+        None,
+        T(1, 11),
+        {"url": "https://shop.example/products/tents", "path": "/products/tents", "seconds": 30},
+    ),
     ("widget_opened", "v1", None, T(1, 11), {"url": None}),
     ("conversation_started", "v1", 1, T(1, 11), {}),
     ("message_received", "v1", 1, T(1, 11), {"message_id": 1}),
     ("bot_replied", "v1", 1, T(1, 11), {"intent": "greet", "fallback": False}),
     ("bot_replied", "v1", 1, T(1, 11), {"intent": "find_product", "fallback": False}),
-    ("card_impression", "v1", 1, T(1, 11), {"product_id": "p1", "category": "tents",
-                                            "position": 0}),
-    ("card_impression", "v1", 1, T(1, 11), {"product_id": "p2", "category": "tents",
-                                            "position": 1}),
+    (
+        "card_impression",
+        "v1",
+        1,
+        T(1, 11),
+        {"product_id": "p1", "category": "tents", "position": 0},
+    ),
+    (
+        "card_impression",
+        "v1",
+        1,
+        T(1, 11),
+        {"product_id": "p2", "category": "tents", "position": 1},
+    ),
     ("card_clicked", "v1", None, T(1, 12), {"product_id": "p1", "category": "tents"}),
-    ("conversion", "v1", None, T(3, 12), {"name": "purchase", "value": 100.0,
-                                          "order_id": "o1"}),
-    # v2: new, anonymous; from google, opens the chat but writes nothing, buys for 50.
+    (
+        "conversion",
+        "v1",
+        None,
+        T(3, 12),
+        {"name": "purchase", "value": 100.0, "order_id": "o1", "verified": True},
+    ),
+    # v2: new, anonymous; from google, opens the chat but writes nothing, buys
+    # for 50 (verified by the shop's server), then the browser alone claims a
+    # purchase worth 999,999,999, kept as 1,000 unverified (the per-event cap).
     ("page_view", "v2", None, T(2, 10), page("/", "google")),
     ("widget_opened", "v2", None, T(2, 10), {"url": None}),
-    ("conversion", "v2", None, T(2, 11), {"name": "purchase", "value": 50.0,
-                                          "order_id": "o2"}),
+    (
+        "conversion",
+        "v2",
+        None,
+        T(2, 11),
+        {"name": "purchase", "value": 50.0, "order_id": "o2", "verified": True},
+    ),
+    (
+        "conversion",
+        "v2",
+        None,
+        T(2, 12),
+        {
+            "name": "purchase",
+            "value": 1000.0,
+            "reported_value": 999_999_999.0,
+            "order_id": "x1",
+            "verified": False,
+        },
+    ),
     # v3: new, identified (e-mail); two fallbacks, then Alice (wait 30, first
     # reply 45, resolved after 600, rated 4); saw one pair of boots.
     ("page_view", "v3", None, T(3, 8), page("/sale")),
@@ -87,23 +188,28 @@ LOG: list[tuple[str, str, int | None, datetime, dict[str, Any]]] = [
     ("message_received", "v3", 2, T(3, 8), {"message_id": 2}),
     ("bot_replied", "v3", 2, T(3, 8), {"intent": "nlu_fallback", "fallback": True}),
     ("bot_fallback", "v3", 2, T(3, 8), {"text": "Blorp"}),
-    ("card_impression", "v3", 2, T(3, 8), {"product_id": "p3", "category": "boots",
-                                           "position": 0}),
+    ("card_impression", "v3", 2, T(3, 8), {"product_id": "p3", "category": "boots", "position": 0}),
     ("message_received", "v3", 2, T(3, 9), {"message_id": 3}),
     ("bot_replied", "v3", 2, T(3, 9), {"intent": "nlu_fallback", "fallback": True}),
     ("bot_fallback", "v3", 2, T(3, 9), {"text": " BLORP "}),
     *handoff("v3", 2, 3, "fallback", ALICE, wait=30, first=45, took=600, score=4),
     # v4: returning, identified (external id); newsletter, asks for a person:
     # Bob (wait 90, first reply 120, resolved after 900, rated 2); signs up for
-    # the newsletter; buys for 30 and signs up (value 0) the next morning.
+    # the newsletter; buys for 30 (verified) and signs up (value 0, logged
+    # before verification existed: no flag, so unverified) the next morning.
     ("page_view", "v4", None, T(4, 12), page("/products/jackets", "newsletter")),
     ("conversation_started", "v4", 3, T(4, 12), {}),
     ("message_received", "v4", 3, T(4, 12), {"message_id": 4}),
     ("bot_replied", "v4", 3, T(4, 12), {"intent": "ask_price", "fallback": False}),
     *handoff("v4", 3, 4, "requested", BOB, wait=90, first=120, took=900, score=2),
     ("lead_captured", "v4", None, T(4, 13), {"source": "newsletter"}),
-    ("conversion", "v4", None, T(5, 9), {"name": "purchase", "value": 30.0,
-                                         "order_id": "o4"}),
+    (
+        "conversion",
+        "v4",
+        None,
+        T(5, 9),
+        {"name": "purchase", "value": 30.0, "order_id": "o4", "verified": True},
+    ),
     ("conversion", "v4", None, T(5, 10), {"name": "signup", "value": 0.0, "order_id": None}),
     # v5: new, anonymous; complains: Alice (wait 60, first reply 75, resolved
     # after 300, not rated).
@@ -134,16 +240,30 @@ async def analytics(database_url: str) -> AsyncIterator[AnalyticsService]:
     await upgrade_to_head(engine)
     sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
     async with sessions.begin() as session:
-        session.add_all([
-            Agent(id=ALICE, username="alice", display_name="Alice", password_hash="x"),
-            Agent(id=BOB, username="bob", display_name="Bob", password_hash="x"),
-        ])
-        session.add_all([Visitor(id=v.id, created_at=v.created_at, email=v.email,
-                                 external_id=v.external_id, profile={}) for v in VISITORS])
-        session.add_all([
-            InteractionEvent(type=t, visitor_id=v, conversation_id=c, created_at=at, data=d)
-            for t, v, c, at, d in LOG
-        ])
+        session.add_all(
+            [
+                Agent(id=ALICE, username="alice", display_name="Alice", password_hash="x"),
+                Agent(id=BOB, username="bob", display_name="Bob", password_hash="x"),
+            ]
+        )
+        session.add_all(
+            [
+                Visitor(
+                    id=v.id,
+                    created_at=v.created_at,
+                    email=v.email,
+                    external_id=v.external_id,
+                    profile={},
+                )
+                for v in VISITORS
+            ]
+        )
+        session.add_all(
+            [
+                InteractionEvent(type=t, visitor_id=v, conversation_id=c, created_at=at, data=d)
+                for t, v, c, at, d in LOG
+            ]
+        )
     yield AnalyticsService(sessions, lambda: 3)
     await engine.dispose()
 
@@ -157,7 +277,7 @@ async def test_kpis(analytics: AnalyticsService) -> None:
         "engagement_rate": 0.8,  # 4 chatted (v1, v3, v4, v5) / 5
         "widget_opened_no_message": 1,  # v2
         "containment_rate": 0.25,  # only conversation 1 stayed with the bot: 1 / 4
-        "handoff_rate": 0.75,  # 3 handoff requests / 4 conversations
+        "handoff_rate": 0.75,  # 3 conversations asked for a person / 4
         "fallback_rate": 0.3333,  # 2 fallbacks / 6 bot replies
         "queue_wait_p50": 60.0,  # waits 30, 60, 90
         "queue_wait_p90": 84.0,  # 60 + (90 - 60) * 0.8
@@ -170,8 +290,10 @@ async def test_kpis(analytics: AnalyticsService) -> None:
         "csat_response_rate": 0.6667,  # 2 ratings / 3 resolved handoffs
         "recommendation_ctr": 0.3333,  # 1 click / 3 impressions
         "leads": 1,
-        "conversions": 4,  # v1 100, v2 50, v4 30 and 0
-        "revenue": 180.0,
+        "conversions": 5,  # v1 100, v2 50 and 1,000 unverified, v4 30 and 0
+        "conversions_verified": 3,  # v1, v2's 50, v4's 30
+        "revenue": 180.0,  # verified only: 100 + 50 + 30
+        "revenue_unverified": 1000.0,  # v2's browser claim, capped; never revenue
         # v1 (chatted 49 h before buying) and v4 (21 h): 2 of the 4 who chatted.
         "conversion_rate_chatted": 0.5,
         "conversion_rate_not_chatted": 1.0,  # v2: 1 of the 1 who did not chat
@@ -193,18 +315,40 @@ async def test_attribution_window(analytics: AnalyticsService) -> None:
 async def test_series_and_funnel(analytics: AnalyticsService) -> None:
     summary = await analytics.summary(Window(START, END))
     assert summary["range"]["bucket"] == "day"
-    zero = {"visitors": 0, "conversations": 0, "messages": 0, "handoffs": 0,
-            "conversions": 0, "revenue": 0.0}
+    zero = {
+        "visitors": 0,
+        "conversations": 0,
+        "messages": 0,
+        "handoffs": 0,
+        "conversions": 0,
+        "revenue": 0.0,
+        "revenue_unverified": 0.0,
+    }
     expected = [
         {**zero, "visitors": 1, "conversations": 1, "messages": 1},  # 1st: v1
-        {**zero, "visitors": 1, "conversions": 1, "revenue": 50.0},  # 2nd: v2
+        # 2nd: v2, verified 50 and 1,000 unverified
+        {**zero, "visitors": 1, "conversions": 2, "revenue": 50.0, "revenue_unverified": 1000.0},
         # 3rd: v3 (two messages, a handoff) and v1's purchase
-        {**zero, "visitors": 1, "conversations": 1, "messages": 2, "handoffs": 1,
-         "conversions": 1, "revenue": 100.0},
+        {
+            **zero,
+            "visitors": 1,
+            "conversations": 1,
+            "messages": 2,
+            "handoffs": 1,
+            "conversions": 1,
+            "revenue": 100.0,
+        },
         {**zero, "visitors": 1, "conversations": 1, "messages": 1, "handoffs": 1},  # 4th: v4
         # 5th: v5, and v4's two conversions
-        {**zero, "visitors": 1, "conversations": 1, "messages": 1, "handoffs": 1,
-         "conversions": 2, "revenue": 30.0},
+        {
+            **zero,
+            "visitors": 1,
+            "conversations": 1,
+            "messages": 1,
+            "handoffs": 1,
+            "conversions": 2,
+            "revenue": 30.0,
+        },
         zero,
         zero,
     ]
@@ -251,12 +395,28 @@ async def test_breakdown_tables(analytics: AnalyticsService) -> None:
     assert await table(analytics, "agents") == [
         # Alice: waits 30, 60; first replies 45, 75 (p90 45 + 30 * 0.9);
         # resolved after 600 and 300; one rating, 4.
-        {"agent_id": ALICE, "agent": "Alice", "handoffs_taken": 2, "first_response_p50": 60.0,
-         "first_response_p90": 72.0, "resolved": 2, "resolution_p50": 450.0,
-         "csat_average": 4.0, "csat_responses": 1},
-        {"agent_id": BOB, "agent": "Bob", "handoffs_taken": 1, "first_response_p50": 120.0,
-         "first_response_p90": 120.0, "resolved": 1, "resolution_p50": 900.0,
-         "csat_average": 2.0, "csat_responses": 1},
+        {
+            "agent_id": ALICE,
+            "agent": "Alice",
+            "handoffs_taken": 2,
+            "first_response_p50": 60.0,
+            "first_response_p90": 72.0,
+            "resolved": 2,
+            "resolution_p50": 450.0,
+            "csat_average": 4.0,
+            "csat_responses": 1,
+        },
+        {
+            "agent_id": BOB,
+            "agent": "Bob",
+            "handoffs_taken": 1,
+            "first_response_p50": 120.0,
+            "first_response_p90": 120.0,
+            "resolved": 1,
+            "resolution_p50": 900.0,
+            "csat_average": 2.0,
+            "csat_responses": 1,
+        },
     ]
     assert await table(analytics, "csat") == [
         {"score": 1, "ratings": 0, "share": 0.0},
@@ -275,10 +435,23 @@ async def test_breakdown_tables(analytics: AnalyticsService) -> None:
         {"category": "boots", "impressions": 1, "clicks": 0, "ctr": 0.0},
     ]
     assert await table(analytics, "utm_sources") == [
-        # v1 and v4 (both chatted): 100 + 30 + 0; v2: 50
-        {"source": "newsletter", "visitors": 2, "chatted": 2, "conversions": 3,
-         "revenue": 130.0},
-        {"source": "google", "visitors": 1, "chatted": 0, "conversions": 1, "revenue": 50.0},
+        # v1 and v4 (both chatted): 100 + 30 + 0; v2: 50, and 1,000 unverified
+        {
+            "source": "newsletter",
+            "visitors": 2,
+            "chatted": 2,
+            "conversions": 3,
+            "revenue": 130.0,
+            "revenue_unverified": 0.0,
+        },
+        {
+            "source": "google",
+            "visitors": 1,
+            "chatted": 0,
+            "conversions": 2,
+            "revenue": 50.0,
+            "revenue_unverified": 1000.0,
+        },
     ]
     assert await table(analytics, "pages") == [
         {"path": "/", "views": 3, "visitors": 3, "avg_seconds": None},
@@ -301,10 +474,15 @@ async def test_breakdown_tables(analytics: AnalyticsService) -> None:
     ],
 )
 async def test_segments_and_filters(
-    analytics: AnalyticsService, window: dict[str, Any], visitors: int, conversations: int,
+    analytics: AnalyticsService,
+    window: dict[str, Any],
+    visitors: int,
+    conversations: int,
     engagement: float | None,
 ) -> None:
     kpis = (await analytics.summary(Window(START, END, **window)))["kpis"]
     assert (kpis["visitors"], kpis["conversations"], kpis["engagement_rate"]) == (
-        visitors, conversations, engagement
+        visitors,
+        conversations,
+        engagement,
     )

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ sys.path.insert(0, str(ROOT))
 from bench import bot_path, idle_capacity, persist_throughput, session_length  # noqa: E402
 from bench.handoff_latency import start_chat_server  # noqa: E402
 
+# The benchmarks themselves, briefly: the full tier only (make test-fast skips them).
+pytestmark = pytest.mark.slow
+
 
 async def test_bot_path_measures_every_path_it_is_given(live_stack: Stack) -> None:
     messages = bot_path.PROBES
@@ -32,7 +36,9 @@ async def test_bot_path_measures_every_path_it_is_given(live_stack: Stack) -> No
     paths = {"chat server": live_stack.base_url, "Rasa REST": live_stack.config.rasa_url}
     rows = await bot_path.measure(paths, [2], messages, expected)
     assert [(r["path"], r["visitors"], r["messages"]) for r in rows] == [
-        ("chat server", 2, 8), ("Rasa REST", 2, 8)]
+        ("chat server", 2, 8),
+        ("Rasa REST", 2, 8),
+    ]
     for row in rows:
         assert 0 < row["p50_ms"] <= row["p99_ms"]
         assert row["throughput_msg_s"] > 0
@@ -46,8 +52,34 @@ async def test_session_length_probes_the_same_session_and_new_visitors(live_stac
     assert all(r["in_session_p50_ms"] > 0 and r["new_visitor_p50_ms"] > 0 for r in rows)
 
 
+def test_flood_fairness_measures_both_modes_in_both_phases(live_stack: Stack) -> None:
+    from bench import flood_fairness
+
+    args = argparse.Namespace(
+        duration=1.5, rounds=1, interval=0.3, visitors=2, flood_addresses=2, per_address=1
+    )
+    c = live_stack.config
+    rows = flood_fairness.run(c.rasa_url, c.action_url, c.rasa_token, args)
+    assert [(r["mode"], r["phase"]) for r in rows] == [
+        ("fair", "quiet"),
+        ("fair", "flood"),
+        ("unbounded", "quiet"),
+        ("unbounded", "flood"),
+    ]
+    for row in rows:
+        assert row["normal_messages"] > 0 and row["normal_failures"] == [], row
+        assert 0 < row["p50_ms"] <= row["p99_ms"]
+    assert all(r["flood_turns_answered_per_s"] > 0 for r in rows if r["phase"] == "flood")
+    assert set(flood_fairness.ratios(rows)) == {
+        "fair: p50 flood/quiet",
+        "fair: p99 flood/quiet",
+        "unbounded: p50 flood/quiet",
+        "unbounded: p99 flood/quiet",
+    }
+
+
 @pytest.fixture
-def chat_server_only() -> object:
+def chat_server_only() -> Iterator[tuple[Path, int, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         port = free_port()
@@ -59,7 +91,9 @@ def chat_server_only() -> object:
             server.wait(30)
 
 
-def test_persist_throughput_counts_every_stored_message(chat_server_only: tuple) -> None:
+def test_persist_throughput_counts_every_stored_message(
+    chat_server_only: tuple[Path, int, int],
+) -> None:
     db, port, pid = chat_server_only
     args = argparse.Namespace(visitors=4, agents=2, messages=5)
     result = asyncio.run(persist_throughput.run(args, f"http://127.0.0.1:{port}", db, pid))
@@ -68,7 +102,7 @@ def test_persist_throughput_counts_every_stored_message(chat_server_only: tuple)
     assert result["persisted_messages_per_second"] > 0
 
 
-def test_idle_capacity_holds_its_connections(chat_server_only: tuple) -> None:
+def test_idle_capacity_holds_its_connections(chat_server_only: tuple[Path, int, int]) -> None:
     _, port, pid = chat_server_only
     args = argparse.Namespace(visitors=20, idle=1.0, batch=10)
     result = asyncio.run(idle_capacity.run(args, port, pid))
@@ -89,3 +123,15 @@ def test_scale_out_relay_crosses_nodes_and_counts_every_message(tmp_path: Path) 
     for direction in ("visitor_to_agent", "agent_to_visitor"):
         assert row[direction]["delivered"] == row[direction]["expected"] > 0, row
     assert row["messages_per_second"] > 0
+
+
+@pytest.mark.postgres
+def test_segment_count_seeds_and_counts_every_segment() -> None:
+    from bench import segment_count
+
+    result = asyncio.run(segment_count.main(rows=2000, runs=1, write=False))
+    assert result["seed"]["traits_rows"] == 2000 and result["seed"]["tag_rows"] > 0
+    assert [r["segment"] for r in result["segments"]] == list(segment_count.SEGMENTS)
+    for row in result["segments"]:
+        assert 0 < row["count"] < 2000, row
+        assert row["plan"][0].startswith("Aggregate"), row["plan"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -24,16 +25,14 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 async def nodes(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[list[TestServer]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    options = {"redis_url": redis_server.url(0), "rate_limit_logins": "3/minute"}
+    options: dict[str, Any] = {"redis_url": redis_server.url(0), "rate_limit_logins": "3/minute"}
     servers = [await start_server(url, **options), await start_server(url, **options)]
     yield servers
     for server in servers:
         await server.close()
 
 
-async def login(
-    http: aiohttp.ClientSession, node: TestServer, username: str, password: str
-) -> int:
+async def login(http: aiohttp.ClientSession, node: TestServer, username: str, password: str) -> int:
     async with http.post(
         base(node) + "/api/auth/login", json={"username": username, "password": password}
     ) as resp:

@@ -20,7 +20,8 @@ from tests.support.databases import PG_ADMIN_URL
 from tests.support.redis_server import RedisServer
 from tests.support.visitor import Visitor
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+# One worker runs the module (tests/conftest.py): one compose stack per test session.
+pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.xdist_group("compose")]
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +35,14 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCompose]:
             "RASA_TOKEN": secrets.token_urlsafe(24),
             "IDENTITY_SECRET": secrets.token_urlsafe(32),
             "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+            "ADMIN_TOKEN": secrets.token_urlsafe(32),
             "POSTGRES_USER": pg_user,
             "POSTGRES_DB": database_url.rsplit("/", 1)[1],
         }
         stack = LocalCompose(
-            resolved_config(env), tmp, trained_model(),
+            resolved_config(env),
+            tmp,
+            trained_model(),
             external={"postgres": pg_host, "redis": f"127.0.0.1:{redis.port}"},
         )
         try:
@@ -90,5 +94,6 @@ def test_nothing_but_the_proxy_is_published(compose: LocalCompose) -> None:
     published = {n for n, s in compose.config["services"].items() if s.get("ports")}
     assert published == {"proxy"}
     compose_file = (Path(__file__).parents[2] / "docker-compose.yml").read_text()
-    for secret in ("SECRET_KEY", "RASA_TOKEN", "IDENTITY_SECRET", "POSTGRES_PASSWORD"):
+    secrets_ = ("SECRET_KEY", "RASA_TOKEN", "IDENTITY_SECRET", "POSTGRES_PASSWORD", "ADMIN_TOKEN")
+    for secret in secrets_:
         assert f"${{{secret}:?" in compose_file, secret

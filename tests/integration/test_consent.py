@@ -26,7 +26,9 @@ def texts(replies: list[dict[str, Any]]) -> str:
     return " ".join(r.get("text") or "" for r in replies)
 
 
-async def consent_records(stack: Stack, visitor_id: str) -> tuple[list[dict], list[dict]]:
+async def consent_records(
+    stack: Stack, visitor_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(the consent_changed events, the export's consent_records) of a visitor."""
     engine = create_engine(stack.config.database_url)
     try:

@@ -1,4 +1,6 @@
-"""Consent given while anonymous is recorded with source identity_claim on merge.
+"""Consent given while anonymous is never carried to a customer who logs in on
+the same browser (issue 21: a stranger's newsletter sign-up must not become the
+customer's), not even when the site's backend signs ``merge_anonymous``.
 
 In-process chat server on real SQLite and PostgreSQL, Rasa absent: the
 anonymous visitor's consent is written to their profile directly, as the
@@ -15,13 +17,13 @@ from chat_server.db.models import InteractionEvent
 from chat_server.db.models import Visitor as VisitorRow
 from chat_server.http.keys import SERVICES
 from tests.integration.conftest import base
-from tests.integration.test_identity import identity
+from tests.integration.test_identity_transitions import identity
 from tests.support.visitor import Visitor
 
 CONSENT_AT = "2026-01-02T03:04:05+00:00"
 
 
-async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestServer) -> None:
+async def test_anonymous_consent_is_not_carried_over_at_login(server: TestServer) -> None:
     url = base(server)
     database_url = server.settings.database_url  # type: ignore[attr-defined]
     customer = Visitor()
@@ -30,6 +32,7 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
 
     phone = Visitor()
     anon = await phone.connect(url)
+    await phone.say("sign me up")
     await phone.close()
     engine = create_async_engine(database_url)
     try:
@@ -41,9 +44,8 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
             )
 
         logged_in = Visitor()
-        await logged_in.connect(
-            url, session_id=anon["session_id"], identity=identity("cust-consent")
-        )
+        claim = identity("cust-consent", merge=anon["session_id"])
+        await logged_in.connect(url, session_id=anon["session_id"], identity=claim)
         await logged_in.say("hello")  # a conversation for the console to open
         await logged_in.close()
 
@@ -56,21 +58,15 @@ async def test_anonymous_consent_carried_over_at_login_is_recorded(server: TestS
                     )
                 )
             )
+            profile = await conn.scalar(
+                select(VisitorRow.profile).where(VisitorRow.id == customer.visitor_id)
+            )
     finally:
         await engine.dispose()
-    expected = [
-        {
-            "topic": "marketing_email",
-            "granted": True,
-            "source": "identity_claim",
-            "at": CONSENT_AT,
-            "agreed_to": None,
-            "confirmation": None,
-        }
-    ]
-    assert events == expected
-    # The console's visitor panel gets them with the conversation's details.
+    assert events == []
+    assert "marketing_consent" not in (profile or {})
+    # The console's visitor panel shows the customer without the stranger's consent.
     desk = server.app[SERVICES].desk
     conversations = await desk.visitor_conversations(customer.visitor_id)
     detail = await desk.detail(conversations["conversations"][0]["id"])
-    assert detail["visitor"]["consents"] == expected
+    assert detail["visitor"]["consents"] == []

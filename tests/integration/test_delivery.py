@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -42,8 +43,11 @@ async def test_a_retried_message_is_stored_and_answered_once(server: TestServer)
     visitor = Visitor(rapport=True)
     await visitor.connect(base(server))
     try:
-        payload = {"message": "where is my order?", "session_id": visitor.session_id,
-                   "client_id": cid()}
+        payload = {
+            "message": "where is my order?",
+            "session_id": visitor.session_id,
+            "client_id": cid(),
+        }
         first = await visitor.sio.call("user_uttered", payload, timeout=10)
         again = await visitor.sio.call("user_uttered", payload, timeout=10)
         assert first["ok"] and first["duplicate"] is False
@@ -171,7 +175,7 @@ async def test_messages_sent_across_a_restart_arrive_once_and_in_order(tmp_path:
     visitor = Visitor(rapport=True, reconnect=True)
     await visitor.connect(base(srv))
     texts = [f"message {i}" for i in range(12)]
-    acks: list[dict] = []
+    acks: list[dict[str, Any]] = []
 
     async def sender() -> None:
         for text in texts:

@@ -13,6 +13,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 
 from chat_server.db.engine import create_engine, create_sessionmaker
@@ -51,21 +52,32 @@ def run_export(database_url: str, *args: str) -> subprocess.CompletedProcess[str
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "export-test-secret-012345"}
     return subprocess.run(
         [sys.executable, "-m", "chat_server", "export-events", *args],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: not the fast tier
 async def test_exports_jsonl_and_csv_with_bounds_and_types(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}"
     await seed(url, 10)  # events at DAY1 + 0..9 s; odd seconds are page views
-    jsonl = run_export(url, "--since", "2026-05-01T00:00:02", "--until", "2026-05-01T00:00:06",
-                       "--format", "jsonl")
+    jsonl = run_export(
+        url, "--since", "2026-05-01T00:00:02", "--until", "2026-05-01T00:00:06", "--format", "jsonl"
+    )
     assert jsonl.returncode == 0, jsonl.stderr
     rows = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert [r["data"]["n"] for r in rows] == [2, 3, 4, 5]  # --until is exclusive
     assert rows[1] == {
-        "id": rows[1]["id"], "type": "page_view", "visitor_id": "v3", "conversation_id": None,
-        "created_at": rows[1]["created_at"], "data": {"path": "/p/3", "n": 3},
+        "id": rows[1]["id"],
+        "type": "page_view",
+        "visitor_id": "v3",
+        "conversation_id": None,
+        "created_at": rows[1]["created_at"],
+        "data": {"path": "/p/3", "n": 3},
     }
     assert datetime.fromisoformat(rows[1]["created_at"]).replace(tzinfo=UTC) == DAY1 + timedelta(
         seconds=3
@@ -73,14 +85,25 @@ async def test_exports_jsonl_and_csv_with_bounds_and_types(tmp_path: Path) -> No
     assert "exported 4 events" in jsonl.stderr
 
     out = tmp_path / "views.csv"
-    done = run_export(url, "--since", "2026-05-01", "--type", "page_view", "--format", "csv",
-                      "--output", str(out), "--quiet")
+    done = run_export(
+        url,
+        "--since",
+        "2026-05-01",
+        "--type",
+        "page_view",
+        "--format",
+        "csv",
+        "--output",
+        str(out),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [json.loads(r["data"])["n"] for r in table] == [1, 3, 5, 7, 9]
     assert list(table[0]) == list(export.COLUMNS)
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: not the fast tier
 async def test_bad_arguments_get_a_clear_error(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}"
     await seed(url, 1)
@@ -95,6 +118,7 @@ async def test_bad_arguments_get_a_clear_error(tmp_path: Path) -> None:
         assert says in result.stderr, (args, result.stderr)
 
 
+@pytest.mark.slow
 async def test_memory_stays_flat_however_many_rows(tmp_path: Path) -> None:
     """Streaming: exporting 10x more rows takes no more peak memory (within noise)."""
     small_url = f"sqlite+aiosqlite:///{tmp_path / 'small.db'}"

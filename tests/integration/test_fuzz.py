@@ -37,6 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -46,14 +47,20 @@ import pytest
 import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yarl import URL
 
+from chat_server.db import paging
 from chat_server.protocol.text import INVISIBLE
+from chat_server.services.campaigns.service import ORDERING as CAMPAIGN_ORDERING
 from chat_server.verification import user_hash
-from dev.devstack import ROOT, free_port
+from dev.devstack import free_port
 from tests.support import fuzz
-from tests.support.agents import AgentClient, create_agent
-from tests.support.limits import GENEROUS_LIMITS_ENV
+from tests.support.agents import AgentClient, admin_and_victim
+from tests.support.server_process import loopback_env, wait_serving
 from tests.support.visitor import Visitor
+
+# Thousands of generated cases: the full tier only (make test-fast skips them).
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("RAPPORT_FUZZ_EXAMPLES", "0")) or None
 SECRET_KEY = "fuzz-secret-key-0123456789"
@@ -62,11 +69,21 @@ IDENTITY_SECRET = "fuzz-identity-secret"
 MAX_FRAME = 60_000  # bytes; the server refuses frames over 64 KiB (tested on its own)
 
 VISITOR_CODES = {
-    "invalid_payload", "empty_message", "message_too_long", "invalid_session",
-    "identity_rejected", "unknown_product", "unknown_event",
+    "invalid_payload",
+    "empty_message",
+    "message_too_long",
+    "invalid_session",
+    "identity_rejected",
+    "unknown_product",
+    "unknown_event",
 }
 AGENT_CODES = {
-    "invalid", "not_found", "conflict", "forbidden", "unauthenticated", "unknown_event",
+    "invalid",
+    "not_found",
+    "conflict",
+    "forbidden",
+    "unauthenticated",
+    "unknown_event",
     "invalid_payload",
 }
 STACK_TEXT = re.compile(r"Traceback|File \"|\bline \d+, in\b|Error:|Exception", re.IGNORECASE)
@@ -132,6 +149,10 @@ class Target:
     token: str = ""
     rss_at_start: int = 0
     conversation_id: int = 0
+    # Account routes (/api/agents/{id}/..., sign out everywhere) revoke
+    # credentials: they are fuzzed against this second agent, never against
+    # the fuzzing admin, whose token and socket the other cases use.
+    victim_id: int = 0
     counts: Counter[str] = field(default_factory=Counter)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -152,8 +173,11 @@ class Target:
         """Logged errors, except aiohttp's own log of requests its HTTP parser refused
         (over-long headers): those never reach the application."""
         records = re.split(r"\n(?=\d{4}-\d\d-\d\d )", self.log.read_text(errors="replace"))
-        return [r for r in records if ("Traceback" in r or " ERROR " in r)
-                and "aiohttp.http_exceptions." not in r]
+        return [
+            r
+            for r in records
+            if ("Traceback" in r or " ERROR " in r) and "aiohttp.http_exceptions." not in r
+        ]
 
 
 async def new_visitor(base_url: str) -> Visitor:
@@ -167,33 +191,25 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     database = tmp / "fuzz.db"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # closed: the assistant is unavailable
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-        "RASA_TIMEOUT": "2",
-        "SECRET_KEY": SECRET_KEY,
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-        "IDENTITY_SECRET": IDENTITY_SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        # Thousands of cases from one address: this fuzzes input, not the
-        # limits (tests/integration/test_limits.py does).
-        **GENEROUS_LIMITS_ENV,
-    }
+    env = loopback_env(
+        database,
+        port,
+        SECRET_KEY=SECRET_KEY,
+        ADMIN_TOKEN=ADMIN_TOKEN,
+        IDENTITY_SECRET=IDENTITY_SECRET,
+    )
     log = tmp / "chat.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "chat_server"], cwd=tmp, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "chat_server"],
+            cwd=tmp,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     t = Target(f"http://127.0.0.1:{port}", process, database, log, LoopThread())
     try:
-        t.run(_ready(t))
+        t.run(wait_serving(t.base_url, t.process, t.log))
         t.run(_set_up_clients(t))
         t.rss_at_start = t.rss_kib()
         yield t
@@ -212,25 +228,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             raise AssertionError(f"no stop on SIGTERM; the log ends:\n{tail}") from None
 
 
-async def _ready(t: Target) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert t.process.poll() is None, t.log.read_text()
-            try:
-                async with http.get(f"{t.base_url}/api/openapi.json") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "the chat server did not start"
-            await asyncio.sleep(0.2)
-
-
 async def _set_up_clients(t: Target) -> None:
-    async with aiohttp.ClientSession() as http:
-        admin = await create_agent(http, t.base_url, ADMIN_TOKEN, name="Fuzz", role="admin")
-    t.agent = await AgentClient(t.base_url, admin["username"]).login()
+    t.agent, victim = await admin_and_victim(t.base_url, ADMIN_TOKEN, "Fuzz")
+    t.victim_id = int(victim["id"])
     t.token = await t.agent.api_token()
     await t.agent.connect()
     t.visitor = await new_visitor(t.base_url)
@@ -272,8 +272,9 @@ identity = st.fixed_dictionaries(
     {},
     optional={
         "user_id": st.one_of(st.just("customer-1"), fuzz.json_values()),
-        "user_hash": st.one_of(st.just(user_hash(IDENTITY_SECRET, "customer-1")),
-                               fuzz.json_values()),
+        "user_hash": st.one_of(
+            st.just(user_hash(IDENTITY_SECRET, "customer-1")), fuzz.json_values()
+        ),
         "name": fuzz.json_values(),
         "email": st.one_of(st.just("ada@example.com"), fuzz.json_values()),
     },
@@ -287,8 +288,13 @@ VISITOR_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "user_uttered": {
         "message": st.one_of(st.just("hello"), fuzz.nasty_text(), fuzz.text_values()),
         "session_id": st.none(),
-        "customData": st.fixed_dictionaries({"page_url": st.one_of(
-            st.just("https://shop.example/x"), fuzz.text_values().map("https://".__add__))}),
+        "customData": st.fixed_dictionaries(
+            {
+                "page_url": st.one_of(
+                    st.just("https://shop.example/x"), fuzz.text_values().map("https://".__add__)
+                )
+            }
+        ),
     },
     "card_clicked": {
         "product_id": st.one_of(st.sampled_from(PRODUCTS), fuzz.text_values()),
@@ -303,14 +309,16 @@ VISITOR_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 }
 visitor_cases = st.one_of(
     *[st.tuples(st.just(event), fuzz.payloads(valid)) for event, valid in VISITOR_VALID.items()],
-    st.tuples(st.sampled_from(["connect", "disconnect", "bot_uttered", "x" * 300, ""]),
-              fuzz.json_values()),
+    st.tuples(
+        st.sampled_from(["connect", "disconnect", "bot_uttered", "x" * 300, ""]), fuzz.json_values()
+    ),
 )
 
 
 def frame_size(payload: Any) -> int:
-    return len(json.dumps(payload, default=lambda b: "x" * len(b) * 4).encode("utf-8",
-                                                                             "surrogatepass"))
+    return len(
+        json.dumps(payload, default=lambda b: "x" * len(b) * 4).encode("utf-8", "surrogatepass")
+    )
 
 
 async def visitor_case(t: Target, event: str, payload: Any) -> None:
@@ -430,9 +438,10 @@ def check_agent(t: Target) -> Callable[[tuple[str, Any]], None]:
 def agent_cases(t: Target) -> st.SearchStrategy[tuple[str, Any]]:
     return st.one_of(
         *[st.tuples(st.just(e), fuzz.payloads(v)) for e, v in agent_valid(t).items()],
-        st.tuples(st.sampled_from(["accept", "message_created", "__proto__", "connect",
-                                   "disconnect"]),
-                  fuzz.json_values()),
+        st.tuples(
+            st.sampled_from(["accept", "message_created", "__proto__", "connect", "disconnect"]),
+            fuzz.json_values(),
+        ),
     )
 
 
@@ -445,11 +454,13 @@ def test_agent_events(target: Target) -> None:
 
 # -- handshake auth ---------------------------------------------------------------------
 
+
 async def auth_case(t: Target, namespace: str, auth: Any) -> None:
     client = socketio.AsyncClient(reconnection=False)
     try:
-        await client.connect(t.base_url, namespaces=[namespace], auth=auth,
-                             transports=["websocket"], wait_timeout=10)
+        await client.connect(
+            t.base_url, namespaces=[namespace], auth=auth, transports=["websocket"], wait_timeout=10
+        )
     except socketio.exceptions.ConnectionError as exc:
         await client.disconnect()
         # Socket.IO's handshake auth is an object; a bare number cannot even be
@@ -482,12 +493,14 @@ def test_handshake_auth(target: Target) -> None:
         target.run(auth_case(target, namespace, payload))
         every(target, "auth", 100)
 
-    run_hypothesis(st.tuples(st.sampled_from(["/agent", "/agent", "/"]), auth), check,
-                   examples(100))
+    run_hypothesis(
+        st.tuples(st.sampled_from(["/agent", "/agent", "/"]), auth), check, examples(100)
+    )
     assert target.tracebacks() == []
 
 
 # -- raw packets: what no well-behaved client would encode -----------------------------------
+
 
 class RawSocket:
     """A bare engine.io v4 websocket speaking Socket.IO packets as text."""
@@ -546,7 +559,7 @@ async def raw_case(t: Target, namespace: str, packet: str) -> None:
         got = await raw.exchange(packet)
     finally:
         await raw.close()
-    acked = json.loads(got[-1][got[-1].index("["):])
+    acked = json.loads(got[-1][got[-1].index("[") :])
     no_stack_text(got)
     if namespace:
         assert acked[0]["ok"] is False and acked[0]["error"] in AGENT_CODES, acked
@@ -569,7 +582,8 @@ def test_raw_packets(target: Target) -> None:
 
     run_hypothesis(
         st.one_of(st.tuples(st.just(""), visitor), st.tuples(st.just("/agent"), agent)),
-        check, examples(100),
+        check,
+        examples(100),
     )
     target.run(probe(target))
     assert target.tracebacks() == []
@@ -591,7 +605,79 @@ def test_oversized_frame_closes_only_that_socket(target: Target) -> None:
 
 # -- REST -----------------------------------------------------------------------------
 
+# A campaign (services/campaigns/rules.py): valid parts, and hostile globs and regexes.
+CAMPAIGN_VALID: dict[str, st.SearchStrategy[Any]] = {
+    "name": st.one_of(st.just("Fuzz campaign"), fuzz.text_values()),
+    "kind": st.sampled_from(["bot", "agent", "nps", "popup"]),
+    "priority": st.one_of(st.integers(-5, 5), fuzz.int_values()),
+    "rules": st.one_of(
+        st.fixed_dictionaries(
+            {
+                "url_include": st.lists(
+                    st.one_of(
+                        st.sampled_from(["/products/**", "/{a,b}/*", "/a/***", "/{x", "*"]),
+                        fuzz.text_values(),
+                    ),
+                    max_size=3,
+                ),
+                "url_regex": st.sampled_from([r"(a+)+$", r"(a)\1", "(", r"^/p/\d+"]),
+                "visits_min": st.one_of(st.integers(1, 5), fuzz.int_values()),
+                "ends_at": st.sampled_from(["2020-01-01T00:00:00Z", "2099-01-01", "not a date"]),
+            }
+        ),
+        fuzz.json_values(),
+    ),
+    "variants": st.one_of(
+        st.just([{"key": "A", "weight": 1, "content": {"text": "Hello"}}]),
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "key": st.one_of(st.sampled_from(["A", "control", "b"]), fuzz.text_values()),
+                    "weight": st.one_of(st.floats(0, 1), fuzz.int_values()),
+                    "content": st.fixed_dictionaries({"text": fuzz.text_values()}),
+                }
+            ),
+            max_size=6,
+        ),
+    ),
+    "holdout": st.one_of(st.floats(0, 1), fuzz.int_values()),
+    "goal": st.one_of(
+        st.just({"type": "conversion", "name": "purchase", "window_hours": 24}),
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["reply", "conversion", "x"]), "name": fuzz.text_values()}
+        ),
+    ),
+}
+
 # Valid field values per request body schema (components/schemas of the OpenAPI document).
+SEGMENT_FILTER = {
+    "match": "all",
+    "conditions": [{"field": "device", "op": "eq", "value": "mobile"}],
+}
+
+
+def segment_filters() -> st.SearchStrategy[Any]:
+    """Filters with known and unknown fields, operators and values of any kind."""
+    condition = st.fixed_dictionaries(
+        {
+            "field": st.one_of(
+                st.sampled_from(["visits", "device", "interest", "last_seen", "in_conversation"]),
+                fuzz.text_values(),
+            ),
+            "op": st.one_of(
+                st.sampled_from(["eq", "in", "has", "within", "is"]), fuzz.text_values()
+            ),
+            "value": fuzz.json_values(),
+        }
+    )
+    return st.fixed_dictionaries(
+        {
+            "match": st.one_of(st.sampled_from(["all", "any"]), fuzz.text_values()),
+            "conditions": st.one_of(st.lists(condition, max_size=25), fuzz.json_values()),
+        }
+    )
+
+
 REST_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "LoginBody": {"username": fuzz.text_values(), "password": fuzz.text_values()},
     "MeUpdate": {
@@ -603,6 +689,7 @@ REST_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "current_password": fuzz.text_values(),
         "new_password": fuzz.text_values(),
     },
+    "PasswordReset": {"password": st.one_of(st.just("a one-time password"), fuzz.text_values())},
     "AgentCreate": {
         "username": st.one_of(st.from_regex(r"\Af[a-z0-9]{4,12}\Z"), fuzz.text_values()),
         "password": st.one_of(st.just("long enough password"), fuzz.text_values()),
@@ -628,6 +715,37 @@ REST_VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         ),
     },
     "WebhookUpdate": {"enabled": st.booleans(), "topics": st.just(["csat"])},
+    "ConversionReport": {
+        "conversion_id": st.one_of(st.just("A-1"), fuzz.text_values()),
+        "goal": st.one_of(st.just("purchase"), fuzz.text_values()),
+        "value": st.one_of(st.just(10.0), fuzz.int_values()),
+        "customer_id": fuzz.text_values(),
+    },
+    "CampaignDraft": CAMPAIGN_VALID,
+    "CampaignPatch": {
+        "name": st.one_of(st.just("Renamed"), fuzz.text_values()),
+        "priority": st.one_of(st.integers(-5, 5), fuzz.int_values()),
+        "rules": CAMPAIGN_VALID["rules"],
+        "holdout": st.one_of(st.just(0.2), fuzz.int_values()),
+    },
+    "PlanRequest": {
+        "baseline": st.one_of(st.just(0.05), st.floats(allow_nan=True), fuzz.int_values()),
+        "mde": st.one_of(st.just(0.1), st.floats(allow_nan=True), fuzz.int_values()),
+        "alpha": st.one_of(st.just(0.05), st.floats(allow_nan=True)),
+        "power": st.one_of(st.just(0.8), st.floats(allow_nan=True)),
+        "arms": st.one_of(st.integers(2, 6), fuzz.int_values()),
+        "daily_visitors": st.one_of(st.just(1000.0), st.floats(allow_nan=True), st.none()),
+    },
+    "SegmentCreate": {
+        "name": st.one_of(st.just("Fuzz segment"), fuzz.text_values()),
+        "description": fuzz.text_values(),
+        "filter": st.one_of(st.just(SEGMENT_FILTER), segment_filters(), fuzz.json_values()),
+    },
+    "SegmentUpdate": {
+        "name": st.one_of(st.just("Renamed"), fuzz.text_values()),
+        "filter": st.one_of(segment_filters(), fuzz.json_values()),
+    },
+    "SegmentPreview": {"filter": st.one_of(segment_filters(), fuzz.json_values())},
 }
 
 
@@ -664,35 +782,95 @@ def path_values(t: Target) -> st.SearchStrategy[str]:
     )
 
 
+# Cursors of every list (a wrong list's is a 400) and broken ones.
+CURSORS = [
+    *(o.encode(datetime(2026, 1, 1, tzinfo=UTC), 1) for o in paging.CONVERSATION_VIEWS.values()),
+    paging.AGENTS.encode("Zoë", 2**62),
+    paging.DELIVERIES.encode(2**62, 2**62),
+    CAMPAIGN_ORDERING.encode(2**62, 2**62),
+    paging.LIVE_VISITORS.encode(datetime(2026, 1, 1, tzinfo=UTC), "v" * 64),
+    "e30",
+    "W10",
+    "WyJvcGVuIiwgbnVsbCwgbnVsbF0",
+    "WyJvcGVuIiwiMjAyNi0xMy0wMSIsMV0",
+    "%00",
+    "=" * 50,
+]
+
+
 def bodies(op: Operation) -> st.SearchStrategy[bytes | None]:
-    hostile_raw = st.sampled_from([
-        b"", b"{", b"null", b"\xff\xfe", b'{"a": "\xed\xa0\x80"}', b"[" * 10_000 + b"]" * 10_000,
-        fuzz.deep_json(10_000, "{").encode(), b"x" * 70_000, b'{"text": NaN}',
-    ])
-    as_bytes = st.builds(lambda v: fuzz.as_json(v).encode("utf-8", "surrogatepass"),
-                         fuzz.payloads(REST_VALID[op.body_schema]) if op.body_schema
-                         else fuzz.json_values())
+    hostile_raw = st.sampled_from(
+        [
+            b"",
+            b"{",
+            b"null",
+            b"\xff\xfe",
+            b'{"a": "\xed\xa0\x80"}',
+            b"[" * 10_000 + b"]" * 10_000,
+            fuzz.deep_json(10_000, "{").encode(),
+            b"x" * 70_000,
+            b'{"text": NaN}',
+        ]
+    )
+    as_bytes = st.builds(
+        lambda v: fuzz.as_json(v).encode("utf-8", "surrogatepass"),
+        fuzz.payloads(REST_VALID[op.body_schema]) if op.body_schema else fuzz.json_values(),
+    )
     return st.one_of(as_bytes, as_bytes, hostile_raw, st.none())
 
 
 @st.composite
 def rest_cases(draw: st.DrawFn, t: Target, ops: list[Operation]) -> dict[str, Any]:
     op = draw(st.sampled_from(ops))
-    path = re.sub(r"\{[a-z_]+\}", lambda _: draw(path_values(t)), op.path)
-    names = [*op.query, "limit", "before_id", "view", "status"]
-    query = draw(st.dictionaries(st.sampled_from(names), st.one_of(
-        fuzz.int_values().map(str), st.sampled_from(["open", "queue", "done", ""]),
-        fuzz.text_values().map(lambda s: quote(s[:100], safe="", errors="surrogatepass")),
-    ), max_size=3))
-    method = draw(st.one_of(st.just(op.method), st.just(op.method),
-                            st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"])))
+    if op.path.startswith("/api/agents/{"):
+        # Never the fuzzing admin itself (see Target.victim_id).
+        path = op.path.replace("{id}", str(t.victim_id))
+    else:
+        path = re.sub(r"\{[a-z_]+\}", lambda _: draw(path_values(t)), op.path)
+    names = [*op.query, "limit", "before_id", "view", "status", "cursor"]
+    query = draw(
+        st.dictionaries(
+            st.sampled_from(names),
+            st.one_of(
+                fuzz.int_values().map(str),
+                st.sampled_from(["open", "queue", "done", ""]),
+                st.sampled_from(CURSORS),
+                fuzz.text_values().map(lambda s: quote(s[:100], safe="", errors="surrogatepass")),
+            ),
+            max_size=3,
+        )
+    )
+    method = draw(
+        st.one_of(
+            st.just(op.method),
+            st.just(op.method),
+            st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        )
+    )
     auth = draw(st.sampled_from(["token", "token", "token", "operator", "none", "garbage"]))
-    garbage = draw(st.sampled_from([
-        "Bearer ", "Bearer \u00e9\u00ff" + "A" * 5000, "Basic Zm9vOmJhcg==", "Bearer " + "x" * 9000,
-        "bearer  " + ADMIN_TOKEN + " x", "Bearer %00",
-    ]))
-    return {"method": method, "path": path, "query": query, "body": draw(bodies(op)),
-            "auth": auth, "garbage": garbage, "route": op.path}
+    if op.path == "/api/me/sign-out-everywhere" and auth == "token":
+        auth = "none"  # would end the fuzzing admin's own token and socket
+    garbage = draw(
+        st.sampled_from(
+            [
+                "Bearer ",
+                "Bearer \u00e9\u00ff" + "A" * 5000,
+                "Basic Zm9vOmJhcg==",
+                "Bearer " + "x" * 9000,
+                "bearer  " + ADMIN_TOKEN + " x",
+                "Bearer %00",
+            ]
+        )
+    )
+    return {
+        "method": method,
+        "path": path,
+        "query": query,
+        "body": draw(bodies(op)),
+        "auth": auth,
+        "garbage": garbage,
+        "route": op.path,
+    }
 
 
 async def rest_case(t: Target, http: aiohttp.ClientSession, case: dict[str, Any]) -> None:
@@ -705,8 +883,9 @@ async def rest_case(t: Target, http: aiohttp.ClientSession, case: dict[str, Any]
         headers["Authorization"] = case["garbage"]
     query = "&".join(f"{k}={v}" for k, v in case["query"].items())
     url = t.base_url + case["path"] + ("?" + query if query else "")
-    async with http.request(case["method"], aiohttp.client.URL(url, encoded=True),
-                            data=case["body"], headers=headers) as resp:
+    async with http.request(
+        case["method"], URL(url, encoded=True), data=case["body"], headers=headers
+    ) as resp:
         status, raw = resp.status, await resp.read()
         content_type = resp.content_type
     assert status < 500, (case, status, raw[:300])
@@ -731,8 +910,10 @@ async def rest_case(t: Target, http: aiohttp.ClientSession, case: dict[str, Any]
 
 def test_rest_routes(target: Target) -> None:
     async def document() -> dict[str, Any]:
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"{target.base_url}/api/openapi.json") as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{target.base_url}/api/openapi.json") as resp,
+        ):
             return await resp.json()  # type: ignore[no-any-return]
 
     ops = operations(target.run(document()))
@@ -757,40 +938,86 @@ REST_EXAMPLES: dict[str, dict[str, Any]] = {
     "LoginBody": {"username": "fuzz", "password": "not the password"},
     "MeUpdate": {"display_name": "Fuzz"},
     "PasswordChange": {"current_password": "wrong password", "new_password": "long enough pw"},
-    "AgentCreate": {"username": "newagent", "password": "long enough password",
-                    "display_name": "New", "role": "agent", "max_chats": 3},
+    "PasswordReset": {"password": "a one-time password"},
+    "AgentCreate": {
+        "username": "newagent",
+        "password": "long enough password",
+        "display_name": "New",
+        "role": "agent",
+        "max_chats": 3,
+    },
     "SendBody": {"text": "hi", "note": True},
     "TransferBody": {"agent_id": 1, "note": "see notes"},
     "CannedCreate": {"shortcut": "hi", "text": "canned"},
     "StartChatBody": {"text": "hello there"},
     "WebhookCreate": {"url": "https://127.0.0.1:9/hook", "topics": ["csat"]},
     "WebhookUpdate": {"enabled": False},
+    "ConversionReport": {
+        "conversion_id": "A-1",
+        "goal": "purchase",
+        "value": 10.0,
+        "customer_id": "c-1",
+    },
+    "CampaignDraft": {
+        "name": "Fuzz campaign",
+        "kind": "bot",
+        "rules": {"url_include": ["/products/**"]},
+        "variants": [{"key": "A", "weight": 1, "content": {"text": "Hello"}}],
+        "goal": {"type": "reply", "window_hours": 24},
+    },
+    "CampaignPatch": {"name": "Renamed"},
+    "PlanRequest": {"baseline": 0.05, "mde": 0.1, "daily_visitors": 1000},
+    "SegmentCreate": {"name": "Fuzz segment", "description": "d", "filter": SEGMENT_FILTER},
+    "SegmentUpdate": {"name": "Renamed", "filter": SEGMENT_FILTER},
+    "SegmentPreview": {"filter": SEGMENT_FILTER},
 }
 HOSTILE_BODIES = [
-    b"[" * 10_000 + b"]" * 10_000, fuzz.deep_json(10_000, "{").encode(), b"\xff\xfe",
-    b'{"a": "\xed\xa0\x80"}', b"x" * 70_000, b"{", b"",
+    b"[" * 10_000 + b"]" * 10_000,
+    fuzz.deep_json(10_000, "{").encode(),
+    b"\xff\xfe",
+    b'{"a": "\xed\xa0\x80"}',
+    b"x" * 70_000,
+    b"{",
+    b"",
 ]
 
 
 def test_rest_known_nasties(target: Target) -> None:
     """Every body route: nasty text in each string field, and hostile raw bodies."""
+
     async def document() -> dict[str, Any]:
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"{target.base_url}/api/openapi.json") as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{target.base_url}/api/openapi.json") as resp,
+        ):
             return await resp.json()  # type: ignore[no-any-return]
 
     with_body = [op for op in operations(target.run(document())) if op.body_schema]
     assert {op.body_schema for op in with_body} == set(REST_EXAMPLES)
     cases = []
     for op in with_body:
-        path = op.path.replace("{id}", str(target.conversation_id))
+        on_agent = op.path.startswith("/api/agents/{")
+        path = op.path.replace(
+            "{id}", str(target.victim_id if on_agent else target.conversation_id)
+        )
         example = REST_EXAMPLES[op.body_schema]  # type: ignore[index]
-        bodies = [fuzz.as_json({**example, key: nasty}).encode("utf-8", "surrogatepass")
-                  for key, value in example.items() if isinstance(value, str)
-                  for nasty in ("\ud800", "a\x00b", "\u200b", "x" * 5001)]
+        bodies = [
+            fuzz.as_json({**example, key: nasty}).encode("utf-8", "surrogatepass")
+            for key, value in example.items()
+            if isinstance(value, str)
+            for nasty in ("\ud800", "a\x00b", "\u200b", "x" * 5001)
+        ]
         for body in bodies + HOSTILE_BODIES:
-            cases.append({"method": op.method, "path": path, "query": {}, "body": body,
-                          "auth": "token", "route": op.path})
+            cases.append(
+                {
+                    "method": op.method,
+                    "path": path,
+                    "query": {},
+                    "body": body,
+                    "auth": "token",
+                    "route": op.path,
+                }
+            )
 
     async def run_all() -> None:
         async with aiohttp.ClientSession() as http:
@@ -809,8 +1036,10 @@ async def _session() -> aiohttp.ClientSession:
 
 # -- memory ---------------------------------------------------------------------------
 
-def test_memory_stays_flat(target: Target, record_property: Callable[[str, Any], None],
-                           capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_memory_stays_flat(
+    target: Target, record_property: Callable[[str, Any], None], capsys: pytest.CaptureFixture[str]
+) -> None:
     """The same barrage again (everything is warm now): RSS must not grow with it."""
     before = target.rss_kib()
     cases_before = sum(target.counts[k] for k in ("visitor", "agent", "auth", "raw", "rest"))
@@ -819,9 +1048,11 @@ def test_memory_stays_flat(target: Target, record_property: Callable[[str, Any],
     after = target.rss_kib()
     cases = sum(target.counts[k] for k in ("visitor", "agent", "auth", "raw", "rest"))
     growth = after - before
-    summary = (f"fuzz: {cases} cases ({dict(target.counts)}); RSS {target.rss_at_start} KiB "
-               f"at start, {before} KiB -> {after} KiB (+{growth} KiB) over the last "
-               f"{cases - cases_before} cases")
+    summary = (
+        f"fuzz: {cases} cases ({dict(target.counts)}); RSS {target.rss_at_start} KiB "
+        f"at start, {before} KiB -> {after} KiB (+{growth} KiB) over the last "
+        f"{cases - cases_before} cases"
+    )
     record_property("fuzz_summary", summary)
     with capsys.disabled():
         print("\n" + summary)

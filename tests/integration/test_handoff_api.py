@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -25,17 +24,9 @@ from chat_server.app import create_app
 from chat_server.db.models import TrackerOutbox
 from chat_server.settings import Settings
 from dev.devstack import ROOT, free_port
-from tests.integration.conftest import ADMIN_TOKEN, base, start_server
+from tests.integration.conftest import ADMIN_TOKEN, base, new_agent, start_server
 from tests.support.agents import PASSWORD, AgentClient, create_agent
 from tests.support.visitor import Visitor
-
-
-async def new_agent(srv: TestServer, name: str, status: str = "online", **kw: Any) -> AgentClient:
-    async with aiohttp.ClientSession() as http:
-        data = await create_agent(http, base(srv), ADMIN_TOKEN, name=name, **kw)
-    agent = await AgentClient(base(srv), data["username"]).login()
-    await agent.set_status(status)
-    return agent
 
 
 async def outbox_rows(database_url: str) -> int:
@@ -162,7 +153,8 @@ async def test_two_agents_accepting_at_once_exactly_one_wins(server: TestServer)
 async def test_transfer_with_a_note_the_visitor_never_sees(server: TestServer) -> None:
     visitor, cid = await bot_conversation(server)
     sam = await new_agent(server, "Sam", status="away")
-    kim = await new_agent(server, "Kim", status="away")
+    # Transfers go only to someone online with a free seat.
+    kim = await new_agent(server, "Kim", status="online")
     await kim.connect()
     try:
         await sam.ok("POST", f"/api/conversations/{cid}/accept")
@@ -548,6 +540,7 @@ async def test_first_start_creates_an_admin_with_a_one_time_password(tmp_path: P
     assert not password_file.exists()
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess: not the fast tier
 def test_create_agent_command(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     command = [

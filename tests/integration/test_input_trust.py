@@ -23,7 +23,8 @@ async def last_user_event(stack: Stack, visitor_id: str) -> dict[str, Any]:
     params = {"token": stack.config.rasa_token}
     async with aiohttp.ClientSession() as http, http.get(url, params=params) as resp:
         events = (await resp.json())["events"]
-    return [e for e in events if e["event"] == "user"][-1]
+    last: dict[str, Any] = [e for e in events if e["event"] == "user"][-1]
+    return last
 
 
 async def test_typed_intent_syntax_is_read_as_plain_text(live_stack: Stack) -> None:

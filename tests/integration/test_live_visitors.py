@@ -75,7 +75,9 @@ async def test_an_agent_starts_a_chat_with_a_live_visitor(server: TestServer) ->
         assert conversation["conversation"]["assigned_agent"]["id"] == agent.id
         row = (await live(agent))[visitor.visitor_id]
         assert row["conversation"] == {
-            "id": body["conversation_id"], "state": "assigned", "agent": "Kim"
+            "id": body["conversation_id"],
+            "state": "assigned",
+            "agent": "Kim",
         }
         # Starting again just adds a message to the same conversation.
         status, again = await agent.call(
@@ -105,6 +107,7 @@ async def test_hostile_start_chat_requests(server: TestServer) -> None:
         try:
             late = Visitor(rapport=True)
             await late.connect(base(server))
+            await late.sio.call("page_view", {"url": "http://127.0.0.1/"}, timeout=10)
             await late.close()
             await asyncio.sleep(0.2)
             status, body = await agent.call(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,7 +22,8 @@ from tests.support.visitor import Visitor
 # Rasa's tracker store table, in the same database.
 RASA_EVENTS = table("events", column("sender_id"))
 
-pytestmark = pytest.mark.stack
+# One worker runs the module (tests/conftest.py): its stack starts once per session.
+pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("memory")]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
 
 
-def texts(replies: list[dict]) -> str:
+def texts(replies: list[dict[str, Any]]) -> str:
     return " ".join(r.get("text") or "" for r in replies)
 
 
@@ -108,21 +110,32 @@ async def test_memory_survives_many_sessions_while_the_loaded_tracker_stays_boun
     engine = create_async_engine(stack.config.database_url)
     try:
         async with engine.connect() as conn:
-            replied = (await conn.execute(
-                select(InteractionEvent.data)
-                .where(InteractionEvent.visitor_id == visitor.visitor_id,
-                       InteractionEvent.type == "bot_replied")
-                .order_by(InteractionEvent.id)
-            )).scalars().all()
-            stored_events = (await conn.execute(
-                select(func.count()).select_from(RASA_EVENTS).where(
-                    RASA_EVENTS.c.sender_id == visitor.visitor_id)
-            )).scalar_one()
+            replied = (
+                (
+                    await conn.execute(
+                        select(InteractionEvent.data)
+                        .where(
+                            InteractionEvent.visitor_id == visitor.visitor_id,
+                            InteractionEvent.type == "bot_replied",
+                        )
+                        .order_by(InteractionEvent.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            stored_events = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(RASA_EVENTS)
+                    .where(RASA_EVENTS.c.sender_id == visitor.visitor_id)
+                )
+            ).scalar_one()
     finally:
         await engine.dispose()
     sizes = [d["tracker_events"] for d in replied]
     assert len(sizes) == 2 + 12 * len(small_talk) + 1
-    per_session = [sizes[2 + i * 4: 2 + (i + 1) * 4] for i in range(12)]
+    per_session = [sizes[2 + i * 4 : 2 + (i + 1) * 4] for i in range(12)]
     assert per_session[-1] == per_session[0], per_session  # same turns, same tracker size
     assert max(sizes) < 80, sizes
     assert stored_events > 5 * max(sizes)

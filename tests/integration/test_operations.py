@@ -15,8 +15,10 @@ from tests.support.visitor import Visitor
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus text format (0 when absent)."""
     wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = rf"^{re.escape(name)}(\{{{re.escape(wanted)}\}})? (\S+)$" if wanted else (
-        rf"^{re.escape(name)} (\S+)$"
+    pattern = (
+        rf"^{re.escape(name)}(\{{{re.escape(wanted)}\}})? (\S+)$"
+        if wanted
+        else (rf"^{re.escape(name)} (\S+)$")
     )
     for line in text.splitlines():
         match = re.match(pattern, line)
@@ -26,9 +28,10 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 async def scrape(server: TestServer, **headers: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{base(server)}/metrics", headers=headers
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{base(server)}/metrics", headers=headers) as resp,
+    ):
         return resp.status, await resp.text()
 
 

@@ -21,16 +21,20 @@ async def add_tracker_rows(database_url: str, sender_id: str) -> None:
     """Rows shaped like Rasa's SQLTrackerStore `events` table (Rasa is not running here)."""
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY,"
-            " sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,"
-            " timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
-        ))
+        await conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY,"
+                " sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,"
+                " timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
+            )
+        )
         data = json.dumps({"event": "slot", "name": "name", "value": "Priya"})
         for i, sender in enumerate([sender_id, sender_id, "someone-else"]):
             await conn.execute(
-                text("INSERT INTO events (id, sender_id, type_name, timestamp, data)"
-                     " VALUES (:i, :s, 'slot', :t, :d)"),
+                text(
+                    "INSERT INTO events (id, sender_id, type_name, timestamp, data)"
+                    " VALUES (:i, :s, 'slot', :t, :d)"
+                ),
                 {"i": i + 1, "s": sender, "t": float(i), "d": data},
             )
     await engine.dispose()
@@ -92,6 +96,7 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
 async def test_api_requires_the_admin_token(server: TestServer, headers: dict[str, str]) -> None:
     visitor = Visitor()
     await visitor.connect(base(server))
+    await visitor.say("hi")  # something stored to export
     async with aiohttp.ClientSession(headers=headers) as http:
         async with http.get(f"{base(server)}/api/visitors/{visitor.visitor_id}/export") as resp:
             assert resp.status == 401

@@ -24,7 +24,8 @@ from dev.devstack import Stack, free_port, local_config
 from tests.conftest import trained_model
 from tests.support.visitor import Visitor
 
-pytestmark = pytest.mark.stack
+# One worker runs the module (tests/conftest.py): its stack starts once per session.
+pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("process_hardening")]
 
 SECRET_FILES = ("secret_key", "rasa_token", "admin_token", "identity_secret")
 
@@ -36,8 +37,11 @@ def var(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(var: Path) -> Iterator[Stack]:
-    environ = {"PORT": str(free_port()), "RASA_PORT": str(free_port()),
-               "ACTION_PORT": str(free_port())}
+    environ = {
+        "PORT": str(free_port()),
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+    }
     old_umask = os.umask(0o022)
     try:
         config = local_config(var, trained_model(), environ)
@@ -95,9 +99,7 @@ def test_no_secret_in_any_process_arguments(stack: Stack, var: Path) -> None:
             assert "launch_rasa.py" in cmdline
 
 
-def test_each_process_has_only_its_own_secrets_and_a_private_umask(
-    stack: Stack, var: Path
-) -> None:
+def test_each_process_has_only_its_own_secrets_and_a_private_umask(stack: Stack, var: Path) -> None:
     secrets = secret_values(stack, var)
     allowed = {
         "chat": {"SECRET_KEY", "RASA_TOKEN", "ADMIN_TOKEN", "IDENTITY_SECRET"},
@@ -163,8 +165,11 @@ def non_loopback_address() -> str | None:
 
 def test_rasa_and_action_server_listen_on_loopback_only(stack: Stack) -> None:
     c = stack.config
-    for name, port in (("rasa", c.rasa_port), ("action server", c.action_port),
-                       ("chat server", c.chat_port)):
+    for name, port in (
+        ("rasa", c.rasa_port),
+        ("action server", c.action_port),
+        ("chat server", c.chat_port),
+    ):
         # 0100007F is 127.0.0.1 as the kernel prints it (little-endian hex).
         assert listening_addresses(port) == {"0100007F"}, f"{name} listens beyond loopback"
     address = non_loopback_address()
@@ -188,8 +193,11 @@ def test_secrets_database_and_logs_are_private(stack: Stack, var: Path) -> None:
         **{log_dir / name: 0o600 for name in logs},
         **{var / name: 0o600 for name in database},
     }
-    wrong = {str(path.relative_to(var)): oct(mode(path)) for path in expected
-             if mode(path) != expected[path]}
+    wrong = {
+        str(path.relative_to(var)): oct(mode(path))
+        for path in expected
+        if mode(path) != expected[path]
+    }
     assert wrong == {}
 
 

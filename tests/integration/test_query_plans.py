@@ -26,7 +26,7 @@ def unindexed_scans(plan: list[str]) -> list[str]:
     for i, line in enumerate(plan):
         if "Scan" in line and any(f" on {t}" in line for t in OUR_TABLES):
             details = []
-            for following in plan[i + 1:]:
+            for following in plan[i + 1 :]:
                 if "->" in following:
                     break
                 details.append(following)
@@ -65,20 +65,24 @@ async def test_hot_path_queries_use_indexes(server: TestServer) -> None:
 
     statements = [(s, p) for s, p in captured if any(t in s for t in OUR_TABLES)]
     assert len(statements) >= 4, statements
-    problems = []
+    problems: list[tuple[str, object]] = []
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             for statement, params in statements:
                 plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()
-                scans = [row[-1] for row in plan if str(row[-1]).startswith("SCAN")
-                         and any(t in str(row[-1]) for t in OUR_TABLES)]
+                scans = [
+                    row[-1]
+                    for row in plan
+                    if str(row[-1]).startswith("SCAN")
+                    and any(t in str(row[-1]) for t in OUR_TABLES)
+                ]
                 if scans:
                     problems.append((statement, scans))
         else:
             await conn.exec_driver_sql("SET enable_seqscan = off")
             for statement, params in statements:
                 explained = await conn.exec_driver_sql("EXPLAIN " + statement, params)
-                plan = [r[0] for r in explained.all()]
-                if unindexed_scans(plan):
-                    problems.append((statement, "\n".join(plan)))
+                lines: list[str] = [r[0] for r in explained.all()]
+                if unindexed_scans(lines):
+                    problems.append((statement, "\n".join(lines)))
     assert not problems, problems

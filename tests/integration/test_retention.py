@@ -93,22 +93,29 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
         for vid in ("gone", "waiting", "active"):
             session.add(InteractionEvent(type="old", visitor_id=vid, data={}, created_at=OLD))
             session.add(TrackerOutbox(visitor_id=vid, events=[], created_at=OLD))
-            session.add(
-                Followup(visitor_id=vid, email="a@b.io", message="m", created_at=OLD)
-            )
+            session.add(Followup(visitor_id=vid, email="a@b.io", message="m", created_at=OLD))
         session.add(
             InteractionEvent(type="recent", visitor_id="active", data={}, created_at=RECENT)
         )
         session.add(TrackerOutbox(visitor_id="active", events=[], created_at=RECENT))
         session.add(Followup(visitor_id="active", email="a@b.io", message="m", created_at=RECENT))
-        hook = WebhookEndpoint(url="https://example.com/h", topics=["csat"], secret="s",
-                               created_at=OLD)
+        hook = WebhookEndpoint(
+            url="https://example.com/h", topics=["csat"], secret="s", created_at=OLD
+        )
         session.add(hook)
         await session.flush()
         for at in (OLD, RECENT):
-            session.add(WebhookDelivery(endpoint_id=hook.id, visitor_id="active", topic="csat",
-                                        payload={}, status="delivered", next_attempt_at=at,
-                                        created_at=at))
+            session.add(
+                WebhookDelivery(
+                    endpoint_id=hook.id,
+                    visitor_id="active",
+                    topic="csat",
+                    payload={},
+                    status="delivered",
+                    next_attempt_at=at,
+                    created_at=at,
+                )
+            )
         for vid in ("gone", "waiting", "active"):
             for i in range(3):
                 await session.execute(
@@ -169,7 +176,9 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
     assert after["visitors"] == {"waiting", "active"}
     # Open conversations stay however old; the active visitor's recent one too.
     assert after["conversations"] == {
-        ids["waiting_queued"], ids["waiting_assigned"], ids["active_recent"]
+        ids["waiting_queued"],
+        ids["waiting_assigned"],
+        ids["active_recent"],
     }
     assert after["messages"] == 2 + 1 + 2
     assert after["events"] == {"recent"}

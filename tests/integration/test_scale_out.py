@@ -14,70 +14,25 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
 
 from dev.devstack import Stack, free_port
-from tests.support.agents import AgentClient, create_agent
+from tests.support.agents import AgentClient
+from tests.support.cluster import agent_on_node_b, hand_over, node_a, node_b, say_quietly
 from tests.support.rasa_sessions import rasa_tracker
 from tests.support.redis_server import RedisServer
 from tests.support.visitor import Visitor
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
-def node_a(cluster: Stack) -> str:
-    return cluster.config.chat_urls[0]
-
-
-def node_b(cluster: Stack) -> str:
-    return cluster.config.chat_urls[1]
-
-
-@asynccontextmanager
-async def online_agent(cluster: Stack, name: str = "Bea") -> AsyncIterator[AgentClient]:
-    """An online agent whose console is connected to node B."""
-    async with aiohttp.ClientSession() as http:
-        data = await create_agent(
-            http, node_b(cluster), cluster.config.admin_token, name=name, max_chats=10
-        )
-    client = await AgentClient(node_b(cluster), data["username"]).login()
-    await client.connect()
-    await client.set_status("online")
-    try:
-        yield client
-    finally:
-        # Leave the shared cluster as found: nothing assigned (it would be
-        # requeued to the next agent who comes online), and offline.
-        mine = (await client.ok("GET", "/api/conversations?view=mine"))["conversations"]
-        for conversation in mine:
-            await client.call("POST", f"/api/conversations/{conversation['id']}/resolve")
-        await client.set_status("offline")
-        await client.close()
-
 
 @pytest.fixture
 async def agent(cluster: Stack) -> AsyncIterator[AgentClient]:
-    async with online_agent(cluster) as client:
+    async with agent_on_node_b(cluster) as client:
         yield client
-
-
-async def say_quietly(visitor: Visitor, text: str) -> None:
-    await visitor.sio.emit("user_uttered", {"message": text, "session_id": visitor.session_id})
-
-
-async def hand_over(visitor: Visitor, agent: AgentClient) -> int:
-    """The visitor (on node A) asks for a person; the agent on node B gets the chat."""
-    await visitor.say("hi")
-    mark = len(visitor.log)
-    await say_quietly(visitor, "I want to talk to a human")
-    assignment = await agent.wait_for(
-        "assignment", lambda a: a["conversation"]["visitor_id"] == visitor.visitor_id
-    )
-    await visitor.wait_for("handoff_status", lambda s: s["state"] == "assigned", after=mark)
-    return int(assignment["conversation"]["id"])
 
 
 async def agent_says(agent: AgentClient, cid: int, text: str) -> int:
@@ -166,7 +121,7 @@ async def test_a_console_that_has_just_connected_to_node_b_gets_the_handoff(
     await visitor.connect(node_a(cluster))
     try:
         await visitor.say("hi")
-        async with online_agent(cluster, "Nia") as agent:
+        async with agent_on_node_b(cluster, "Nia") as agent:
             await say_quietly(visitor, "I want to talk to a human")
             assignment = await agent.wait_for(
                 "assignment", lambda a: a["conversation"]["visitor_id"] == visitor.visitor_id
@@ -298,8 +253,14 @@ async def test_two_rasa_processes_share_a_conversation_in_order(cluster: Stack) 
     visitor = Visitor(rapport=True)
     await visitor.connect(node_a(cluster))
     try:
-        sent = ["hello", "how much is shipping?", "what is your return policy?",
-                "do you sell shoes?", "thanks", "bye"]
+        sent = [
+            "hello",
+            "how much is shipping?",
+            "what is your return policy?",
+            "do you sell shoes?",
+            "thanks",
+            "bye",
+        ]
         for text in sent:  # without waiting: the chat server keeps them in order
             await say_quietly(visitor, text)
         tracker: dict[str, Any] = {}
@@ -309,7 +270,7 @@ async def test_two_rasa_processes_share_a_conversation_in_order(cluster: Stack) 
             if len(user_turns(tracker)) >= len(sent):
                 break
             await asyncio.sleep(0.2)
-        assert user_turns(tracker)[-len(sent):] == sent
+        assert user_turns(tracker)[-len(sent) :] == sent
     finally:
         await visitor.close()
     after = await rasa_requests(node_a(cluster))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,7 +18,7 @@ from tests.support.visitor import Visitor
 pytestmark = pytest.mark.stack
 
 
-def product_cards(replies: list[dict]) -> list[dict]:
+def product_cards(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         p
         for r in replies
@@ -101,7 +102,8 @@ async def test_concurrent_messages_from_one_visitor_keep_their_order(live_stack:
     await asyncio.sleep(1)
     await visitor.close()
     rows = await stored_messages(
-        live_stack.config.database_url, visitor.session_id.split(".")[0]  # type: ignore[union-attr]
+        live_stack.config.database_url,
+        visitor.session_id.split(".")[0],  # type: ignore[union-attr]
     )
     assert [r.text for r in rows if r.direction == "visitor"] == texts
 
@@ -115,7 +117,7 @@ async def test_card_clicks_reach_the_bot_and_the_profile(live_stack: Stack) -> N
         "card_clicked", {"session_id": visitor.session_id, "product_id": clicked}
     )
 
-    async def clicked_in_profile() -> list:
+    async def clicked_in_profile() -> list[Any]:
         for _ in range(50):
             engine = create_async_engine(live_stack.config.database_url)
             async with engine.connect() as conn:
@@ -125,7 +127,8 @@ async def test_card_clicks_reach_the_bot_and_the_profile(live_stack: Stack) -> N
                 row = result.scalar_one()
             await engine.dispose()
             if row.get("products_clicked"):
-                return row["products_clicked"]
+                clicked_ids: list[Any] = row["products_clicked"]
+                return clicked_ids
             await asyncio.sleep(0.1)
         return []
 

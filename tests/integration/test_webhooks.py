@@ -6,6 +6,7 @@ In-process chat server (Rasa absent: the apology is a bot turn too)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -37,12 +38,14 @@ class Receiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()  # ends the slow handlers' wait at teardown
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.received.append((time.monotonic(), dict(request.headers), body))
         if self.delay:
-            await asyncio.sleep(self.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.delay)
         return web.Response(status=500 if self.fail else 204)
 
     async def start(self) -> None:
@@ -53,6 +56,7 @@ class Receiver:
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -78,18 +82,22 @@ async def hooked(database_url: str) -> AsyncIterator[TestServer]:
 
 
 async def register(srv: TestServer, url: str, topics: list[str]) -> tuple[dict[str, Any], str]:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{base(srv)}/api/webhooks", json={"url": url, "topics": topics}, headers=OPERATOR
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base(srv)}/api/webhooks", json={"url": url, "topics": topics}, headers=OPERATOR
+        ) as resp,
+    ):
         assert resp.status == 201, await resp.text()
         data = await resp.json()
     return data["webhook"], data["secret"]
 
 
 async def deliveries(srv: TestServer, webhook_id: int) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{base(srv)}/api/webhooks/{webhook_id}/deliveries", headers=OPERATOR
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{base(srv)}/api/webhooks/{webhook_id}/deliveries", headers=OPERATOR) as resp,
+    ):
         assert resp.status == 200
         return list((await resp.json())["deliveries"])
 
@@ -114,8 +122,11 @@ async def test_a_visitor_turn_is_delivered_signed(hooked: TestServer, receiver: 
         await visitor.close()
     # conversation.created, the visitor's message, the bot's (apology) turn
     await until(lambda: len(receiver.received) >= 3, "three deliveries")
-    assert sorted(receiver.topics()) == ["conversation.created", "message.created",
-                                         "message.created"]
+    assert sorted(receiver.topics()) == [
+        "conversation.created",
+        "message.created",
+        "message.created",
+    ]
     for _, headers, body in receiver.received:
         # The receiver's check, by hand: HMAC-SHA256(secret, "<timestamp>.<body>").
         expected = hmac.new(
@@ -135,6 +146,7 @@ async def test_a_visitor_turn_is_delivered_signed(hooked: TestServer, receiver: 
     assert all(d["attempts"] == 1 and d["last_status"] == 204 for d in log)
 
 
+@pytest.mark.slow
 async def test_a_failing_endpoint_is_retried_with_growing_delays(
     hooked: TestServer, receiver: Receiver
 ) -> None:
@@ -188,12 +200,11 @@ async def test_a_slow_or_dead_endpoint_never_delays_the_chat(
     assert took < 5 and second < 5, (took, second)
 
 
-async def test_pending_deliveries_survive_a_restart(
-    database_url: str, receiver: Receiver
-) -> None:
+async def test_pending_deliveries_survive_a_restart(database_url: str, receiver: Receiver) -> None:
     receiver.fail = True
-    srv = await start_server(database_url, webhook_allow_private=True,
-                             webhook_retry_base_seconds=0.3)
+    srv = await start_server(
+        database_url, webhook_allow_private=True, webhook_retry_base_seconds=0.3
+    )
     try:
         webhook, _ = await register(srv, receiver.url, ["conversation.created"])
         visitor = Visitor(rapport=True)
@@ -205,8 +216,9 @@ async def test_pending_deliveries_survive_a_restart(
         await srv.close()
     receiver.fail = False
     attempts = len(receiver.received)
-    srv = await start_server(database_url, webhook_allow_private=True,
-                             webhook_retry_base_seconds=0.3)
+    srv = await start_server(
+        database_url, webhook_allow_private=True, webhook_retry_base_seconds=0.3
+    )
     try:
         await until(lambda: len(receiver.received) > attempts, "the delivery after the restart")
         for _ in range(50):
@@ -236,9 +248,10 @@ async def test_pending_deliveries_survive_a_restart(
 async def test_hostile_webhook_configuration_is_refused(
     server: TestServer, body: dict[str, Any], says: str
 ) -> None:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{base(server)}/api/webhooks", json=body, headers=OPERATOR
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base(server)}/api/webhooks", json=body, headers=OPERATOR) as resp,
+    ):
         assert resp.status == 400, await resp.text()
         error = await resp.json()
     assert says in error["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -111,7 +113,11 @@ class AgentClient(EventLog):
         ):
             self.sio.on(name, self._recorder(name), namespace="/agent")
         await self.sio.connect(
-            self.base_url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"]
+            self.base_url,
+            namespaces=["/agent"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=10,  # python-socketio's default of 1 s is short on a loaded machine
         )
 
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
@@ -139,3 +145,37 @@ class AgentClient(EventLog):
         if self.sio is not None and self.sio.connected:
             await self.sio.disconnect()
         await self.http.close()
+
+
+async def admin_and_victim(
+    base_url: str, admin_token: str, name: str
+) -> tuple[AgentClient, dict[str, Any]]:
+    """An admin called ``name``, logged in, and a plain agent for it to act on (its JSON)."""
+    async with aiohttp.ClientSession() as http:
+        admin = await create_agent(http, base_url, admin_token, name=name, role="admin")
+        victim = await create_agent(http, base_url, admin_token, name="Victim")
+    return await AgentClient(base_url, admin["username"]).login(), victim
+
+
+@asynccontextmanager
+async def online_agent(
+    base_url: str, admin_token: str, name: str, max_chats: int
+) -> AsyncIterator[AgentClient]:
+    """A new agent, online with its console connected to ``base_url``.
+
+    On exit it leaves a shared server as found: nothing assigned (it would be
+    requeued to the next agent who comes online), and offline.
+    """
+    async with aiohttp.ClientSession() as http:
+        data = await create_agent(http, base_url, admin_token, name=name, max_chats=max_chats)
+    client = await AgentClient(base_url, data["username"]).login()
+    await client.connect()
+    await client.set_status("online")
+    try:
+        yield client
+    finally:
+        mine = (await client.ok("GET", "/api/conversations?view=mine"))["conversations"]
+        for conversation in mine:
+            await client.call("POST", f"/api/conversations/{conversation['id']}/resolve")
+        await client.set_status("offline")
+        await client.close()

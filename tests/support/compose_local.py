@@ -51,7 +51,10 @@ def resolved_config(env: Mapping[str, str]) -> dict[str, Any]:
     assert exe, "docker-compose is not installed (make test installs it)"
     result = subprocess.run(
         [exe, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, env={**os.environ, **env}, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
@@ -196,7 +199,8 @@ class LocalCompose:
     def nginx(self, service: str) -> list[str]:
         spec = self.config["services"][service]
         conf = next(
-            self.mount(m)[0] for m in spec.get("volumes") or []
+            self.mount(m)[0]
+            for m in spec.get("volumes") or []
             if self.mount(m)[1] == "/etc/nginx/nginx.conf"
         )
         text = self.map_text(service, conf.read_text())
@@ -212,8 +216,12 @@ class LocalCompose:
         args, cwd = self.command(service)
         with open(self.tmp / f"{service}.log", "ab") as log:
             self.procs[service] = subprocess.Popen(
-                args, cwd=cwd, env=self.environment(service), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                args,
+                cwd=cwd,
+                env=self.environment(service),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def healthy(self, service: str) -> bool:

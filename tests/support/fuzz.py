@@ -16,9 +16,34 @@ from hypothesis import strategies as st
 # encodable), NUL and other controls, invisible and direction-changing
 # characters, a combining mark, an emoji outside the BMP, a BOM.
 NASTY_CHARS = [
-    "\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x01", "\x1b", "\x7f", "\x85",
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u202e", "\u2028",
-    "\u0301", "\U0001f600", "\r", "\n", "\t", "\\", '"', "<", "'", "%", "{",
+    "\ud800",
+    "\udbff",
+    "\udc00",
+    "\udfff",
+    "\x00",
+    "\x01",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u202e",
+    "\u2028",
+    "\u0301",
+    "\U0001f600",
+    "\r",
+    "\n",
+    "\t",
+    "\\",
+    '"',
+    "<",
+    "'",
+    "%",
+    "{",
 ]
 
 # Lengths near the limits: a visitor message (2,000), agent text (5,000),
@@ -26,7 +51,17 @@ NASTY_CHARS = [
 LIMIT_LENGTHS = [63, 64, 65, 100, 101, 200, 201, 1000, 1001, 1999, 2000, 2001, 5000, 5001, 30000]
 
 BIG_INTS = [
-    0, -1, 2**31, 2**53 + 1, 2**62, 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30, -(10**30),
+    0,
+    -1,
+    2**31,
+    2**53 + 1,
+    2**62,
+    2**63 - 1,
+    2**63,
+    -(2**63) - 1,
+    2**64,
+    10**30,
+    -(10**30),
 ]
 
 
@@ -51,8 +86,11 @@ def text_values() -> st.SearchStrategy[str]:
     only_nasty = st.lists(st.sampled_from(NASTY_CHARS), min_size=1, max_size=5).map("".join)
     spliced = st.builds(
         "".join,
-        st.tuples(st.sampled_from(["", "hello ", "a.b", "x@example.com"]), only_nasty,
-                  st.sampled_from(["", " world", ".sig"])),
+        st.tuples(
+            st.sampled_from(["", "hello ", "a.b", "x@example.com"]),
+            only_nasty,
+            st.sampled_from(["", " world", ".sig"]),
+        ),
     )
     return st.one_of(
         nasty_text(), only_nasty, spliced, long_text(), st.sampled_from(["", " ", "\u200b\u200b"])
@@ -83,8 +121,9 @@ def json_values(binary: bool = True) -> st.SearchStrategy[Any]:
         leaves(binary),
         lambda children: st.one_of(
             st.lists(children, max_size=4),
-            st.dictionaries(st.one_of(nasty_text(12), st.sampled_from(FIELD_NAMES)),
-                            children, max_size=4),
+            st.dictionaries(
+                st.one_of(nasty_text(12), st.sampled_from(FIELD_NAMES)), children, max_size=4
+            ),
         ),
         max_leaves=12,
     )
@@ -92,10 +131,35 @@ def json_values(binary: bool = True) -> st.SearchStrategy[Any]:
 
 # Field names the protocol uses, so random objects sometimes hit real fields.
 FIELD_NAMES = [
-    "message", "session_id", "customData", "page_url", "typing", "conversation_id", "score",
-    "comment", "product_id", "identity", "user_id", "user_hash", "name", "email", "rapport",
-    "text", "note", "status", "token", "agent_id", "username", "password", "display_name",
-    "role", "max_chats", "shortcut", "notify_mode", "current_password", "new_password",
+    "message",
+    "session_id",
+    "customData",
+    "page_url",
+    "typing",
+    "conversation_id",
+    "score",
+    "comment",
+    "product_id",
+    "identity",
+    "user_id",
+    "user_hash",
+    "name",
+    "email",
+    "rapport",
+    "text",
+    "note",
+    "status",
+    "token",
+    "agent_id",
+    "username",
+    "password",
+    "display_name",
+    "role",
+    "max_chats",
+    "shortcut",
+    "notify_mode",
+    "current_password",
+    "new_password",
 ]
 
 

@@ -14,6 +14,9 @@ GENEROUS_LIMITS_ENV = {
     "RATE_LIMIT_SIGNALS": "1000/second",
     "RATE_LIMIT_TRACK": "1000/second",
     "RATE_LIMIT_LOGINS": "1000/minute",
-    "RATE_LIMIT_LOGINS_PER_IP": "100000/hour",
+    "RATE_LIMIT_LOGIN_FAILURES_PER_IP": "100000/hour",
     "MAX_CONNECTIONS_PER_IP": "1000000",
+    # Load generators open hundreds of connections at once from one address.
+    "HTTP_MAX_HANDSHAKING": "100000",
+    "HTTP_MAX_HANDSHAKING_PER_IP": "100000",
 }

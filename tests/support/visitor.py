@@ -9,6 +9,10 @@ from typing import Any
 import socketio
 
 from tests.support.events import EventLog
+from tests.support.sequence import Position
+
+# Seconds to wait for the Socket.IO namespace handshake (python-socketio's default: 1).
+WAIT_TIMEOUT = 10
 
 
 class Visitor(EventLog):
@@ -17,7 +21,9 @@ class Visitor(EventLog):
     def __init__(self, rapport: bool = False, reconnect: bool = False) -> None:
         """``rapport=True`` announces the Rapport capability (extension events);
         ``reconnect=True`` reconnects after a drop and resumes the session from
-        the last message id seen, as the widget does."""
+        its position (the highest ``seq`` up to which it holds every message,
+        and the last message id seen for servers without ``seq``), as the
+        widget does; a live message that skips ahead asks for the gap."""
         self.rapport = rapport
         # python-socketio does not reconnect after the server closed the
         # connection (a restart); the widget does, and so does this client.
@@ -28,6 +34,8 @@ class Visitor(EventLog):
         self._reconnecting: asyncio.Task[None] | None = None
         self.confirmed = asyncio.Event()
         self.last_message_id = 0
+        self.position = Position()
+        self._asked_at = 0.0
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
         self.received: list[str] = []  # every event name, in order
@@ -43,6 +51,8 @@ class Visitor(EventLog):
             "csat_request",
             "csat_recorded",
             "resync",
+            "campaign_watch",
+            "campaign_shown",
         ):
             self.sio.on(name, self._recorder(name))
 
@@ -60,7 +70,9 @@ class Visitor(EventLog):
         while not self.closing and not self.sio.connected:
             await asyncio.sleep(0.2)
             try:
-                await self.sio.connect(self.base_url, transports=["websocket"])
+                await self.sio.connect(
+                    self.base_url, transports=["websocket"], wait_timeout=WAIT_TIMEOUT
+                )
             # ValueError: the client is still winding the old connection down.
             except (socketio.exceptions.ConnectionError, ValueError):
                 continue
@@ -68,9 +80,11 @@ class Visitor(EventLog):
     async def _resume(self) -> None:
         if self.session_id is None:
             return  # the first connect: connect() asks for the session
+        self._asked_at = time.perf_counter()
         request: dict[str, Any] = {
             "session_id": self.session_id,
             "last_message_id": self.last_message_id,
+            "after_seq": self.position.value,
         }
         if self.rapport:
             request["rapport"] = 1
@@ -83,32 +97,53 @@ class Visitor(EventLog):
                 self.confirmed.set()
             if isinstance(data, dict) and isinstance(data.get("message_id"), int):
                 self.last_message_id = max(self.last_message_id, data["message_id"])
+            gap = False
+            if name == "bot_uttered" and isinstance(data, dict):
+                self.position.offer(data.get("seq"))
+                gap = self.position.gap
             if name == "history" and isinstance(data, dict):
                 for item in data.get("messages") or []:
                     self.last_message_id = max(self.last_message_id, item.get("id") or 0)
+                    self.position.offer(item.get("seq"))
+                after = data.get("after_seq")
+                self.position.covered(
+                    after if isinstance(after, int) else self.position.value,
+                    data.get("through_seq"),
+                )
             self.received.append(name)
             self.log.append((name, data))
             self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
-            if name == "resync" and self.reconnect:
-                # The server's nodes lost touch: ask for what we missed, as the widget does.
+            if gap and time.perf_counter() - self._asked_at < 1:
+                gap = False  # asked a moment ago (the widget waits 2 s)
+            if (name == "resync" or gap) and self.reconnect:
+                # The server's nodes lost touch, or a message skipped ahead:
+                # ask for what follows our position, as the widget does.
                 await self._resume()
 
         return record
 
     async def connect(
-        self, base_url: str, session_id: str | None = None, identity: dict[str, Any] | None = None
+        self,
+        base_url: str,
+        session_id: str | None = None,
+        identity: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Connect and request a session; return the session_confirm payload."""
         self.base_url = base_url
-        await self.sio.connect(base_url, transports=["websocket"])
+        # The namespace handshake may take over the client's default 1 s on a
+        # loaded machine (seen under the full suite): wait longer.
+        await self.sio.connect(
+            base_url, headers=headers or {}, transports=["websocket"], wait_timeout=WAIT_TIMEOUT
+        )
         request: dict[str, Any] = {"session_id": session_id}
         if self.rapport:
             request["rapport"] = 1
         if identity is not None:
             request["identity"] = identity
         await self.sio.emit("session_request", request)
-        confirm = await self.next("session_confirm")
+        confirm: dict[str, Any] = await self.next("session_confirm")
         self.session_id = confirm["session_id"]
         return confirm
 

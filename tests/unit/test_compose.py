@@ -12,8 +12,15 @@ import yaml
 from dev.devstack import ROOT
 
 SERVICES = {
-    "postgres", "redis", "migrate", "action_server", "rasa_1", "rasa_2",
-    "chat_server_1", "chat_server_2", "proxy",
+    "postgres",
+    "redis",
+    "migrate",
+    "action_server",
+    "rasa_1",
+    "rasa_2",
+    "chat_server_1",
+    "chat_server_2",
+    "proxy",
 }
 BACKEND_ONLY = ("postgres", "redis", "migrate", "action_server", "rasa_1", "rasa_2")
 CHAT_NODES = ("chat_server_1", "chat_server_2")
@@ -27,7 +34,10 @@ def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         )
     return subprocess.run(
         [exe, "-f", str(ROOT / "docker-compose.yml"), *args],
-        capture_output=True, text=True, env={**os.environ, **env}, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
     )
 
 
@@ -45,6 +55,7 @@ SECRETS = {
     "RASA_TOKEN": "rasa-token-" + "t" * 16,
     "IDENTITY_SECRET": "identity-" + "i" * 32,
     "POSTGRES_PASSWORD": "pg-password-" + "p" * 8,
+    "ADMIN_TOKEN": "admin-token-" + "a" * 32,
 }
 
 
@@ -64,6 +75,8 @@ def test_compose_file_is_valid_and_complete() -> None:
         assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert env["RASA_URL"].split(",") == ["http://rasa_1:5005", "http://rasa_2:5005"]
         assert env["REDIS_URL"].startswith("redis://redis:")
+        # The operator's token reaches every node (create agents over /api).
+        assert env["ADMIN_TOKEN"] == SECRETS["ADMIN_TOKEN"]
     for rasa in ("rasa_1", "rasa_2"):
         assert config["services"][rasa]["environment"]["LOCK_STORE_URL"].startswith("redis://")
 

@@ -43,7 +43,9 @@ async def test_an_exception_is_logged_and_answered_without_details(
     with caplog.at_level(logging.ERROR):
         ack = await ns.trigger_event("boom", "s1", {"x": 1})
     assert ack == {
-        "ok": False, "code": "internal_error", "message": INTERNAL_MESSAGE,
+        "ok": False,
+        "code": "internal_error",
+        "message": INTERNAL_MESSAGE,
     }
     assert ns.sent == [("error", {"code": "internal_error", "message": INTERNAL_MESSAGE}, "s1")]
     assert "hunter2" in caplog.text  # the operator sees the cause; the client does not

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from chat_server.hours import SupportHours
 from chat_server.protocol.visitor import split_for_plain_clients
 from chat_server.rasa_client import RasaReply
-from chat_server.services.conversations import read_reply
-from chat_server.services.handoff import TRANSITIONS
-from chat_server.services.hours import SupportHours
+from chat_server.services.bot_turns import read_reply
+from chat_server.services.handoff_rules import TRANSITIONS
 
 
 def test_control_payloads_are_consumed_and_never_shown() -> None:
-    turn = read_reply(RasaReply(messages=[
-        {"recipient_id": "v", "text": "I'm really sorry about that."},
-        {"recipient_id": "v", "custom": {"handoff": {"reason": "complaint"}}},
-        {"recipient_id": "v", "custom": {"privacy": {"forget": True}}},
-    ], intent="complain"))
+    turn = read_reply(
+        RasaReply(
+            messages=[
+                {"recipient_id": "v", "text": "I'm really sorry about that."},
+                {"recipient_id": "v", "custom": {"handoff": {"reason": "complaint"}}},
+                {"recipient_id": "v", "custom": {"privacy": {"forget": True}}},
+            ],
+            intent="complain",
+        )
+    )
     assert turn.outgoing == [{"text": "I'm really sorry about that."}]
     assert turn.handoff_reason == "complaint" and turn.forget and not turn.fallback
 
@@ -28,14 +34,19 @@ def test_an_unknown_handoff_reason_from_the_bot_is_recorded_as_requested() -> No
     assert turn.handoff_reason == "requested" and turn.outgoing == []
 
 
-@pytest.mark.parametrize("intent,control,fallback", [
-    ("nlu_fallback", None, True),
-    ("out_of_scope", None, True),
-    ("greet", {"fallback": True}, True),  # the core fallback action says so
-    ("greet", None, False),
-])
-def test_what_counts_as_the_bot_failing(intent: str, control: dict | None, fallback: bool) -> None:
-    messages: list[dict] = [{"text": "..."}]
+@pytest.mark.parametrize(
+    "intent,control,fallback",
+    [
+        ("nlu_fallback", None, True),
+        ("out_of_scope", None, True),
+        ("greet", {"fallback": True}, True),  # the core fallback action says so
+        ("greet", None, False),
+    ],
+)
+def test_what_counts_as_the_bot_failing(
+    intent: str, control: dict[str, Any] | None, fallback: bool
+) -> None:
+    messages: list[dict[str, Any]] = [{"text": "..."}]
     if control:
         messages.append({"custom": control})
     assert read_reply(RasaReply(messages=messages, intent=intent)).fallback is fallback
@@ -63,9 +74,15 @@ def test_support_hours() -> None:
     assert weekend.is_open(datetime(2026, 11, 22, 23, 59, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("spec", [
-    "weekdays 9-5", "mon-fri 17:00-09:00", "mon-fri 09:00-17:00 Mars/Olympus", "fun 09:00-10:00",
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "weekdays 9-5",
+        "mon-fri 17:00-09:00",
+        "mon-fri 09:00-17:00 Mars/Olympus",
+        "fun 09:00-10:00",
+    ],
+)
 def test_bad_support_hours_are_refused_with_a_reason(spec: str) -> None:
     with pytest.raises(ValueError, match=r"SUPPORT_HOURS|unknown day"):
         SupportHours.parse(spec)
@@ -74,7 +91,8 @@ def test_bad_support_hours_are_refused_with_a_reason(spec: str) -> None:
 def test_rapport_markers_reach_only_rapport_clients() -> None:
     warning = {"text": "Sorry...", "custom": {"type": "assistant_unavailable"}}
     assert split_for_plain_clients(warning) == (
-        {"text": "Sorry..."}, {"custom": {"type": "assistant_unavailable"}}
+        {"text": "Sorry..."},
+        {"custom": {"type": "assistant_unavailable"}},
     )
     cards = {"custom": {"type": "product_cards", "products": []}}
     assert split_for_plain_clients(cards) == (cards, {})  # the bot's own payloads pass

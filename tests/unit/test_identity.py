@@ -12,9 +12,7 @@ def test_issued_ids_verify_and_carry_the_visitor_id_and_generation() -> None:
     for generation in (0, 7):
         token = ids.verify(ids.sign(visitor_id, generation))
         assert token is not None
-        assert (token.visitor_id, token.generation, token.legacy) == (
-            visitor_id, generation, False
-        )
+        assert (token.visitor_id, token.generation, token.legacy) == (visitor_id, generation, False)
         assert abs(token.issued_at - time.time()) < 5
 
 
@@ -27,9 +25,9 @@ def test_forged_or_foreign_ids_are_refused() -> None:
     assert ids.verify(visitor_id) is None  # unsigned
     signature_at = token.rindex(".") + 3
     flipped = "A" if token[signature_at] != "A" else "B"
-    assert ids.verify(token[:signature_at] + flipped + token[signature_at + 1:]) is None
+    assert ids.verify(token[:signature_at] + flipped + token[signature_at + 1 :]) is None
     # The signature moved to another id, or to another generation.
-    assert ids.verify("0" * 32 + token[len(visitor_id):]) is None
+    assert ids.verify("0" * 32 + token[len(visitor_id) :]) is None
     assert ids.verify(token.replace(f"{visitor_id}.0.", f"{visitor_id}.1.", 1)) is None
     for junk in ("", None, 123, "x" * 10_000):
         assert ids.verify(junk) is None

@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from pydantic import SecretStr
 
 from chat_server.http.addresses import client_address, is_trusted
 from chat_server.settings import Settings
@@ -35,4 +36,4 @@ def test_a_proxy_inside_a_trusted_network_forwards_the_client() -> None:
 
 def test_a_bad_entry_stops_start_up() -> None:
     with pytest.raises(ValueError, match=r"300\.1\.1\.1"):
-        Settings(secret_key="k" * 32, trusted_proxies="10.0.0.1, 300.1.1.1/8")
+        Settings(secret_key=SecretStr("k" * 32), trusted_proxies="10.0.0.1, 300.1.1.1/8")
