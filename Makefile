@@ -7,39 +7,62 @@ BOTVENV  := .venv-bot
 PYTHON   := $(VENV)/bin/python
 BOTPY    := $(BOTVENV)/bin/python
 
-.PHONY: run test test-postgres lint setup model widget system-deps bench soak lint-compose clean
+.PHONY: run test test-fast test-postgres lint setup model widget system-deps bench soak lint-compose clean
 
 run: setup model
 	$(PYTHON) -m dev.devstack
 
-# lint first: it needs only the chat server's venv and fails in seconds.
-# Everything on SQLite (and the PostgreSQL/Redis scale-out tests), then the
-# live-stack integration suite again with every stack on PostgreSQL; the
-# browser tests on PostgreSQL too: `make test-postgres` (adds ~5 min).
+# Parallel test workers (pytest-xdist); each runs its own live stack when it needs one.
+WORKERS  ?= 3
+FAST     := -m "not stack and not browser and not postgres and not slow" tests/unit tests/integration
+MODEL    := RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz)
+
+# What to run while working: unit and in-process service tests, no Rasa, no
+# browser, no PostgreSQL (under 2 minutes).
+test-fast: $(VENV)/.installed widget
+	node --test tests/js/
+	$(PYTHON) -m pytest -n $(WORKERS) -q $(FAST)
+
+# Everything. lint first (seconds), then the fast tier (minutes), so a broken
+# change fails early; then the live stacks, load and fuzz tests on SQLite (and
+# the PostgreSQL/Redis scale-out tests); the browser tests (a run of their own:
+# Playwright's sync API keeps an event loop running in its worker, which
+# asyncio.run in a later test of that worker would trip over); the live-stack
+# integration suite again with every stack on PostgreSQL; the bot's own tests.
+# The browser tests on PostgreSQL too: `make test-postgres` (adds ~5 min).
 test: lint setup model system-deps
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(PYTHON) -m pytest -ra --durations=15
-	RAPPORT_TEST_DATABASE=postgres RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) \
-	  $(PYTHON) -m pytest -ra -q -m "stack and not postgres and not browser" tests/integration
-	RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) $(BOTPY) -m pytest -q -ra tests/bot
+	node --test tests/js/
+	$(PYTHON) -m pytest -n $(WORKERS) -q -ra $(FAST)
+	$(MODEL) $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra --durations=15 \
+	  -m "stack or browser or postgres or slow" tests/unit tests/integration
+	$(MODEL) $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra --durations=10 tests/e2e
+	RAPPORT_TEST_DATABASE=postgres $(MODEL) \
+	  $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra -q -m "stack and not postgres and not browser" tests/integration
+	$(MODEL) $(BOTPY) -m pytest -q -ra tests/bot
 
 # The whole live-stack suite, browser tests included, with every stack on PostgreSQL.
 test-postgres: lint setup model system-deps
-	RAPPORT_TEST_DATABASE=postgres RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz) \
-	  $(PYTHON) -m pytest -ra -m "stack and not postgres"
+	RAPPORT_TEST_DATABASE=postgres $(MODEL) \
+	  $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra -m "stack and not postgres" tests/integration
+	RAPPORT_TEST_DATABASE=postgres $(MODEL) \
+	  $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra -m "stack and not postgres" tests/e2e
 
-# Static checks (config in pyproject.toml); bot/ is Python 3.10 and not linted here.
-lint: $(VENV)/.installed
-	$(PYTHON) -m ruff check chat_server dev tests bench
-	$(PYTHON) -m mypy chat_server
+# Static checks (config in pyproject.toml; bot/ruff.toml targets the bot's Python 3.10).
+lint: $(VENV)/.installed node_modules/.installed
+	$(PYTHON) -m ruff check chat_server dev tests bench bot
+	$(PYTHON) -m ruff format --check chat_server dev tests bench bot
+	$(PYTHON) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PYTHON) -m chat_server.protocol.js --check
+	npx --no-install eslint widget/src console/src demo eslint.config.js tests/js
 
 setup: $(VENV)/.installed $(BOTVENV)/.installed widget
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	@command -v $(PY311) >/dev/null || { echo "error: $(PY311) not found (the chat server needs Python >= 3.11)"; exit 1; }
 	test -x $(PYTHON) || $(PY311) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -r requirements.lock
+	$(PYTHON) -m pip install -q -r requirements-dev.lock
 	touch $@
 
 $(BOTVENV)/.installed: bot/requirements.lock
@@ -68,7 +91,7 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    chromium docker-compose nginx redis-server; fi
 
-# Every benchmark, end to end (~40 min): JSON and PNG plots in bench/results/,
+# Every benchmark, end to end (~45 min): JSON and PNG plots in bench/results/,
 # summarised in docs/performance.md. Timings are reported, never asserted.
 MODEL_ENV := RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz)
 bench: setup model
@@ -83,7 +106,10 @@ bench: setup model
 	$(PYTHON) bench/idle_capacity.py
 	$(MODEL_ENV) $(PYTHON) bench/event_log_overhead.py
 	$(PYTHON) bench/analytics_queries.py
+	$(PYTHON) bench/campaign_rules.py
+	$(PYTHON) bench/segment_count.py
 	$(MODEL_ENV) $(PYTHON) bench/scale_out.py
+	$(MODEL_ENV) $(PYTHON) bench/flood_fairness.py
 
 # 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory
 # (bench/results/soak.json). Not part of `make bench`: it takes half an hour.

@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -43,8 +44,17 @@ from tests.support.databases import PostgresDatabase  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "analytics_queries.json"
 TOKEN = "bench-operator-token-0123456789"
 TABLES = [
-    "handoff_reasons", "intents", "unrecognised", "agents", "csat", "products",
-    "categories", "utm_sources", "pages", "series", "funnel",
+    "handoff_reasons",
+    "intents",
+    "unrecognised",
+    "agents",
+    "csat",
+    "products",
+    "categories",
+    "utm_sources",
+    "pages",
+    "series",
+    "funnel",
 ]
 TARGET_MS = 500
 
@@ -68,10 +78,15 @@ async def measure(base: str, days: int, repeat: int) -> list[dict[str, Any]]:
             for _ in range(repeat):
                 ms, status = await timed_get(http, f"{base}{path}?{query}")
                 times.append(ms)
-            rows.append({
-                "request": path, "days": days, "status": status,
-                "best_ms": round(min(times), 1), "median_ms": round(statistics.median(times), 1),
-            })
+            rows.append(
+                {
+                    "request": path,
+                    "days": days,
+                    "status": status,
+                    "best_ms": round(min(times), 1),
+                    "median_ms": round(statistics.median(times), 1),
+                }
+            )
     return rows
 
 
@@ -85,17 +100,19 @@ async def explain(url: str, statements: list[tuple[str, Any]]) -> list[dict[str,
                     "EXPLAIN (ANALYZE, FORMAT TEXT) " + statement, params
                 )
                 lines = [row[0] for row in result.all()]
-                plans.append({
-                    "sql": " ".join(statement.split())[:300],
-                    "plan_top": lines[0].strip(),
-                    "uses_index": any("Index" in line for line in lines),
-                    "seq_scan_on_events": any(
-                        "Seq Scan on interaction_events" in line for line in lines
-                    ),
-                    "execution": next(
-                        (line.strip() for line in lines if "Execution Time" in line), ""
-                    ),
-                })
+                plans.append(
+                    {
+                        "sql": " ".join(statement.split())[:300],
+                        "plan_top": lines[0].strip(),
+                        "uses_index": any("Index" in line for line in lines),
+                        "seq_scan_on_events": any(
+                            "Seq Scan on interaction_events" in line for line in lines
+                        ),
+                        "execution": next(
+                            (line.strip() for line in lines if "Execution Time" in line), ""
+                        ),
+                    }
+                )
     finally:
         await engine.dispose()
     return plans
@@ -111,7 +128,9 @@ async def run(events: int, repeat: int) -> dict[str, Any]:
         await engine.dispose()
 
         settings = Settings(
-            database_url=url, admin_token=TOKEN, secret_key="bench-secret-key-0123456789",
+            database_url=url,
+            admin_token=SecretStr(TOKEN),
+            secret_key=SecretStr("bench-secret-key-0123456789"),
             rasa_url=f"http://127.0.0.1:{free_port()}",
             action_server_url=f"http://127.0.0.1:{free_port()}",
         )
@@ -120,6 +139,7 @@ async def run(events: int, repeat: int) -> dict[str, Any]:
         await server.start_server()
         statements: list[tuple[str, Any]] = []
         try:
+
             def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
                 if "interaction_events" in statement and statement.lstrip().upper().startswith(
                     "SELECT"
@@ -157,11 +177,15 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     for row in result["requests"]:
-        print(f"{row['request']:40} {row['days']:>3} d  median {row['median_ms']:8.1f} ms"
-              f"  best {row['best_ms']:8.1f} ms  HTTP {row['status']}")
-    print(f"slowest median {result['slowest_median_ms']} ms (target < {TARGET_MS} ms); "
-          f"{sum(p['seq_scan_on_events'] for p in result['plans'])} of "
-          f"{len(result['plans'])} statements scan interaction_events sequentially")
+        print(
+            f"{row['request']:40} {row['days']:>3} d  median {row['median_ms']:8.1f} ms"
+            f"  best {row['best_ms']:8.1f} ms  HTTP {row['status']}"
+        )
+    print(
+        f"slowest median {result['slowest_median_ms']} ms (target < {TARGET_MS} ms); "
+        f"{sum(p['seq_scan_on_events'] for p in result['plans'])} of "
+        f"{len(result['plans'])} statements scan interaction_events sequentially"
+    )
 
 
 if __name__ == "__main__":

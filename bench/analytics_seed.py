@@ -14,50 +14,89 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # (type, share of all events, JSON data built in SQL from random() values r1, r2)
 MIX: list[tuple[str, float, str]] = [
-    ("page_view", 0.435,
-     "json_build_object('url', 'https://shop.example' || p.path, 'path', p.path, "
-     "'utm_source', CASE WHEN r1 < 0.2 THEN 'newsletter' WHEN r1 < 0.35 THEN 'google' END, "
-     "'utm_medium', NULL, 'utm_campaign', NULL, 'utm_term', NULL, 'utm_content', NULL, "
-     "'title', 'Shop', 'referrer', NULL, 'returning', r2 < 0.4)"),
-    ("page_left", 0.15, "json_build_object('url', 'https://shop.example' || p.path, "
-     "'path', p.path, 'seconds', round((r1 * 300)::numeric, 1))"),
+    (
+        "page_view",
+        0.435,
+        "json_build_object('url', 'https://shop.example' || p.path, 'path', p.path, "
+        "'utm_source', CASE WHEN r1 < 0.2 THEN 'newsletter' WHEN r1 < 0.35 THEN 'google' END, "
+        "'utm_medium', NULL, 'utm_campaign', NULL, 'utm_term', NULL, 'utm_content', NULL, "
+        "'title', 'Shop', 'referrer', NULL, 'returning', r2 < 0.4)",
+    ),
+    (
+        "page_left",
+        0.15,
+        "json_build_object('url', 'https://shop.example' || p.path, "
+        "'path', p.path, 'seconds', round((r1 * 300)::numeric, 1))",
+    ),
     ("widget_opened", 0.05, "json_build_object('url', 'https://shop.example' || p.path)"),
     ("widget_closed", 0.03, "json_build_object('url', 'https://shop.example' || p.path)"),
     ("message_received", 0.12, "json_build_object('message_id', g, 'state', 'bot')"),
-    ("bot_replied", 0.12,
-     "json_build_object('message_id', g, 'latency_ms', round((50 + r1 * 200)::numeric, 1), "
-     "'intent', (ARRAY['greet','find_product','ask_price','ask_shipping','ask_returns',"
-     "'thank','goodbye','nlu_fallback'])[1 + floor(r2 * 8)::int], 'confidence', r1, "
-     "'entities', json_build_array(), 'fallback', r2 > 0.875, 'replies', 1)"),
+    (
+        "bot_replied",
+        0.12,
+        "json_build_object('message_id', g, 'latency_ms', round((50 + r1 * 200)::numeric, 1), "
+        "'intent', (ARRAY['greet','find_product','ask_price','ask_shipping','ask_returns',"
+        "'thank','goodbye','nlu_fallback'])[1 + floor(r2 * 8)::int], 'confidence', r1, "
+        "'entities', json_build_array(), 'fallback', r2 > 0.875, 'replies', 1)",
+    ),
     ("conversation_started", 0.03, "json_build_object()"),
-    ("bot_fallback", 0.01,
-     "json_build_object('message_id', g, 'text', 'unknown phrase ' || floor(r1 * 50)::int, "
-     "'intent', 'nlu_fallback', 'confidence', r2 / 3)"),
-    ("card_impression", 0.03,
-     "json_build_object('product_id', 'p' || floor(r1 * 40)::int, "
-     "'category', (ARRAY['tents','jackets','boots','backpacks'])[1 + floor(r2 * 4)::int], "
-     "'position', floor(r2 * 4)::int)"),
-    ("card_clicked", 0.005,
-     "json_build_object('product_id', 'p' || floor(r1 * 40)::int, "
-     "'category', (ARRAY['tents','jackets','boots','backpacks'])[1 + floor(r2 * 4)::int])"),
-    ("handoff_requested", 0.003,
-     "json_build_object('reason', (ARRAY['requested','complaint','fallback'])"
-     "[1 + floor(r1 * 3)::int], 'agents_available', true)"),
-    ("handoff_transition", 0.006,
-     "json_build_object('from', 'queued', 'to', CASE WHEN r2 < 0.5 THEN 'assigned' "
-     "ELSE 'resolved' END, 'reason', 'requested', 'agent_id', 1 + floor(r1 * 20)::int, "
-     "'wait_seconds', round((r1 * 120)::numeric, 1), "
-     "'handoff_seconds', round((r2 * 1800)::numeric, 1))"),
-    ("agent_message", 0.005, "json_build_object('message_id', g, 'agent_id', "
-     "1 + floor(r1 * 20)::int)"),
-    ("agent_first_response", 0.002, "json_build_object('agent_id', 1 + floor(r1 * 20)::int, "
-     "'seconds', round((r2 * 180)::numeric, 1))"),
-    ("csat", 0.001, "json_build_object('score', 1 + floor(r1 * 5)::int, 'comment', false, "
-     "'agent_id', 1 + floor(r2 * 20)::int)"),
+    (
+        "bot_fallback",
+        0.01,
+        "json_build_object('message_id', g, 'text', 'unknown phrase ' || floor(r1 * 50)::int, "
+        "'intent', 'nlu_fallback', 'confidence', r2 / 3)",
+    ),
+    (
+        "card_impression",
+        0.03,
+        "json_build_object('product_id', 'p' || floor(r1 * 40)::int, "
+        "'category', (ARRAY['tents','jackets','boots','backpacks'])[1 + floor(r2 * 4)::int], "
+        "'position', floor(r2 * 4)::int)",
+    ),
+    (
+        "card_clicked",
+        0.005,
+        "json_build_object('product_id', 'p' || floor(r1 * 40)::int, "
+        "'category', (ARRAY['tents','jackets','boots','backpacks'])[1 + floor(r2 * 4)::int])",
+    ),
+    (
+        "handoff_requested",
+        0.003,
+        "json_build_object('reason', (ARRAY['requested','complaint','fallback'])"
+        "[1 + floor(r1 * 3)::int], 'agents_available', true)",
+    ),
+    (
+        "handoff_transition",
+        0.006,
+        "json_build_object('from', 'queued', 'to', CASE WHEN r2 < 0.5 THEN 'assigned' "
+        "ELSE 'resolved' END, 'reason', 'requested', 'agent_id', 1 + floor(r1 * 20)::int, "
+        "'wait_seconds', round((r1 * 120)::numeric, 1), "
+        "'handoff_seconds', round((r2 * 1800)::numeric, 1))",
+    ),
+    (
+        "agent_message",
+        0.005,
+        "json_build_object('message_id', g, 'agent_id', 1 + floor(r1 * 20)::int)",
+    ),
+    (
+        "agent_first_response",
+        0.002,
+        "json_build_object('agent_id', 1 + floor(r1 * 20)::int, "
+        "'seconds', round((r2 * 180)::numeric, 1))",
+    ),
+    (
+        "csat",
+        0.001,
+        "json_build_object('score', 1 + floor(r1 * 5)::int, 'comment', false, "
+        "'agent_id', 1 + floor(r2 * 20)::int)",
+    ),
     ("lead_captured", 0.001, "json_build_object('source', 'newsletter')"),
-    ("conversion", 0.002,
-     "json_build_object('name', 'purchase', 'value', round((20 + r1 * 300)::numeric, 2), "
-     "'currency', 'USD', 'order_id', 'o' || g, 'url', NULL)"),
+    (
+        "conversion",
+        0.002,
+        "json_build_object('name', 'purchase', 'value', round((20 + r1 * 300)::numeric, 2), "
+        "'currency', 'USD', 'order_id', 'o' || g, 'url', NULL)",
+    ),
 ]
 
 

@@ -104,14 +104,16 @@ async def expected_replies(rasa_url: str, messages: list[str]) -> list[int]:
     counts = []
     async with aiohttp.ClientSession() as http:
         for text in messages:
-            async with http.post(f"{rasa_url}/webhooks/rest/webhook",
-                                 json={"sender": sender, "message": text}) as resp:
+            async with http.post(
+                f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ) as resp:
                 counts.append(len(await resp.json()))
     return counts
 
 
-async def run_level(path: str, url: str, visitors: int, messages: list[str],
-                    expected: list[int]) -> dict[str, Any]:
+async def run_level(
+    path: str, url: str, visitors: int, messages: list[str], expected: list[int]
+) -> dict[str, Any]:
     """``visitors`` concurrent visitors each sending ``messages``; latency per message."""
     latencies: list[float] = []
 
@@ -130,8 +132,9 @@ async def run_level(path: str, url: str, visitors: int, messages: list[str],
         await ready.wait()
         for text in messages:
             started = time.perf_counter()
-            async with http.post(f"{url}/webhooks/rest/webhook",
-                                 json={"sender": sender, "message": text}) as resp:
+            async with http.post(
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ) as resp:
                 await resp.json()
             latencies.append((time.perf_counter() - started) * 1000)
 
@@ -149,7 +152,9 @@ async def run_level(path: str, url: str, visitors: int, messages: list[str],
             await asyncio.gather(*tasks)
     wall = cpu["wall_seconds"]
     return {
-        "path": path, "visitors": visitors, "messages": len(latencies),
+        "path": path,
+        "visitors": visitors,
+        "messages": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
@@ -166,15 +171,32 @@ def start_rasa_socketio(stack: Stack, port: int, tmp: Path) -> subprocess.Popen[
     credentials.write_text(SOCKETIO_CREDENTIALS)
     with (tmp / "rasa-socketio.log").open("wb") as log:
         proc = subprocess.Popen(
-            [str(BOT_PYTHON), "launch_rasa.py", "run", "-i", "127.0.0.1", "-p", str(port),
-             "--model", str(stack.config.model.resolve()), "--credentials", str(credentials),
-             "--endpoints", "endpoints.yml"],
-            cwd=ROOT / "bot", env=stack._env("rasa"), stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(BOT_PYTHON),
+                "launch_rasa.py",
+                "run",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--model",
+                str(stack.config.model.resolve()),
+                "--credentials",
+                str(credentials),
+                "--endpoints",
+                "endpoints.yml",
+            ],
+            cwd=ROOT / "bot",
+            env=stack._env("rasa"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             import urllib.request
+
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
             return proc
         except OSError:
@@ -185,17 +207,21 @@ def start_rasa_socketio(stack: Stack, port: int, tmp: Path) -> subprocess.Popen[
     raise RuntimeError(f"Rasa (socketio) did not start: {tmp / 'rasa-socketio.log'}")
 
 
-async def measure(paths: dict[str, str], levels: list[int], messages: list[str],
-                  expected: list[int]) -> list[dict[str, Any]]:
+async def measure(
+    paths: dict[str, str], levels: list[int], messages: list[str], expected: list[int]
+) -> list[dict[str, Any]]:
     rows = []
     for level in levels:
         for path, url in paths.items():
             # Warm up this path (TensorFlow graphs, connection pools) before timing it.
             await run_level(path, url, 2, messages[:4], expected[:4])
             row = await run_level(path, url, level, messages, expected)
-            print(f"{path:28s} x{level:<3d} p50 {row['p50_ms']:7.1f} p99 {row['p99_ms']:7.1f} ms"
-                  f"  {row['throughput_msg_s']:6.1f} msg/s  (generator CPU "
-                  f"{row['load_generator']['cpu_share_of_one_core']:.2f} core)", flush=True)
+            print(
+                f"{path:28s} x{level:<3d} p50 {row['p50_ms']:7.1f} p99 {row['p99_ms']:7.1f} ms"
+                f"  {row['throughput_msg_s']:6.1f} msg/s  (generator CPU "
+                f"{row['load_generator']['cpu_share_of_one_core']:.2f} core)",
+                flush=True,
+            )
             rows.append(row)
     return rows
 
@@ -205,9 +231,14 @@ def stack_config(tmp: Path, name: str, baseline: bool) -> StackConfig:
     if baseline:
         env["RAPPORT_BENCH_BASELINE"] = "1"
     return StackConfig(
-        model=trained_model(), database_url=f"sqlite+aiosqlite:///{tmp / name}.db",
-        log_dir=tmp / f"log-{name}", chat_port=free_port(), rasa_port=free_port(),
-        action_port=free_port(), extra_env=env)
+        model=trained_model(),
+        database_url=f"sqlite+aiosqlite:///{tmp / name}.db",
+        log_dir=tmp / f"log-{name}",
+        chat_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        extra_env=env,
+    )
 
 
 def run_suite(levels: list[int], count: int, include_baseline: bool = True) -> list[dict[str, Any]]:
@@ -219,16 +250,21 @@ def run_suite(levels: list[int], count: int, include_baseline: bool = True) -> l
         if include_baseline:
             with Stack(stack_config(tmp, "before", baseline=True)) as stack:
                 expected = asyncio.run(expected_replies(stack.config.rasa_url, messages))
-                paths = {"before: chat server": stack.base_url,
-                         "before: Rasa REST": stack.config.rasa_url}
+                paths = {
+                    "before: chat server": stack.base_url,
+                    "before: Rasa REST": stack.config.rasa_url,
+                }
                 rows += asyncio.run(measure(paths, levels, messages, expected))
         with Stack(stack_config(tmp, "now", baseline=False)) as stack:
             expected = asyncio.run(expected_replies(stack.config.rasa_url, messages))
             socketio_port = free_port()
             rasa_socketio = start_rasa_socketio(stack, socketio_port, tmp)
             try:
-                paths = {"chat server": stack.base_url, "Rasa REST": stack.config.rasa_url,
-                         "Rasa socketio": f"http://127.0.0.1:{socketio_port}"}
+                paths = {
+                    "chat server": stack.base_url,
+                    "Rasa REST": stack.config.rasa_url,
+                    "Rasa socketio": f"http://127.0.0.1:{socketio_port}",
+                }
                 rows += asyncio.run(measure(paths, levels, messages, expected))
             finally:
                 os.killpg(rasa_socketio.pid, 15)
@@ -245,12 +281,14 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if before:
             out[f"{path} x{level}: p50 now/before"] = round(row["p50_ms"] / before["p50_ms"], 2)
             out[f"{path} x{level}: throughput now/before"] = round(
-                row["throughput_msg_s"] / before["throughput_msg_s"], 2)
+                row["throughput_msg_s"] / before["throughput_msg_s"], 2
+            )
         if path == "chat server":
             for other in ("Rasa REST", "Rasa socketio"):
                 if (other, level) in by:
                     out[f"x{level}: p50 chat server/{other}"] = round(
-                        row["p50_ms"] / by[(other, level)]["p50_ms"], 2)
+                        row["p50_ms"] / by[(other, level)]["p50_ms"], 2
+                    )
     return out
 
 
@@ -261,19 +299,27 @@ def plot(rows: list[dict[str, Any]], levels: list[int]) -> None:
         def draw(ax: Any) -> None:
             width = 0.8 / len(paths)
             for i, path in enumerate(paths):
-                values = [next((r[metric] for r in rows if r["path"] == path
-                                and r["visitors"] == level), 0) for level in levels]
+                values = [
+                    next(
+                        (r[metric] for r in rows if r["path"] == path and r["visitors"] == level), 0
+                    )
+                    for level in levels
+                ]
                 ax.bar([x + i * width for x in range(len(levels))], values, width, label=path)
-            ax.set_xticks([x + 0.4 - width / 2 for x in range(len(levels))],
-                          [f"{level} visitor{'s' if level != 1 else ''}" for level in levels])
+            ax.set_xticks(
+                [x + 0.4 - width / 2 for x in range(len(levels))],
+                [f"{level} visitor{'s' if level != 1 else ''}" for level in levels],
+            )
             ax.set_ylabel("ms" if metric.endswith("_ms") else "replies / s")
             ax.legend(fontsize=8)
+
         return draw
 
     report.plot("bot_path_p50", bars("p50_ms"), "Bot reply latency p50 (send → last reply)")
     report.plot("bot_path_p99", bars("p99_ms"), "Bot reply latency p99")
-    report.plot("bot_path_throughput", bars("throughput_msg_s"),
-                "Bot replies per second (one Rasa process)")
+    report.plot(
+        "bot_path_throughput", bars("throughput_msg_s"), "Bot replies per second (one Rasa process)"
+    )
 
 
 def main() -> None:
@@ -287,8 +333,12 @@ def main() -> None:
     summary = ratios(rows)
     for key, value in summary.items():
         print(f"{key}: {value}")
-    report.write("bot_path", {"messages_per_visitor": args.messages, "levels": levels,
-                              "probes": PROBES}, rows, ratios=summary)
+    report.write(
+        "bot_path",
+        {"messages_per_visitor": args.messages, "levels": levels, "probes": PROBES},
+        rows,
+        ratios=summary,
+    )
     plot(rows, levels)
 
 

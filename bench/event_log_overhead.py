@@ -62,9 +62,16 @@ async def run(on_url: str, off_url: str, rounds: int) -> dict[str, list[float]]:
 
 # A visitor's first turns, varied: greeting, searches, policy questions.
 SCRIPT = [
-    "hi", "show me tents", "do you have something cheaper", "what about backpacks",
-    "how much is shipping", "what is your return policy", "any promotions right now?",
-    "thanks", "I need hiking boots in size 42", "bye",
+    "hi",
+    "show me tents",
+    "do you have something cheaper",
+    "what about backpacks",
+    "how much is shipping",
+    "what is your return policy",
+    "any promotions right now?",
+    "thanks",
+    "I need hiking boots in size 42",
+    "bye",
 ]
 
 
@@ -74,9 +81,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = StackConfig(
-            model=trained_model(), database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
-            log_dir=Path(tmp) / "log", chat_port=free_port(), rasa_port=free_port(),
-            action_port=free_port(), extra_env=dict(GENEROUS_LIMITS_ENV),
+            model=trained_model(),
+            database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
+            log_dir=Path(tmp) / "log",
+            chat_port=free_port(),
+            rasa_port=free_port(),
+            action_port=free_port(),
+            extra_env=dict(GENEROUS_LIMITS_ENV),
         )
         with Stack(config) as logging_on:
             off_config = dataclasses.replace(

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.stats import percentile  # noqa: E402
 from dev.devstack import free_port  # noqa: E402
 from tests.support.agents import AgentClient, create_agent  # noqa: E402
-from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
+from tests.support.limits import GENEROUS_LIMITS_ENV as GENEROUS_LIMITS_ENV  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 
@@ -51,19 +51,26 @@ def start_chat_server(
 ) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
-        DATABASE_URL=database_url, PORT=str(port), HOST="127.0.0.1",
-        SECRET_KEY="bench-secret-key-0123456789", ADMIN_TOKEN=ADMIN_TOKEN,
+        DATABASE_URL=database_url,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        SECRET_KEY="bench-secret-key-0123456789",
+        ADMIN_TOKEN=ADMIN_TOKEN,
         RASA_URL=f"http://127.0.0.1:{free_port()}",
         ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
-        RASA_TIMEOUT="1", LOG_LEVEL="WARNING",
+        RASA_TIMEOUT="1",
+        LOG_LEVEL="WARNING",
         # One address opens hundreds of connections: lift the per-address limits.
         **GENEROUS_LIMITS_ENV,
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})  # may override any of the above (RASA_URL...)
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            [sys.executable, "-m", "chat_server"], cwd=ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "chat_server"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -121,8 +128,9 @@ async def run(
     agents: list[AgentClient] = []
     async with aiohttp.ClientSession() as http:
         for i in range(args.agents):
-            data = await create_agent(http, agent_url, ADMIN_TOKEN, name=f"Agent{i}",
-                                      max_chats=args.max_chats)
+            data = await create_agent(
+                http, agent_url, ADMIN_TOKEN, name=f"Agent{i}", max_chats=args.max_chats
+            )
             agent = await AgentClient(agent_url, data["username"]).login()
             await agent.connect()
             await agent.set_status("online")
@@ -142,10 +150,10 @@ async def run(
 
     visitors = [BenchVisitor(received) for _ in range(args.visitors)]
     for start in range(0, len(visitors), 50):
-        await asyncio.gather(*(v.connect(base_url) for v in visitors[start:start + 50]))
+        await asyncio.gather(*(v.connect(base_url) for v in visitors[start : start + 50]))
     # The first message of each visitor hands them to a person (the bot is down).
     for start in range(0, len(visitors), 20):
-        batch = visitors[start:start + 20]
+        batch = visitors[start : start + 20]
         await asyncio.gather(*(v.say("hello, I need help") for v in batch))
     await asyncio.wait_for(asyncio.gather(*(v.assigned.wait() for v in visitors)), 120)
 
@@ -196,7 +204,8 @@ async def run(
 
     def stats(values: list[float], expected: int) -> dict[str, Any]:
         return {
-            "delivered": len(values), "expected": expected,
+            "delivered": len(values),
+            "expected": expected,
             "p50_ms": round(percentile(values, 50), 1) if values else None,
             "p99_ms": round(percentile(values, 99), 1) if values else None,
             "max_ms": round(max(values), 1) if values else None,
@@ -219,8 +228,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     # A person types a message every 10 s on average (both sides): with 200
     # conversations that is ~40 messages/s offered to one process.
-    parser.add_argument("--interval", type=float, default=10.0,
-                        help="mean seconds between one sender's messages")
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="mean seconds between one sender's messages"
+    )
     parser.add_argument("--database-url", help="default: a throwaway SQLite file")
     parser.add_argument("--out", default="handoff_latency", help="bench/results/<out>.json")
     args = parser.parse_args()
@@ -241,8 +251,11 @@ def main() -> None:
     result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
     result["database"] = "postgresql" if args.database_url else "sqlite"
     result["chat_server_cpu_seconds"] = round(server_cpu.ru_utime + server_cpu.ru_stime, 1)
-    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                         "platform": platform.platform()}
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     out = ROOT / "bench" / "results" / f"{args.out}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=connector) as http:
         with report.own_cpu() as connecting:
             for start in range(0, len(visitors), args.batch):
-                batch = visitors[start:start + args.batch]
+                batch = visitors[start : start + args.batch]
                 for visitor in batch:
                     visitor.task = asyncio.create_task(visitor.run(http, url))
                 await asyncio.wait_for(asyncio.gather(*(v.confirmed.wait() for v in batch)), 120)
@@ -93,7 +93,9 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
                 visitor.task.cancel()
         await asyncio.gather(*(v.task for v in visitors if v.task), return_exceptions=True)
     return {
-        "visitors": args.visitors, "connected": connected, "still_connected_after_idle": still,
+        "visitors": args.visitors,
+        "connected": connected,
+        "still_connected_after_idle": still,
         "failures": sorted(set(failed))[:5],
         "connect_seconds": connecting["wall_seconds"],
         "server_rss_mib_before": round(rss_before / 2**20, 1),
@@ -101,7 +103,8 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
         "rss_kib_per_connection": round((rss_connected - rss_before) / max(1, connected) / 1024, 1),
         "server_idle_cpu_share_of_one_core": round(server_idle_cpu / args.idle, 3),
         "idle_seconds": args.idle,
-        "load_generator_connecting": connecting, "load_generator_idle": idling,
+        "load_generator_connecting": connecting,
+        "load_generator_idle": idling,
     }
 
 
@@ -113,8 +116,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        server = start_chat_server(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", port,
-                                   Path(tmp) / "chat.log")
+        server = start_chat_server(
+            f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", port, Path(tmp) / "chat.log"
+        )
         started = time.perf_counter()
         try:
             result = asyncio.run(run(args, port, server.pid))

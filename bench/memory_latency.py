@@ -42,9 +42,16 @@ from tests.support.rasa_sessions import start_new_session  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
 
 SCRIPT = [
-    "hi", "show me tents", "what about backpacks", "how much is shipping",
-    "thanks", "what is your return policy", "any promotions right now?",
-    "do you have hiking boots", "great, thank you", "bye",
+    "hi",
+    "show me tents",
+    "what about backpacks",
+    "how much is shipping",
+    "thanks",
+    "what is your return policy",
+    "any promotions right now?",
+    "do you have hiking boots",
+    "great, thank you",
+    "bye",
 ]
 
 
@@ -59,26 +66,28 @@ def seed_rows(visitors: int, per_visitor: int):  # type: ignore[no-untyped-def]
             direction = "visitor" if m % 2 == 0 else "bot"
             yield "message", (v + 1, vid, direction, f"message {m} of {v}")
             event = {
-                "event": "user" if m % 2 == 0 else "bot", "text": f"message {m}", "timestamp": now,
+                "event": "user" if m % 2 == 0 else "bot",
+                "text": f"message {m}",
+                "timestamp": now,
             }
             yield "event", (vid, event["event"], now - 86400 + m, json.dumps(event))
 
 
 SQL = {
     "visitor": "INSERT INTO visitors (id, created_at, last_seen_at, profile) "
-               "VALUES ({p}, {now}, {now}, '{{}}')",
+    "VALUES ({p}, {now}, {now}, '{{}}')",
     "conversation": "INSERT INTO conversations (id, visitor_id, state, created_at, updated_at) "
-                    "VALUES ({p}, {p}, 'bot', {now}, {now})",
+    "VALUES ({p}, {p}, 'bot', {now}, {now})",
     "message": "INSERT INTO messages (conversation_id, visitor_id, direction, text, created_at) "
-               "VALUES ({p}, {p}, {p}, {p}, {now})",
+    "VALUES ({p}, {p}, {p}, {p}, {now})",
     "event": "INSERT INTO events (sender_id, type_name, timestamp, data) "
-             "VALUES ({p}, {p}, {p}, {p})",
+    "VALUES ({p}, {p}, {p}, {p})",
 }
 
 
 def seed_sqlite(path: str, visitors: int, per_visitor: int) -> None:
     conn = sqlite3.connect(path, timeout=60)
-    batches: dict[str, list[tuple]] = {k: [] for k in SQL}
+    batches: dict[str, list[tuple[Any, ...]]] = {k: [] for k in SQL}
     sql = {k: v.format(p="?", now="CURRENT_TIMESTAMP") for k, v in SQL.items()}
 
     def flush() -> None:
@@ -99,21 +108,28 @@ async def seed_postgres(url: str, visitors: int, per_visitor: int) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    rows: dict[str, list[tuple]] = {k: [] for k in SQL}
+    rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in SQL}
     for kind, row in seed_rows(visitors, per_visitor):
         rows[kind].append(row)
     now = datetime.now(UTC)
     await conn.copy_records_to_table(
-        "visitors", records=[(r[0], "{}", now, now) for r in rows["visitor"]],
-        columns=["id", "profile", "created_at", "last_seen_at"])
+        "visitors",
+        records=[(r[0], "{}", now, now) for r in rows["visitor"]],
+        columns=["id", "profile", "created_at", "last_seen_at"],
+    )
     await conn.copy_records_to_table(
-        "conversations", records=[(r[0], r[1], "bot", now, now) for r in rows["conversation"]],
-        columns=["id", "visitor_id", "state", "created_at", "updated_at"])
+        "conversations",
+        records=[(r[0], r[1], "bot", now, now) for r in rows["conversation"]],
+        columns=["id", "visitor_id", "state", "created_at", "updated_at"],
+    )
     await conn.copy_records_to_table(
-        "messages", records=[(*r, now) for r in rows["message"]],
-        columns=["conversation_id", "visitor_id", "direction", "text", "created_at"])
-    await conn.copy_records_to_table("events", records=rows["event"],
-                                     columns=["sender_id", "type_name", "timestamp", "data"])
+        "messages",
+        records=[(*r, now) for r in rows["message"]],
+        columns=["conversation_id", "visitor_id", "direction", "text", "created_at"],
+    )
+    await conn.copy_records_to_table(
+        "events", records=rows["event"], columns=["sender_id", "type_name", "timestamp", "data"]
+    )
     await conn.execute("SELECT setval('conversations_id_seq', (SELECT max(id) FROM conversations))")
     await conn.execute("ANALYZE")
     await conn.close()
@@ -136,17 +152,27 @@ async def tracker_sizes(database_url: str, loyal_id: str, fresh_id: str) -> dict
     sizes: dict[str, int] = {}
     async with engine.connect() as conn:
         for name, vid in (("loyal", loyal_id), ("new", fresh_id)):
-            rows = (await conn.execute(
-                select(InteractionEvent.data).where(
-                    InteractionEvent.visitor_id == vid, InteractionEvent.type == "bot_replied")
-                .order_by(InteractionEvent.id.desc()).limit(40)
-            )).scalars().all()
+            rows = (
+                (
+                    await conn.execute(
+                        select(InteractionEvent.data)
+                        .where(
+                            InteractionEvent.visitor_id == vid,
+                            InteractionEvent.type == "bot_replied",
+                        )
+                        .order_by(InteractionEvent.id.desc())
+                        .limit(40)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             sizes[name] = max((r.get("tracker_events") or 0) for r in rows)
     await engine.dispose()
     return sizes
 
 
-async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> dict:
+async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> dict[str, Any]:
     loyal = Visitor()
     await loyal.connect(stack.base_url)
     build: list[tuple[int, float]] = []
@@ -168,11 +194,13 @@ async def run(stack: Stack, sessions: int, per_session: int, measured: int) -> d
     await loyal.close()
     await fresh.close()
     loaded = await tracker_sizes(stack.config.database_url, loyal.visitor_id, fresh.visitor_id)
-    buckets = {}
+    buckets: dict[int, list[float]] = {}
     for n, ms in build:
         buckets.setdefault(n // 100 * 100, []).append(ms)
     return {
-        "loyal": loyal_lat, "fresh": fresh_lat, "loaded_events": loaded,
+        "loyal": loyal_lat,
+        "fresh": fresh_lat,
+        "loaded_events": loaded,
         "build_p50_by_history": {
             k: round(statistics.median(v), 1) for k, v in sorted(buckets.items())
         },
@@ -189,28 +217,41 @@ def main() -> None:
     parser.add_argument("--measured", type=int, default=40)
     args = parser.parse_args()
 
-    async def with_database(tmp: Path) -> dict:
+    async def with_database(tmp: Path) -> dict[str, Any]:
         if args.database == "postgres":
             async with PostgresDatabase() as url:
                 return await measure(tmp, url)
         return await measure(tmp, f"sqlite+aiosqlite:///{tmp}/bench.db")
 
-    async def measure(tmp: Path, url: str) -> dict:
-        stack = Stack(StackConfig(
-            model=trained_model(), database_url=url, log_dir=tmp / "log",
-            chat_port=free_port(), rasa_port=free_port(), action_port=free_port(),
-            extra_env=GENEROUS_LIMITS_ENV,
-        ))
+    async def measure(tmp: Path, url: str) -> dict[str, Any]:
+        stack = Stack(
+            StackConfig(
+                model=trained_model(),
+                database_url=url,
+                log_dir=tmp / "log",
+                chat_port=free_port(),
+                rasa_port=free_port(),
+                action_port=free_port(),
+                extra_env=GENEROUS_LIMITS_ENV,
+            )
+        )
         try:
             await asyncio.to_thread(stack.start)
             t = time.perf_counter()
             if args.database == "postgres":
                 await seed_postgres(url, args.other_visitors, args.messages_per_other)
             else:
-                await asyncio.to_thread(seed_sqlite, url.split(":///", 1)[1],
-                                        args.other_visitors, args.messages_per_other)
-            print(f"seeded {args.other_visitors * args.messages_per_other:,} messages and tracker "
-                  f"events in {time.perf_counter() - t:.0f}s", flush=True)
+                await asyncio.to_thread(
+                    seed_sqlite,
+                    url.split(":///", 1)[1],
+                    args.other_visitors,
+                    args.messages_per_other,
+                )
+            print(
+                f"seeded {args.other_visitors * args.messages_per_other:,} messages and tracker "
+                f"events in {time.perf_counter() - t:.0f}s",
+                flush=True,
+            )
             return await run(stack, args.sessions, args.per_session, args.measured)
         finally:
             await asyncio.to_thread(stack.stop)
@@ -220,13 +261,17 @@ def main() -> None:
     loyal, fresh = result["loyal"], result["fresh"]
     history = args.sessions * args.per_session
     print(f"database: {args.database}")
-    print(f"loyal visitor ({history} earlier messages, {args.sessions} sessions): "
-          f"p50 {percentile(loyal, 50):.1f} ms, p90 {percentile(loyal, 90):.1f} ms")
+    print(
+        f"loyal visitor ({history} earlier messages, {args.sessions} sessions): "
+        f"p50 {percentile(loyal, 50):.1f} ms, p90 {percentile(loyal, 90):.1f} ms"
+    )
     print(f"new visitor: p50 {percentile(fresh, 50):.1f} ms, p90 {percentile(fresh, 90):.1f} ms")
     print(f"ratio loyal/new p50: {percentile(loyal, 50) / percentile(fresh, 50):.2f}x")
     loaded = result["loaded_events"]
-    print(f"largest tracker Rasa loaded per measured turn: loyal {loaded['loyal']} "
-          f"events, new {loaded['new']} events")
+    print(
+        f"largest tracker Rasa loaded per measured turn: loyal {loaded['loyal']} "
+        f"events, new {loaded['new']} events"
+    )
     print("p50 by history length while building (messages so far -> ms):")
     for bucket, p50 in result["build_p50_by_history"].items():
         print(f"  {bucket:5d}-{bucket + 99:<5d} {p50:7.1f} ms  {'#' * int(p50 / 5)}")
@@ -236,23 +281,32 @@ def main() -> None:
         "new_p50_ms": round(percentile(fresh, 50), 1),
         "new_p90_ms": round(percentile(fresh, 90), 1),
         "ratio_loyal_new_p50": round(percentile(loyal, 50) / percentile(fresh, 50), 2),
-        "lifetime_messages": history, "sessions": args.sessions,
-        "loaded_events": loaded, "build_p50_ms_by_history": result["build_p50_by_history"],
+        "lifetime_messages": history,
+        "sessions": args.sessions,
+        "loaded_events": loaded,
+        "build_p50_ms_by_history": result["build_p50_by_history"],
     }
     report.write(f"memory_latency_{args.database}", vars(args), summary)
     buckets = result["build_p50_by_history"]
 
     def draw(ax: Any) -> None:
-        ax.plot(list(buckets), list(buckets.values()), marker="o",
-                label="loyal visitor, per 100 messages")
+        ax.plot(
+            list(buckets),
+            list(buckets.values()),
+            marker="o",
+            label="loyal visitor, per 100 messages",
+        )
         ax.axhline(percentile(fresh, 50), linestyle="--", color="grey", label="new visitor p50")
         ax.set_xlabel(f"lifetime messages so far ({args.sessions} sessions)")
         ax.set_ylabel("reply p50 (ms)")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
 
-    report.plot(f"memory_latency_{args.database}", draw,
-                "Reply latency vs lifetime history (through the chat server)")
+    report.plot(
+        f"memory_latency_{args.database}",
+        draw,
+        "Reply latency vs lifetime history (through the chat server)",
+    )
 
 
 if __name__ == "__main__":

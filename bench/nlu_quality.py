@@ -12,6 +12,7 @@ Runs in the bot's venv:
 
     .venv-bot/bin/python bench/nlu_quality.py [--folds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,15 @@ from bench import report  # noqa: E402
 
 
 def per_label(rep: dict[str, Any]) -> dict[str, Any]:
-    return {k: {"f1": round(v["f1-score"], 3), "support": v["support"],
-                "confused_with": v.get("confused_with", {})}
-            for k, v in sorted(rep.items())
-            if isinstance(v, dict) and "support" in v and "avg" not in k}
+    return {
+        k: {
+            "f1": round(v["f1-score"], 3),
+            "support": v["support"],
+            "confused_with": v.get("confused_with", {}),
+        }
+        for k, v in sorted(rep.items())
+        if isinstance(v, dict) and "support" in v and "avg" not in k
+    }
 
 
 def main() -> None:
@@ -46,11 +52,29 @@ def main() -> None:
         out = Path(tmp) / "results"
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "rasa", "test", "nlu", "--nlu", str(ROOT / "training_data/nlu"),
-             "--config", "config.yml", "--domain", "domain.yml", "--cross-validation",
-             "--folds", str(args.folds), "--out", str(out)],
-            cwd=ROOT / "bot", check=True, stdout=subprocess.DEVNULL,
-            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "test",
+                "nlu",
+                "--nlu",
+                str(ROOT / "training_data/nlu"),
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--cross-validation",
+                "--folds",
+                str(args.folds),
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT / "bot",
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"),
+        )
         seconds = time.perf_counter() - started
         intents = json.loads((out / "intent_report.json").read_text())
         entities = json.loads((out / "DIETClassifier_report.json").read_text())
@@ -67,14 +91,28 @@ def main() -> None:
         errors = json.loads((out / "intent_errors.json").read_text())
         results["intent_errors_sample"] = [
             {"text": e["text"], "intent": e["intent"], "predicted": e["intent_prediction"]["name"]}
-            for e in errors[:40]]
+            for e in errors[:40]
+        ]
         model = os.environ.get("RAPPORT_MODEL") or str(ROOT / "var/models/current.tar.gz")
         subprocess.run(
-            [sys.executable, "-m", "rasa", "test", "core", "--model", model,
-             "--stories", str(ROOT / "training_data/tests/test_stories.yml"),
-             "--out", str(Path(tmp) / "core")],
-            cwd=ROOT / "bot", check=True, stdout=subprocess.DEVNULL,
-            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"))
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "test",
+                "core",
+                "--model",
+                model,
+                "--stories",
+                str(ROOT / "training_data/tests/test_stories.yml"),
+                "--out",
+                str(Path(tmp) / "core"),
+            ],
+            cwd=ROOT / "bot",
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=dict(os.environ, RASA_TELEMETRY_ENABLED="false"),
+        )
         stories = json.loads((Path(tmp) / "core" / "story_report.json").read_text())
         failed = (Path(tmp) / "core" / "failed_test_stories.yml").read_text()
         results["test_stories"] = {
@@ -84,15 +122,21 @@ def main() -> None:
             "failed_stories": failed.count("- story:"),
         }
         report.RESULTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out / "intent_confusion_matrix.png",
-                    report.RESULTS / "nlu_intent_confusion.png")
-    print(f"intent macro-F1 {results['intent_macro_f1']}, entity micro-F1 "
-          f"{results['entity_micro_f1']} (macro {results['entity_macro_f1']}), "
-          f"{args.folds}-fold CV in {results['seconds']} s; test stories: "
-          f"{results['test_stories']['failed_stories']} failed, action accuracy "
-          f"{results['test_stories']['action_accuracy']}")
-    report.write("nlu_quality", {"folds": args.folds, "config": "bot/config.yml",
-                                 "data": "training_data/nlu"}, results)
+        shutil.copy(
+            out / "intent_confusion_matrix.png", report.RESULTS / "nlu_intent_confusion.png"
+        )
+    print(
+        f"intent macro-F1 {results['intent_macro_f1']}, entity micro-F1 "
+        f"{results['entity_micro_f1']} (macro {results['entity_macro_f1']}), "
+        f"{args.folds}-fold CV in {results['seconds']} s; test stories: "
+        f"{results['test_stories']['failed_stories']} failed, action accuracy "
+        f"{results['test_stories']['action_accuracy']}"
+    )
+    report.write(
+        "nlu_quality",
+        {"folds": args.folds, "config": "bot/config.yml", "data": "training_data/nlu"},
+        results,
+    )
 
 
 if __name__ == "__main__":

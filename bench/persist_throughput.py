@@ -36,16 +36,22 @@ from tests.support.agents import AgentClient, create_agent  # noqa: E402
 
 def stored_visitor_messages(db: Path) -> int:
     with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM messages WHERE direction = 'visitor'")
-                   .fetchone()[0])
+        return int(
+            conn.execute("SELECT count(*) FROM messages WHERE direction = 'visitor'").fetchone()[0]
+        )
 
 
 async def run(args: argparse.Namespace, base_url: str, db: Path, pid: int) -> dict[str, Any]:
     agents: list[AgentClient] = []
     async with aiohttp.ClientSession() as http:
         for i in range(args.agents):
-            data = await create_agent(http, base_url, ADMIN_TOKEN, name=f"Agent{i}",
-                                      max_chats=max(1, -(-args.visitors // args.agents)))
+            data = await create_agent(
+                http,
+                base_url,
+                ADMIN_TOKEN,
+                name=f"Agent{i}",
+                max_chats=max(1, -(-args.visitors // args.agents)),
+            )
             agent = await AgentClient(base_url, data["username"]).login()
             await agent.connect()
             await agent.set_status("online")
@@ -63,9 +69,9 @@ async def run(args: argparse.Namespace, base_url: str, db: Path, pid: int) -> di
 
     visitors = [BenchVisitor({}) for _ in range(args.visitors)]
     for start in range(0, len(visitors), 50):
-        await asyncio.gather(*(v.connect(base_url) for v in visitors[start:start + 50]))
+        await asyncio.gather(*(v.connect(base_url) for v in visitors[start : start + 50]))
     for start in range(0, len(visitors), 20):
-        await asyncio.gather(*(v.say("hello, I need help") for v in visitors[start:start + 20]))
+        await asyncio.gather(*(v.say("hello, I need help") for v in visitors[start : start + 20]))
     await asyncio.wait_for(asyncio.gather(*(v.assigned.wait() for v in visitors)), 120)
     baseline = stored_visitor_messages(db)
     expected = args.visitors * args.messages
@@ -96,8 +102,11 @@ async def run(args: argparse.Namespace, base_url: str, db: Path, pid: int) -> di
     for agent in agents:
         await agent.close()
     return {
-        "sent": expected, "stored": stored, "relayed_to_agents": relayed,
-        "send_seconds": round(sent_in, 2), "seconds_until_all_stored": round(done, 2),
+        "sent": expected,
+        "stored": stored,
+        "relayed_to_agents": relayed,
+        "send_seconds": round(sent_in, 2),
+        "seconds_until_all_stored": round(done, 2),
         "persisted_messages_per_second": round(stored / done, 1),
         "chat_server_cpu_share_of_one_core": round(server_cpu / done, 2),
         "load_generator": generator,

@@ -18,6 +18,7 @@ session has grown to ``--long`` messages, so the growth is visible per part.
 bot/speedups.py); ``both`` (the default) profiles before and now, each in its
 own process, into one bench/results/profile.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 sys.path.insert(0, str(BOT))
 
-PROBES = ["hi", "how much is shipping?", "what is your return policy?", "thanks",
-          "show me tents", "any promotions right now?"]
-FILLER = ["what about backpacks", "thanks", "how long does delivery take", "ok",
-          "show me jackets", "do you have something cheaper"]
+PROBES = [
+    "hi",
+    "how much is shipping?",
+    "what is your return policy?",
+    "thanks",
+    "show me tents",
+    "any promotions right now?",
+]
+FILLER = [
+    "what about backpacks",
+    "thanks",
+    "how long does delivery take",
+    "ok",
+    "show me jackets",
+    "do you have something cheaper",
+]
 
 
 def free_port() -> int:
@@ -79,7 +92,7 @@ def instrument(rec: Recorder) -> None:
         finally:
             rec.turn[f"node:{self._node_name}"] += time.perf_counter() - started
 
-    GraphNode.__call__ = timed_call  # type: ignore[method-assign]
+    GraphNode.__call__ = timed_call
 
     for name in ("retrieve", "save"):
         original = getattr(SessionScopedSQLTrackerStore, name)
@@ -91,6 +104,7 @@ def instrument(rec: Recorder) -> None:
                     return await original(self, *args, **kwargs)
                 finally:
                     rec.turn[f"tracker_store:{name}"] += time.perf_counter() - started
+
             return timed
 
         setattr(SessionScopedSQLTrackerStore, name, make(original, name))
@@ -109,7 +123,7 @@ def instrument(rec: Recorder) -> None:
             action = body.get("next_action") if isinstance(body, dict) else None
             rec.calls.append({"action": action, "bytes": size, "ms": round(elapsed * 1000, 2)})
 
-    EndpointConfig.request = timed_request  # type: ignore[method-assign]
+    EndpointConfig.request = timed_request
 
 
 async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str, Any]:
@@ -119,6 +133,7 @@ async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.log_utils import configure_structlog
+
     logging.getLogger("rasa").setLevel(logging.INFO)  # as `rasa run` logs by default
     configure_structlog(logging.INFO)
     os.environ["ACTION_SERVER_URL"] = action_url
@@ -129,16 +144,20 @@ async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str
     while not hasattr(store, "engine"):  # unwrap Rasa's FailSafe/Awaitable wrappers
         store = store._tracker_store
     import sqlalchemy as sa
+
     with store.engine.begin() as conn:  # what the chat server's migrations add
-        for ddl in ("CREATE INDEX IF NOT EXISTS ix_events_sender_type_timestamp "
-                    "ON events (sender_id, type_name, timestamp)",
-                    "CREATE INDEX IF NOT EXISTS ix_events_sender_timestamp "
-                    "ON events (sender_id, timestamp)",
-                    "CREATE INDEX IF NOT EXISTS ix_events_sender_type_action_id "
-                    "ON events (sender_id, type_name, action_name, id)"):
+        for ddl in (
+            "CREATE INDEX IF NOT EXISTS ix_events_sender_type_timestamp "
+            "ON events (sender_id, type_name, timestamp)",
+            "CREATE INDEX IF NOT EXISTS ix_events_sender_timestamp "
+            "ON events (sender_id, timestamp)",
+            "CREATE INDEX IF NOT EXISTS ix_events_sender_type_action_id "
+            "ON events (sender_id, type_name, action_name, id)",
+        ):
             conn.execute(sa.text(ddl))
 
     import speedups
+
     if os.environ.get("RAPPORT_BENCH_BASELINE") == "1":  # as before issue 10
         speedups.apply_baseline()
     else:  # what bot/launch_rasa.py runs
@@ -155,8 +174,12 @@ async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str
         measured = sum(v for k, v in rec.turn.items() if k != "action_server")
         # action-server time happens inside graph-less processor code: add it once
         parts["other"] = round((total - measured - rec.turn["action_server"]) * 1000, 3)
-        return {"text": text, "total_ms": round(total * 1000, 3), "parts": parts,
-                "action_calls": list(rec.calls)}
+        return {
+            "text": text,
+            "total_ms": round(total * 1000, 3),
+            "parts": parts,
+            "action_calls": list(rec.calls),
+        }
 
     for text in PROBES:  # warm-up: TensorFlow graphs, caches
         await turn("warm-up", text)
@@ -176,8 +199,12 @@ async def profile(model: Path, long: int, db: Path, action_url: str) -> dict[str
     for _ in range(rounds):
         for text in PROBES:
             long_turns.append(await turn(sender, text))
-    return {"fresh": fresh, "long": long_turns, "long_session_messages": long,
-            "events_loaded_in_long_session": len(tracker.events) if tracker else 0}
+    return {
+        "fresh": fresh,
+        "long": long_turns,
+        "long_session_messages": long,
+        "events_loaded_in_long_session": len(tracker.events) if tracker else 0,
+    }
 
 
 def summarise(turns: list[dict[str, Any]]) -> dict[str, Any]:
@@ -188,19 +215,24 @@ def summarise(turns: list[dict[str, Any]]) -> dict[str, Any]:
     calls = [c for t in turns for c in t["action_calls"]]
     return {
         "total_ms_p50": round(statistics.median(t["total_ms"] for t in turns), 2),
-        "parts_ms_mean": {k: round(sum(v) / len(turns), 3)
-                          for k, v in sorted(parts.items(), key=lambda kv: -sum(kv[1]))},
+        "parts_ms_mean": {
+            k: round(sum(v) / len(turns), 3)
+            for k, v in sorted(parts.items(), key=lambda kv: -sum(kv[1]))
+        },
         "action_calls_per_turn": round(len(calls) / len(turns), 2),
         "action_payload_bytes_mean": (
-            round(statistics.mean(c["bytes"] for c in calls)) if calls else 0),
+            round(statistics.mean(c["bytes"] for c in calls)) if calls else 0
+        ),
         "actions_called": sorted({str(c["action"]) for c in calls}),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default=os.environ.get("RAPPORT_MODEL")
-                        or str(ROOT / "var/models/current.tar.gz"))
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("RAPPORT_MODEL") or str(ROOT / "var/models/current.tar.gz"),
+    )
     parser.add_argument("--long", type=int, default=300)
     parser.add_argument("--out", default=str(ROOT / "bench/results/profile.json"))
     parser.add_argument("--mode", choices=["both", "now", "before"], default="both")
@@ -210,8 +242,21 @@ def main() -> None:
         for mode in ("before", "now"):
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "p.json"
-                subprocess.run([sys.executable, __file__, "--mode", mode, "--long", str(args.long),
-                                "--model", args.model, "--out", str(out)], check=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--mode",
+                        mode,
+                        "--long",
+                        str(args.long),
+                        "--model",
+                        args.model,
+                        "--out",
+                        str(out),
+                    ],
+                    check=True,
+                )
                 merged[mode] = json.loads(out.read_text())
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(merged, indent=1))
@@ -223,7 +268,10 @@ def main() -> None:
     port = free_port()
     actions = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
-        cwd=BOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=BOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -233,20 +281,29 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         with tempfile.TemporaryDirectory() as tmp:
-            raw = asyncio.run(profile(Path(args.model), args.long, Path(tmp) / "t.db",
-                                      f"http://127.0.0.1:{port}"))
+            raw = asyncio.run(
+                profile(Path(args.model), args.long, Path(tmp) / "t.db", f"http://127.0.0.1:{port}")
+            )
     finally:
         actions.terminate()
         actions.wait(10)
 
     import rasa
+
     result = {
         "benchmark": "profile_turn",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "versions": {"rasa": rasa.__version__},
-        "config": {"mode": args.mode, "long_session_messages": args.long, "probes": PROBES,
-                   "model": Path(args.model).resolve().name},
+        "config": {
+            "mode": args.mode,
+            "long_session_messages": args.long,
+            "probes": PROBES,
+            "model": Path(args.model).resolve().name,
+        },
         "fresh": summarise(raw["fresh"]),
         "long": summarise(raw["long"]),
         "events_loaded_in_long_session": raw["events_loaded_in_long_session"],
@@ -257,8 +314,10 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=1))
     for label in ("fresh", "long"):
         s = result[label]
-        print(f"\n{label}: p50 {s['total_ms_p50']} ms, {s['action_calls_per_turn']} action "
-              f"calls/turn, {s['action_payload_bytes_mean']} B/call, {s['actions_called']}")
+        print(
+            f"\n{label}: p50 {s['total_ms_p50']} ms, {s['action_calls_per_turn']} action "
+            f"calls/turn, {s['action_payload_bytes_mean']} B/call, {s['actions_called']}"
+        )
         for part, ms in list(s["parts_ms_mean"].items())[:14]:
             print(f"  {part:55s} {ms:8.2f} ms")
     print(f"events loaded in the long session: {result['events_loaded_in_long_session']}")

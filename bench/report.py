@@ -34,10 +34,18 @@ def machine() -> dict[str, Any]:
         pass
     cpu = ""
     with suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem_kib / 2**20, 1),
-            "platform": platform.platform(), "python": platform.python_version()}
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def versions() -> dict[str, str]:
@@ -54,8 +62,9 @@ def versions() -> dict[str, str]:
             out["rasa"], out["rasa_sdk"] = found.stdout.split()[:2]
     git = shutil.which("git")
     if git:
-        out["git"] = subprocess.run([git, "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                    capture_output=True, text=True).stdout.strip()
+        out["git"] = subprocess.run(
+            [git, "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
     return out
 
 
@@ -63,9 +72,15 @@ def write(name: str, config: dict[str, Any], results: Any, **extra: Any) -> Path
     """Write ``bench/results/<name>.json`` and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    document = {"benchmark": name, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "machine": machine(), "versions": versions(), "config": config,
-                "results": results, **extra}
+    document = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "versions": versions(),
+        "config": config,
+        "results": results,
+        **extra,
+    }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
     return path
@@ -84,8 +99,11 @@ def own_cpu() -> Iterator[dict[str, float]]:
         after = resource.getrusage(resource.RUSAGE_SELF)
         wall = time.perf_counter() - started
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        figures.update(cpu_seconds=round(cpu, 2), wall_seconds=round(wall, 2),
-                       cpu_share_of_one_core=round(cpu / wall, 2) if wall else 0.0)
+        figures.update(
+            cpu_seconds=round(cpu, 2),
+            wall_seconds=round(wall, 2),
+            cpu_share_of_one_core=round(cpu / wall, 2) if wall else 0.0,
+        )
 
 
 def plot(name: str, draw: Any, title: str, size: tuple[float, float] = (8, 4.5)) -> Path:

@@ -35,24 +35,46 @@ async def main(visitors: int, batch: int) -> None:
         old = utcnow() - timedelta(days=400)
         n = visitors
         async with sessions.begin() as s:
-            await s.execute(insert(Visitor), [
-                {"id": f"v{i}", "profile": {}, "created_at": old, "last_seen_at": old}
-                for i in range(n)
-            ])
-            await s.execute(insert(Conversation), [
-                {"id": i + 1, "visitor_id": f"v{i}", "state": "resolved",
-                 "created_at": old, "updated_at": old}
-                for i in range(n)
-            ])
-            await s.execute(insert(Message), [
-                {"conversation_id": i // 10 + 1, "visitor_id": f"v{i // 10}",
-                 "direction": "visitor", "text": "hello there", "created_at": old}
-                for i in range(n * 10)
-            ])
-            await s.execute(insert(InteractionEvent), [
-                {"type": "x", "visitor_id": f"v{i // 10}", "data": {}, "created_at": old}
-                for i in range(n * 10)
-            ])
+            await s.execute(
+                insert(Visitor),
+                [
+                    {"id": f"v{i}", "profile": {}, "created_at": old, "last_seen_at": old}
+                    for i in range(n)
+                ],
+            )
+            await s.execute(
+                insert(Conversation),
+                [
+                    {
+                        "id": i + 1,
+                        "visitor_id": f"v{i}",
+                        "state": "resolved",
+                        "created_at": old,
+                        "updated_at": old,
+                    }
+                    for i in range(n)
+                ],
+            )
+            await s.execute(
+                insert(Message),
+                [
+                    {
+                        "conversation_id": i // 10 + 1,
+                        "visitor_id": f"v{i // 10}",
+                        "direction": "visitor",
+                        "text": "hello there",
+                        "created_at": old,
+                    }
+                    for i in range(n * 10)
+                ],
+            )
+            await s.execute(
+                insert(InteractionEvent),
+                [
+                    {"type": "x", "visitor_id": f"v{i // 10}", "data": {}, "created_at": old}
+                    for i in range(n * 10)
+                ],
+            )
         live = n + 10
         async with sessions.begin() as s:
             s.add(Visitor(id="live", profile={}))
@@ -65,8 +87,11 @@ async def main(visitors: int, batch: int) -> None:
             while not done:
                 started = time.perf_counter()
                 async with sessions.begin() as s:
-                    s.add(Message(conversation_id=live, visitor_id="live", direction="visitor",
-                                  text="hi"))
+                    s.add(
+                        Message(
+                            conversation_id=live, visitor_id="live", direction="visitor", text="hi"
+                        )
+                    )
                 latencies.append(time.perf_counter() - started)
                 await asyncio.sleep(0.01)
 
@@ -81,9 +106,11 @@ async def main(visitors: int, batch: int) -> None:
     latencies.sort()
     ms = [x * 1000 for x in latencies]
     print(counts)
-    print(f"purge {took:.1f} s (batch {batch}); {len(ms)} concurrent message writes: "
-          f"p50 {ms[len(ms) // 2]:.1f} ms, p99 {ms[int(len(ms) * 0.99)]:.1f} ms, "
-          f"max {ms[-1]:.1f} ms")
+    print(
+        f"purge {took:.1f} s (batch {batch}); {len(ms)} concurrent message writes: "
+        f"p50 {ms[len(ms) // 2]:.1f} ms, p99 {ms[int(len(ms) * 0.99)]:.1f} ms, "
+        f"max {ms[-1]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -42,23 +42,30 @@ from tests.support.limits import GENEROUS_LIMITS_ENV  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 
-def bot_path_rows(tmp: Path, redis: RedisServer, rasa: int, levels: list[int],
-                  count: int) -> list[dict[str, Any]]:
+def bot_path_rows(
+    tmp: Path, redis: RedisServer, rasa: int, levels: list[int], count: int
+) -> list[dict[str, Any]]:
     """The chat server's bot path with ``rasa`` Rasa processes behind it."""
     messages = [bot_path.PROBES[i % len(bot_path.PROBES)] for i in range(count)]
     with postgres_database() as database_url:
         config = StackConfig(
-            model=trained_model(), database_url=database_url, log_dir=tmp / f"log-rasa{rasa}",
-            chat_port=free_port(), rasa_port=free_port(), action_port=free_port(),
+            model=trained_model(),
+            database_url=database_url,
+            log_dir=tmp / f"log-rasa{rasa}",
+            chat_port=free_port(),
+            rasa_port=free_port(),
+            action_port=free_port(),
             extra_env=dict(GENEROUS_LIMITS_ENV, LOG_LEVEL="WARNING"),
             extra_rasa_ports=[free_port() for _ in range(rasa - 1)],
-            redis_url=redis.url(0), lock_store_url=redis.url(1),
+            redis_url=redis.url(0),
+            lock_store_url=redis.url(1),
         )
         with Stack(config) as stack:
             expected = asyncio.run(bot_path.expected_replies(stack.config.rasa_url, messages))
             label = f"{rasa} Rasa"
-            rows = asyncio.run(bot_path.measure({label: stack.base_url}, levels, messages,
-                                                expected))
+            rows = asyncio.run(
+                bot_path.measure({label: stack.base_url}, levels, messages, expected)
+            )
     return rows
 
 
@@ -95,11 +102,19 @@ def plot(bot: list[dict[str, Any]], relay: list[dict[str, Any]], levels: list[in
     def bot_bars(ax: Any) -> None:
         width = 0.8 / max(1, len(labels))
         for i, label in enumerate(labels):
-            values = [next(r["throughput_msg_s"] for r in bot
-                           if r["path"] == label and r["visitors"] == level) for level in levels]
+            values = [
+                next(
+                    r["throughput_msg_s"]
+                    for r in bot
+                    if r["path"] == label and r["visitors"] == level
+                )
+                for level in levels
+            ]
             ax.bar([x + i * width for x in range(len(levels))], values, width, label=label)
-        ax.set_xticks([x + 0.4 - width / 2 for x in range(len(levels))],
-                      [f"{level} visitors" for level in levels])
+        ax.set_xticks(
+            [x + 0.4 - width / 2 for x in range(len(levels))],
+            [f"{level} visitors" for level in levels],
+        )
         ax.set_ylabel("bot replies / s")
         ax.legend(fontsize=8)
 
@@ -122,24 +137,31 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20, help="relay: agents")
     parser.add_argument("--max-chats", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--interval", type=float, default=0.4,
-                        help="relay: mean seconds between one sender's messages")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.4,
+        help="relay: mean seconds between one sender's messages",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as name, RedisServer(Path(name)) as redis:
         tmp = Path(name)
-        bot = [row for rasa in (1, 2)
-               for row in bot_path_rows(tmp, redis, rasa, levels, args.messages)]
+        bot = [
+            row for rasa in (1, 2) for row in bot_path_rows(tmp, redis, rasa, levels, args.messages)
+        ]
         relay = [relay_row(tmp, redis, nodes, args) for nodes in (1, 2)]
     by = {(r["path"], r["visitors"]): r for r in bot}
     ratios: dict[str, float] = {}
     for level in levels:
         one, two = by[("1 Rasa", level)], by[("2 Rasa", level)]
         ratios[f"x{level}: throughput 2/1 Rasa"] = round(
-            two["throughput_msg_s"] / one["throughput_msg_s"], 2)
+            two["throughput_msg_s"] / one["throughput_msg_s"], 2
+        )
         ratios[f"x{level}: p99 2/1 Rasa"] = round(two["p99_ms"] / one["p99_ms"], 2)
     ratios["relay: messages/s 2/1 nodes"] = round(
-        relay[1]["messages_per_second"] / relay[0]["messages_per_second"], 2)
+        relay[1]["messages_per_second"] / relay[0]["messages_per_second"], 2
+    )
     for direction in ("visitor_to_agent", "agent_to_visitor"):
         one_p99, two_p99 = relay[0][direction]["p99_ms"], relay[1][direction]["p99_ms"]
         if one_p99 and two_p99:
@@ -147,12 +169,14 @@ def main() -> None:
     for key, value in ratios.items():
         print(f"{key}: {value}")
     for row in relay:
-        print(f"relay {row['nodes']} node(s): {row['messages_per_second']} msg/s, "
-              f"v2a p50/p99 {row['visitor_to_agent']['p50_ms']}/{row['visitor_to_agent']['p99_ms']}"
-              f" ms, a2v p50/p99 {row['agent_to_visitor']['p50_ms']}/"
-              f"{row['agent_to_visitor']['p99_ms']} ms, delivered "
-              f"{row['visitor_to_agent']['delivered']}/{row['visitor_to_agent']['expected']} + "
-              f"{row['agent_to_visitor']['delivered']}/{row['agent_to_visitor']['expected']}")
+        print(
+            f"relay {row['nodes']} node(s): {row['messages_per_second']} msg/s, "
+            f"v2a p50/p99 {row['visitor_to_agent']['p50_ms']}/{row['visitor_to_agent']['p99_ms']}"
+            f" ms, a2v p50/p99 {row['agent_to_visitor']['p50_ms']}/"
+            f"{row['agent_to_visitor']['p99_ms']} ms, delivered "
+            f"{row['visitor_to_agent']['delivered']}/{row['visitor_to_agent']['expected']} + "
+            f"{row['agent_to_visitor']['delivered']}/{row['agent_to_visitor']['expected']}"
+        )
     config = {k: v for k, v in vars(args).items()}
     config["cpus"] = os.cpu_count()
     report.write("scale_out", config, {"bot_path": bot, "relay": relay}, ratios=ratios)

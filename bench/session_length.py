@@ -35,8 +35,14 @@ from dev.devstack import Stack  # noqa: E402
 from tests.support.visitor import Visitor  # noqa: E402
 
 PROBES = ["hi", "how much is shipping?", "what is your return policy?", "thanks"]
-FILLER = ["show me tents", "what about backpacks", "how much is shipping?", "thanks",
-          "what is your return policy?", "any promotions right now?"]
+FILLER = [
+    "show me tents",
+    "what about backpacks",
+    "how much is shipping?",
+    "thanks",
+    "what is your return policy?",
+    "any promotions right now?",
+]
 
 
 async def timed(visitor: Visitor, text: str) -> float:
@@ -67,21 +73,27 @@ async def run(base_url: str, total: int, step: int, probes: int) -> list[dict[st
             in_session.append(latency)
             all_latencies.append((sent, latency))
             sent += 1
-        row = {"session_messages": checkpoint,
-               "in_session_p50_ms": round(percentile(in_session, 50), 1),
-               "new_visitor_p50_ms": round(percentile(fresh, 50), 1)}
+        row = {
+            "session_messages": checkpoint,
+            "in_session_p50_ms": round(percentile(in_session, 50), 1),
+            "new_visitor_p50_ms": round(percentile(fresh, 50), 1),
+        }
         row["ratio"] = round(row["in_session_p50_ms"] / row["new_visitor_p50_ms"], 2)
-        print(f"after {checkpoint:4d} messages: in session {row['in_session_p50_ms']:7.1f} ms, "
-              f"new visitor {row['new_visitor_p50_ms']:7.1f} ms, ratio {row['ratio']:.2f}",
-              flush=True)
+        print(
+            f"after {checkpoint:4d} messages: in session {row['in_session_p50_ms']:7.1f} ms, "
+            f"new visitor {row['new_visitor_p50_ms']:7.1f} ms, ratio {row['ratio']:.2f}",
+            flush=True,
+        )
         checkpoints.append(row)
     await long.close()
     return checkpoints
 
 
 def measure(total: int, step: int, probes: int, baseline: bool) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp, \
-            Stack(stack_config(Path(tmp), "session", baseline=baseline)) as stack:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Stack(stack_config(Path(tmp), "session", baseline=baseline)) as stack,
+    ):
         return asyncio.run(run(stack.base_url, total, step, probes))
 
 
@@ -101,10 +113,18 @@ def main() -> None:
     def draw(ax: Any) -> None:
         for label, rows in results.items():
             xs = [r["session_messages"] for r in rows]
-            ax.plot(xs, [r["in_session_p50_ms"] for r in rows], marker="o",
-                    label=f"{label}: same session")
-            ax.plot(xs, [r["new_visitor_p50_ms"] for r in rows], linestyle="--",
-                    label=f"{label}: new visitor")
+            ax.plot(
+                xs,
+                [r["in_session_p50_ms"] for r in rows],
+                marker="o",
+                label=f"{label}: same session",
+            )
+            ax.plot(
+                xs,
+                [r["new_visitor_p50_ms"] for r in rows],
+                linestyle="--",
+                label=f"{label}: new visitor",
+            )
         ax.set_xlabel("messages already in the session")
         ax.set_ylabel("reply p50 (ms)")
         ax.set_yscale("log")

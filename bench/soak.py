@@ -86,9 +86,7 @@ class SoakVisitor:
 
         @self.sio.on("connect")
         async def connected() -> None:
-            await self.sio.emit(
-                "session_request", {"session_id": self.session_id, "rapport": 1}
-            )
+            await self.sio.emit("session_request", {"session_id": self.session_id, "rapport": 1})
 
     @property
     def visitor_id(self) -> str:
@@ -97,9 +95,7 @@ class SoakVisitor:
 
     async def say(self, text: str) -> None:
         self.sent.append(text)
-        await self.sio.emit(
-            "user_uttered", {"message": text, "session_id": self.session_id}
-        )
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
 
 
 async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
@@ -108,8 +104,9 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     agents: list[AgentClient] = []
     async with aiohttp.ClientSession() as http:
         for i in range(args.agents):
-            data = await create_agent(http, base, stack.config.admin_token, name=f"Soak{i}",
-                                      max_chats=args.max_chats)
+            data = await create_agent(
+                http, base, stack.config.admin_token, name=f"Soak{i}", max_chats=args.max_chats
+            )
             agent = await AgentClient(base, data["username"]).login()
             await agent.connect()
             await agent.set_status("online")
@@ -127,7 +124,7 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
 
     visitors = [SoakVisitor(i) for i in range(args.visitors)]
     for start in range(0, len(visitors), 25):
-        batch = visitors[start:start + 25]
+        batch = visitors[start : start + 25]
         for v in batch:
             await v.sio.connect(base, transports=["websocket"])
         await asyncio.wait_for(asyncio.gather(*(v.confirmed.wait() for v in batch)), 60)
@@ -154,8 +151,14 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             samples.append((time.monotonic() - started, rss_kb(chat_pid)))
             await asyncio.sleep(15)
 
-    bot_prompts = ["hi", "what are your shipping costs", "show me tents", "thanks",
-                   "do you have rain jackets", "what is your return policy"]
+    bot_prompts = [
+        "hi",
+        "what are your shipping costs",
+        "show me tents",
+        "thanks",
+        "do you have rain jackets",
+        "what is your return policy",
+    ]
 
     async def visitor_loop(v: SoakVisitor) -> None:
         n = 0
@@ -182,27 +185,30 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     # What the database holds.
     engine = create_async_engine(stack.config.database_url)
     async with engine.connect() as conn:
-        rows = (await conn.execute(
-            select(Message.id, Message.visitor_id, Message.direction, Message.text)
-        )).all()
+        rows = (
+            await conn.execute(
+                select(Message.id, Message.visitor_id, Message.direction, Message.text)
+            )
+        ).all()
     await engine.dispose()
     stored = Counter((r.visitor_id, r.text) for r in rows if r.direction == "visitor")
     stored_ids = {(r.visitor_id, r.text): r.id for r in rows if r.direction == "visitor"}
 
     sent_total = sum(len(v.sent) for v in visitors)
-    not_stored = [(v.index, t) for v in visitors for t in v.sent
-                  if stored[(v.visitor_id, t)] == 0]
+    not_stored = [(v.index, t) for v in visitors for t in v.sent if stored[(v.visitor_id, t)] == 0]
     stored_twice = [k for k, n in stored.items() if n > 1]
     ids_twice = sum(1 for v in visitors for n in v.message_ids.values() if n > 1)
     # Every bot-path message gets at least one reply: fewer replies than
     # messages means some went unanswered.
     bot_no_reply = [
-        (v.index, len(v.sent) - len(v.texts)) for v in visitors
+        (v.index, len(v.sent) - len(v.texts))
+        for v in visitors
         if v.visitor_id not in conversations and len(v.texts) < len(v.sent)
     ]
     human_sent = [(v, t) for v in visitors if v.visitor_id in conversations for t in v.sent[1:]]
-    agent_missed = [t for v, t in human_sent
-                    if seen_by_agents[str(stored_ids.get((v.visitor_id, t)))] == 0]
+    agent_missed = [
+        t for v, t in human_sent if seen_by_agents[str(stored_ids.get((v.visitor_id, t)))] == 0
+    ]
     agent_twice = sum(1 for n in seen_by_agents.values() if n > 1)
     replies_missed = [r for v, r in agent_replies if r not in v.texts]
     replies_twice = [r for v, r in agent_replies if v.texts.count(r) > 1]
@@ -215,7 +221,8 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     half = [kb for t, kb in samples if t >= wall / 2]
     return {
         "minutes": round(wall / 60, 1),
-        "visitors": args.visitors, "agents": args.agents,
+        "visitors": args.visitors,
+        "agents": args.agents,
         "human_conversations": len(conversations),
         "visitor_messages_sent": sent_total,
         "agent_messages_sent": len(agent_replies),
@@ -240,8 +247,12 @@ async def soak(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             "samples": samples,
         },
         "load_generator_cpu_share": round(cpu / wall, 2),
-        "examples": {"not_stored": not_stored[:5], "bot_no_reply": bot_no_reply[:5],
-                     "agent_missed": agent_missed[:5], "replies_missed": replies_missed[:5]},
+        "examples": {
+            "not_stored": not_stored[:5],
+            "bot_no_reply": bot_no_reply[:5],
+            "agent_missed": agent_missed[:5],
+            "replies_missed": replies_missed[:5],
+        },
     }
 
 
@@ -255,23 +266,29 @@ def main() -> None:
     # a third of one Rasa process's capacity on this machine.
     parser.add_argument("--interval", type=float, default=120.0)
     parser.add_argument("--human-share", type=float, default=0.2)
-    parser.add_argument("--settle", type=float, default=20.0,
-                        help="seconds to wait for the last replies")
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="seconds to wait for the last replies"
+    )
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = StackConfig(
             model=trained_model(),
             database_url=args.database_url or f"sqlite+aiosqlite:///{tmp}/soak.db",
-            log_dir=Path(tmp) / "log", chat_port=free_port(), rasa_port=free_port(),
+            log_dir=Path(tmp) / "log",
+            chat_port=free_port(),
+            rasa_port=free_port(),
             action_port=free_port(),
             extra_env={**GENEROUS_LIMITS_ENV, "LOG_LEVEL": "WARNING"},
         )
         with Stack(config) as stack:
             result = asyncio.run(soak(args, stack))
     result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
-    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                         "platform": platform.platform()}
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     out = ROOT / "bench" / "results" / "soak.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -30,7 +30,7 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _persistent_secret(path: Path) -> str:
@@ -51,12 +51,19 @@ def _persistent_secret(path: Path) -> str:
 # Environment variables that hold secrets (a database URL can hold a password),
 # and which process needs which of them.
 SECRET_VARIABLES = frozenset(
-    {"SECRET_KEY", "ADMIN_TOKEN", "IDENTITY_SECRET", "RASA_TOKEN", "DATABASE_URL",
-     "TRACKER_STORE_URL"}
+    {
+        "SECRET_KEY",
+        "ADMIN_TOKEN",
+        "IDENTITY_SECRET",
+        "RASA_TOKEN",
+        "DATABASE_URL",
+        "TRACKER_STORE_URL",
+    }
 )
 PROCESS_SECRETS: dict[str, frozenset[str]] = {
-    "chat": frozenset({"SECRET_KEY", "ADMIN_TOKEN", "IDENTITY_SECRET", "RASA_TOKEN",
-                       "DATABASE_URL"}),
+    "chat": frozenset(
+        {"SECRET_KEY", "ADMIN_TOKEN", "IDENTITY_SECRET", "RASA_TOKEN", "DATABASE_URL"}
+    ),
     "rasa": frozenset({"RASA_TOKEN", "TRACKER_STORE_URL"}),
     "actions": frozenset(),
 }
@@ -174,7 +181,10 @@ class Stack:
         os.fchmod(fd, 0o600)  # a log left by an older version may be wider
         log = self._logs[name] = os.fdopen(fd, "ab")
         self.procs[name] = subprocess.Popen(
-            args, cwd=cwd, env=environment, stdout=log,
+            args,
+            cwd=cwd,
+            env=environment,
+            stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             # Whatever the processes create (the SQLite file and its WAL,
@@ -185,8 +195,15 @@ class Stack:
     def start_actions(self) -> None:
         self._spawn(
             "actions",
-            [str(BOT_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
-             "-p", str(self.config.action_port)],
+            [
+                str(BOT_PYTHON),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "-p",
+                str(self.config.action_port),
+            ],
             ROOT / "bot",
         )
 
@@ -196,16 +213,30 @@ class Stack:
             name,
             # The launcher passes RASA_TOKEN (from the environment) to Rasa as
             # --auth-token in-process: process arguments are visible to all users.
-            [str(BOT_PYTHON), "launch_rasa.py", "run", "--enable-api",
-             "-i", "127.0.0.1", "-p", str(port or c.rasa_port),
-             "--model", str(c.model.resolve()), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml"],
+            [
+                str(BOT_PYTHON),
+                "launch_rasa.py",
+                "run",
+                "--enable-api",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port or c.rasa_port),
+                "--model",
+                str(c.model.resolve()),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                "endpoints.yml",
+            ],
             ROOT / "bot",
         )
 
     def start_chat(self, name: str = "chat", port: int | None = None) -> None:
         self._spawn(
-            name, [sys.executable, "-m", "chat_server"], ROOT,
+            name,
+            [sys.executable, "-m", "chat_server"],
+            ROOT,
             {"PORT": str(port or self.config.chat_port)},
         )
 
@@ -313,6 +344,7 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
     Each secret comes from ``environ`` when set there, else from a file in
     ``var`` created on first use (mode 0600), so it survives restarts.
     """
+
     def secret(name: str) -> str:
         return environ.get(name.upper()) or _persistent_secret(var / name)
 
@@ -331,6 +363,9 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
         identity_secret=secret("identity_secret"),
         # The chat server writes the first admin's one-time password here (once).
         initial_admin_password_file=var / "initial_admin_password",
+        # A running campaign on the demo store, so a newcomer sees a proactive
+        # opener within a minute (created once, when there is no campaign).
+        extra_env={"DEMO_CAMPAIGN": environ.get("DEMO_CAMPAIGN", "true")},
     )
 
 
@@ -363,17 +398,21 @@ def main() -> None:
         first_login = (
             f"  first login:         admin, one-time password in {rel(password_file)} "
             "(you choose a new one)\n"
-            if password_file is not None and password_file.exists() else ""
+            if password_file is not None and password_file.exists()
+            else ""
         )
-        print(f"\nRapport is running. Logs: {rel(config.log_dir)}/\n"
-              f"  demo store + widget: {config.chat_url}/\n"
-              f"  agent console:       {config.chat_url}/console\n"
-              f"{first_login}"
-              f"  health:              {config.chat_url}/healthz\n"
-              f"  API token (Bearer):  {kept_in('admin_token')}\n"
-              f"  identity secret:     {kept_in('identity_secret')} (your site's backend "
-              "signs logged-in customers' ids with it; README)\n"
-              "Press Ctrl-C to stop.", flush=True)
+        print(
+            f"\nRapport is running. Logs: {rel(config.log_dir)}/\n"
+            f"  demo store + widget: {config.chat_url}/\n"
+            f"  agent console:       {config.chat_url}/console\n"
+            f"{first_login}"
+            f"  health:              {config.chat_url}/healthz\n"
+            f"  API token (Bearer):  {kept_in('admin_token')}\n"
+            f"  identity secret:     {kept_in('identity_secret')} (your site's backend "
+            "signs logged-in customers' ids with it; README)\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)
         print("a process exited; stopping the others", file=sys.stderr)
