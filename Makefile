@@ -21,7 +21,7 @@ MODEL    := RAPPORT_MODEL=$$(readlink -f var/models/current.tar.gz)
 # browser, no PostgreSQL (under 2 minutes).
 test-fast: $(VENV)/.installed widget
 	node --test tests/js/
-	$(PYTHON) -m pytest -n $(WORKERS) -q $(FAST)
+	$(PYTHON) -m pytest -n $(WORKERS) -q --timeout 120 $(FAST)
 
 # Everything. lint first (seconds), then the fast tier (minutes), so a broken
 # change fails early; then the live stacks, load and fuzz tests on SQLite (and
@@ -32,7 +32,7 @@ test-fast: $(VENV)/.installed widget
 # The browser tests on PostgreSQL too: `make test-postgres` (adds ~5 min).
 test: lint setup model system-deps
 	node --test tests/js/
-	$(PYTHON) -m pytest -n $(WORKERS) -q -ra $(FAST)
+	$(PYTHON) -m pytest -n $(WORKERS) -q -ra --timeout 120 $(FAST)
 	$(MODEL) $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra --durations=15 \
 	  -m "stack or browser or postgres or slow" tests/unit tests/integration
 	$(MODEL) $(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -ra --durations=10 tests/e2e

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from chat_server.db.availability import is_unavailable
+from chat_server.db.sqlite_driver import aiosqlite_dbapi
 
 __all__ = ["create_engine", "create_sessionmaker", "is_unavailable"]
 
@@ -46,7 +47,9 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             _create_private_file(Path(url.database))
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, module=aiosqlite_dbapi()
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
