@@ -161,6 +161,7 @@ def build_services(
         sessions, settings.agent_session_days, settings.initial_admin_password_file
     )
     manners_store = MannersStore(sessions)
+    campaign_cache = CampaignCache(sessions, settings.campaign_refresh_seconds)
     segments = SegmentService(sessions)
     return Services(
         conversations=conversations,
@@ -205,11 +206,13 @@ def build_services(
             WatchTokens(settings.secret_key.get_secret_value()),
             manners_store,
             Caps.from_settings(settings),
-            CampaignCache(sessions, settings.campaign_refresh_seconds),
+            campaign_cache,
             segments.contains,
         ),
         segments=segments,
-        campaigns=CampaignService(sessions, settings.conversion_goal_set),
+        campaigns=CampaignService(
+            sessions, settings.conversion_goal_set, on_change=campaign_cache.invalidate
+        ),
         campaign_manners=manners_store,
     )
 

@@ -6,6 +6,7 @@ An in-process chat server on SQLite and on PostgreSQL; agents are real accounts.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat_server.db.engagement_models import Campaign, Segment
 from chat_server.db.models import InteractionEvent
-from tests.integration.conftest import ADMIN_TOKEN, base
+from tests.integration.conftest import ADMIN_TOKEN, base, start_server
 from tests.support.agents import AgentClient, create_agent
 
 
@@ -366,3 +367,32 @@ async def test_new_version_replaces_the_old_when_started(marketer: AgentClient, 
     assert old["status"] == "ended" and old["ended_at"]
     replaced = [e for e in await db.changes() if e["campaign_id"] == v1 and e["action"] == "ended"]
     assert replaced and replaced[0]["reason"] == "replaced"
+
+
+async def test_a_start_or_pause_through_this_node_is_live_at_once(database_url: str) -> None:
+    """The cache reloads when this node's service changes a campaign, not after
+    CAMPAIGN_REFRESH_SECONDS (an hour here); other nodes use the refresh."""
+    from tests.support.visitor import Visitor
+
+    srv = await start_server(database_url, campaign_refresh_seconds=3600)
+    m = await login(srv, "marketer")
+    visitor = Visitor(rapport=True)
+    try:
+        await visitor.connect(base(srv))
+        page = "http://127.0.0.1/products/{}".format
+        await visitor.sio.emit("page_view", {"url": page(1)})  # the cache loads: nothing runs
+        await asyncio.sleep(0.5)
+        cid = (await m.ok("POST", "/api/campaigns", good(rules=rules(devices=[]))))["campaign"]
+        await m.ok("POST", f"/api/campaigns/{cid['id']}/start")
+        await visitor.sio.emit("page_view", {"url": page(2)})
+        watch = await visitor.wait_for("campaign_watch", timeout=5)
+        assert watch["campaign_id"] == cid["id"]
+        await m.ok("POST", f"/api/campaigns/{cid['id']}/pause")
+        before = len(visitor.seen("campaign_watch"))
+        await visitor.sio.emit("page_view", {"url": page(3)})
+        await asyncio.sleep(1.5)
+        assert len(visitor.seen("campaign_watch")) == before
+    finally:
+        await visitor.close()
+        await m.close()
+        await srv.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,7 +86,8 @@ class CampaignCache:
         self._sessions = sessionmaker
         self._refresh = refresh_seconds
         self._stamp: tuple[Any, ...] | None = None
-        self._checked = 0.0
+        # Never checked: -inf, not 0 (monotonic time starts near 0 at boot).
+        self._checked = -math.inf
         self._campaigns: tuple[LiveCampaign, ...] = ()
         self._by_id: dict[int, LiveCampaign] = {}
         self._lock = asyncio.Lock()
@@ -93,7 +95,7 @@ class CampaignCache:
     def invalidate(self) -> None:
         """Reload on the next read (a campaign changed through this node)."""
         self._stamp = None
-        self._checked = 0.0
+        self._checked = -math.inf
 
     async def running(self) -> tuple[LiveCampaign, ...]:
         """Running campaigns, highest priority first (then oldest first)."""

@@ -9,8 +9,9 @@ those is a new version (``new_version``), so results never mix two designs.
 
 from __future__ import annotations
 
+import contextlib
 import copy as deep
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,10 +123,21 @@ class CampaignService:
         sessions: async_sessionmaker[AsyncSession],
         goals: frozenset[str],
         clock: Callable[[], datetime] = utcnow,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._goals = goals
         self._now = clock
+        # This node's CampaignCache.invalidate: a change is live here at once
+        # (other nodes see it within CAMPAIGN_REFRESH_SECONDS).
+        self._on_change = on_change
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that may change what runs; the cache reloads once it commits."""
+        async with self._sessions.begin() as session:
+            yield session
+        self._on_change()
 
     # -- validation -----------------------------------------------------------
 
@@ -209,7 +221,7 @@ class CampaignService:
         """Change a campaign; once it has started, only its name, priority, rules and texts."""
         if not isinstance(patch, dict) or not patch:
             raise errors.Invalid("send the fields to change as a JSON object")
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             current = draft_of(campaign)
             merged = {**current, **patch}
@@ -234,7 +246,7 @@ class CampaignService:
     async def start(self, campaign_id: int, by: int | None) -> dict[str, Any]:
         """Draft or paused → running (or scheduled, when it starts later); ends its parent."""
         now = self._now()
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             if campaign.status not in ("draft", "paused", "scheduled"):
                 raise CampaignConflict(f"campaign {campaign_id} is {campaign.status}: cannot start")
@@ -255,7 +267,7 @@ class CampaignService:
             return campaign_json(campaign)
 
     async def pause(self, campaign_id: int, by: int | None) -> dict[str, Any]:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             if campaign.status not in ("running", "scheduled"):
                 raise CampaignConflict(f"campaign {campaign_id} is {campaign.status}: cannot pause")
@@ -264,7 +276,7 @@ class CampaignService:
             return campaign_json(campaign)
 
     async def end(self, campaign_id: int, by: int | None) -> dict[str, Any]:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             if campaign.status not in LIVE:
                 raise CampaignConflict(f"campaign {campaign_id} is {campaign.status}: cannot end")
@@ -273,7 +285,7 @@ class CampaignService:
 
     async def archive(self, campaign_id: int, by: int | None) -> dict[str, Any]:
         """Hide a campaign from the lists; one still live is ended first. Results stay readable."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             if campaign.status == "archived":
                 raise CampaignConflict(f"campaign {campaign_id} is already archived")
@@ -282,7 +294,7 @@ class CampaignService:
 
     async def delete(self, campaign_id: int, by: int | None) -> None:
         """Delete a draft that never ran; anything else is archived instead."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             campaign = await _found(session, campaign_id, lock=True)
             if campaign.status != "draft" or campaign.started_at is not None:
                 raise CampaignConflict(
@@ -320,7 +332,7 @@ class CampaignService:
         periodically; ``matching`` also checks the dates on every page view)."""
         now = self._now()
         changed: tuple[int, ...] = ()
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             rows = await session.scalars(
                 select(Campaign).where(Campaign.status.in_(LIVE)).with_for_update()
             )
