@@ -349,3 +349,28 @@ async def test_a_segment_campaign_watches_only_the_segments_members(
     finally:
         await phone.close()
         await desktop.close()
+
+
+async def test_a_site_trigger_with_other_conditions_waits_for_them(
+    server: TestServer, database_url: str
+) -> None:
+    """``Rapport.trigger`` alone does not fire a campaign that also waits for
+    time on the page: the widget's watch sends campaign_ready when both hold."""
+    campaign_id = await add_campaign(
+        database_url, rules={"site_trigger": "added_to_cart", "active_seconds": 20}
+    )
+    visitor = await rapport_visitor(server)
+    try:
+        await known_units(database_url, [visitor.visitor_id])
+        data = await watch(visitor)
+        assert data["when"] == {"site_trigger": "added_to_cart", "active_seconds": 20}
+        await visitor.sio.emit("site_trigger", {"name": "added_to_cart"})
+        await settle()
+        assert "campaign_exposed" not in types(await campaign_events(database_url))
+        # Both hold now (the widget's watch says so): it fires.
+        await visitor.sio.emit(
+            "campaign_ready", {"campaign_id": campaign_id, "token": data["token"], "url": PRODUCT}
+        )
+        await visitor.wait_for("campaign_shown", timeout=10)
+    finally:
+        await visitor.close()

@@ -83,6 +83,9 @@ BAD: list[tuple[str, str, Any, str, str]] = [
     ("utm star inside", "rules.utm_campaign", ["a*b"], "rules.utm_campaign", "only at the end"),
     ("unknown rule", "rules.shoe_size", 42, "rules.shoe_size", "Extra inputs"),
     ("scroll over 100", "rules.scroll_percent", 150, "rules.scroll_percent", "100"),
+    # The widget's Rapport.trigger refuses these names, so no trigger could ever fire them.
+    ("trigger starts with a digit", "rules.site_trigger", "1cart", "rules.site_trigger", "pattern"),
+    ("trigger too long", "rules.site_trigger", "c" * 51, "rules.site_trigger", "pattern"),
     ("weights under 1", "variants.1.weight", 0.3, "variants", "they add up to 0.8"),
     ("weights over 1", "variants.1.weight", 0.9, "variants", "they add up to 1.4"),
     ("zero weight", "variants.1.weight", 0, "variants.1.weight", "greater than 0"),

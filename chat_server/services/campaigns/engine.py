@@ -210,9 +210,16 @@ class CampaignEngine:
     async def site_trigger(
         self, visitor_id: str, name: str, url: str | None
     ) -> dict[str, Any] | None:
-        """``Rapport.trigger(name)``: fire the first campaign waiting for it."""
+        """``Rapport.trigger(name)``: fire the first campaign waiting for it alone.
+
+        A campaign that also waits for a browser-side condition (time on page,
+        scroll, exit intent, idle) is fired by the widget's ``campaign_ready``
+        once the trigger and the rest hold together, not by the trigger here.
+        """
         for campaign in await self.cache.running():
             if campaign.compiled.rules.site_trigger != name:
+                continue
+            if set(matching.watch_for(campaign.compiled)) != {"site_trigger"}:
                 continue
             if await self._matches(visitor_id, campaign, url):
                 return await self.fire(visitor_id, campaign, "site_trigger")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chat_server.protocol.text import well_formed
+from chat_server.protocol.visitor import TRIGGER_NAME_PATTERN
 from chat_server.services.campaigns.patterns import compile_regex, glob_to_regex
 
 WEIGHT_TOLERANCE = 1e-6
@@ -60,7 +61,8 @@ class CampaignRules(BaseModel):
     scroll_percent: int | None = Field(None, ge=1, le=100)
     exit_intent: bool = False
     idle_seconds: int | None = Field(None, ge=1, le=3600)
-    site_trigger: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    # The names Rapport.trigger accepts (the widget and the socket check the same).
+    site_trigger: str | None = Field(None, pattern=TRIGGER_NAME_PATTERN)
     # Checked on the server at each page view.
     visits_min: int | None = Field(None, ge=1, le=100000)
     visits_max: int | None = Field(None, ge=1, le=100000)
