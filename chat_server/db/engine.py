@@ -47,9 +47,7 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             _create_private_file(Path(url.database))
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30}, module=aiosqlite_dbapi()
-        )
+        engine = create_async_engine(url, connect_args={"timeout": 30}, module=aiosqlite_dbapi())
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
