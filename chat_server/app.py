@@ -168,7 +168,7 @@ def build_services(
         visitor_history=VisitorHistory(sessions, settings.history_page_size),
         handoff=handoff,
         desk=desk,
-        signals=LiveSignals(sessions, notifier),
+        signals=LiveSignals(sessions, notifier, manners_store.record_typing),
         canned=CannedResponses(sessions),
         agents=agents,
         accounts=AccountService(agents, handoff, notifier),

@@ -168,4 +168,7 @@ class EngagementState(Base):
     # {"<campaign_id>": iso} of the last dismiss per campaign.
     dismissed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_dismiss_at: Mapped[datetime | None] = mapped_column()
+    # The visitor typed in the open chat (set at most every few seconds, cleared
+    # when they stop); read by decisions, never part of the version.
+    typing_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

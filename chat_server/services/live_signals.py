@@ -5,9 +5,12 @@ here is stored; it is relayed through the Notifier as it happens.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import conversation_queries
@@ -18,13 +21,23 @@ from chat_server.protocol import visitor as visitor_protocol
 from chat_server.services.handoff_rules import can_act
 from chat_server.services.notifier import Notifier
 
+log = logging.getLogger(__name__)
+
 
 class LiveSignals:
     """Typing and presence relayed between the visitor and agent namespaces."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], notifier: Notifier) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+        typing_seen: Callable[[str, bool], Awaitable[None]] | None = None,
+    ) -> None:
         self._sessions = sessionmaker
         self._notifier = notifier
+        # Campaign manners (MannersStore.record_typing): no opener over a chat
+        # the visitor is typing in.
+        self._typing_seen = typing_seen
 
     async def agent_typing(self, conversation_id: int, agent: Agent, typing: bool) -> None:
         async with self._sessions() as session:
@@ -49,6 +62,11 @@ class LiveSignals:
                 agent_protocol.VISITOR_TYPING,
                 {"conversation_id": conversation.id, "typing": typing},
             )
+        if self._typing_seen is not None:
+            try:
+                await self._typing_seen(visitor_id, typing)
+            except SQLAlchemyError as exc:  # the relay above is what matters now
+                log.info("typing of %s not recorded for campaigns: %s", visitor_id, exc)
 
     async def load(self) -> dict[str, Any]:
         """What is going on now: connections by namespace, queued conversations,

@@ -204,7 +204,8 @@ def test_agent_opener_teaser_announced_keyboard_dismissible_and_remembered(
             assert_teaser_waits_then_appears(page, frames, base)
             teaser = page.locator(TEASER)
             expect(teaser.locator(".teaser-text")).to_have_text(OPENER)
-            expect(page.locator(ANNOUNCER)).to_contain_text(OPENER)
+            expect(teaser.locator(".teaser-from")).to_have_text("Sam")  # the agent, by name
+            expect(page.locator(ANNOUNCER)).to_contain_text(f"New message from Sam: {OPENER}")
             for title in REPLIES:
                 expect(teaser.get_by_role("button", name=title)).to_be_visible()
             shown = frames.events("campaign_shown", sent=False)
@@ -257,9 +258,12 @@ def test_agent_opener_teaser_announced_keyboard_dismissible_and_remembered(
             expect(page.locator("#rapport-widget [role=dialog]")).to_be_visible()
             expect(teaser).to_have_count(0)
             expect(page.locator(f"{LOG} .bubble", has_text=OPENER)).to_have_count(1)
-            # An agent's message (the engine sends no sender name with it yet: see the report).
+            # An agent's message, and the widget knows it is talking with Sam:
+            # the reply goes to Sam, with no "assistant is typing" dots.
             expect(page.locator(f"{LOG} .msg-agent .bubble", has_text=OPENER)).to_have_count(1)
+            expect(page.locator("#rapport-widget .subtitle")).to_have_text("Chatting with Sam")
             expect(page.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text(REPLIES[0])
+            expect(page.locator("#rapport-widget .typing")).to_be_hidden()
             wait_for(
                 page,
                 lambda: any(u.get("message") == REPLIES[0] for u in frames.events("user_uttered")),

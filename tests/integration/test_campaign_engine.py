@@ -21,7 +21,7 @@ from chat_server.db.models import utcnow
 from chat_server.services.campaigns.engine import arm_for
 from chat_server.services.campaigns.tokens import WatchTokens
 from chat_server.transport.visitor import STRIKES_BEFORE_CLOSE
-from tests.integration.conftest import base, start_server
+from tests.integration.conftest import base, new_agent, start_server
 from tests.support.campaigns import (
     add_campaign,
     assignments,
@@ -374,3 +374,79 @@ async def test_a_site_trigger_with_other_conditions_waits_for_them(
         await visitor.wait_for("campaign_shown", timeout=10)
     finally:
         await visitor.close()
+
+
+async def stored_typing(database_url: str, unit: str, typing: bool) -> None:
+    for _ in range(100):
+        row = await manners_state(database_url, unit)
+        if row is not None and (row.typing_at is not None) == typing:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"typing={typing} never stored for {unit}")
+
+
+async def test_no_opener_over_a_chat_the_visitor_is_typing_in(
+    server: TestServer, database_url: str
+) -> None:
+    campaign_id = await add_campaign(database_url)
+    visitor = await rapport_visitor(server)
+    try:
+        await known_units(database_url, [visitor.visitor_id])
+        token = (await watch(visitor))["token"]
+        ready = {"campaign_id": campaign_id, "token": token, "url": PRODUCT}
+        await visitor.sio.emit("visitor_typing", {"typing": True})
+        await stored_typing(database_url, visitor.visitor_id, True)
+        await visitor.sio.emit("campaign_ready", ready)
+        await settle()
+        assert visitor.seen("campaign_shown") == []
+        assert "campaign_exposed" not in types(await campaign_events(database_url))
+        # They stopped typing (the widget says so 3 s after the last key): now it may show.
+        await visitor.sio.emit("visitor_typing", {"typing": False})
+        await stored_typing(database_url, visitor.visitor_id, False)
+        await visitor.sio.emit("campaign_ready", ready)
+        await visitor.wait_for("campaign_shown", timeout=10)
+    finally:
+        await visitor.close()
+
+
+async def test_an_agent_opener_names_the_agent_and_a_reply_answers_it(
+    server: TestServer, database_url: str
+) -> None:
+    sam = await new_agent(server, "Sam")
+    await sam.connect()  # online in the console, with room for a chat
+    campaign_id = await add_campaign(
+        database_url,
+        kind="agent",
+        agent_id=sam.me["id"],
+        variants=[{"key": "A", "weight": 1.0, "content": {"text": "Hi, I'm Sam. Sizes?"}}],
+        goal={"type": "reply", "window_hours": 24},
+    )
+    visitor = await rapport_visitor(server)
+    try:
+        await known_units(database_url, [visitor.visitor_id])
+        token = (await watch(visitor))["token"]
+        await visitor.sio.emit(
+            "campaign_ready", {"campaign_id": campaign_id, "token": token, "url": PRODUCT}
+        )
+        shown = await visitor.wait_for("campaign_shown", timeout=10)
+        assert shown["message"]["sender"] == {"type": "agent", "name": "Sam"}
+        # The widget is told it talks with Sam before the opener arrives.
+        names = [name for name, _ in visitor.log]
+        status = visitor.seen("handoff_status")
+        assert status and status[0] == {"state": "assigned", "agent_name": "Sam"}
+        opener = await visitor.wait_for("bot_uttered", timeout=10)
+        assert names.index("handoff_status") < names.index("bot_uttered")
+        assert opener["sender"]["name"] == "Sam"
+        [entry] = (await manners_state(database_url, visitor.visitor_id)).shown
+        assert entry["open"] is True
+        # The visitor answers: the opener no longer holds other campaigns back.
+        await visitor.sio.emit(
+            "user_uttered", {"message": "Yes, a size 42", "session_id": visitor.session_id}
+        )
+        await sam.wait_for_message(shown["conversation_id"], "Yes, a size 42")
+        [entry] = (await manners_state(database_url, visitor.visitor_id)).shown
+        assert entry["open"] is False
+        assert "campaign_replied" in types(await campaign_events(database_url))
+    finally:
+        await visitor.close()
+        await sam.close()

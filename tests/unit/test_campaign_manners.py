@@ -19,6 +19,7 @@ from chat_server.services.campaigns.manners import (
     order,
     prune,
     shows_of,
+    typing_now,
 )
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -145,6 +146,16 @@ def test_counts_survive_pruning_and_round_trip_through_the_row() -> None:
         1, [{"campaign_id": 1, "at": "2026-12-06T11:00:00"}], None, None, None
     )
     assert naive.shown[0].at == datetime(2026, 12, 6, 11, tzinfo=UTC)
+
+
+def test_typing_is_now_for_ten_seconds_and_never_written_by_a_decision() -> None:
+    assert not typing_now(MannersState(), NOW)
+    assert typing_now(MannersState(typing_at=ago(seconds=9)), NOW)
+    assert not typing_now(MannersState(typing_at=ago(seconds=11)), NOW)
+    st = MannersState(typing_at=ago(seconds=1))
+    assert "typing_at" not in st.to_row()  # the typing signal alone writes it
+    busy = VisitorNow(visit_started_at=VISIT, chat_open=True, typing_recently=True)
+    assert decide(st, Camp(1), NOW, CAPS, busy).reason == "typing"
 
 
 def test_order_by_priority_then_older_id() -> None:

@@ -56,6 +56,9 @@ class Claims:
                     traits_start, state.visit_started_at, last_activity(state), now
                 ),
                 in_person_conversation=in_person_conversation,
+                # The widget sends typing only from the open chat's message box.
+                chat_open=manners.typing_now(state, now),
+                typing_recently=manners.typing_now(state, now),
             )
             decision = manners.decide(state, campaign, now, self._caps, visitor)
             return decision.reason, decision.new_state if decision.allowed else None

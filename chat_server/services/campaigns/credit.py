@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat_server.db import event_queries
 from chat_server.db.engagement_models import Campaign, CampaignAssignment
 from chat_server.db.models import Conversation, as_utc, utcnow
+from chat_server.services.campaigns import store
 
 CONVERSION, REPLY, HANDOFF, CSAT, NPS = "conversion", "reply", "handoff", "csat", "nps"
 DEFAULT_WINDOW_HOURS = 72
@@ -99,7 +100,8 @@ async def credit(
 
 async def visitor_replied(session: AsyncSession, conversation: Conversation) -> None:
     """The visitor wrote in a conversation a campaign opened: the first time, log
-    ``campaign_replied`` (and credit a reply goal). One cheap check otherwise."""
+    ``campaign_replied`` (and credit a reply goal) and mark the opener
+    answered. One cheap check otherwise."""
     if conversation.campaign_id is None:
         return
     campaign = await session.get(Campaign, conversation.campaign_id)
@@ -119,6 +121,8 @@ async def visitor_replied(session: AsyncSession, conversation: Conversation) -> 
     )
     if added:
         await credit(session, conversation.visitor_id, REPLY, campaign_id=campaign.id)
+        # Answered: the opener no longer holds other campaigns back (manners).
+        await store.answer_in(session, conversation.visitor_id, campaign.id)
 
 
 async def handed_over(session: AsyncSession, conversation: Conversation, to: str) -> None:

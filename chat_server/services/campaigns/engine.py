@@ -43,7 +43,13 @@ from chat_server.services.campaigns import credit, manners, matching
 from chat_server.services.campaigns.cache import CampaignCache, LiveCampaign
 from chat_server.services.campaigns.claims import Claims
 from chat_server.services.campaigns.context import page_context
-from chat_server.services.campaigns.opener import NPS, Openers, OpenerUnavailable, Prepared
+from chat_server.services.campaigns.opener import (
+    AGENT,
+    NPS,
+    Openers,
+    OpenerUnavailable,
+    Prepared,
+)
 from chat_server.services.campaigns.store import MannersStore
 from chat_server.services.campaigns.tokens import WatchTokens
 from chat_server.services.experiments import assignment
@@ -245,15 +251,13 @@ class CampaignEngine:
         if not ready.shown:
             return None
         if conversation is not None:
-            await self._openers.deliver(unit, conversation, stored, ready.kind)
+            await self._openers.deliver(unit, conversation, stored, ready)
         shown = {
             "campaign_id": campaign.id,
             "arm": ready.arm,
             "kind": ready.kind,
             "conversation_id": conversation.id if conversation else None,
-            "message": (
-                ready.outgoing[0] if ready.outgoing else {"text": ready.question, "nps": True}
-            ),
+            "message": _teaser_message(ready),
         }
         await self._notifier.to_rapport_visitor(unit, protocol.CAMPAIGN_SHOWN, shown)
         return shown
@@ -366,6 +370,16 @@ class CampaignEngine:
                     CampaignAssignment.campaign_id == campaign_id, CampaignAssignment.unit == unit
                 )
             )
+
+
+def _teaser_message(ready: Prepared) -> dict[str, Any]:
+    """What the teaser shows: the opener's first message (an agent's with their name),
+    or the NPS question."""
+    if not ready.outgoing:
+        return {"text": ready.question, "nps": True}
+    if ready.kind == AGENT:
+        return {**ready.outgoing[0], "sender": {"type": "agent", "name": ready.agent_name}}
+    return ready.outgoing[0]
 
 
 async def _assign(

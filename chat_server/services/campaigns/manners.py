@@ -5,7 +5,8 @@ reads and compare-and-sets it, so two tabs or two nodes never both pass a
 cap). ``decide`` refuses, first reason wins:
 
 - ``in_conversation``: the visitor is queued for or talking with a person;
-- ``typing``: the chat is open and the visitor typed lately;
+- ``typing``: the chat is open and the visitor typed in it within
+  ``TYPING_WINDOW`` (the widget's typing signal, kept in ``typing_at``);
 - ``another_open``: an opener shown in this visit is neither dismissed nor
   answered (one campaign at a time; ``order`` says which goes first);
 - ``dismiss_cooldown``: any dismiss within CAMPAIGN_DISMISS_COOLDOWN_MINUTES;
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from chat_server.settings import Settings
 
 WEEK = timedelta(days=7)
+# A typing signal this recent means the visitor is typing now (the widget
+# repeats it every 2 s while they type and says when they stop).
+TYPING_WINDOW = timedelta(seconds=10)
 KEEP_LATEST_DAYS = 400
 
 
@@ -113,9 +117,12 @@ class MannersState:
     # campaign id -> when it was last dismissed.
     dismissed: dict[int, datetime] = field(default_factory=dict)
     last_dismiss_at: datetime | None = None
+    # When the visitor last typed in the open chat (None: not typing).
+    typing_at: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
-        """The JSON columns of ``engagement_state`` (version is the store's)."""
+        """The columns of ``engagement_state`` a decision writes (version is the
+        store's; ``typing_at`` is written by the typing signal alone)."""
         return {
             "shown": [s.to_json() for s in self.shown],
             "visit_started_at": self.visit_started_at,
@@ -131,6 +138,7 @@ class MannersState:
         visit_started_at: datetime | None,
         dismissed: dict[str, Any] | None,
         last_dismiss_at: datetime | None,
+        typing_at: datetime | None = None,
     ) -> MannersState:
         return cls(
             version=version,
@@ -140,6 +148,7 @@ class MannersState:
                 int(k): _aware(datetime.fromisoformat(str(v))) for k, v in (dismissed or {}).items()
             },
             last_dismiss_at=_aware(last_dismiss_at) if last_dismiss_at else None,
+            typing_at=_aware(typing_at) if typing_at else None,
         )
 
 
@@ -152,6 +161,11 @@ class Decision:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def typing_now(state: MannersState, now: datetime) -> bool:
+    """The visitor is typing in the open chat (the signal is within TYPING_WINDOW)."""
+    return state.typing_at is not None and _aware(now) - state.typing_at < TYPING_WINDOW
 
 
 def shows_of(state: MannersState, campaign_id: int) -> int:

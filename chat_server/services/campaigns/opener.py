@@ -61,6 +61,7 @@ class Prepared:
     kind: str
     outgoing: list[dict[str, Any]] = field(default_factory=list)
     agent_id: int | None = None
+    agent_name: str | None = None
     question: str | None = None
 
     @property
@@ -112,7 +113,13 @@ class Openers:
             text = content_of(campaign, arm).get("text")
             if not text:
                 raise OpenerUnavailable("the variant has no text")
-            return Prepared(arm, AGENT, [_message(content_of(campaign, arm))], agent_id=agent.id)
+            return Prepared(
+                arm,
+                AGENT,
+                [_message(content_of(campaign, arm))],
+                agent_id=agent.id,
+                agent_name=agent.display_name,
+            )
         if arm == CONTROL:
             if self._rasa.rasa_known_down or not (await self._rasa.rasa_status())["ok"]:
                 raise OpenerUnavailable("Rasa is down")
@@ -213,13 +220,27 @@ class Openers:
         visitor_id: str,
         conversation: Conversation,
         stored: list[tuple[Message, dict[str, Any]]],
-        kind: str,
+        ready: Prepared,
     ) -> None:
-        """Emit stored opener messages like any bot (or agent) turn, to every tab."""
+        """Emit stored opener messages like any bot (or agent) turn, to every tab.
+
+        An agent's opener first tells the widget it is talking with that
+        person (``handoff_status`` assigned, with the name), as when an agent
+        takes a chat over, so their reply goes to the agent, not the bot.
+        """
+        kind = ready.kind
+        if kind == AGENT:
+            await self._notifier.to_rapport_visitor(
+                visitor_id,
+                protocol.HANDOFF_STATUS,
+                {"state": protocol.STATE_ASSIGNED, "agent_name": ready.agent_name},
+            )
         for message, payload in stored:
             plain, extras = protocol.split_for_plain_clients(payload)
             sender: dict[str, Any] = (
-                {"type": "agent", "id": message.agent_id} if kind == AGENT else {"type": "bot"}
+                {"type": "agent", "id": message.agent_id, "name": ready.agent_name}
+                if kind == AGENT
+                else {"type": "bot"}
             )
             await self._notifier.to_visitor(
                 visitor_id,
