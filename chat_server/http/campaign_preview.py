@@ -58,6 +58,7 @@ def preview_opener(raw: str) -> dict[str, Any]:
         "quick_replies": _titles(data.get("quick_replies")),
         "buttons": _titles(data.get("buttons")),
         "products": data.get("products") is True,
+        "agent_name": name[:TITLE_MAX] if isinstance(name := data.get("agent_name"), str) else "",
     }
 
 

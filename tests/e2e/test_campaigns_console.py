@@ -257,8 +257,19 @@ def test_a_campaign_is_checked_started_and_read_on_its_results_page(
         frame = page.frame_locator("iframe.preview-frame")
         expect(frame.locator("#rapport-widget")).to_be_attached()
         widget = page.frame_locator("iframe.preview-frame").locator("#rapport-widget")
-        expect(widget.get_by_text("Need a hand choosing a tent?").first).to_be_visible()
+        # First the teaser by the launcher, as a visitor sees it on the page ...
+        teaser = widget.locator(".teaser")
+        expect(teaser.locator(".teaser-text")).to_have_text("Need a hand choosing a tent?")
+        expect(widget.locator("[role=dialog]")).to_be_hidden()
         check_view(page, screenshot_dir, "campaign-editor", found)
+        # ... and opening it (by keyboard: the frame is scaled down, which
+        # Playwright's pointer cannot aim into) shows the chat with the opener.
+        teaser.locator(".teaser-body").press("Enter")
+        expect(teaser).to_have_count(0)
+        expect(widget.locator("[role=dialog]")).to_be_visible()
+        expect(
+            widget.locator("[role=log] .bubble", has_text="Need a hand choosing a tent?")
+        ).to_be_visible()
         # Start: running, its allocation read-only with a New version button.
         page.locator(".status-line").get_by_role("button", name="Start").click()
         expect(page.locator(".status-line .chip")).to_have_text("running")

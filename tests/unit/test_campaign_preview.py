@@ -35,7 +35,10 @@ def test_only_what_the_widget_shows_and_bounded() -> None:
     assert len(opener["quick_replies"]) == 10
     assert opener["buttons"] == []
     assert opener["products"] is False
-    assert set(opener) == {"kind", "text", "quick_replies", "buttons", "products"}
+    assert set(opener) == {"kind", "text", "quick_replies", "buttons", "products", "agent_name"}
+    assert opener["agent_name"] == ""
+    named = preview_opener(json.dumps({"kind": "agent", "text": "Hi", "agent_name": "S" * 99}))
+    assert named["agent_name"] == "S" * 80
 
 
 def test_an_nps_question_is_the_text() -> None:
