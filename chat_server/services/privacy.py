@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import errors
 from chat_server.db import visitor_queries
-from chat_server.db.engagement_models import VisitorTag, VisitorTraits
+from chat_server.db.engagement_models import (
+    CampaignAssignment,
+    EngagementState,
+    VisitorTag,
+    VisitorTraits,
+)
 from chat_server.db.models import (
     Base,
     Conversation,
@@ -96,6 +101,12 @@ class PrivacyService:
                 .where(VisitorTag.visitor_id == visitor_id)
                 .order_by(VisitorTag.kind, VisitorTag.value)
             )
+            arms = await session.scalars(
+                select(CampaignAssignment)
+                .where(CampaignAssignment.unit == visitor_id)
+                .order_by(CampaignAssignment.campaign_id)
+            )
+            manners = await session.get(EngagementState, visitor_id)
             tracker: list[dict[str, Any]] = []
             if await _has_tracker_table(session):
                 rows = await session.execute(
@@ -119,6 +130,8 @@ class PrivacyService:
                 "tracker_events": tracker,
                 "traits": _row(traits) if traits is not None else None,
                 "tags": [{"kind": t.kind, "value": t.value} for t in tags],
+                "campaign_assignments": [_row(a) for a in arms],
+                "campaign_state": _row(manners) if manners is not None else None,
             }
 
     async def erase(self, visitor_id: str) -> dict[str, int]:
@@ -140,6 +153,13 @@ class PrivacyService:
                 # What segments know (services/segments/traits.py).
                 ("visitor_tags", VisitorTag, VisitorTag.visitor_id == visitor_id),
                 ("visitor_traits", VisitorTraits, VisitorTraits.visitor_id == visitor_id),
+                # Campaigns: the arm drawn for them, what they were shown and dismissed.
+                (
+                    "campaign_assignments",
+                    CampaignAssignment,
+                    CampaignAssignment.unit == visitor_id,
+                ),
+                ("engagement_state", EngagementState, EngagementState.unit == visitor_id),
                 ("visitors", Visitor, Visitor.id == visitor_id),
             )
             for name, model, owned in deletes:

@@ -6,6 +6,8 @@ What goes, when older than the cut-off:
   cut-off) with their messages; queued and assigned conversations stay,
   however old, because a person still owes the visitor an answer;
 - interaction events, tracker outbox rows and follow-ups;
+- campaign manners state (``engagement_state``: what a visitor was shown and
+  dismissed) untouched since the cut-off, also of visitors never stored;
 - visitors not seen since the cut-off who have no conversation left, with
   everything else about them including their Rasa tracker (erased exactly as
   a "forget me" request, by ``PrivacyService.erase``).
@@ -26,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db.availability import report_failure
+from chat_server.db.engagement_models import EngagementState
 from chat_server.db.models import (
     Conversation,
     Followup,
@@ -96,6 +99,9 @@ class RetentionService:
                         session, select(model.id).where(model.created_at < cutoff)
                     )
                 counts["visitors"] = await _count(session, _inactive_visitors(cutoff))
+                counts["engagement_state"] = await _count(
+                    session, select(EngagementState.unit).where(EngagementState.updated_at < cutoff)
+                )
         else:
             counts["conversations"], counts["messages"] = await self._purge_conversations(
                 closed_old
@@ -103,6 +109,7 @@ class RetentionService:
             for name, model in _DATED:
                 counts[name] = await self._purge_batches(model, cutoff)
             counts["visitors"], counts["tracker_events"] = await self._purge_visitors(cutoff)
+            counts["engagement_state"] = await self._purge_manners(cutoff)
         log.info(
             "retention %s (older than %s days): %s",
             "dry run" if dry_run else "purge",
@@ -140,6 +147,25 @@ class RetentionService:
                 if not ids:
                     return total
                 total += _rowcount(await session.execute(delete(model).where(model.id.in_(ids))))
+            await asyncio.sleep(0)
+
+    async def _purge_manners(self, cutoff: datetime) -> int:
+        total = 0
+        stale = EngagementState.updated_at < cutoff
+        while True:
+            async with self._sessions.begin() as session:
+                units = list(
+                    await session.scalars(
+                        select(EngagementState.unit).where(stale).limit(self._batch)
+                    )
+                )
+                if not units:
+                    return total
+                total += _rowcount(
+                    await session.execute(
+                        delete(EngagementState).where(EngagementState.unit.in_(units), stale)
+                    )
+                )
             await asyncio.sleep(0)
 
     async def _purge_visitors(self, cutoff: datetime) -> tuple[int, int]:

@@ -7,11 +7,14 @@ import json
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from chat_server.db.engagement_models import CampaignAssignment
+from chat_server.db.models import utcnow
 from tests.integration.conftest import ADMIN_TOKEN, base
 from tests.integration.helpers import stored_messages
+from tests.support.campaigns import add_campaign, known_units, manners_state
 from tests.support.visitor import Visitor
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -59,6 +62,18 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
     await visitor.say("my email is priya@example.com")
     await other.say("I stay")
     await add_tracker_rows(db, visitor.visitor_id)
+    # A campaign drew an arm for them and remembers what they were shown.
+    campaign_id = await add_campaign(db)
+    await known_units(db, [visitor.visitor_id, other.visitor_id])
+    engine = create_async_engine(db)
+    async with engine.begin() as conn:
+        for unit in (visitor.visitor_id, other.visitor_id):
+            await conn.execute(
+                insert(CampaignAssignment).values(
+                    campaign_id=campaign_id, unit=unit, arm="A", assigned_at=utcnow()
+                )
+            )
+    await engine.dispose()
 
     async with aiohttp.ClientSession(headers=AUTH) as http:
         async with http.get(f"{base(server)}/api/visitors/{visitor.visitor_id}/export") as resp:
@@ -71,6 +86,8 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
         assert kinds >= {"visitor_created", "message_received"}
         assert len(export["tracker_events"]) == 2
         assert export["tracker_events"][0]["event"]["value"] == "Priya"
+        assert [a["arm"] for a in export["campaign_assignments"]] == ["A"]
+        assert export["campaign_state"]["unit"] == visitor.visitor_id
 
         async with http.delete(f"{base(server)}/api/visitors/{visitor.visitor_id}") as resp:
             assert resp.status == 200
@@ -78,6 +95,7 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
         assert deleted["messages"] == 2
         assert deleted["tracker_events"] == 2
         assert deleted["visitors"] == 1
+        assert deleted["campaign_assignments"] == 1 and deleted["engagement_state"] == 1
 
         async with http.get(f"{base(server)}/api/visitors/{visitor.visitor_id}/export") as resp:
             assert resp.status == 404
@@ -86,6 +104,8 @@ async def test_export_then_delete_removes_everything(server: TestServer) -> None
     assert await count_tracker_rows(db, visitor.visitor_id) == 0
     assert await count_tracker_rows(db, "someone-else") == 1
     assert (await stored_messages(db, other.visitor_id))[0].text == "I stay"
+    assert await manners_state(db, visitor.visitor_id) is None
+    assert await manners_state(db, other.visitor_id) is not None
     await visitor.close()
     await other.close()
 

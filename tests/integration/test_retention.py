@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from chat_server.db.engagement_models import Campaign, CampaignAssignment, EngagementState
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.db.models import (
@@ -32,6 +33,7 @@ from chat_server.db.models import (
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.retention import RetentionService
 from tests.integration.conftest import start_server
+from tests.support.campaigns import campaign_values
 
 NOW = utcnow()
 OLD = NOW - timedelta(days=400)
@@ -116,6 +118,16 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
                     created_at=at,
                 )
             )
+        # Campaign manners: an anonymous unit never stored as a visitor, untouched
+        # for long; the gone visitor's (erased with them); an active one's.
+        for unit, at in (("never-stored", OLD), ("gone", RECENT), ("active", RECENT)):
+            session.add(EngagementState(unit=unit, version=1, updated_at=at))
+        campaign = Campaign(**campaign_values())
+        session.add(campaign)
+        await session.flush()
+        session.add(
+            CampaignAssignment(campaign_id=campaign.id, unit="gone", arm="A", assigned_at=OLD)
+        )
         for vid in ("gone", "waiting", "active"):
             for i in range(3):
                 await session.execute(
@@ -136,6 +148,8 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]
             "outbox": await session.scalar(select(func.count()).select_from(TrackerOutbox)),
             "followups": await session.scalar(select(func.count()).select_from(Followup)),
             "tracker": set(await session.scalars(select(_tracker.c.sender_id))),
+            "manners": set(await session.scalars(select(EngagementState.unit))),
+            "arms": set(await session.scalars(select(CampaignAssignment.unit))),
         }
 
 
@@ -158,6 +172,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "followups": 3,
         "webhook_deliveries": 1,
         "visitors": 1,  # gone
+        "engagement_state": 1,  # never-stored ("gone"'s goes with them)
     }
     assert await snapshot(sessions) == before  # a dry run deletes nothing
 
@@ -171,6 +186,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "webhook_deliveries": 1,
         "visitors": 1,
         "tracker_events": 3,
+        "engagement_state": 1,
     }
     after = await snapshot(sessions)
     assert after["visitors"] == {"waiting", "active"}
@@ -185,6 +201,8 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
     assert after["outbox"] == 1
     assert after["followups"] == 1
     assert after["tracker"] == {"waiting", "active"}
+    assert after["manners"] == {"active"}
+    assert after["arms"] == set()
 
     # Nothing left to do: a second purge deletes nothing.
     assert set((await retention(sessions).purge()).values()) == {0}
