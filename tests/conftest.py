@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
+from chat_server.services import agents
 from dev.devstack import ROOT, Stack, StackConfig, free_port
 from tests.support.databases import PostgresDatabase
 from tests.support.limits import GENEROUS_LIMITS_ENV
 from tests.support.origins import THIRD_PARTY_ORIGIN
 from tests.support.redis_server import RedisServer
+
+# Argon2 at the server's cost (64 MiB, 3 passes: ~0.1 s of CPU per hash or
+# check) made sign-ins a large part of the in-process tests' time. They use the
+# same library at its lowest cost; servers started as processes keep the real
+# one, and tests/unit/test_password_hashing.py checks it.
+agents._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def trained_model() -> Path:
