@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from chat_server.services.experiments import sequential
@@ -100,7 +100,7 @@ def _interval(
     value: float, se: float, n: int, alpha: float, mode: Mode, tuning: float
 ) -> tuple[float, float]:
     if mode == "fixed":
-        half = float(norm.ppf(1.0 - alpha / 2.0)) * se
+        half = float(ndtri(1.0 - alpha / 2.0)) * se  # the normal quantile
     else:
         half = float(sequential.halfwidth(se, n, alpha, tuning))
     return value - half, value + half
@@ -186,7 +186,7 @@ def relative_uplift(
     if mode == "sequential":
         p = float(sequential.p_value(value, se, n, alpha, tuning))
     elif se > 0:
-        p = float(2.0 * norm.sf(abs(value) / se))
+        p = float(2.0 * ndtr(-abs(value) / se))  # two-sided normal tail
     else:
         p = 1.0
     return Estimate(value=value, se=se, low=low, high=high, p_value=p)
