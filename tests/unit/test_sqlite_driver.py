@@ -7,6 +7,7 @@ import asyncio
 import multiprocessing
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -54,6 +55,7 @@ def test_a_twice_cancelled_query_lets_the_loop_close(tmp_path: Path) -> None:
     assert _loop_closes(tmp_path, ours=True, within=30)
 
 
+@pytest.mark.slow  # it waits out the hang
 def test_the_stock_adapter_hangs_there(tmp_path: Path) -> None:
     """The reason for the module: if this starts passing (an aiosqlite or
     SQLAlchemy fix), sqlite_driver.py can go."""
