@@ -107,6 +107,7 @@ bench: setup model
 	$(MODEL_ENV) $(PYTHON) bench/event_log_overhead.py
 	$(PYTHON) bench/analytics_queries.py
 	$(PYTHON) bench/campaign_rules.py
+	$(PYTHON) bench/experiment_analysis.py
 	$(PYTHON) bench/segment_count.py
 	$(MODEL_ENV) $(PYTHON) bench/scale_out.py
 	$(MODEL_ENV) $(PYTHON) bench/flood_fairness.py
