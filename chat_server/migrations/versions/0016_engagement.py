@@ -1,9 +1,9 @@
 """Proactive engagement: visitor traits, segments, campaigns, experiment assignments.
 
 ``visitor_traits`` and ``visitor_tags`` summarise the interaction log per
-visitor so segments count with indexed queries; they are filled from the
-existing log here (page views, conversions) and kept up to date as events
-arrive. ``campaigns`` hold rules, variants and the holdout share;
+visitor so segments count with indexed queries; they start empty and are
+kept up to date as events arrive (visitors seen before the upgrade get a row
+with their next event: docs/segments.md). ``campaigns`` hold rules, variants and the holdout share;
 ``campaign_assignments`` the arm of each unit; ``engagement_state`` the
 per-unit manners (caps, cooldowns) updated with compare-and-set.
 ``conversations`` name the campaign and arm whose opener started them.
