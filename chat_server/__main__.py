@@ -11,6 +11,9 @@ than ``RETENTION_DAYS`` now, as the server's scheduled purge does.
 ``python -m chat_server export-events --since 2026-01-01 [--until ...] [--type ...]
 --format jsonl|csv [--output FILE]`` streams the interaction event log (a
 progress bar on stderr).
+
+``python -m chat_server backfill-traits`` builds segment traits for visitors
+seen before the upgrade to 0016, from the event log (services/segments/backfill.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import asyncio
 import contextlib
 import getpass
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from aiohttp import web
@@ -39,6 +42,7 @@ from chat_server.services import export
 from chat_server.services.agents import AgentExists, create_agent
 from chat_server.services.privacy import PrivacyService
 from chat_server.services.retention import RetentionService
+from chat_server.services.segments.backfill import backfill_traits
 from chat_server.settings import Settings
 
 
@@ -158,6 +162,21 @@ def purge_command(args: argparse.Namespace) -> None:
         print(f"  {table}: {count}")
 
 
+async def _backfill(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_to_head(engine)
+        gap = timedelta(minutes=settings.conversation_idle_minutes)
+        return await backfill_traits(create_sessionmaker(engine), gap)
+    finally:
+        await engine.dispose()
+
+
+def backfill_command(_: argparse.Namespace) -> None:
+    count = asyncio.run(_backfill(load_settings()))
+    print(f"traits built for {count} visitors seen before segments existed")
+
+
 def _moment(text: str) -> datetime:
     """An ISO date or datetime (UTC when no offset is given), for argparse."""
     try:
@@ -207,6 +226,10 @@ def main() -> None:
     create.add_argument("--database-url", help="default: DATABASE_URL from the environment")
     purge = commands.add_parser("purge", help="delete data older than RETENTION_DAYS now")
     purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    commands.add_parser(
+        "backfill-traits",
+        help="build segment traits for visitors seen before the upgrade (from the event log)",
+    )
     exporting = commands.add_parser("export-events", help="stream the interaction event log")
     exporting.add_argument("--since", type=_moment, required=True, help="ISO date or datetime")
     exporting.add_argument("--until", type=_moment, help="exclusive; default: now")
@@ -221,6 +244,8 @@ def main() -> None:
         purge_command(args)
     elif args.command == "export-events":
         export_command(args)
+    elif args.command == "backfill-traits":
+        backfill_command(args)
     else:
         serve()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chat_server.db.engagement_models import VisitorTag, VisitorTraits
@@ -23,6 +23,7 @@ from chat_server.db.models import Conversation, utcnow
 from chat_server.http.keys import SERVICES
 from chat_server.services import consent
 from chat_server.services.segments import traits
+from chat_server.services.segments.backfill import backfill_traits
 from chat_server.services.segments.filter import parse_filter
 from chat_server.services.tracking import Goal
 from chat_server.verification import user_hash
@@ -217,3 +218,67 @@ async def test_conversions_csat_consent_identity_and_profile(
         left = await conn.execute(select(VisitorTraits).where(VisitorTraits.visitor_id == vid))
         assert left.one_or_none() is None
     assert not await services.segments.contains(loyal["id"], vid)
+
+
+TRAIT_COLUMNS = (
+    "identified", "visits", "page_views", "first_source", "first_medium", "first_campaign",
+    "first_referrer", "last_source", "last_medium", "last_campaign", "last_referrer",
+    "conversions", "conversion_value", "consent", "csat_score",
+)  # fmt: skip
+
+
+async def test_a_backfill_rebuilds_what_the_live_path_built_from_the_event_log(
+    server: TestServer, db: AsyncEngine
+) -> None:
+    """Visitors seen before the upgrade to 0016: `backfill-traits` replays their
+    events through the same upkeep. Here the live path builds a row, the row is
+    deleted, and the backfill builds it again (only device and browser language,
+    never logged, stay unknown)."""
+    services = server.app[SERVICES]
+    visitor = Visitor(rapport=True)
+    await visitor.connect(
+        base(server),
+        headers=HEADERS,
+        identity={"user_id": "cust-back", "user_hash": user_hash(IDENTITY_SECRET, "cust-back")},
+    )
+    try:
+        vid = visitor.visitor_id
+        url = SHOP + "?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+        await visitor.sio.emit("page_view", {"url": url, "referrer": "https://mail.example/"})
+        await row(db, vid, page_views=1)
+        await visitor.sio.emit("page_view", {"url": SHOP + "/2"})
+        await row(db, vid, page_views=2)
+        assert await services.tracking.conversion(vid, Goal("purchase", 55.0, "EUR", "o-9", SHOP))
+        async with services.privacy.sessions.begin() as session:
+            await consent.record(
+                session,
+                vid,
+                None,
+                topic=consent.MARKETING,
+                granted=True,
+                source="test",
+                agreed_to="the newsletter",
+            )
+        live = await row(db, vid, conversions=1, consent=True)
+        # The identity made the row before any page view: the first one still
+        # sets the first visit's source (it did not, before the backfill's test).
+        assert (live.first_source, live.first_referrer) == ("newsletter", "mail.example")
+        live_tags = await tags(db, vid)
+    finally:
+        await visitor.close()
+
+    async with db.begin() as conn:
+        await conn.execute(delete(VisitorTag).where(VisitorTag.visitor_id == vid))
+        await conn.execute(delete(VisitorTraits).where(VisitorTraits.visitor_id == vid))
+    gap = timedelta(minutes=server.settings.conversation_idle_minutes)  # type: ignore[attr-defined]
+    assert await backfill_traits(services.privacy.sessions, gap) == 1
+    rebuilt = await row(db, vid)
+    assert {c: getattr(rebuilt, c) for c in TRAIT_COLUMNS} == {
+        c: getattr(live, c) for c in TRAIT_COLUMNS
+    }
+    assert (rebuilt.device, rebuilt.language) == (None, None)
+    assert abs(rebuilt.first_seen_at - live.first_seen_at) < timedelta(seconds=2)
+    assert await tags(db, vid) == live_tags
+    # Run again: nobody is missing a row, nothing is counted twice.
+    assert await backfill_traits(services.privacy.sessions, gap) == 0
+    assert (await row(db, vid)).page_views == 2

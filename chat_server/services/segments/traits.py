@@ -8,8 +8,8 @@ consent (consent.py), a verified identity (visitor_sessions.py), the bot's
 profile after a turn (bot_turns.py). The parsing of what a browser sends
 (User-Agent, Accept-Language, referrer) is pure and unit tested.
 
-Traits start at the upgrade to 0016: visitors seen before it get a row with
-their next event (docs/segments.md).
+Visitors seen before the upgrade to 0016 get a row with their next event, or
+from ``python -m chat_server backfill-traits`` (backfill.py, docs/segments.md).
 """
 
 from __future__ import annotations
@@ -159,8 +159,17 @@ async def page_view(
         # within a visit, a later page fills in what the landing page lacked.
         return case((new_visit, given), else_=func.coalesce(column, given))
 
+    def first(column: Any, given: Any) -> Any:
+        # The first page view sets the first visit's source, also on a row that
+        # an identity, a conversion or consent created before any page view.
+        return case((t.page_views == 0, given), else_=column)
+
     def changes(excluded: Any) -> dict[str, Any]:
         return {
+            "first_source": first(t.first_source, excluded.first_source),
+            "first_medium": first(t.first_medium, excluded.first_medium),
+            "first_campaign": first(t.first_campaign, excluded.first_campaign),
+            "first_referrer": first(t.first_referrer, excluded.first_referrer),
             "visits": t.visits + case((new_visit, 1), else_=0),
             "page_views": t.page_views + 1,
             "last_seen_at": now,
