@@ -431,10 +431,10 @@ async def test_an_agent_opener_names_the_agent_and_a_reply_answers_it(
         shown = await visitor.wait_for("campaign_shown", timeout=10)
         assert shown["message"]["sender"] == {"type": "agent", "name": "Sam"}
         # The widget is told it talks with Sam before the opener arrives.
-        names = [name for name, _ in visitor.log]
+        opener = await visitor.wait_for("bot_uttered", timeout=10)
         status = visitor.seen("handoff_status")
         assert status and status[0] == {"state": "assigned", "agent_name": "Sam"}
-        opener = await visitor.wait_for("bot_uttered", timeout=10)
+        names = [name for name, _ in visitor.log]
         assert names.index("handoff_status") < names.index("bot_uttered")
         assert opener["sender"]["name"] == "Sam"
         [entry] = (await manners_state(database_url, visitor.visitor_id)).shown
