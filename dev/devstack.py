@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import signal
 import socket
@@ -26,8 +27,31 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT_PYTHON = ROOT / ".venv-bot" / "bin" / "python"
 
 
+_PORTS = random.SystemRandom()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, chosen below the
+    kernel's ephemeral range. A port from ``bind(0)`` comes from that range,
+    where any outgoing connection (to PostgreSQL, Redis, a test's client) may
+    take it before the server binds it: seen once as Rasa's "address already
+    in use" in a full test run."""
+    high = _ephemeral_start() - 1
+    for _ in range(100):
+        port = _PORTS.randint(20000, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
