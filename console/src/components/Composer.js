@@ -40,10 +40,13 @@ export function Composer({ state, c, mine, name }) {
   const [dismissed, setDismissed] = useState(false);
   const input = useRef(null);
 
-  // The Composer is keyed by conversation: each keeps its own draft.
-  useEffect(() => {
-    keepDraft(c.id, text);
-  }, [text]);
+  // The Composer is keyed by conversation: each keeps its own draft. The draft is
+  // saved as the text changes, not in an effect after the next paint, so a reload
+  // or a closed tab right after typing keeps it.
+  function change(value) {
+    setText(value);
+    keepDraft(c.id, value);
+  }
   useEffect(resize, []);
 
   const isNote = mode === "note";
@@ -65,7 +68,7 @@ export function Composer({ state, c, mine, name }) {
     const el = event.currentTarget;
     // Typed while only notes are possible: a note draft, whatever happens next.
     if (!canMessage && draftOf(c.id).mode !== "note") setMode(c.id, "note");
-    setText(el.value);
+    change(el.value);
     const q = slashQuery(el.value, el.selectionStart);
     setSlash(q);
     if (!q || !slash || q.query !== slash.query) setActive(0);
@@ -80,7 +83,7 @@ export function Composer({ state, c, mine, name }) {
     const before = text.slice(0, q.start);
     const after = text.slice(q.end);
     const next = before + option.rendered + after;
-    setText(next);
+    change(next);
     setSlash(null);
     const caret = before.length + option.rendered.length;
     requestAnimationFrame(() => {
@@ -98,7 +101,7 @@ export function Composer({ state, c, mine, name }) {
     const value = text;
     if (!value.trim()) return;
     send(c.id, value, isNote);
-    setText("");
+    change("");
     setSlash(null);
     requestAnimationFrame(resize);
   }
