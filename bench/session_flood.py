@@ -12,7 +12,9 @@ A bystander behind another address (the flood and the bystander reach the
 server through a trusted proxy, 127.0.0.1, with X-Forwarded-For) asks for a
 session every ``--probe-interval`` seconds, before and during the flood: its
 p50/p99 session round trip during the flood against the quiet one, in the
-same run, is whether the flood slows other visitors down.
+same run, is whether the flood slows other visitors down. Two modes in one
+run: ``unpaced`` (the per-address packet budget lifted, as before it existed)
+and ``paced`` (the shipped defaults).
 
     .venv/bin/python bench/session_flood.py [--sessions 10000] [--sockets 20] [--writers 5]
 """
@@ -202,21 +204,21 @@ async def write(url: str, session_ids: list[str]) -> list[Any]:
     return acks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--sockets", type=int, default=20)
-    parser.add_argument("--writers", type=int, default=5)
-    parser.add_argument("--probe-interval", type=float, default=0.1)
-    parser.add_argument("--quiet-seconds", type=float, default=5.0)
-    args = parser.parse_args()
+PACING = ("SOCKET_PACKETS_PER_SECOND_PER_IP", "SOCKET_PACKET_BURST_PER_IP")
+# "paced": the per-address packet budget at its defaults (the shipped
+# configuration); "unpaced": the budget lifted, as before it existed.
+MODES = ("unpaced", "paced")
+
+
+def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "flood.sqlite"
         port = free_port()
         # DEFAULT_LIMITS at their defaults (the others stay generous: they are
         # not what this measures, and --sockets fits within their defaults anyway).
+        kept = DEFAULT_LIMITS + (PACING if mode == "paced" else ())
         handoff_latency.GENEROUS_LIMITS_ENV = {
-            k: v for k, v in GENEROUS_LIMITS_ENV.items() if k not in DEFAULT_LIMITS
+            k: v for k, v in GENEROUS_LIMITS_ENV.items() if k not in kept
         }
         proc = start_chat_server(
             f"sqlite+aiosqlite:///{db_path}",
@@ -252,7 +254,7 @@ def main() -> None:
         a, b = during_q[key], quiet_q[key]
         return round(a / b, 2) if a is not None and b else None
 
-    results = {
+    return {
         "sessions_requested": args.sessions,
         "sessions_confirmed": len(confirmed),
         "sessions_refused": len(refused),
@@ -264,7 +266,8 @@ def main() -> None:
         "flood_seconds": round(seconds, 1),
         "server_cpu_seconds": round(cpu_seconds, 2),
         "server_cpu_ms_per_request": round(cpu_seconds * 1000 / args.sessions, 3),
-        "default_limits": list(DEFAULT_LIMITS),
+        "server_cpu_share_during_flood": round(cpu_seconds / seconds, 2) if seconds else None,
+        "default_limits": list(kept),
         "writers": args.writers,
         "writers_stored": sum(1 for a in acks if isinstance(a, dict) and a.get("ok")),
         "visitor_rows_after_writes": rows_after_writes,
@@ -273,8 +276,23 @@ def main() -> None:
         "bystander_p50_ratio": ratio("p50_ms"),
         "bystander_p99_ratio": ratio("p99_ms"),
     }
-    for key, value in results.items():
-        print(f"{key:28} {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--sockets", type=int, default=20)
+    parser.add_argument("--writers", type=int, default=5)
+    parser.add_argument("--probe-interval", type=float, default=0.1)
+    parser.add_argument("--quiet-seconds", type=float, default=5.0)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    for mode in args.modes:
+        results[mode] = run_mode(mode, args)
+        print(mode)
+        for key, value in results[mode].items():
+            print(f"  {key:30} {value}")
     report.write("session_flood", vars(args), results)
 
 

@@ -92,7 +92,7 @@ from chat_server.services.unanswered import UnansweredSweep
 from chat_server.services.visitor_history import VisitorHistory
 from chat_server.services.webhooks import WebhookService
 from chat_server.settings import Settings
-from chat_server.transport.admission import Admission
+from chat_server.transport.admission import Admission, Pacer
 from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.cluster import ClusterPresence, RedisFanout, node_name
 from chat_server.transport.delivery import DeliveringManager
@@ -305,6 +305,7 @@ def create_app(settings: Settings) -> web.Application:
             settings.trusted_proxy_set,
             settings.max_connections_per_ip,
             settings.identify_timeout_seconds,
+            Pacer(settings.socket_packets_per_second_per_ip, settings.socket_packet_burst_per_ip),
         )
     )
     sio.register_namespace(AgentNamespace(lambda: app[SERVICES]))

@@ -10,6 +10,10 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 RATE_LIMITED = Counter("rapport_rate_limited_total", "Requests refused by a rate limit", ["limit"])
+PACKETS_PACED = Counter(
+    "rapport_socket_packets_paced_total",
+    "Socket.IO packets held back because their address used up its packet budget",
+)
 TRACK_REFUSED = Counter("rapport_track_refused_total", "Rapport.track() calls refused", ["code"])
 CAMPAIGNS = Counter(
     "rapport_campaign_fires_total",

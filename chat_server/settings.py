@@ -192,6 +192,11 @@ class Settings(BaseSettings):
     # A connection that has not asked for a session (or, on /agent,
     # authenticated) by then is closed; it counts against the cap meanwhile.
     identify_timeout_seconds: float = Field(30.0, gt=0)
+    # Socket.IO packets of all connections of one address, handled per second
+    # on average and at once; more wait (their connections are not read
+    # meanwhile) rather than being refused (transport/admission.py, Pacer).
+    socket_packets_per_second_per_ip: float = Field(200.0, gt=0)
+    socket_packet_burst_per_ip: int = Field(1000, ge=1)
 
     # -- slow clients and descriptors (chat_server/http/connections.py) -------
     # A connection whose request head is not complete by then is closed.

@@ -11,12 +11,20 @@ memory and file descriptors for nothing. So every Engine.IO connection
   address or an IPv6 /64), from the moment it opens;
 - is closed when it has not identified itself within
   ``IDENTIFY_TIMEOUT_SECONDS``: a visitor socket by asking for a session, an
-  agent socket by authenticating on ``/agent``.
+  agent socket by authenticating on ``/agent``;
+- is *paced*: the Socket.IO packets of all connections of one key share a
+  budget (``SOCKET_PACKETS_PER_SECOND_PER_IP``, with a burst of
+  ``SOCKET_PACKET_BURST_PER_IP``). A packet over the budget is not refused but
+  waits before it is handled, and while it waits its connection is not read:
+  the flooder's own TCP buffers fill and its sends block. One process has one
+  event loop, served first come first served; this keeps one address from
+  taking all of it (docs/performance.md, "Session flood").
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
@@ -55,6 +63,39 @@ class OpenCounts:
         return self._open.get(key, 0)
 
 
+class Pacer:
+    """A per-key packet budget (GCRA, the virtual-scheduling form of a token
+    bucket): ``rate`` packets a second on average, ``burst`` at once. Pure
+    bookkeeping: :meth:`delay` says how long a packet arriving at ``now``
+    must wait, and books its slot, so each waiting packet has its own."""
+
+    SWEEP_EVERY = 1024  # packets between sweeps of keys idle long enough
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = max(burst - 1, 0) * self.interval
+        self._tat: dict[str, float] = {}  # key -> theoretical arrival time
+        self._since_sweep = 0
+
+    def delay(self, key: str, now: float) -> float:
+        """Seconds the packet of ``key`` arriving at ``now`` waits (0: at once)."""
+        tat = max(self._tat.get(key, now), now)
+        self._tat[key] = tat + self.interval
+        self._since_sweep += 1
+        if self._since_sweep >= self.SWEEP_EVERY:
+            self._sweep(now)
+        return max(0.0, tat - self.tolerance - now)
+
+    def keys(self) -> int:
+        return len(self._tat)
+
+    def _sweep(self, now: float) -> None:
+        # A key whose budget is whole again holds nothing worth keeping.
+        self._since_sweep = 0
+        for key in [k for k, tat in self._tat.items() if tat + self.tolerance <= now]:
+            del self._tat[key]
+
+
 class Admission:
     """Admits Engine.IO connections and closes those that never identify."""
 
@@ -64,8 +105,10 @@ class Admission:
         trusted_proxies: Collection[str],
         max_per_key: int,
         identify_timeout: float,
+        pacer: Pacer | None = None,
     ) -> None:
         self._limits = limits
+        self._pacer = pacer
         self._trusted = trusted_proxies
         self._identify_timeout = identify_timeout
         self.open = OpenCounts(max_per_key)
@@ -92,6 +135,15 @@ class Admission:
             self._identify_timeout, self._expire, eio_sid
         )
         return None
+
+    async def pace(self, eio_sid: str) -> None:
+        """Wait until a packet of this connection fits its key's budget."""
+        if self._pacer is None:
+            return
+        wait = self._pacer.delay(self.key(eio_sid), time.monotonic())
+        if wait > 0:
+            metrics.PACKETS_PACED.inc()
+            await asyncio.sleep(wait)
 
     def key(self, eio_sid: str) -> str:
         """The limit key of an admitted connection."""

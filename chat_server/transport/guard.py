@@ -206,6 +206,11 @@ class GuardedServer(socketio.AsyncServer):
         # decoding errors raised here would otherwise be logged by engine.io
         # as "message handler error" with a traceback, and the client would
         # hear nothing.
+        # Engine.IO reads a connection's next packet only after this returns,
+        # so a packet that waits for its address's budget also stops the
+        # reading of its connection (transport/admission.py, Pacer).
+        if self.admission is not None:
+            await self.admission.pace(eio_sid)
         try:
             await super()._handle_eio_message(eio_sid, data)
         except Exception as exc:

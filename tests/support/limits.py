@@ -19,4 +19,7 @@ GENEROUS_LIMITS_ENV = {
     # Load generators open hundreds of connections at once from one address.
     "HTTP_MAX_HANDSHAKING": "100000",
     "HTTP_MAX_HANDSHAKING_PER_IP": "100000",
+    # Every load generator's socket is 127.0.0.1: no packet budget to share.
+    "SOCKET_PACKETS_PER_SECOND_PER_IP": "1000000",
+    "SOCKET_PACKET_BURST_PER_IP": "1000000",
 }
