@@ -37,6 +37,7 @@ from chat_server.http import (
     campaign_results_api,
     campaigns_api,
     conversions_api,
+    email_views,
     headers,
     openapi,
     segments_api,
@@ -47,6 +48,7 @@ from chat_server.http.errors import error_middleware
 from chat_server.http.keys import (
     CLUSTER_STATUS,
     ENGINE,
+    MAIL_CATCHER,
     PROXY_WARNING,
     RASA,
     SERVICES,
@@ -74,6 +76,8 @@ from chat_server.services.conversations import ConversationService
 from chat_server.services.departures import QueueDepartures
 from chat_server.services.desk import DeskService
 from chat_server.services.domain_events import DomainEvents
+from chat_server.services.email.catcher import MailCatcher
+from chat_server.services.email.setup import mail_services
 from chat_server.services.event_feed import EventFeed
 from chat_server.services.experiments.results import CampaignResults
 from chat_server.services.fair_queue import FairScheduler
@@ -127,6 +131,7 @@ def build_services(
     privacy = PrivacyService(sessions)
     event_queries.redact_events(settings.redact_pii_in_analytics)
     event_queries.log_events(settings.interaction_log)
+    mail, consent_mail = mail_services(settings, sessions)
     turns = FairScheduler(
         settings.bot_turn_slots,
         settings.rasa_queue_per_address,
@@ -148,6 +153,7 @@ def build_services(
         settings.conversation_idle_minutes,
         product_categories(settings.catalog_path),
         turns=turns,
+        consent_mail=consent_mail,
     )
     desk = DeskService(
         sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
@@ -214,6 +220,8 @@ def build_services(
             sessions, settings.conversion_goal_set, on_change=campaign_cache.invalidate
         ),
         campaign_manners=manners_store,
+        mail=mail,
+        consent_mail=consent_mail,
     )
 
 
@@ -354,6 +362,13 @@ def create_app(settings: Settings) -> web.Application:
         events.subscribe(metrics.events_committed)
         events.subscribe(feed.committed)
         events.subscribe(wake_webhooks)
+
+        def wake_mail(types: list[str]) -> None:
+            # Mail is queued with a consent change (the double opt-in).
+            if "consent_changed" in types and app.get(SERVICES) is not None:
+                app[SERVICES].mail.wake()
+
+        events.subscribe(wake_mail)
         services = app[SERVICES] = build_services(
             settings, create_sessionmaker(engine, events.committed), rasa, notifier
         )
@@ -372,6 +387,12 @@ def create_app(settings: Settings) -> web.Application:
         )
         background.append(asyncio.create_task(retention.run()))
         background.append(asyncio.create_task(services.webhooks.run()))
+        background.append(asyncio.create_task(services.mail.run()))
+        catcher = None
+        if settings.dev_mail_catcher_port:
+            catcher = MailCatcher(settings.dev_mail_catcher_port)
+            await asyncio.to_thread(catcher.start)
+            app[MAIL_CATCHER] = catcher.mail
         unanswered = UnansweredSweep(
             services.privacy.sessions,
             services.conversations.answer_if_unanswered,
@@ -400,6 +421,8 @@ def create_app(settings: Settings) -> web.Application:
         services.presence.close()
         await rasa.down.close()
         await http.close()
+        if catcher is not None:
+            await asyncio.to_thread(catcher.stop)
         await engine.dispose()
 
     async def close_sockets(app: web.Application) -> None:
@@ -422,6 +445,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(analytics_api.routes)
     app.add_routes(campaign_results_api.routes)
     app.add_routes(webhooks_api.routes)
+    app.add_routes(email_views.routes)
     app.add_routes(campaigns_api.routes)
     app.add_routes(conversions_api.routes)
     app.add_routes(segments_api.routes)

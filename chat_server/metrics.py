@@ -52,6 +52,11 @@ CONNECTIONS = Gauge(
 )
 QUEUE_LENGTH = Gauge("rapport_queue_length", "Conversations waiting for a person")
 AGENTS_ONLINE = Gauge("rapport_agents_online", "Agents with status online")
+EMAILS = Counter(
+    "rapport_emails_total",
+    "Emails by kind and outcome (queued, sent, retry, failed)",
+    ["kind", "outcome"],
+)
 WEBHOOK_DELIVERIES = Counter(
     "rapport_webhook_deliveries_total",
     "Webhook delivery attempts, by outcome (delivered, retry, failed)",

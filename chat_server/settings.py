@@ -237,6 +237,36 @@ class Settings(BaseSettings):
     # with "rate_limited" (the message is kept; the widget sends it again).
     rasa_queue_per_address: int = Field(50, ge=1)
 
+    # -- email (chat_server/services/email, docs/email.md) ---------------------
+    # The relay: smtp://host:port (STARTTLS when the relay offers it),
+    # smtp+starttls://host:port (STARTTLS required) or smtps://host:port
+    # (TLS from the first byte). Unset: no email is sent (and nothing that
+    # needs one, such as a newsletter confirmation, is offered as done).
+    smtp_url: str | None = None
+    smtp_username: str | None = None
+    # The password from the environment, or from a file (a mounted secret);
+    # never on a command line.
+    smtp_password: SecretStr | None = None
+    smtp_password_file: Path | None = None
+    smtp_timeout_seconds: float = Field(20.0, gt=0)
+    mail_from: str = "rapport@localhost"
+    mail_from_name: str = "Rapport"
+    # The brand in emails and on the confirmation pages.
+    brand_name: str = "Rapport"
+    brand_color: str = Field("#1f6feb", pattern=r"^#[0-9a-fA-F]{6}$")
+    # A temporary failure (relay down, 4xx) is retried after 30 s, doubling,
+    # up to this many attempts over about two days; a 5xx refusal is final.
+    email_max_attempts: int = Field(12, ge=1)
+    email_retry_base_seconds: float = Field(30.0, gt=0)
+    # Confirmation emails (double opt-in): per address per day and per visitor per day.
+    consent_mails_per_address_per_day: int = Field(1, ge=1)
+    consent_mails_per_visitor_per_day: int = Field(3, ge=1)
+    consent_link_days: int = Field(7, ge=1)
+    # Development only (make run): an SMTP catcher on this port inside the
+    # server, and its caught mail at /dev/mail for signed-in admins. Never set
+    # in production: unset, the page does not exist.
+    dev_mail_catcher_port: int | None = Field(None, ge=1, le=65535)
+
     @property
     def bot_turn_slots(self) -> int:
         """Turns at Rasa at once over every Rasa server (0: unbounded)."""
@@ -334,6 +364,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value.rstrip("/") if value else None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtp+starttls://", "smtps://")):
+            raise ValueError("expected an smtp://, smtp+starttls:// or smtps:// URL")
+        return value or None
 
     @field_validator("redis_url")
     @classmethod

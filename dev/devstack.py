@@ -372,6 +372,8 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
     def secret(name: str) -> str:
         return environ.get(name.upper()) or _persistent_secret(var / name)
 
+    mail_port = environ.get("MAIL_CATCHER_PORT", "1025")
+
     return StackConfig(
         model=model,
         database_url=environ.get("DATABASE_URL", f"sqlite+aiosqlite:///{var / 'rapport.db'}"),
@@ -389,7 +391,14 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
         initial_admin_password_file=var / "initial_admin_password",
         # A running campaign on the demo store, so a newcomer sees a proactive
         # opener within a minute (created once, when there is no campaign).
-        extra_env={"DEMO_CAMPAIGN": environ.get("DEMO_CAMPAIGN", "true")},
+        extra_env={
+            "DEMO_CAMPAIGN": environ.get("DEMO_CAMPAIGN", "true"),
+            # No mail account needed: every email Rapport sends is caught inside
+            # the chat server and listed in the console (Developer → Mail);
+            # set SMTP_URL to send through a real relay instead.
+            "DEV_MAIL_CATCHER_PORT": mail_port,
+            "SMTP_URL": environ.get("SMTP_URL", f"smtp://127.0.0.1:{mail_port}"),
+        },
     )
 
 

@@ -73,8 +73,11 @@ def stack_database(tmp: Path) -> Iterator[str]:
 @contextmanager
 def make_stack(tmp: Path, **extra: str) -> Iterator[Stack]:
     """A started stack (action server, Rasa, chat server) on its own database."""
+    mail_port = str(free_port())
+    # Mail goes to the chat server's own catcher (read at /api/dev/mail).
+    mail = {"DEV_MAIL_CATCHER_PORT": mail_port, "SMTP_URL": f"smtp://127.0.0.1:{mail_port}"}
     with stack_database(tmp) as database_url:
-        config = stack_config(tmp, database_url, extra_env={**LIVE_STACK_ENV, **extra})
+        config = stack_config(tmp, database_url, extra_env={**LIVE_STACK_ENV, **mail, **extra})
         with Stack(config) as stack:
             yield stack
 

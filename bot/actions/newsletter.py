@@ -55,9 +55,12 @@ class ActionSubscribeNewsletter(Action):
         newsletter = policies().get("newsletter") or {}
         # Say exactly what they agreed to: the confirmation is part of the
         # consent record (the chat server stores it with the source).
+        # Double opt-in: the chat server records this as pending and emails a
+        # confirmation link; nothing is sent until it is opened (docs/email.md).
         text = (
-            f"You're subscribed with {email}: you agreed to receive our newsletter "
-            f"(new arrivals and deals) by email. You can unsubscribe any time. Thanks!"
+            f"Thanks! To confirm, I've sent a link to {email}: once you open it, "
+            f"you agreed to receive our newsletter (new arrivals and deals) by email. "
+            f"You can unsubscribe any time."
         )
         if newsletter.get("welcome_code"):
             text += (

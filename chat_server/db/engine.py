@@ -83,6 +83,11 @@ def create_sessionmaker(
 
         @event.listens_for(_Session, "after_commit")
         def _committed(session: Session) -> None:
+            # SQLAlchemy also calls this when a SAVEPOINT is released
+            # (begin_nested): nothing is committed yet, and the outer
+            # transaction may still roll back.
+            if session.in_nested_transaction():
+                return
             types = session.info.pop(LOGGED_EVENT_TYPES, None)
             if types:
                 callback(types)

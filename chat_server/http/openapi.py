@@ -211,6 +211,14 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int]] = [
     ("post", "/api/webhooks/{id}/test", "Queue a ping delivery (admins)", None, 202),
     (
         "get",
+        "/api/dev/mail",
+        "Mail caught by the development mail catcher, newest first (admins; 404 unless "
+        "DEV_MAIL_CATCHER_PORT is set, as by make run)",
+        None,
+        200,
+    ),
+    (
+        "get",
         "/api/campaigns",
         "Campaigns, newest first, a page; ?status= filters (admins, marketers)",
         None,

@@ -14,7 +14,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chat_server.db import engagement_models  # noqa: F401  (registers its tables)
+from chat_server.db import email_models, engagement_models  # noqa: F401  (register their tables)
 from chat_server.db.models import Base
 
 target_metadata = Base.metadata

@@ -33,6 +33,8 @@ from chat_server.rasa_client import (
     RasaUnavailable,
 )
 from chat_server.services import consent, followups, interaction_log
+from chat_server.services.email import optin
+from chat_server.services.email.optin import ConsentMail
 from chat_server.services.fair_queue import FairScheduler
 from chat_server.services.handoff import HandoffService
 from chat_server.services.handoff_rules import BOT, VISITOR, Actor
@@ -54,6 +56,17 @@ UNAVAILABLE_TEXT = (
 
 # Turns where the bot could not help: two in a row bring in a person. The bot's
 # fallback action also says so with a {"fallback": true} control payload.
+# What the bot adds when a newsletter request sent no confirmation email.
+CONSENT_NOTES = {
+    optin.THROTTLED: (
+        "A confirmation email went to that address a short while ago: please use the "
+        "link in it. Until it is confirmed you won't get anything from us."
+    ),
+    optin.NO_EMAIL: (
+        "This site can't send email yet, so I can't confirm the subscription now. "
+        "Nothing will be sent to you until it is confirmed."
+    ),
+}
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 
 
@@ -111,9 +124,23 @@ async def bot_text_before(session: AsyncSession, message: Message) -> str | None
     )
 
 
+# Owned by the chat server, not the bot: marketing consent is granted only by
+# the confirmation link (double opt-in, services/email/optin.py). The bot's
+# slot ``marketing_consent`` means "asked to subscribe" and is kept as
+# ``marketing_consent_requested``.
+SERVER_OWNED = ("marketing_consent", "consent_at")
+REQUESTED = "marketing_consent_requested"
+
+
 def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
     """Copy the bot's view of the visitor (its slots) into the stored profile."""
+    before = visitor.profile or {}
     profile = profile_from_slots(slots)
+    requested = profile.pop("marketing_consent", None)
+    profile.pop("consent_at", None)
+    if requested is not None:
+        profile[REQUESTED] = requested
+    profile.update({k: before[k] for k in SERVER_OWNED if k in before})
     visitor.profile = profile
     visitor.name = profile.get("name") or visitor.name
     visitor.email = profile.get("email") or visitor.email
@@ -133,6 +160,7 @@ class BotTurns:
         idle: timedelta,
         catalog: Mapping[str, str | None],
         forget: Callable[[str], Awaitable[None]],
+        consent_mail: ConsentMail | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -143,6 +171,7 @@ class BotTurns:
         self._idle = idle
         self._catalog = catalog
         self._forget = forget
+        self._consent_mail = consent_mail
 
     async def run(
         self,
@@ -203,19 +232,17 @@ class BotTurns:
                     stored.confidence = reply.confidence
                 visitor = await visitor_queries.get_visitor(session, visitor_id)
                 if visitor is not None and reply.slots:
-                    consent_before = (visitor.profile or {}).get("marketing_consent")
+                    requested_before = (visitor.profile or {}).get(REQUESTED)
                     email_before = visitor.email
                     mirror_profile(visitor, reply.slots)
                     await traits.profile_sync(session, visitor_id, utcnow(), reply.slots)
-                    if visitor.profile.get("marketing_consent") != consent_before:
-                        await self._record_consent(
+                    if visitor.profile.get(REQUESTED) and not requested_before:
+                        note = await self._request_consent(
                             session, visitor, conversation, incoming, turn, text
                         )
-                        if visitor.profile.get("marketing_consent"):
-                            await event_queries.log_event(
-                                session, "newsletter_subscribed", visitor_id, conversation.id
-                            )
-                            await interaction_log.log_lead(session, visitor_id, "newsletter")
+                        if note is not None:
+                            turn.outgoing.append(note)
+                        await interaction_log.log_lead(session, visitor_id, "newsletter")
                     if visitor.email and not email_before:
                         await interaction_log.log_lead(session, visitor_id, "chat")
             conversation.fallbacks_in_row = (
@@ -316,7 +343,7 @@ class BotTurns:
         log.info("typed intent syntax from visitor %s read as plain text", visitor_id)
         return text.lstrip(INTENT_PREFIX).strip() or "?"
 
-    async def _record_consent(
+    async def _request_consent(
         self,
         session: AsyncSession,
         visitor: Visitor,
@@ -324,24 +351,47 @@ class BotTurns:
         incoming: Message,
         turn: BotTurn,
         read_as: str,
-    ) -> None:
-        """The bot changed the visitor's marketing consent in this turn: record how.
+    ) -> dict[str, Any] | None:
+        """The visitor asked the bot for the newsletter in this turn: record it as
+        pending and send the confirmation email (double opt-in). Returns what
+        the bot must add when no email went out, else None.
 
         ``read_as`` is what Rasa was given: it keeps the intent syntax only for a
-        quick reply the bot offered (see _text_for_bot).
+        quick reply the bot offered (see text_for_bot).
         """
         # What the visitor agreed to: the bot's message they were answering.
         asked = await bot_text_before(session, incoming)
-        await consent.record(
-            session,
-            visitor.id,
-            conversation.id,
-            topic=consent.MARKETING,
-            granted=bool(visitor.profile.get("marketing_consent")),
-            source=consent.chat_source(read_as),
-            agreed_to=asked,
-            confirmation=" ".join(m["text"] for m in turn.outgoing if m.get("text")) or None,
-            at=visitor.profile.get("consent_at"),
+        confirmation = " ".join(m["text"] for m in turn.outgoing if m.get("text")) or None
+        email = visitor.profile.get("email") or visitor.email
+        if not email:
+            return None
+        source = consent.chat_source(read_as)
+        if self._consent_mail is None:
+            outcome = optin.NO_EMAIL
+            await consent.record(
+                session,
+                visitor.id,
+                conversation.id,
+                topic=consent.MARKETING,
+                granted=False,
+                source=source,
+                agreed_to=asked,
+                confirmation=confirmation,
+                details={"status": consent.PENDING, "email": email, "mail": outcome},
+            )
+        else:
+            outcome = await self._consent_mail.request(
+                session,
+                visitor.id,
+                conversation.id,
+                email,
+                source=source,
+                agreed_to=asked,
+                confirmation=confirmation,
+            )
+        text = CONSENT_NOTES.get(outcome)
+        return (
+            {"text": text, "custom": {"type": "consent_pending", "mail": outcome}} if text else None
         )
 
     async def deliver(

@@ -29,6 +29,13 @@ QUICK_REPLY = "chat:quick_reply"  # a button of the bot's message
 TYPED = "chat:typed"  # typed by the visitor
 IDENTITY_CLAIM = "identity_claim"  # given before, while anonymous; kept on login
 AGENT = "agent"  # changed by an agent for the visitor
+DOUBLE_OPT_IN = "email:double_opt_in"  # the link in the confirmation email, opened
+UNSUBSCRIBE = "email:unsubscribe"  # the unsubscribe link of a marketing email
+
+# status of a marketing consent record (docs/email.md, "Double opt-in")
+PENDING = "pending"  # asked for; a confirmation email is on its way
+GRANTED = "granted"
+WITHDRAWN = "withdrawn"
 
 
 def chat_source(visitor_text: str) -> str:
@@ -52,8 +59,10 @@ async def record(
     agreed_to: str | None,
     confirmation: str | None = None,
     at: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Log one consent change (in the caller's transaction)."""
+    """Log one consent change (in the caller's transaction); ``details`` adds
+    to the record (the address, the status, the evidence of a confirmation)."""
     await event_queries.log_event(
         session,
         EVENT,
@@ -66,6 +75,7 @@ async def record(
             "at": at or utcnow().isoformat(timespec="seconds"),
             "agreed_to": agreed_to,
             "confirmation": confirmation,
+            **(details or {}),
         },
     )
     if topic == MARKETING:

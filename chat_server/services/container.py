@@ -14,6 +14,8 @@ from chat_server.services.canned_responses import CannedResponses
 from chat_server.services.conversations import ConversationService
 from chat_server.services.departures import QueueDepartures
 from chat_server.services.desk import DeskService
+from chat_server.services.email.optin import ConsentMail
+from chat_server.services.email.outbox import Outbox
 from chat_server.services.experiments.results import CampaignResults
 from chat_server.services.handoff import HandoffService
 from chat_server.services.live_signals import LiveSignals
@@ -57,3 +59,6 @@ class Services:
     campaign_engine: CampaignEngine
     campaign_results: CampaignResults
     segments: SegmentService
+    # Email: the outbox and its worker; the newsletter's double opt-in.
+    mail: Outbox
+    consent_mail: ConsentMail

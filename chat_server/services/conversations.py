@@ -32,6 +32,7 @@ from chat_server.rasa_client import (
 from chat_server.services import consent, followups, interaction_log
 from chat_server.services.bot_turns import BotTurns, bot_text_before, mirror_profile
 from chat_server.services.campaigns import credit
+from chat_server.services.email.optin import ConsentMail
 from chat_server.services.fair_queue import FairScheduler
 from chat_server.services.handoff import HandoffService
 from chat_server.services.locks import KeyedLocks
@@ -91,6 +92,7 @@ class ConversationService:
         idle_minutes: int = 60,
         catalog: Mapping[str, str | None] | None = None,
         turns: FairScheduler | None = None,
+        consent_mail: ConsentMail | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -120,6 +122,7 @@ class ConversationService:
             self._idle,
             self._catalog,
             self._forget,
+            consent_mail,
         )
 
     async def handoff_status(self, visitor_id: str) -> tuple[dict[str, Any] | None, int | None]:

@@ -121,6 +121,7 @@ export const api = {
   testWebhook: (wid) => request("POST", `/api/webhooks/${id(wid)}/test`),
   liveVisitors: (cursor, limit) => request("GET", `/api/visitors/live${q({ cursor, limit })}`),
   systemWarnings: () => request("GET", "/api/system/warnings"),
+  devMail: () => request("GET", "/api/dev/mail"),
   startChat: (vid, text) => request("POST", `/api/visitors/${id(vid)}/conversation`, { text }),
   analyticsSummary: (query) => request("GET", `/api/analytics/summary${q(query)}`),
   analyticsTable: (name, query) => request("GET", `/api/analytics/tables/${id(name)}${q(query)}`),

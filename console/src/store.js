@@ -14,6 +14,8 @@ export const initialState = () => ({
   section: "inbox", // inbox | live (visitors on the site) | dashboard | segments | campaigns (admins and marketers)
   live: { visitors: [], loaded: false, error: "", next: null, total: 0, loading: false, status: "" },
   webhooks: { list: [], loaded: false, error: "", secret: null, openId: null, deliveries: [], next: null, loading: false, status: "" },
+  // The development mail catcher (admins, only when the server runs one): actions/dev_mail.js.
+  devMail: { available: false, probed: false, messages: [], loaded: false, loading: false, error: "", status: "", selectedId: null, showHtml: false },
   systemWarnings: [], // configuration the operator should fix (admins; e.g. TRUSTED_PROXIES)
   team: { list: [], loaded: false, error: "" },
   // Segments and campaigns (admins and marketers): actions/segments.js, actions/campaigns.js.

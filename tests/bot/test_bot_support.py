@@ -164,5 +164,6 @@ def test_subscription_confirms_what_was_agreed_to(tracker, run):
     assert "jane@example.com" in text
     assert "you agreed to receive our newsletter (new arrivals and deals) by email" in text
     assert "unsubscribe any time" in text
+    assert "sent a link to jane@example.com" in text  # double opt-in: not subscribed yet
     slots = slot_events(events)
     assert slots["marketing_consent"] is True and slots["consent_at"]

@@ -18,9 +18,9 @@ from tests.support.visitor import Visitor
 def test_make_run_asks_for_the_demo_campaign(tmp_path: Path) -> None:
     config = local_config(tmp_path, tmp_path / "model.tar.gz", {})
     assert config.extra_env["DEMO_CAMPAIGN"] == "true"
-    assert local_config(tmp_path, tmp_path / "m", {"DEMO_CAMPAIGN": "false"}).extra_env == {
-        "DEMO_CAMPAIGN": "false"
-    }
+    assert local_config(tmp_path, tmp_path / "m", {"DEMO_CAMPAIGN": "false"}).extra_env[
+        "DEMO_CAMPAIGN"
+    ] == ("false")
 
 
 async def test_the_demo_campaign_is_created_once_and_watched_on_the_store(
@@ -60,3 +60,10 @@ def test_the_demo_campaign_is_a_valid_draft() -> None:
         }
     )
     assert [v.key for v in draft.variants] == ["HELP", "PICKS"]
+
+
+def test_make_run_catches_mail_locally_unless_a_relay_is_given(tmp_path: Path) -> None:
+    env = local_config(tmp_path, tmp_path / "m", {}).extra_env
+    assert env["SMTP_URL"] == f"smtp://127.0.0.1:{env['DEV_MAIL_CATCHER_PORT']}"
+    relay = local_config(tmp_path, tmp_path / "m", {"SMTP_URL": "smtps://relay.example"})
+    assert relay.extra_env["SMTP_URL"] == "smtps://relay.example"

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from chat_server.db import engagement_models  # noqa: F401  (registers its tables)
+from chat_server.db import email_models, engagement_models  # noqa: F401  (register their tables)
 from chat_server.db.engine import create_engine
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.db.models import Base

@@ -10,6 +10,7 @@ import { select } from "./conversation.js";
 import { showDashboard } from "./dashboard.js";
 import { showLive } from "./live.js";
 import { showWebhooks } from "./webhooks.js";
+import { showDevMail } from "./dev_mail.js";
 import { showTeam } from "./team.js";
 import { showSegments } from "./segments.js";
 import { showCampaigns } from "./campaigns.js";
@@ -40,6 +41,11 @@ export function route() {
   }
   if (path === "webhooks" && me.role === "admin") {
     showWebhooks();
+    return;
+  }
+  // The development mail catcher: a 404 from its endpoint sends the admin back to the inbox.
+  if (path === "mail" && me.role === "admin") {
+    showDevMail();
     return;
   }
   if (path === "agents" && me.role === "admin") {

@@ -24,6 +24,7 @@ import { answer } from "./bus.js";
 import { getSocket, me } from "./shared.js";
 import { toast } from "./toasts.js";
 import { loadSystemWarnings, SYSTEM_WARNINGS_EVERY_MS } from "./system.js";
+import { probeDevMail } from "./dev_mail.js";
 import { stopTyping } from "./typing.js";
 
 let timers = [];
@@ -112,6 +113,7 @@ function startSession() {
   route();
   if (me().role === "admin") {
     loadSystemWarnings();
+    if (getState().section !== "devmail") probeDevMail(); // the page loads it itself
     timers.push(setInterval(loadSystemWarnings, SYSTEM_WARNINGS_EVERY_MS));
   }
   if (me().role === "marketer") {

@@ -13,6 +13,7 @@ import { Toasts } from "./Toasts.js";
 import { Dashboard } from "./Dashboard.js";
 import { LiveVisitors } from "./LiveVisitors.js";
 import { Webhooks } from "./Webhooks.js";
+import { DevMail } from "./DevMail.js";
 import { SystemWarnings } from "./SystemWarnings.js";
 import { Team } from "./Team.js";
 import { Segments } from "./Segments.js";
@@ -38,7 +39,7 @@ function useStore() {
 }
 
 // Sections that take the whole page (the inbox has its own three columns).
-const PAGES = { live: LiveVisitors, webhooks: Webhooks, dashboard: Dashboard, team: Team, segments: Segments, campaigns: Campaigns };
+const PAGES = { live: LiveVisitors, webhooks: Webhooks, devmail: DevMail, dashboard: Dashboard, team: Team, segments: Segments, campaigns: Campaigns };
 
 export function App() {
   const state = useStore();

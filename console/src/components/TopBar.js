@@ -26,6 +26,7 @@ export function TopBar({ state }) {
           ${canSeeAnalytics(me) ? link("segments", "Segments", "segments") : null}
           ${me.role === "admin" ? link("team", "Agents", "agents") : null}
           ${me.role === "admin" ? link("webhooks", "Webhooks", "webhooks") : null}
+          ${me.role === "admin" && state.devMail.available ? link("devmail", "Mail (dev)", "mail") : null}
         </nav>
       <div class="topbar-right">
         ${marketer ? null : html`<label class=${`status-select status-${status}`}>
