@@ -76,8 +76,11 @@ from chat_server.services.conversations import ConversationService
 from chat_server.services.departures import QueueDepartures
 from chat_server.services.desk import DeskService
 from chat_server.services.domain_events import DomainEvents
-from chat_server.services.email.catcher import MailCatcher
-from chat_server.services.email.setup import mail_services
+from chat_server.services.email.setup import (
+    conversation_mail,
+    mail_services,
+    start_smtp_servers,
+)
 from chat_server.services.event_feed import EventFeed
 from chat_server.services.experiments.results import CampaignResults
 from chat_server.services.fair_queue import FairScheduler
@@ -132,6 +135,7 @@ def build_services(
     event_queries.redact_events(settings.redact_pii_in_analytics)
     event_queries.log_events(settings.interaction_log)
     mail, consent_mail = mail_services(settings, sessions)
+    reply_mail, inbound_mail = conversation_mail(settings, sessions, mail, handoff, notifier)
     turns = FairScheduler(
         settings.bot_turn_slots,
         settings.rasa_queue_per_address,
@@ -222,6 +226,8 @@ def build_services(
         campaign_manners=manners_store,
         mail=mail,
         consent_mail=consent_mail,
+        reply_mail=reply_mail,
+        inbound_mail=inbound_mail,
     )
 
 
@@ -388,11 +394,10 @@ def create_app(settings: Settings) -> web.Application:
         background.append(asyncio.create_task(retention.run()))
         background.append(asyncio.create_task(services.webhooks.run()))
         background.append(asyncio.create_task(services.mail.run()))
-        catcher = None
-        if settings.dev_mail_catcher_port:
-            catcher = MailCatcher(settings.dev_mail_catcher_port)
-            await asyncio.to_thread(catcher.start)
-            app[MAIL_CATCHER] = catcher.mail
+        background.append(asyncio.create_task(services.reply_mail.run()))
+        smtp_servers = await start_smtp_servers(settings, services.inbound_mail)
+        if smtp_servers.caught is not None:
+            app[MAIL_CATCHER] = smtp_servers.caught
         unanswered = UnansweredSweep(
             services.privacy.sessions,
             services.conversations.answer_if_unanswered,
@@ -421,8 +426,7 @@ def create_app(settings: Settings) -> web.Application:
         services.presence.close()
         await rasa.down.close()
         await http.close()
-        if catcher is not None:
-            await asyncio.to_thread(catcher.stop)
+        await smtp_servers.stop()
         await engine.dispose()
 
     async def close_sockets(app: web.Application) -> None:

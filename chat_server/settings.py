@@ -262,6 +262,17 @@ class Settings(BaseSettings):
     consent_mails_per_address_per_day: int = Field(1, ge=1)
     consent_mails_per_visitor_per_day: int = Field(3, ge=1)
     consent_link_days: int = Field(7, ge=1)
+    # An agent's reply the visitor has not seen (no open widget) after this
+    # long is emailed to them (services/email/replies.py).
+    email_reply_after_seconds: float = Field(120.0, ge=0)
+    # Replies thread back through reply+<token>@REPLY_DOMAIN: point that
+    # domain's MX at the inbound listener. Unset: agent emails carry no
+    # reply address and say to answer in the chat.
+    reply_domain: str | None = None
+    inbound_smtp_port: int | None = Field(None, ge=1, le=65535)
+    inbound_smtp_host: str = "127.0.0.1"
+    # Larger inbound mail is refused during the SMTP dialogue (552).
+    inbound_max_bytes: int = Field(1_048_576, ge=1024)
     # Development only (make run): an SMTP catcher on this port inside the
     # server, and its caught mail at /dev/mail for signed-in admins. Never set
     # in production: unset, the page does not exist.

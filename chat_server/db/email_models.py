@@ -30,10 +30,13 @@ class OutgoingEmail(Base):
     # Whose email it is: erasing a visitor erases their mail too.
     visitor_id: Mapped[str | None] = mapped_column(String(64))
     conversation_id: Mapped[int | None] = mapped_column(BigId)
+    # An agent reply mail: the newest message it carries (the next one starts after it).
+    through_message_id: Mapped[int | None] = mapped_column(BigId)
     # The whole RFC 5322 message as built by services/email/compose.py (its
     # Message-ID is fixed here, so a retry is the same email).
     message: Mapped[str] = mapped_column(Text)
-    # queued | sending | sent | failed (permanently refused, or gave up)
+    # queued | sending | sent | failed (permanently refused, or gave up) |
+    # skipped (decided against, e.g. the visitor saw the reply on the page)
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -48,4 +51,5 @@ class OutgoingEmail(Base):
         Index("ix_email_outbox_to", "to_address", "kind", "created_at"),
         Index("ix_email_outbox_visitor", "visitor_id", "kind", "created_at"),
         Index("ix_email_outbox_created", "created_at"),
+        Index("ix_email_outbox_conversation", "conversation_id", "kind"),
     )

@@ -14,8 +14,10 @@ from chat_server.services.canned_responses import CannedResponses
 from chat_server.services.conversations import ConversationService
 from chat_server.services.departures import QueueDepartures
 from chat_server.services.desk import DeskService
+from chat_server.services.email.inbound import InboundMail
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.email.outbox import Outbox
+from chat_server.services.email.replies import ReplyMailer
 from chat_server.services.experiments.results import CampaignResults
 from chat_server.services.handoff import HandoffService
 from chat_server.services.live_signals import LiveSignals
@@ -62,3 +64,6 @@ class Services:
     # Email: the outbox and its worker; the newsletter's double opt-in.
     mail: Outbox
     consent_mail: ConsentMail
+    # Agent replies emailed to visitors who left; their answers threading back.
+    reply_mail: ReplyMailer
+    inbound_mail: InboundMail

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import errors
 from chat_server.db import visitor_queries
+from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.engagement_models import (
     CampaignAssignment,
     EngagementState,
@@ -149,6 +150,8 @@ class PrivacyService:
                 ("tracker_outbox", TrackerOutbox, TrackerOutbox.visitor_id == visitor_id),
                 ("interaction_events", InteractionEvent, InteractionEvent.visitor_id == visitor_id),
                 ("webhook_deliveries", WebhookDelivery, WebhookDelivery.visitor_id == visitor_id),
+                # Their emails, sent or waiting (a queued one is then never sent).
+                ("email_outbox", OutgoingEmail, OutgoingEmail.visitor_id == visitor_id),
                 ("conversations", Conversation, Conversation.visitor_id == visitor_id),
                 # What segments know (services/segments/traits.py).
                 ("visitor_tags", VisitorTag, VisitorTag.visitor_id == visitor_id),

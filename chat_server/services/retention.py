@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db.availability import report_failure
+from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.engagement_models import EngagementState
 from chat_server.db.models import (
     Conversation,
@@ -186,13 +187,21 @@ class RetentionService:
 
 
 # Tables purged by their own creation time.
-_Dated = type[InteractionEvent] | type[TrackerOutbox] | type[Followup] | type[WebhookDelivery]
+_Dated = (
+    type[InteractionEvent]
+    | type[TrackerOutbox]
+    | type[Followup]
+    | type[WebhookDelivery]
+    | type[OutgoingEmail]
+)
 _DATED: tuple[tuple[str, _Dated], ...] = (
     ("interaction_events", InteractionEvent),
     ("tracker_outbox", TrackerOutbox),
     ("followups", Followup),
     # Deliveries carry event data (message texts): kept no longer than the events.
     ("webhook_deliveries", WebhookDelivery),
+    # Emails carry message texts too (a queued one that old is never sent).
+    ("email_outbox", OutgoingEmail),
 )
 
 

@@ -291,3 +291,18 @@ async def test_confirmation_text_is_plain_first(tmp_path: Path, smtp: SmtpServer
         assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
     finally:
         await srv.close()
+
+
+async def test_forget_me_erases_the_visitors_mail_even_while_queued(tmp_path: Path) -> None:
+    port = free_port()  # no relay listening: the mail stays queued
+    srv = await make_server(tmp_path, port)
+    try:
+        await add_visitor(srv, "v-forget")
+        await add_visitor(srv, "v-stays")
+        await ask(srv, "v-forget", "forget@example.com")
+        await ask(srv, "v-stays", "stays@example.com")
+        deleted = await srv.app[SERVICES].privacy.erase("v-forget")
+        assert deleted["email_outbox"] == 1
+        assert [r.visitor_id for r in await outbox(srv)] == ["v-stays"]
+    finally:
+        await srv.close()

@@ -171,6 +171,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "tracker_outbox": 3,
         "followups": 3,
         "webhook_deliveries": 1,
+        "email_outbox": 0,
         "visitors": 1,  # gone
         "engagement_state": 1,  # never-stored ("gone"'s goes with them)
     }
@@ -184,6 +185,7 @@ async def test_purge_deletes_exactly_old_closed_data(engine: AsyncEngine) -> Non
         "tracker_outbox": 3,
         "followups": 3,
         "webhook_deliveries": 1,
+        "email_outbox": 0,
         "visitors": 1,
         "tracker_events": 3,
         "engagement_state": 1,

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("to_address", sa.String(320), nullable=False),
         sa.Column("visitor_id", sa.String(64), nullable=True),
         sa.Column("conversation_id", BigId, nullable=True),
+        sa.Column("through_message_id", BigId, nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
@@ -39,6 +40,7 @@ def upgrade() -> None:
     op.create_index("ix_email_outbox_to", "email_outbox", ["to_address", "kind", "created_at"])
     op.create_index("ix_email_outbox_visitor", "email_outbox", ["visitor_id", "kind", "created_at"])
     op.create_index("ix_email_outbox_created", "email_outbox", ["created_at"])
+    op.create_index("ix_email_outbox_conversation", "email_outbox", ["conversation_id", "kind"])
 
 
 def downgrade() -> None:

@@ -57,6 +57,7 @@ async def enqueue(
     visitor_id: str | None = None,
     conversation_id: int | None = None,
     dedupe_key: str | None = None,
+    through_message_id: int | None = None,
 ) -> OutgoingEmail | None:
     """Queue ``message`` (in the caller's transaction); None when ``dedupe_key``
     is queued already."""
@@ -72,6 +73,7 @@ async def enqueue(
         to_address=str(message["To"].addresses[0].addr_spec),
         visitor_id=visitor_id,
         conversation_id=conversation_id,
+        through_message_id=through_message_id,
         message=message.as_string(),
         status="queued",
         attempts=0,
@@ -86,6 +88,40 @@ async def enqueue(
         return None
     metrics.EMAILS.labels(kind, "queued").inc()
     return row
+
+
+async def record_skipped(
+    session: AsyncSession,
+    kind: str,
+    reason: str,
+    visitor_id: str | None,
+    conversation_id: int | None,
+    dedupe_key: str,
+    through_message_id: int | None,
+) -> None:
+    """Note an email that was decided against (e.g. the visitor saw the reply
+    on the page), so it is not considered again; nothing is sent."""
+    try:
+        async with session.begin_nested():
+            session.add(
+                OutgoingEmail(
+                    kind=kind,
+                    dedupe_key=dedupe_key,
+                    to_address="",
+                    visitor_id=visitor_id,
+                    conversation_id=conversation_id,
+                    through_message_id=through_message_id,
+                    message="",
+                    status="skipped",
+                    attempts=0,
+                    next_attempt_at=utcnow(),
+                    last_error=reason[:500],
+                    created_at=utcnow(),
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        return  # another node decided the same just now
 
 
 async def sent_since(

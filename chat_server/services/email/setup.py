@@ -1,13 +1,24 @@
-"""The email services of one process, from the settings."""
+"""The email services of one process, from the settings, and the SMTP
+servers they may run (the inbound listener; the development catcher)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.services.email.catcher import CaughtMail, MailCatcher
 from chat_server.services.email.compose import Brand
+from chat_server.services.email.inbound import InboundMail
+from chat_server.services.email.listener import InboundListener
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.email.outbox import Outbox
 from chat_server.services.email.relay import relay_from_url
+from chat_server.services.email.replies import ReplyMailer, ReplyTokens
+from chat_server.services.handoff import HandoffService
+from chat_server.services.notifier import Notifier
 from chat_server.settings import Settings
 
 
@@ -25,9 +36,14 @@ def brand(settings: Settings) -> Brand:
     )
 
 
+def reply_tokens(settings: Settings) -> ReplyTokens:
+    return ReplyTokens(settings.secret_key.get_secret_value(), settings.reply_domain)
+
+
 def mail_services(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[Outbox, ConsentMail]:
+    """The outbox and the double opt-in (the conversation service needs the latter)."""
     relay = (
         relay_from_url(
             settings.smtp_url,
@@ -57,3 +73,62 @@ def mail_services(
         settings.consent_mails_per_visitor_per_day,
     )
     return outbox, consent_mail
+
+
+def conversation_mail(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    mail: Outbox,
+    handoff: HandoffService,
+    notifier: Notifier,
+) -> tuple[ReplyMailer, InboundMail]:
+    """Agent replies out to visitors who left, and their answers back in."""
+    replies = ReplyMailer(
+        sessions,
+        mail,
+        brand(settings),
+        reply_tokens(settings),
+        notifier.visitor_online,
+        settings.email_reply_after_seconds,
+        public_base(settings),
+    )
+    inbound = InboundMail(
+        sessions, reply_tokens(settings), handoff, notifier, settings.message_max_chars
+    )
+    return replies, inbound
+
+
+@dataclass
+class SmtpServers:
+    """What start_smtp_servers started: the catcher's mail (development) and a stop."""
+
+    caught: CaughtMail | None
+    stop: Callable[[], Awaitable[None]]
+
+
+async def start_smtp_servers(settings: Settings, inbound: InboundMail) -> SmtpServers:
+    """The inbound listener (INBOUND_SMTP_PORT) and the development catcher
+    (DEV_MAIL_CATCHER_PORT), each when configured."""
+    started: list[MailCatcher | InboundListener] = []
+    caught = None
+    if settings.inbound_smtp_port:
+        listener = InboundListener(
+            inbound,
+            reply_tokens(settings),
+            settings.inbound_smtp_host,
+            settings.inbound_smtp_port,
+            settings.inbound_max_bytes,
+        )
+        await asyncio.to_thread(listener.start)
+        started.append(listener)
+    if settings.dev_mail_catcher_port:
+        catcher = MailCatcher(settings.dev_mail_catcher_port)
+        await asyncio.to_thread(catcher.start)
+        started.append(catcher)
+        caught = catcher.mail
+
+    async def stop() -> None:
+        for server in started:
+            await asyncio.to_thread(server.stop)
+
+    return SmtpServers(caught, stop)

@@ -137,10 +137,12 @@ export function Message({ m, me, name }) {
   const intent = dir === "visitor" && m.intent
     ? html`<span class="intent" title="What the bot understood">${m.intent}${m.confidence !== null && m.confidence !== undefined ? ` · ${confidence(m.confidence)}` : ""}</span>`
     : null;
+  // An answer that came back by email (services/email/inbound.py).
+  const byEmail = dir === "visitor" && m.payload && m.payload.channel === "email";
   return html`
-    <li class=${`msg msg-${dir}`} data-message-id=${m.id}>
+    <li class=${`msg msg-${dir}${byEmail ? " msg-email" : ""}`} data-message-id=${m.id}>
       <div class="bubble-wrap">
-        <span class="sender">${who}</span>
+        <span class="sender">${who}${byEmail ? html` <span class="chip channel-email" title="Sent by email">by email</span>` : null}</span>
         ${m.text ? html`<p class="bubble text">${m.text}</p>` : null}
         ${dir === "bot" ? html`<${Payload} payload=${m.payload} />` : null}
         <div class="meta"><${Time} value=${m.created_at} />${intent ? " · " : ""}${intent}</div>
