@@ -16,7 +16,7 @@ from chat_server.services.email.listener import InboundListener
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.email.outbox import Outbox
 from chat_server.services.email.relay import relay_from_url
-from chat_server.services.email.replies import ReplyMailer, ReplyTokens
+from chat_server.services.email.replies import SWEEP_SECONDS, ReplyMailer, ReplyTokens
 from chat_server.services.handoff import HandoffService
 from chat_server.services.notifier import Notifier
 from chat_server.settings import Settings
@@ -91,6 +91,8 @@ def conversation_mail(
         notifier.visitor_online,
         settings.email_reply_after_seconds,
         public_base(settings),
+        # Looked for at least twice within the wait (at most every 15 s).
+        sweep_seconds=min(SWEEP_SECONDS, max(0.5, settings.email_reply_after_seconds / 2)),
     )
     inbound = InboundMail(
         sessions, reply_tokens(settings), handoff, notifier, settings.message_max_chars
