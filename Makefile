@@ -111,6 +111,8 @@ bench: setup model
 	$(PYTHON) bench/segment_count.py
 	$(MODEL_ENV) $(PYTHON) bench/scale_out.py
 	$(MODEL_ENV) $(PYTHON) bench/flood_fairness.py
+	$(PYTHON) bench/session_flood.py
+	$(PYTHON) bench/email_latency.py
 
 # 500 visitors and 10 agents for 30 minutes: lost/duplicated messages and memory
 # (bench/results/soak.json). Not part of `make bench`: it takes half an hour.

@@ -6,6 +6,13 @@ a claim without a matching hash is refused, so nobody can read another
 customer's conversations by typing their user id. Without a secret every
 claim is refused: an unverifiable claim is never trusted.
 
+A claim may also say the site has verified the customer's e-mail address
+(``email_verified: true``); that word counts only when signed, over
+``user_id + "\0email_verified=" + email`` (lower case) appended to the
+message. A verified address is where Rapport may send the customer's own
+transcript, and a newsletter request for it needs no confirmation mail
+(docs/email.md).
+
 Carrying an anonymous conversation over to the customer is opt-in and must be
 vouched for by the same backend: a claim with ``merge_anonymous`` is signed
 over ``user_id + "\\0merge_anonymous=" + merge_anonymous`` instead of the user
@@ -30,6 +37,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # of one claim can never equal the message of another.
 SEPARATOR = "\x00"
 MERGE_FIELD = "merge_anonymous"
+VERIFIED_EMAIL_FIELD = "email_verified"
 
 
 class IdentityClaim(BaseModel):
@@ -45,6 +53,13 @@ class IdentityClaim(BaseModel):
     merge_anonymous: str | None = Field(
         default=None, min_length=32, max_length=200, pattern=r"^[0-9a-f]{32}(\.[A-Za-z0-9._-]*)?$"
     )
+    # The site vouches for ``email`` (covered by the hash when true).
+    email_verified: bool = False
+
+    @property
+    def verified_email(self) -> str | None:
+        """The address the site has verified and signed, if any (lower case)."""
+        return str(self.email).lower() if self.email_verified and self.email else None
 
     @property
     def merge_visitor_id(self) -> str | None:
@@ -52,17 +67,28 @@ class IdentityClaim(BaseModel):
         return self.merge_anonymous.split(".", 1)[0] if self.merge_anonymous else None
 
 
-def signed_message(user_id: str, merge_anonymous: str | None = None) -> str:
+def signed_message(
+    user_id: str, merge_anonymous: str | None = None, verified_email: str | None = None
+) -> str:
     """What the identity hash is computed over."""
-    if merge_anonymous is None:
-        return user_id
-    return f"{user_id}{SEPARATOR}{MERGE_FIELD}={merge_anonymous}"
+    message = user_id
+    if merge_anonymous is not None:
+        message += f"{SEPARATOR}{MERGE_FIELD}={merge_anonymous}"
+    if verified_email is not None:
+        message += f"{SEPARATOR}{VERIFIED_EMAIL_FIELD}={verified_email.lower()}"
+    return message
 
 
-def user_hash(secret: str, user_id: str, merge_anonymous: str | None = None) -> str:
+def user_hash(
+    secret: str,
+    user_id: str,
+    merge_anonymous: str | None = None,
+    verified_email: str | None = None,
+) -> str:
     """The hash a site's backend must send for ``user_id`` (hex SHA-256 HMAC),
-    and for the anonymous visitor it vouches may be carried over, if any."""
-    message = signed_message(user_id, merge_anonymous)
+    for the anonymous visitor it vouches may be carried over, and for the
+    e-mail address it has verified, if any."""
+    message = signed_message(user_id, merge_anonymous, verified_email)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
@@ -83,8 +109,10 @@ def verify_claim(data: Any, secret: str | None) -> IdentityClaim | None:
         claim = IdentityClaim.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(IDENTITY_REJECTED, "The identity claim is malformed.") from exc
+    if claim.email_verified and not claim.email:
+        raise ProtocolError(IDENTITY_REJECTED, "email_verified needs the email it verifies.")
     given = (claim.user_hash or "").lower()
-    expected = user_hash(secret, claim.user_id, claim.merge_anonymous)
+    expected = user_hash(secret, claim.user_id, claim.merge_anonymous, claim.verified_email)
     if not _HEX64.match(given) or not hmac.compare_digest(given, expected):
         raise ProtocolError(IDENTITY_REJECTED, "The identity could not be verified.")
     return claim

@@ -62,6 +62,10 @@ CONSENT_NOTES = {
         "A confirmation email went to that address a short while ago: please use the "
         "link in it. Until it is confirmed you won't get anything from us."
     ),
+    optin.VERIFIED: (
+        "Your account's address is already verified, so there's nothing to confirm: "
+        "you're subscribed."
+    ),
     optin.NO_EMAIL: (
         "This site can't send email yet, so I can't confirm the subscription now. "
         "Nothing will be sent to you until it is confirmed."
@@ -128,8 +132,16 @@ async def bot_text_before(session: AsyncSession, message: Message) -> str | None
 # the confirmation link (double opt-in, services/email/optin.py). The bot's
 # slot ``marketing_consent`` means "asked to subscribe" and is kept as
 # ``marketing_consent_requested``.
-SERVER_OWNED = ("marketing_consent", "consent_at")
+SERVER_OWNED = ("marketing_consent", "consent_at", "verified_email")
 REQUESTED = "marketing_consent_requested"
+
+
+def bot_view(profile: dict[str, Any]) -> dict[str, Any]:
+    """A stored profile as the bot's slots (the inverse of mirror_profile)."""
+    slots = {k: v for k, v in profile.items() if k not in SERVER_OWNED and k != REQUESTED}
+    if REQUESTED in profile:
+        slots["marketing_consent"] = profile[REQUESTED]
+    return slots
 
 
 def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
@@ -140,6 +152,8 @@ def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
     profile.pop("consent_at", None)
     if requested is not None:
         profile[REQUESTED] = requested
+    elif REQUESTED in before:
+        profile[REQUESTED] = before[REQUESTED]
     profile.update({k: before[k] for k in SERVER_OWNED if k in before})
     visitor.profile = profile
     visitor.name = profile.get("name") or visitor.name

@@ -31,6 +31,7 @@ IDENTITY_CLAIM = "identity_claim"  # given before, while anonymous; kept on logi
 AGENT = "agent"  # changed by an agent for the visitor
 DOUBLE_OPT_IN = "email:double_opt_in"  # the link in the confirmation email, opened
 UNSUBSCRIBE = "email:unsubscribe"  # the unsubscribe link of a marketing email
+VERIFIED_BY_SITE = "identity:verified_email"  # asked for the address the site verified and signed
 
 # status of a marketing consent record (docs/email.md, "Double opt-in")
 PENDING = "pending"  # asked for; a confirmation email is on its way

@@ -30,7 +30,7 @@ from chat_server.rasa_client import (
     RasaUnavailable,
 )
 from chat_server.services import consent, followups, interaction_log
-from chat_server.services.bot_turns import BotTurns, bot_text_before, mirror_profile
+from chat_server.services.bot_turns import BotTurns, bot_text_before, bot_view, mirror_profile
 from chat_server.services.campaigns import credit
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.fair_queue import FairScheduler
@@ -154,7 +154,7 @@ class ConversationService:
             async with self._sessions.begin() as session:
                 visitor = await visitor_queries.get_visitor(session, visitor_id)
                 if visitor is not None:
-                    mirror_profile(visitor, {**(visitor.profile or {}), **slots})
+                    mirror_profile(visitor, {**bot_view(visitor.profile or {}), **slots})
                     await event_queries.add_tracker_events(session, visitor_id, [slots_set(slots)])
             self._tracker_sync.kick(visitor_id)
             return

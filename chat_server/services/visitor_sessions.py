@@ -97,6 +97,10 @@ class VisitorSessions:
             same_customer = current is not None and current.external_id == claim.user_id
             target, existed = await self._customer(session, claim)
             await traits.set_traits(session, target.id, utcnow(), identified=True)
+            # The address the site verified and signed (or none any more).
+            verified = claim.verified_email
+            if (target.profile or {}).get("verified_email") != verified:
+                target.profile = {**(target.profile or {}), "verified_email": verified}
             anonymous = current if current is not None and current.external_id is None else None
             if anonymous is not None and claim.merge_visitor_id == anonymous.id:
                 carried = await self._carry_over(session, anonymous, target)

@@ -24,6 +24,7 @@ from chat_server.db.models import Visitor
 from chat_server.http.keys import SERVICES
 from chat_server.services import consent
 from chat_server.services.email import optin
+from chat_server.verification import user_hash, verify_claim
 from dev.devstack import free_port
 from tests.integration.conftest import start_server
 from tests.support.smtp import SmtpServer, links_in, text_of
@@ -304,5 +305,44 @@ async def test_forget_me_erases_the_visitors_mail_even_while_queued(tmp_path: Pa
         deleted = await srv.app[SERVICES].privacy.erase("v-forget")
         assert deleted["email_outbox"] == 1
         assert [r.visitor_id for r in await outbox(srv)] == ["v-stays"]
+    finally:
+        await srv.close()
+
+
+async def test_a_customer_asking_for_their_site_verified_address_needs_no_mail(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    srv = await make_server(tmp_path, smtp.port)
+    try:
+        sessions = srv.app[SERVICES].conversations
+        secret = srv.settings.identity_secret.get_secret_value()  # type: ignore[attr-defined]
+        signed = verify_claim(
+            {
+                "user_id": "cust-7",
+                "user_hash": user_hash(secret, "cust-7", verified_email="ann@example.com"),
+                "email": "ann@example.com",
+                "email_verified": True,
+            },
+            secret,
+        )
+        unsigned = verify_claim(
+            {
+                "user_id": "cust-8",
+                "user_hash": user_hash(secret, "cust-8"),
+                "email": "bob@example.com",
+            },
+            secret,
+        )
+        ann = (await sessions.start_session(None, signed)).visitor_id
+        bob = (await sessions.start_session(None, unsigned)).visitor_id
+        assert await ask(srv, ann, "Ann@Example.com") == optin.VERIFIED
+        assert await ask(srv, bob, "bob@example.com") == optin.SENT  # the page's word only
+        [granted] = await records(srv, ann)
+        assert granted["status"] == "granted" and granted["source"] == consent.VERIFIED_BY_SITE
+        assert (await profile(srv, ann))["marketing_consent"] is True
+        await smtp.inbox.wait_for(1)
+        assert [m["To"] for m in smtp.inbox.messages] == ["bob@example.com"]
+        # Another address than the verified one is confirmed by mail as usual.
+        assert await ask(srv, ann, "ann.other@example.com") == optin.SENT
     finally:
         await srv.close()

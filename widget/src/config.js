@@ -56,6 +56,10 @@ function identityFrom(source) {
     const value = claimField(source[key], fields[key]);
     if (value) identity[key] = value;
   }
+  // The site vouches for the email (its backend signs it into user_hash).
+  if (identity.email && (source.email_verified === true || source.email_verified === "true")) {
+    identity.email_verified = true;
+  }
   return identity;
 }
 
@@ -75,6 +79,7 @@ export function readIdentity(data) {
       name: data.userName,
       email: data.userEmail,
       merge_anonymous: data.mergeAnonymous,
+      email_verified: data.userEmailVerified,
     })
   );
 }

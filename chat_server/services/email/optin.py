@@ -42,6 +42,7 @@ UNSUBSCRIBE_SALT = "rapport.consent.unsubscribe"
 SENT = "sent"
 THROTTLED = "throttled"  # a confirmation went to that address (or visitor) recently
 NO_EMAIL = "no_email"  # no relay configured (SMTP_URL unset)
+VERIFIED = "verified"  # the site verified and signed this address: granted at once
 
 
 class LinkInvalid(Exception):
@@ -114,7 +115,25 @@ class ConsentMail:
         confirmation: str | None,
     ) -> str:
         """Record the request as pending and queue the confirmation email (in
-        the caller's transaction); returns SENT, THROTTLED or NO_EMAIL."""
+        the caller's transaction); returns SENT, THROTTLED or NO_EMAIL.
+
+        A signed-in customer asking for the address their site verified and
+        signed (``email_verified`` in the identity claim) needs no mail: the
+        consent is granted at once (VERIFIED), with that as the evidence."""
+        visitor = await session.get(Visitor, visitor_id)
+        verified = (visitor.profile or {}).get("verified_email") if visitor else None
+        if visitor is not None and verified and verified == email.lower():
+            await self._grant(
+                session,
+                visitor,
+                conversation_id,
+                email,
+                source=consent.VERIFIED_BY_SITE,
+                agreed_to=agreed_to,
+                confirmation=confirmation,
+                evidence={"requested_via": source, "verified_by": "site (signed identity)"},
+            )
+            return VERIFIED
         if not self._mail.enabled:
             outcome = NO_EMAIL
         elif (
@@ -181,34 +200,51 @@ class ConsentMail:
             if latest.get("status") == consent.GRANTED and latest.get("email") == email:
                 return email
             pending = await _latest(session, visitor_id, email=email, status=consent.PENDING)
-            now = utcnow().isoformat(timespec="seconds")
-            await consent.record(
+            await self._grant(
                 session,
-                visitor_id,
+                visitor,
                 latest.get("conversation_id"),
-                topic=consent.MARKETING,
-                granted=True,
+                email,
                 source=consent.DOUBLE_OPT_IN,
                 agreed_to=pending.get("agreed_to"),
                 confirmation=f"Confirmed by opening the link sent to {email}.",
-                at=now,
-                details={
-                    "status": consent.GRANTED,
-                    "email": email,
+                evidence={
                     "requested_at": pending.get("at"),
                     "requested_via": pending.get("source"),
                     "from_address": evidence.address,
                     "user_agent": (evidence.user_agent or "")[:300] or None,
                 },
             )
-            visitor.profile = {
-                **(visitor.profile or {}),
-                "marketing_consent": True,
-                "consent_at": now,
-            }
-            visitor.email = visitor.email or email
-            await event_queries.log_event(session, "newsletter_subscribed", visitor_id, None)
         return email
+
+    async def _grant(
+        self,
+        session: AsyncSession,
+        visitor: Visitor,
+        conversation_id: int | None,
+        email: str,
+        *,
+        source: str,
+        agreed_to: str | None,
+        confirmation: str | None,
+        evidence: dict[str, Any],
+    ) -> None:
+        now = utcnow().isoformat(timespec="seconds")
+        await consent.record(
+            session,
+            visitor.id,
+            conversation_id,
+            topic=consent.MARKETING,
+            granted=True,
+            source=source,
+            agreed_to=agreed_to,
+            confirmation=confirmation,
+            at=now,
+            details={"status": consent.GRANTED, "email": email, **evidence},
+        )
+        visitor.profile = {**(visitor.profile or {}), "marketing_consent": True, "consent_at": now}
+        visitor.email = visitor.email or email
+        await event_queries.log_event(session, "newsletter_subscribed", visitor.id, None)
 
     async def unsubscribe(self, token: str, evidence: Evidence) -> str:
         """Withdraw consent for the address in the link; returns the address."""
