@@ -135,7 +135,9 @@ def build_services(
     event_queries.redact_events(settings.redact_pii_in_analytics)
     event_queries.log_events(settings.interaction_log)
     mail, consent_mail = mail_services(settings, sessions)
-    reply_mail, inbound_mail = conversation_mail(settings, sessions, mail, handoff, notifier)
+    reply_mail, inbound_mail, transcript_mail = conversation_mail(
+        settings, sessions, mail, handoff, notifier
+    )
     turns = FairScheduler(
         settings.bot_turn_slots,
         settings.rasa_queue_per_address,
@@ -228,6 +230,7 @@ def build_services(
         consent_mail=consent_mail,
         reply_mail=reply_mail,
         inbound_mail=inbound_mail,
+        transcript_mail=transcript_mail,
     )
 
 

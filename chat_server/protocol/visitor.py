@@ -35,6 +35,7 @@ CAMPAIGN_READY = "campaign_ready"  # the watched condition holds on the page
 SITE_TRIGGER = "site_trigger"  # Rapport.trigger(name, data)
 CAMPAIGN_DISMISSED = "campaign_dismissed"
 NPS_SUBMITTED = "nps_submitted"
+EMAIL_TRANSCRIPT = "email_transcript"  # "Email me this conversation": acked
 
 # Server → client
 SESSION_CONFIRM = "session_confirm"
@@ -81,6 +82,8 @@ INVALID_GOAL = "invalid_goal"
 UNKNOWN_GOAL = "unknown_goal"
 # Campaigns: a ready/dismiss/NPS for a campaign that is not running (or never
 # was), and a watch token that is forged, for someone else or expired.
+NO_CONFIRMED_EMAIL = "no_confirmed_email"  # email_transcript: no verified/confirmed address
+NOTHING_TO_SEND = "nothing_to_send"  # email_transcript: no conversation yet
 UNKNOWN_CAMPAIGN = "unknown_campaign"
 INVALID_CAMPAIGN_TOKEN = "invalid_campaign_token"  # noqa: S105 - an error code
 

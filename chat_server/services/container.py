@@ -18,6 +18,7 @@ from chat_server.services.email.inbound import InboundMail
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.email.outbox import Outbox
 from chat_server.services.email.replies import ReplyMailer
+from chat_server.services.email.transcript import TranscriptMail
 from chat_server.services.experiments.results import CampaignResults
 from chat_server.services.handoff import HandoffService
 from chat_server.services.live_signals import LiveSignals
@@ -67,3 +68,4 @@ class Services:
     # Agent replies emailed to visitors who left; their answers threading back.
     reply_mail: ReplyMailer
     inbound_mail: InboundMail
+    transcript_mail: TranscriptMail

@@ -23,6 +23,7 @@ from chat_server.http.addresses import limit_key, socket_address
 from chat_server.protocol import visitor as protocol
 from chat_server.services import ratelimit
 from chat_server.services.container import Services
+from chat_server.services.email.transcript import NoConfirmedAddress, NothingToSend
 from chat_server.services.fair_queue import TurnsBusy
 from chat_server.services.locks import KeyedLocks
 from chat_server.services.ratelimit import RateLimited
@@ -366,6 +367,27 @@ class VisitorNamespace(GuardedNamespace):
             return {"ok": False, **err.as_event()}
         return {"ok": True, "duplicate": not added, "verified": goal.signature is not None}
 
+    async def on_email_transcript(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Email me this conversation: to the visitor's verified or confirmed
+        address only; the ack names it, masked."""
+        try:
+            visitor_id = await self._identified_visitor(sid)
+            await self._limit(sid, ratelimit.SIGNALS, sid)
+            try:
+                to, already = await self._services().transcript_mail.send(visitor_id)
+            except NoConfirmedAddress:
+                raise protocol.ProtocolError(
+                    protocol.NO_CONFIRMED_EMAIL,
+                    "There is no verified or confirmed email address to send it to.",
+                ) from None
+            except NothingToSend:
+                raise protocol.ProtocolError(
+                    protocol.NOTHING_TO_SEND, "There is no conversation to send yet."
+                ) from None
+        except protocol.ProtocolError as err:
+            return {"ok": False, **err.as_event()}
+        return {"ok": True, "to": to, "duplicate": already}
+
     async def _identified_visitor(self, sid: str) -> str:
         """The visitor of a socket that asked for its session; analytics never
         creates a visitor (a page view alone is not a conversation)."""
@@ -405,7 +427,13 @@ class VisitorNamespace(GuardedNamespace):
         await self.enter_room(
             sid, rapport_room(session.visitor_id) if rapport else session.visitor_id
         )
-        await self.emit(protocol.SESSION_CONFIRM, {"session_id": session.session_id}, to=sid)
+        confirm: dict[str, Any] = {"session_id": session.session_id}
+        # Offered only to a known visitor with a verified or confirmed address
+        # (a new anonymous session costs no query).
+        known = session.resumed or (claim is not None and claim.verified_email is not None)
+        if rapport and known and await services.transcript_mail.can_send(session.visitor_id):
+            confirm["email_transcript"] = True
+        await self.emit(protocol.SESSION_CONFIRM, confirm, to=sid)
         services.presence.connected(sid, session.visitor_id)
         await services.departures.visitor_connected(session.visitor_id, session.resumed)
         if again:

@@ -17,6 +17,7 @@ import json
 import re
 import smtplib
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,11 +26,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from chat_server.verification import user_hash
 from dev.devstack import Stack, free_port
-from tests.conftest import make_stack
+from tests.conftest import IDENTITY_SECRET, make_stack
 from tests.e2e.axe import assert_accessible
 from tests.e2e.console_helpers import create_agent, say, sign_in, transcript, view_tab, wait_until
 from tests.e2e.test_widget_browser import BOT_REPLY_TIMEOUT, LOG, open_chat, open_store
+from tests.e2e.test_widget_memory import identity_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -144,3 +147,54 @@ def test_a_message_left_offline_is_answered_by_email_and_the_answer_threads_back
     finally:
         visitor.close()
         console_context.close()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_a_verified_customer_emails_themselves_the_conversation(
+    browser: Browser, mail_stack: tuple[Stack, int], screenshot_dir: Path, device: str
+) -> None:
+    stack, _ = mail_stack
+    email = f"cara.{device}@shop.example"
+    user_id = f"cust-{device}-{uuid.uuid4().hex[:8]}"
+    claim = {
+        "user_id": user_id,
+        "user_hash": user_hash(IDENTITY_SECRET, user_id, verified_email=email),
+        "name": "Cara",
+        "email": email,
+        "email_verified": True,
+    }
+    options = PHONE if device == "phone" else {"viewport": {"width": 1280, "height": 800}}
+    customer = browser.new_context(**options)
+    anonymous = browser.new_context(**options)
+    try:
+        page = customer.new_page()
+        page.set_default_timeout(BOT_REPLY_TIMEOUT * 1000)
+        identity_page(page, stack.base_url, {}, claim)
+        open_chat(page)
+        say(page, "Do you ship to Norway?")
+        expect(page.locator(f"{LOG} .msg-bot:not(.greeting)").first).to_be_visible()
+        button = page.get_by_role("button", name="Email me this conversation")
+        expect(button).to_be_visible()
+        assert_accessible(page, "#rapport-widget")
+        button.click()
+        masked = "c•••@shop.example"
+        expect(
+            page.locator(f"{LOG} .note", has_text=f"emailed this conversation to {masked}")
+        ).to_be_visible()
+        page.screenshot(path=str(screenshot_dir / f"widget-email-transcript-{device}.png"))
+        mail = wait_until(
+            lambda: next((m for m in caught(stack) if email in m["to"]), None),
+            "the transcript in the mail catcher",
+        )
+        assert "Do you ship to Norway?" in mail["text"] and "Your conversation" in mail["subject"]
+
+        # A visitor with no verified or confirmed address is not offered it.
+        other = anonymous.new_page()
+        open_store(other, stack.base_url)
+        open_chat(other)
+        say(other, "hello")
+        expect(other.locator(f"{LOG} .msg-bot:not(.greeting)").first).to_be_visible()
+        expect(other.get_by_role("button", name="Email me this conversation")).to_be_hidden()
+    finally:
+        customer.close()
+        anonymous.close()

@@ -47,6 +47,7 @@ import {
   RATE_LIMITED,
   RESYNC,
   SESSION_CONFIRM,
+  EMAIL_TRANSCRIPT,
   SESSION_REQUEST,
   SITE_TRIGGER,
   UNAVAILABLE,
@@ -236,7 +237,9 @@ export class Connection {
       this.position.reset();
       if (this.handlers.onNewSession) this.handlers.onNewSession();
     }
-    if (this.handlers.onConfirm) this.handlers.onConfirm();
+    // "Email me this conversation" is offered only when the server says the
+    // visitor has a verified or confirmed address.
+    if (this.handlers.onConfirm) this.handlers.onConfirm({ emailTranscript: isObject(data) && data.email_transcript === true });
     this.status("online");
     this.flush();
     for (const entry of this.outbox.pending()) this.deliver(entry);
@@ -310,6 +313,15 @@ export class Connection {
       else this.socket.emit(event, build(this.sessionId));
       if (onSent) onSent(this.generation);
     }
+  }
+
+  /** "Email me this conversation": `done(text, isError)` with what to tell the visitor. */
+  emailTranscript(done) {
+    this.enqueue(EMAIL_TRANSCRIPT, () => ({}), null, (err, ack) => {
+      if (err || !isObject(ack)) done("We couldn't send the email. Please try again.", true);
+      else if (ack.ok) done(`We've emailed this conversation to ${ack.to}.`, false);
+      else done(typeof ack.message === "string" ? ack.message : "We couldn't send the email.", true);
+    });
   }
 
   /** Whether a message will leave right away (otherwise it waits in the queue). */

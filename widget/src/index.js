@@ -101,9 +101,10 @@ function boot() {
 
   connection = new Connection(config.origin, config.identity, {
     onStatus: (state) => ui.setStatus(state),
-    onConfirm: () => {
+    onConfirm: ({ emailTranscript } = {}) => {
       handoff.resumed();
       tracker.confirmed();
+      ui.emailButton.hidden = !emailTranscript;
     },
     onBotMessage: (payload) => {
       ui.hideTyping();
@@ -148,6 +149,13 @@ function boot() {
     const entry = transcript.addVisitor(pending.message, pending.message);
     entry.clientId = pending.clientId;
     return delivery(entry);
+  });
+  ui.emailButton.addEventListener("click", () => {
+    ui.emailButton.disabled = true;
+    connection.emailTranscript((text, isError) => {
+      ui.emailButton.disabled = false;
+      ui.note(text, isError ? "error" : undefined);
+    });
   });
   tracker = new SiteTracker(connection, () => campaigns.pageChanged());
   campaigns = new Campaigns({ connection, ui, teaser, activeMs: () => tracker.activeMs() });

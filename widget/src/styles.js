@@ -73,13 +73,15 @@ button { cursor: pointer; -webkit-tap-highlight-color: transparent; }
 .handoff-headline { font-weight: 600; }
 .handoff-pulse { flex: 0 0 auto; width: 10px; height: 10px; border-radius: 50%; background: #2f80d1; animation: rapport-pulse 1.6s infinite ease-in-out; }
 @keyframes rapport-pulse { 0%, 100% { opacity: 1; transform: scale(1); } 50% { opacity: .35; transform: scale(.7); } }
-.close {
+.close, .email-transcript {
   width: 36px; height: 36px; border: 0; border-radius: 8px; background: transparent; color: inherit;
-  display: flex; align-items: center; justify-content: center;
+  display: flex; align-items: center; justify-content: center; flex: none;
 }
-.close:hover { background: rgba(255, 255, 255, .18); }
-.close svg { width: 18px; height: 18px; stroke: currentColor; stroke-width: 2.2; fill: none; }
-.close:focus-visible { outline-color: currentColor; outline-offset: -3px; }
+.email-transcript[hidden] { display: none; }
+.close:hover, .email-transcript:hover { background: rgba(255, 255, 255, .18); }
+.close svg, .email-transcript svg { width: 18px; height: 18px; stroke: currentColor; stroke-width: 2.2; fill: none; }
+.email-transcript svg { stroke-width: 1.8; stroke-linejoin: round; }
+.close:focus-visible, .email-transcript:focus-visible { outline-color: currentColor; outline-offset: -3px; }
 .status { padding: 6px 16px; font-size: 13px; background: #fff4ce; color: #5c4400; border-bottom: 1px solid #eedc94; }
 .log {
   flex: 1; overflow-y: auto; padding: 14px 14px 6px; display: flex; flex-direction: column; gap: 8px;

@@ -28,6 +28,7 @@ function icon(pathD, viewBox) {
 
 const CHAT_ICON = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z";
 const CLOSE_ICON = "M6 6l12 12M18 6L6 18";
+const MAIL_ICON = "M3 6h18v12H3zM3 7l9 6 9-6";
 const SEND_ICON = "M3.4 20.4l17.45-7.48a1 1 0 0 0 0-1.84L3.4 3.6a.99.99 0 0 0-1.39.91L2 9.12c0 .5.37.93.87.99L17 12 2.87 13.88c-.5.07-.87.5-.87 1l.01 4.61c0 .71.73 1.2 1.39.91z";
 
 /** Pick black or white text for the accent colour (WCAG relative luminance). */
@@ -76,6 +77,12 @@ export class WidgetUI {
     }, [icon(CHAT_ICON), this.badge]);
 
     this.closeButton = h("button", { type: "button", className: "close", "aria-label": "Close chat" });
+    // Shown only when the server offers it (a verified or confirmed address).
+    this.emailButton = h("button", {
+      type: "button", className: "email-transcript", "aria-label": "Email me this conversation",
+      title: "Email me this conversation", hidden: true,
+    });
+    this.emailButton.appendChild(icon(MAIL_ICON));
     const closeSvg = icon(CLOSE_ICON);
     this.closeButton.appendChild(closeSvg);
 
@@ -108,6 +115,7 @@ export class WidgetUI {
       h("header", { className: "header" }, [
         this.avatar,
         h("div", { className: "heading" }, [h("h2", { className: "title", text: title }), this.subtitle]),
+        this.emailButton,
         this.closeButton,
       ]),
       this.strip,

@@ -196,10 +196,10 @@ class ConsentMail:
             visitor = await session.get(Visitor, visitor_id, with_for_update=True)
             if visitor is None:
                 raise LinkInvalid("this visitor no longer exists")
-            latest = await _latest(session, visitor_id)
+            latest = await latest_record(session, visitor_id)
             if latest.get("status") == consent.GRANTED and latest.get("email") == email:
                 return email
-            pending = await _latest(session, visitor_id, email=email, status=consent.PENDING)
+            pending = await latest_record(session, visitor_id, email=email, status=consent.PENDING)
             await self._grant(
                 session,
                 visitor,
@@ -253,7 +253,7 @@ class ConsentMail:
             visitor = await session.get(Visitor, visitor_id, with_for_update=True)
             if visitor is None:
                 return email  # erased: nothing is sent to them any more anyway
-            latest = await _latest(session, visitor_id)
+            latest = await latest_record(session, visitor_id)
             if latest.get("status") == consent.WITHDRAWN:
                 return email
             await consent.record(
@@ -290,7 +290,7 @@ def _read(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -
     return data["v"], data["e"]
 
 
-async def _latest(
+async def latest_record(
     session: AsyncSession, visitor_id: str, *, email: str | None = None, status: str | None = None
 ) -> dict[str, Any]:
     """The newest marketing consent record of the visitor (matching ``email``

@@ -17,6 +17,7 @@ from chat_server.services.email.optin import ConsentMail
 from chat_server.services.email.outbox import Outbox
 from chat_server.services.email.relay import relay_from_url
 from chat_server.services.email.replies import SWEEP_SECONDS, ReplyMailer, ReplyTokens
+from chat_server.services.email.transcript import TranscriptMail
 from chat_server.services.handoff import HandoffService
 from chat_server.services.notifier import Notifier
 from chat_server.settings import Settings
@@ -81,8 +82,9 @@ def conversation_mail(
     mail: Outbox,
     handoff: HandoffService,
     notifier: Notifier,
-) -> tuple[ReplyMailer, InboundMail]:
-    """Agent replies out to visitors who left, and their answers back in."""
+) -> tuple[ReplyMailer, InboundMail, TranscriptMail]:
+    """Agent replies out to visitors who left, their answers back in, and the
+    visitor's own transcript on request."""
     replies = ReplyMailer(
         sessions,
         mail,
@@ -97,7 +99,7 @@ def conversation_mail(
     inbound = InboundMail(
         sessions, reply_tokens(settings), handoff, notifier, settings.message_max_chars
     )
-    return replies, inbound
+    return replies, inbound, TranscriptMail(sessions, mail, brand(settings))
 
 
 @dataclass
