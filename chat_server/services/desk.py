@@ -20,6 +20,7 @@ from chat_server.db import (
     paging,
     visitor_queries,
 )
+from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.models import (
     Agent,
     Conversation,
@@ -149,8 +150,18 @@ class DeskService:
                     .limit(200)
                 )
             )
+            emails = list(
+                await session.scalars(
+                    select(OutgoingEmail)
+                    .where(OutgoingEmail.conversation_id == conversation_id)
+                    .order_by(OutgoingEmail.id.desc())
+                    .limit(10)
+                )
+            )
         online = self._notifier.visitor_online(conversation.visitor_id)
-        return visitor_panel.detail_json(conversation, summary, visitor, online, consents, recent)
+        detail = visitor_panel.detail_json(conversation, summary, visitor, online, consents, recent)
+        detail["emails"] = [visitor_panel.email_json(e) for e in emails]
+        return detail
 
     async def require_conversation(self, conversation_id: int) -> None:
         """Raise NotFound unless the conversation exists."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.models import Conversation, Message, Visitor
 from chat_server.services.serialize import iso
 
@@ -42,6 +43,20 @@ def products_shown(recent: Sequence[Message]) -> list[str]:
                 if isinstance(product, dict) and product.get("id") not in shown:
                     shown.append(str(product.get("id")))
     return shown
+
+
+def email_json(email: OutgoingEmail) -> dict[str, Any]:
+    """One email about the conversation, for the console (what, to whom, how it went)."""
+    return {
+        "id": email.id,
+        "kind": email.kind,
+        "status": email.status,
+        "to": email.to_address or None,
+        "attempts": email.attempts,
+        "last_error": email.last_error,
+        "created_at": iso(email.created_at),
+        "sent_at": iso(email.sent_at) if email.sent_at else None,
+    }
 
 
 def detail_json(

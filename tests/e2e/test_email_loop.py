@@ -128,6 +128,12 @@ def test_a_message_left_offline_is_answered_by_email_and_the_answer_threads_back
         reply_to = mail["headers"]["Reply-To"]
         assert reply_to.startswith("reply+") and reply_to.endswith(f"@{REPLY_DOMAIN}")
 
+        # The console says what was emailed, to whom, and how it went.
+        console.reload()
+        emails = console.get_by_test_id("conversation-emails")
+        expect(emails).to_contain_text(f"Reply emailed to {VISITOR_EMAIL}")
+        expect(emails.locator(".chip")).to_have_text("sent")
+
         # 4. The visitor answers by email: it threads back into the conversation.
         answer_by_email(inbound_port, reply_to, ANSWER)
         by_email = transcript(console).locator(".msg-email")

@@ -265,3 +265,19 @@ async def test_html_only_mail_becomes_text_and_attachments_are_left_out(
             assert conversation is not None and conversation.unread == 1  # the agent's badge
     finally:
         await srv.close()
+
+
+async def test_a_refused_reply_email_is_shown_with_the_relays_answer(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    smtp.inbox.refuse = "550 5.1.1 Mailbox unavailable"
+    srv = await make_server(tmp_path, smtp)
+    try:
+        cid = await conversation_with_reply(srv, "v-550", "gone@example.com")
+        await sweep_and_send(srv)
+        detail = await srv.app[SERVICES].desk.detail(cid)
+        [email] = detail["emails"]
+        assert email["kind"] == "agent_reply" and email["to"] == "gone@example.com"
+        assert email["status"] == "failed" and "550" in email["last_error"]
+    finally:
+        await srv.close()

@@ -56,7 +56,7 @@ export async function loadDetails(cid) {
   try {
     const data = await api.conversation(cid);
     if (data.conversation) upsert(data.conversation);
-    setIn("details", cid, { visitor: data.visitor || null, context: data.context || null });
+    setIn("details", cid, { visitor: data.visitor || null, context: data.context || null, emails: data.emails || [] });
     const vid = (data.visitor && data.visitor.id) || (data.conversation && data.conversation.visitor_id);
     if (vid) loadHistory(vid, false);
     seen(cid);

@@ -14,7 +14,10 @@ function seenAgo(value, now) {
 }
 
 // Shown in their own rows; every other profile slot is listed generically.
-const KNOWN_SLOTS = new Set(["interests", "marketing_consent", "consent", "name", "email"]);
+const KNOWN_SLOTS = new Set([
+  "interests", "marketing_consent", "consent", "name", "email",
+  "marketing_consent_requested", "consent_at", "verified_email",
+]);
 
 export function VisitorPanel({ state, conversation: c }) {
   const details = state.details[c.id] || {};
@@ -58,7 +61,10 @@ export function VisitorPanel({ state, conversation: c }) {
         <dl class="facts">
           <dt>Email</dt><dd>${visitor && visitor.email ? visitor.email : html`<span class="muted">Not given</span>`}</dd>
           <dt>Marketing consent</dt>
-          <dd>${consent === true ? html`<span class="chip ok">Yes</span>` : consent === false ? html`<span class="chip">No</span>` : html`<span class="muted">Not asked</span>`}</dd>
+          <dd>${consent === true ? html`<span class="chip ok">Yes</span>`
+            : profile.marketing_consent_requested ? html`<span class="chip warn" title="A confirmation email was sent; consent counts once its link is confirmed">Pending confirmation</span>`
+            : consent === false ? html`<span class="chip">No</span>` : html`<span class="muted">Not asked</span>`}</dd>
+          ${profile.verified_email ? html`<dt>Verified email</dt><dd>${profile.verified_email}</dd>` : null}
           <dt>Interests</dt>
           <dd>${interests.length ? html`<span class="tags">${interests.map((i) => html`<span class="chip">${slotText(i)}</span>`)}</span>` : html`<span class="muted">None yet</span>`}</dd>
           ${otherSlots.map(([k, v]) => html`<dt>${humanize(k)}</dt><dd>${Array.isArray(v)
@@ -77,6 +83,8 @@ export function VisitorPanel({ state, conversation: c }) {
         </section>` : null}
 
       <${Consents} visitor=${visitor} now=${state.now} />
+
+      <${Emails} list=${details.emails} now=${state.now} />
 
       <${Handoff} c=${c} context=${context} />
 
@@ -101,7 +109,33 @@ const CONSENT_SOURCES = {
   "chat:typed": "typed in chat",
   identity_claim: "carried over at login",
   agent: "set by an agent",
+  "email:double_opt_in": "confirmed by email link",
+  "email:unsubscribe": "unsubscribe link",
+  "identity:verified_email": "the site's verified address",
 };
+const CONSENT_STATUS = { pending: "pending confirmation", granted: "given", withdrawn: "withdrawn" };
+const EMAIL_KINDS = {
+  agent_reply: "Reply emailed", consent_confirm: "Newsletter confirmation", transcript: "Transcript",
+};
+const EMAIL_STATUS = { queued: "queued", sending: "sending", sent: "sent", failed: "failed", skipped: "not sent" };
+
+/** Emails about this conversation: what, to whom, and how it went (a failure says why). */
+function Emails({ list, now }) {
+  if (!Array.isArray(list) || !list.length) return null;
+  return html`
+    <section class="card" aria-labelledby="emails-title" data-testid="conversation-emails">
+      <h3 id="emails-title" class="card-title">Emails</h3>
+      <ol class="consents">
+        ${list.map((e) => html`
+          <li key=${e.id}>
+            <span>${EMAIL_KINDS[e.kind] || humanize(String(e.kind || ""))}${e.to ? ` to ${e.to}` : ""}:
+              <span class=${`chip ${e.status === "sent" ? "ok" : e.status === "failed" ? "warn" : ""}`}>${EMAIL_STATUS[e.status] || e.status}</span></span>
+            ${e.created_at ? html` <span class="muted" title=${fullDate(e.created_at)}>${when(e.created_at, now)}</span>` : null}
+            ${e.last_error ? html`<span class=${e.status === "failed" ? "email-error" : "intent-text"}>${e.status === "failed" ? "Failed: " : ""}${e.last_error}</span>` : null}
+          </li>`)}
+      </ol>
+    </section>`;
+}
 
 /** Every consent change: what, given or withdrawn, how, when, and the text agreed to. */
 function Consents({ visitor, now }) {
@@ -113,7 +147,7 @@ function Consents({ visitor, now }) {
       <ol class="consents">
         ${list.slice().reverse().map((r) => html`
           <li>
-            <span>${CONSENT_TOPICS[r.topic] || humanize(String(r.topic || ""))}: ${r.granted ? "given" : "withdrawn"}
+            <span>${CONSENT_TOPICS[r.topic] || humanize(String(r.topic || ""))}: ${CONSENT_STATUS[r.status] || (r.granted ? "given" : "withdrawn")}
               · ${CONSENT_SOURCES[r.source] || String(r.source || "")}</span>
             ${r.at ? html` <span class="muted" title=${fullDate(r.at)}>${when(r.at, now)}</span>` : null}
             ${r.agreed_to ? html`<span class="intent-text">Agreed to: “${r.agreed_to}”</span>` : null}
