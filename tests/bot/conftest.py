@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
-BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+ROOT = Path(__file__).resolve().parents[2]
+BOT_DIR = ROOT / "bot"
 # The action server runs with cwd=bot/ and imports the package as `actions`.
 sys.path.insert(0, str(BOT_DIR))
+# dev.devstack (standard library only): free_port() for the live tests.
+sys.path.append(str(ROOT))
 
 from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from dev.devstack import free_port  # below the ephemeral range: no port race
+
 BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 TOKEN = secrets.token_urlsafe(16)
 CONTENT = {
@@ -36,12 +37,6 @@ CONTENT = {
 }
 GENERIC = "Can I help you find anything today?"  # utter_campaign_generic
 DECLINED = "I'll leave you to it"  # utter_campaign_declined
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
