@@ -402,6 +402,15 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
     )
 
 
+def mail_line(config: StackConfig) -> str:
+    """Where make run's email goes: the catcher inside the server, or a relay."""
+    if config.extra_env.get("DEV_MAIL_CATCHER_PORT") and config.extra_env.get(
+        "SMTP_URL", ""
+    ).endswith(":" + config.extra_env["DEV_MAIL_CATCHER_PORT"]):
+        return "  email:               caught, never sent: console -> Mail (dev)\n"
+    return "  email:               sent through SMTP_URL\n"
+
+
 def rel(path: Path) -> str:
     """``path`` relative to the repository when inside it (shorter to read)."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
@@ -440,6 +449,7 @@ def main() -> None:
             f"  agent console:       {config.chat_url}/console\n"
             f"{first_login}"
             f"  health:              {config.chat_url}/healthz\n"
+            f"{mail_line(config)}"
             f"  API token (Bearer):  {kept_in('admin_token')}\n"
             f"  identity secret:     {kept_in('identity_secret')} (your site's backend "
             "signs logged-in customers' ids with it; README)\n"
