@@ -24,6 +24,7 @@ from chat_server.db.models import Visitor
 from chat_server.http.keys import SERVICES
 from chat_server.services import consent
 from chat_server.services.email import optin
+from chat_server.services.email.outbox import Outbox
 from chat_server.verification import user_hash, verify_claim
 from dev.devstack import free_port
 from tests.integration.conftest import start_server
@@ -344,5 +345,38 @@ async def test_a_customer_asking_for_their_site_verified_address_needs_no_mail(
         assert [m["To"] for m in smtp.inbox.messages] == ["bob@example.com"]
         # Another address than the verified one is confirmed by mail as usual.
         assert await ask(srv, ann, "ann.other@example.com") == optin.SENT
+    finally:
+        await srv.close()
+
+
+async def test_workers_on_two_nodes_send_each_email_once(tmp_path: Path, smtp: SmtpServer) -> None:
+    srv = await make_server(tmp_path, smtp.port)
+    try:
+        services = srv.app[SERVICES]
+        # Two more workers on the same database, as other nodes would run them.
+        nodes = [
+            Outbox(services.privacy.sessions, services.mail.relay, "rapport@localhost", 3, 0.2)
+            for _ in range(2)
+        ]
+        for i in range(20):
+            await add_visitor(srv, f"v-race-{i}")
+        async with services.privacy.sessions.begin() as session:
+            for i in range(20):
+                await services.consent_mail.request(
+                    session,
+                    f"v-race-{i}",
+                    None,
+                    f"race{i}@example.com",
+                    source=consent.TYPED,
+                    agreed_to=None,
+                    confirmation=None,
+                )
+        # The server's own worker wakes on the commit; the others race it.
+        await asyncio.gather(*(node.send_due() for node in nodes))
+        await smtp.inbox.wait_for(20)
+        await asyncio.sleep(0.5)
+        recipients = [m["To"] for m in smtp.inbox.messages]
+        assert sorted(recipients) == sorted(f"race{i}@example.com" for i in range(20))
+        assert all(row.status == "sent" and row.attempts == 1 for row in await outbox(srv))
     finally:
         await srv.close()
