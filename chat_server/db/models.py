@@ -204,6 +204,9 @@ class Message(Base):
         Index("ix_messages_visitor_seq", "visitor_id", "visitor_seq"),
         Index("ix_messages_visitor_id_id", "visitor_id", "id"),
         Index("ux_messages_visitor_client_id", "visitor_id", "client_id", unique=True),
+        # Agent replies of the last days, for the reply mail sweep
+        # (services/email/replies.py): a range scan, not the whole table.
+        Index("ix_messages_direction_created", "direction", "created_at"),
         # Messages whose bot turn is still to run (services/unanswered.py).
         Index(
             "ix_messages_unhandled",

@@ -1,5 +1,6 @@
 """The email outbox (issue 25): every email Rapport sends, queued in the
-transaction that decides to send it, then delivered with retries.
+transaction that decides to send it, then delivered with retries; and an
+index on messages (direction, created_at) for the reply mail sweep.
 
 Revision ID: 0018
 Revises: 0017
@@ -41,7 +42,10 @@ def upgrade() -> None:
     op.create_index("ix_email_outbox_visitor", "email_outbox", ["visitor_id", "kind", "created_at"])
     op.create_index("ix_email_outbox_created", "email_outbox", ["created_at"])
     op.create_index("ix_email_outbox_conversation", "email_outbox", ["conversation_id", "kind"])
+    # The reply mail sweep reads agent messages of the last days by this index.
+    op.create_index("ix_messages_direction_created", "messages", ["direction", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_direction_created", table_name="messages")
     op.drop_table("email_outbox")
