@@ -49,7 +49,7 @@ def mail_services(
         relay_from_url(
             settings.smtp_url,
             settings.smtp_username,
-            settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            (settings.smtp_password.get_secret_value() or None) if settings.smtp_password else None,
             settings.smtp_password_file,
             settings.smtp_timeout_seconds,
         )
