@@ -39,9 +39,11 @@ async def smtp() -> AsyncIterator[SmtpServer]:
         yield server
 
 
-async def make_server(tmp_path: Path, smtp: SmtpServer, **overrides: Any) -> TestServer:
+async def make_server(
+    tmp_path: Path, smtp: SmtpServer, database_url: str | None = None, **overrides: Any
+) -> TestServer:
     return await start_server(
-        f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        database_url or f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
         smtp_url=smtp.url,
         reply_domain=REPLY_DOMAIN,
         email_reply_after_seconds=0,
@@ -86,9 +88,9 @@ async def sweep_and_send(srv: TestServer) -> None:
 
 
 async def test_an_unseen_agent_reply_is_emailed_once_with_context_and_a_reply_address(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, database_url: str
 ) -> None:
-    srv = await make_server(tmp_path, smtp)
+    srv = await make_server(tmp_path, smtp, database_url)
     try:
         cid = await conversation_with_reply(srv, "v-tent", "tent@example.com")
         await sweep_and_send(srv)
@@ -112,9 +114,9 @@ async def test_an_unseen_agent_reply_is_emailed_once_with_context_and_a_reply_ad
 
 
 async def test_replies_the_visitor_saw_or_cannot_receive_are_not_emailed(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, database_url: str
 ) -> None:
-    srv = await make_server(tmp_path, smtp)
+    srv = await make_server(tmp_path, smtp, database_url)
     try:
         # Came back after the reply was written (the widget caught up then).
         await conversation_with_reply(
@@ -164,10 +166,10 @@ async def stored_email_messages(srv: TestServer, cid: int) -> list[Message]:
 
 
 async def test_email_answers_thread_back_once_without_quotes_or_signature(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, database_url: str
 ) -> None:
     port = free_port()
-    srv = await make_server(tmp_path, smtp, inbound_smtp_port=port)
+    srv = await make_server(tmp_path, smtp, database_url, inbound_smtp_port=port)
     try:
         cid = await conversation_with_reply(srv, "v-in", "In@Example.com", state="resolved")
         reply_to = str(srv.app[SERVICES].inbound_mail._tokens.address(cid))

@@ -31,10 +31,12 @@ from tests.integration.conftest import start_server
 from tests.support.smtp import SmtpServer, links_in, text_of
 
 
-async def make_server(tmp_path: Path, smtp_port: int, **overrides: Any) -> TestServer:
+async def make_server(
+    tmp_path: Path, smtp_port: int, database_url: str | None = None, **overrides: Any
+) -> TestServer:
     port = free_port()
     return await start_server(
-        f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        database_url or f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
         port,
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         public_url=f"http://127.0.0.1:{port}",
@@ -89,9 +91,9 @@ async def outbox(srv: TestServer) -> list[OutgoingEmail]:
 
 
 async def test_consent_is_pending_until_the_emailed_link_is_confirmed(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, database_url: str
 ) -> None:
-    srv = await make_server(tmp_path, smtp.port)
+    srv = await make_server(tmp_path, smtp.port, database_url)
     try:
         await add_visitor(srv, "v-jane")
         assert await ask(srv, "v-jane", "jane@example.com") == optin.SENT
@@ -349,8 +351,10 @@ async def test_a_customer_asking_for_their_site_verified_address_needs_no_mail(
         await srv.close()
 
 
-async def test_workers_on_two_nodes_send_each_email_once(tmp_path: Path, smtp: SmtpServer) -> None:
-    srv = await make_server(tmp_path, smtp.port)
+async def test_workers_on_two_nodes_send_each_email_once(
+    tmp_path: Path, smtp: SmtpServer, database_url: str
+) -> None:
+    srv = await make_server(tmp_path, smtp.port, database_url)
     try:
         services = srv.app[SERVICES]
         # Two more workers on the same database, as other nodes would run them.
