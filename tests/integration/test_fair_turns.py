@@ -148,9 +148,12 @@ async def test_another_address_is_served_before_one_addresses_backlog(
             break
     assert outcome is not None, "A's backlog drained before B spoke, three times"
     backlog, served_after_b = outcome
-    # With one slot, B waits for the A turn at Rasa (and one granted while B's
-    # message was being stored), then goes next: not behind the whole backlog.
-    assert len(served_after_b) >= len(backlog) - 2, (len(backlog), len(served_after_b))
+    # With one slot, B waits for the A turn at Rasa (and those granted while
+    # B's message went from stored to the scheduler: one or two, three once
+    # on a loaded CI machine), then goes next. First come, first served, B
+    # would be answered after the whole backlog (none served after B).
+    slack = max(2, len(backlog) // 4)
+    assert len(served_after_b) >= len(backlog) - slack, (len(backlog), len(served_after_b))
 
 
 async def test_a_backlog_beyond_the_address_queue_is_refused_then_answered_on_retry(
