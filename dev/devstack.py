@@ -404,9 +404,8 @@ def local_config(var: Path, model: Path, environ: Mapping[str, str]) -> StackCon
 
 def mail_line(config: StackConfig) -> str:
     """Where make run's email goes: the catcher inside the server, or a relay."""
-    if config.extra_env.get("DEV_MAIL_CATCHER_PORT") and config.extra_env.get(
-        "SMTP_URL", ""
-    ).endswith(":" + config.extra_env["DEV_MAIL_CATCHER_PORT"]):
+    port = config.extra_env.get("DEV_MAIL_CATCHER_PORT")
+    if port and config.extra_env.get("SMTP_URL") == f"smtp://127.0.0.1:{port}":
         return "  email:               caught, never sent: console -> Mail (dev)\n"
     return "  email:               sent through SMTP_URL\n"
 

@@ -380,18 +380,10 @@ class BotTurns:
         if not email:
             return None
         source = consent.chat_source(read_as)
-        if self._consent_mail is None:
+        if self._consent_mail is None:  # a service built without email (tests)
             outcome = optin.NO_EMAIL
-            await consent.record(
-                session,
-                visitor.id,
-                conversation.id,
-                topic=consent.MARKETING,
-                granted=False,
-                source=source,
-                agreed_to=asked,
-                confirmation=confirmation,
-                details={"status": consent.PENDING, "email": email, "mail": outcome},
+            await optin.record_pending(
+                session, visitor.id, conversation.id, email, outcome, source, asked, confirmation
             )
         else:
             outcome = await self._consent_mail.request(

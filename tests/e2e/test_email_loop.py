@@ -133,6 +133,7 @@ def test_a_message_left_offline_is_answered_by_email_and_the_answer_threads_back
         emails = console.get_by_test_id("conversation-emails")
         expect(emails).to_contain_text(f"Reply emailed to {VISITOR_EMAIL}")
         expect(emails.locator(".chip")).to_have_text("sent")
+        assert_accessible(console, "[data-testid=conversation-emails]")
 
         # 4. The visitor answers by email: it threads back into the conversation.
         answer_by_email(inbound_port, reply_to, ANSWER)

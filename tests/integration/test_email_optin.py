@@ -10,7 +10,7 @@ without sending twice; a 5xx refusal is final; no email bombing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,19 @@ async def profile(srv: TestServer, visitor_id: str) -> dict[str, Any]:
 async def outbox(srv: TestServer) -> list[OutgoingEmail]:
     async with srv.app[SERVICES].privacy.sessions() as session:
         return list(await session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
+
+
+async def the_only_row(srv: TestServer, done: Callable[[OutgoingEmail], bool]) -> OutgoingEmail:
+    """The outbox's one row, once ``done`` holds for it (the worker runs meanwhile)."""
+
+    async def poll() -> OutgoingEmail:
+        while True:
+            [row] = await outbox(srv)
+            if done(row):
+                return row
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(poll(), 20)
 
 
 async def test_consent_is_pending_until_the_emailed_link_is_confirmed(
@@ -228,14 +241,7 @@ async def test_relay_down_queues_and_retries_and_sends_once(tmp_path: Path) -> N
         await add_visitor(srv, "v-down")
         assert await ask(srv, "v-down", "down@example.com") == optin.SENT
 
-        async def tried() -> OutgoingEmail:
-            while True:
-                [row] = await outbox(srv)
-                if row.attempts >= 2:
-                    return row
-                await asyncio.sleep(0.05)
-
-        row = await asyncio.wait_for(tried(), 20)
+        row = await the_only_row(srv, lambda r: r.attempts >= 2)
         assert row.status in ("queued", "sending") and row.last_error
         async with SmtpServer(port) as smtp:
             await smtp.inbox.wait_for(1)
@@ -254,14 +260,7 @@ async def test_a_permanent_refusal_is_final_and_shown(tmp_path: Path, smtp: Smtp
         await add_visitor(srv, "v-550")
         await ask(srv, "v-550", "nobody@example.com")
 
-        async def failed() -> OutgoingEmail:
-            while True:
-                [row] = await outbox(srv)
-                if row.status == "failed":
-                    return row
-                await asyncio.sleep(0.05)
-
-        row = await asyncio.wait_for(failed(), 20)
+        row = await the_only_row(srv, lambda r: r.status == "failed")
         assert row.attempts == 1 and "550" in (row.last_error or "")
         await asyncio.sleep(0.6)  # no retry follows
         [row] = await outbox(srv)

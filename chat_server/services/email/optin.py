@@ -143,16 +143,8 @@ class ConsentMail:
             outcome = THROTTLED
         else:
             outcome = SENT
-        await consent.record(
-            session,
-            visitor_id,
-            conversation_id,
-            topic=consent.MARKETING,
-            granted=False,
-            source=source,
-            agreed_to=agreed_to,
-            confirmation=confirmation,
-            details={"status": consent.PENDING, "email": email, "mail": outcome},
+        await record_pending(
+            session, visitor_id, conversation_id, email, outcome, source, agreed_to, confirmation
         )
         if outcome == SENT:
             await outbox.enqueue(
@@ -274,6 +266,30 @@ class ConsentMail:
             )
             visitor.profile = {**(visitor.profile or {}), "marketing_consent": False}
         return email
+
+
+async def record_pending(
+    session: AsyncSession,
+    visitor_id: str,
+    conversation_id: int | None,
+    email: str,
+    mail: str,
+    source: str,
+    agreed_to: str | None,
+    confirmation: str | None,
+) -> None:
+    """A newsletter request on record as pending, with whether a mail went out."""
+    await consent.record(
+        session,
+        visitor_id,
+        conversation_id,
+        topic=consent.MARKETING,
+        granted=False,
+        source=source,
+        agreed_to=agreed_to,
+        confirmation=confirmation,
+        details={"status": consent.PENDING, "email": email, "mail": mail},
+    )
 
 
 def _read(serializer: URLSafeTimedSerializer, token: str, max_age: int | None) -> tuple[str, str]:

@@ -43,9 +43,11 @@ def masked(address: str) -> str:
 
 async def confirmed_address(session: AsyncSession, visitor: Visitor) -> str | None:
     """The visitor's verified address, else the one they confirmed by link."""
-    verified = (visitor.profile or {}).get("verified_email")
-    if verified:
-        return str(verified)
+    profile = visitor.profile or {}
+    if profile.get("verified_email"):
+        return str(profile["verified_email"])
+    if not profile.get("marketing_consent"):
+        return None  # no confirmed address: the consent log is not read (session start)
     latest = await latest_record(session, visitor.id)
     if latest.get("status") == consent.GRANTED and latest.get("email"):
         return str(latest["email"])
