@@ -137,7 +137,9 @@ def test_opener_reply_conversion_credited_and_control_counted(
         teaser = treated.locator(TEASER)
         expect(teaser).to_be_visible(timeout=(ACTIVE_SECONDS + 15) * 1000)
         expect(teaser.locator(".teaser-text")).to_have_text(OPENER)
-        treated.screenshot(path=str(screenshot_dir / "campaign-flow-teaser.png"))
+        treated.screenshot(
+            path=str(screenshot_dir / "campaign-flow-teaser.png"), animations="disabled"
+        )
         teaser.get_by_role("button", name=REPLY).click()
         expect(treated.locator(f"{LOG} .bubble", has_text=OPENER)).to_have_count(1)
         expect(treated.locator(f"{LOG} .msg-visitor .bubble").last).to_have_text(REPLY)
@@ -274,7 +276,10 @@ def test_bot_opener_reply_conversion_credited_and_control_counted(
         teaser = treated.locator(TEASER)
         expect(teaser).to_be_visible(timeout=(ACTIVE_SECONDS + 30) * 1000)
         expect(teaser.locator(".teaser-text")).to_have_text(BOT_OPENER)
-        treated.screenshot(path=str(screenshot_dir / "campaign-bot-opener-teaser.png"))
+        # Finite animations (the teaser fades in for 0.22 s) run to their end first.
+        treated.screenshot(
+            path=str(screenshot_dir / "campaign-bot-opener-teaser.png"), animations="disabled"
+        )
         teaser.get_by_role("button", name="Yes, please").click()
         expect(treated.locator(f"{LOG} .bubble", has_text=BOT_OPENER)).to_have_count(1)
         expect(treated.locator(f"{LOG} .msg-bot .bubble", has_text=FOLLOWUP)).to_have_count(
