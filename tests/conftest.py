@@ -26,6 +26,9 @@ from tests.support.redis_server import RedisServer
 # same library at its lowest cost; servers started as processes keep the real
 # one, and tests/unit/test_password_hashing.py checks it.
 agents._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# An unknown name is checked against a dummy hash, whose own parameters set the
+# cost of checking it: made with the cheap hasher too.
+agents._DUMMY_HASH = agents._hasher.hash("rapport-no-such-agent")
 
 
 def trained_model() -> Path:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from chat_server.db.models import Visitor as VisitorRow
 from tests.integration.conftest import ADMIN_TOKEN, base
 from tests.integration.helpers import stored_events, stored_messages
+from tests.support.tokens import tampered
 from tests.support.visitor import Visitor
 
 
@@ -67,7 +68,7 @@ async def test_forged_session_id_gets_a_fresh_visitor(server: TestServer) -> Non
     confirm = await first.connect(base(server))
     await first.close()
 
-    forged = confirm["session_id"][:-2] + "xx"
+    forged = tampered(confirm["session_id"])
     second = Visitor()
     confirm2 = await second.connect(base(server), session_id=forged)
     assert confirm2["session_id"] != confirm["session_id"]
