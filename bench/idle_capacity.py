@@ -6,7 +6,10 @@ generator stays light: one aiohttp websocket per visitor, answering the
 server's pings). Each visitor asks for a session, as the widget does on
 load, then stays idle. Reports the server's RSS before and after, RSS per
 connection, and the CPU the server spends over ``--idle`` seconds of idling
-(ping/pong and timers only).
+(ping/pong and timers only). Then the server gets SIGTERM with every visitor
+still connected (a rolling restart): how long until every client has seen
+its connection closed (so it can reconnect to another node), and until the
+process has exited.
 
     .venv/bin/python bench/idle_capacity.py [--visitors 10000] [--idle 60]
 """
@@ -16,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +45,10 @@ class IdleVisitor:
         self.confirmed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.failed: str | None = None
+        # When the server closed the connection (time.monotonic()), and whether
+        # it said so first (the Engine.IO close packet) rather than just hanging up.
+        self.closed_at: float | None = None
+        self.close_packet = False
 
     async def run(self, http: aiohttp.ClientSession, url: str) -> None:
         try:
@@ -59,8 +65,14 @@ class IdleVisitor:
                         await ws.send_str("3")
                     elif data.startswith('42["session_confirm"'):
                         self.confirmed.set()
+                    elif data == "1" and self.closed_at is None:
+                        # Engine.IO close: a client reconnects (elsewhere) on this.
+                        self.closed_at = time.monotonic()
+                        self.close_packet = True
+            self.closed_at = self.closed_at or time.monotonic()
         except (aiohttp.ClientError, OSError) as exc:
             self.failed = repr(exc)
+            self.closed_at = self.closed_at or time.monotonic()
         finally:
             self.confirmed.set()
 
@@ -88,6 +100,7 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             await asyncio.sleep(args.idle)
         server_idle_cpu = sum(server.cpu_times()[:2]) - cpu_before
         still = sum(1 for v in visitors if v.task is not None and not v.task.done())
+        shutdown = await stop_with_everyone_connected(server, visitors, args.shutdown_wait)
         for visitor in visitors:
             if visitor.task is not None:
                 visitor.task.cancel()
@@ -105,7 +118,45 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
         "idle_seconds": args.idle,
         "load_generator_connecting": connecting,
         "load_generator_idle": idling,
+        "shutdown": shutdown,
     }
+
+
+async def stop_with_everyone_connected(
+    server: psutil.Process, visitors: list[IdleVisitor], wait: float
+) -> dict[str, Any]:
+    """SIGTERM with every visitor connected: when each saw its close, when the process ended."""
+    connected = [v for v in visitors if v.task is not None and not v.task.done()]
+    sent = time.monotonic()
+    server.terminate()
+    exited_after: float | None = None
+    while time.monotonic() - sent < wait:
+        if _exited(server):
+            exited_after = time.monotonic() - sent
+            break
+        await asyncio.sleep(0.05)
+    closes = sorted(v.closed_at - sent for v in connected if v.closed_at is not None)
+
+    def at(q: float) -> float | None:
+        return round(closes[min(len(closes) - 1, int(q * len(closes)))], 2) if closes else None
+
+    return {
+        "connected_at_sigterm": len(connected),
+        "clients_closed": len(closes),
+        "clients_told_close": sum(1 for v in connected if v.close_packet),
+        "all_clients_closed_after_seconds": at(1.0) if len(closes) == len(connected) else None,
+        "clients_closed_p50_seconds": at(0.5),
+        "process_exited_after_seconds": round(exited_after, 2) if exited_after else None,
+        "waited_seconds": wait,
+    }
+
+
+def _exited(server: psutil.Process) -> bool:
+    """Gone, or a zombie waiting for this process to reap it."""
+    try:
+        return server.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def main() -> None:
@@ -113,28 +164,30 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=10_000)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument(
+        "--shutdown-wait", type=float, default=120.0, help="how long SIGTERM may take"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        log = Path(tmp) / "chat.log"
         server = start_chat_server(
-            f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", port, Path(tmp) / "chat.log"
+            f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", port, log, {"LOG_LEVEL": "INFO"}
         )
         started = time.perf_counter()
         try:
             result = asyncio.run(run(args, port, server.pid))
             result["total_seconds"] = round(time.perf_counter() - started, 1)
+            result["shutdown"]["server_log"] = [
+                line for line in log.read_text().splitlines() if "shutdown:" in line
+            ]
             print(json.dumps(result, indent=2))
             report.write("idle_capacity", vars(args), result)
         finally:
-            # 10,000 disconnects are still being handled: give them time, then stop.
-            stopping = time.perf_counter()
-            server.terminate()
-            try:
-                server.wait(300)
-            except subprocess.TimeoutExpired:
+            # Normally gone already (the shutdown phase); killed if it did not stop.
+            if server.poll() is None:
                 server.kill()
-                server.wait()
-            print(f"chat server stopped {time.perf_counter() - stopping:.0f} s after SIGTERM")
+            server.wait()
 
 
 if __name__ == "__main__":

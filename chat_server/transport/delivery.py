@@ -28,6 +28,7 @@ import socketio
 
 from chat_server.protocol import visitor as protocol
 from chat_server.protocol.ordering import Step, advanced, plain_bot_uttered, step
+from chat_server.transport.rooms import IndexedRooms
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class Deliveries:
         await self.server.emit(event, data, to=sid, namespace=NAMESPACE, ignore_queue=True)
 
 
-class DeliveringManager(socketio.AsyncManager):
+class DeliveringManager(IndexedRooms):
     """The client manager's last step before sockets: DELIVER goes through Deliveries.
 
     The Redis fan-out subclasses it too (transport/cluster.py), so the event is

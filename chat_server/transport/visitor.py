@@ -69,6 +69,8 @@ class VisitorNamespace(GuardedNamespace):
         # gateways do (Discord closes such a socket with 4008): each refused
         # packet still costs the event loop that every other visitor shares.
         self._strikes: dict[str, int] = {}
+        # Set when the server is shutting down (app.py, close_sockets).
+        self.draining = False
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         # Open connections, new connections per address and the identify
@@ -91,6 +93,11 @@ class VisitorNamespace(GuardedNamespace):
         state = await self.get_session(sid)
         self._services().presence.disconnected(sid)
         visitor_id = state.get("visitor_id")
+        if visitor_id and self.draining:
+            # The server is going away and the visitor reconnects to another
+            # node: not "offline", not leaving the queue (its timers end with
+            # this process anyway). Nothing but this process's memory to clear.
+            return
         if visitor_id:
             # Leave first, so presence reflects the sockets that remain.
             await self.leave_room(sid, visitor_id)

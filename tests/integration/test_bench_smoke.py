@@ -104,11 +104,18 @@ def test_persist_throughput_counts_every_stored_message(
 
 def test_idle_capacity_holds_its_connections(chat_server_only: tuple[Path, int, int]) -> None:
     _, port, pid = chat_server_only
-    args = argparse.Namespace(visitors=20, idle=1.0, batch=10)
+    args = argparse.Namespace(visitors=20, idle=1.0, batch=10, shutdown_wait=30.0)
     result = asyncio.run(idle_capacity.run(args, port, pid))
     assert result["connected"] == result["still_connected_after_idle"] == 20
     assert result["failures"] == []
     assert result["server_rss_mib_connected"] > 0
+    # Then SIGTERM with everyone connected: every client saw its close, the process ended.
+    shutdown = result["shutdown"]
+    assert shutdown["connected_at_sigterm"] == shutdown["clients_closed"] == 20, shutdown
+    # Each was told (the Engine.IO close packet), not just cut off mid-stream.
+    assert shutdown["clients_told_close"] == 20, shutdown
+    assert shutdown["all_clients_closed_after_seconds"] is not None, shutdown
+    assert shutdown["process_exited_after_seconds"] is not None, shutdown
 
 
 @pytest.mark.postgres
