@@ -63,6 +63,7 @@ from chat_server.rasa_client import RasaClient
 from chat_server.services.accounts import AccountService
 from chat_server.services.agents import AgentService
 from chat_server.services.analytics import AnalyticsService
+from chat_server.services.analytics.rollups import Rollups
 from chat_server.services.campaigns.cache import CampaignCache
 from chat_server.services.campaigns.demo import seed_demo_campaign
 from chat_server.services.campaigns.engine import CampaignEngine
@@ -191,7 +192,7 @@ def build_services(
         privacy=privacy,
         tracker_sync=tracker_sync,
         limits=RateLimits(settings.rate_limit_rules(), settings.redis_url),
-        analytics=AnalyticsService(sessions, notifier.visitors_online),
+        analytics=AnalyticsService(sessions, notifier.visitors_online, Rollups(sessions)),
         tracking=TrackingService(
             sessions,
             settings.conversion_goal_set,
@@ -393,8 +394,10 @@ def create_app(settings: Settings) -> web.Application:
             services.privacy,
             settings.retention_days,
             settings.retention_check_hours,
+            events_purged=services.analytics.rollups_after_purge,
         )
         background.append(asyncio.create_task(retention.run()))
+        background.append(asyncio.create_task(services.analytics.run_rollups()))
         background.append(asyncio.create_task(services.webhooks.run()))
         background.append(asyncio.create_task(services.mail.run()))
         background.append(asyncio.create_task(services.reply_mail.run()))

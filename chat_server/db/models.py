@@ -335,3 +335,41 @@ class WebhookDelivery(Base):
         Index("ix_webhook_deliveries_visitor", "visitor_id"),
         Index("ix_webhook_deliveries_created", "created_at"),
     )
+
+
+class AnalyticsRollup(Base):
+    """One row of the dashboard's hourly rollups (db/rollup_queries.py).
+
+    Every row is computed from the interaction events of one UTC hour only,
+    so an hour can be recomputed alone (late events, retention) and the rows
+    of stored hours and of raw events read live combine without overlap.
+    ``kind`` says what the row counts; the other columns are its dimensions
+    and figures (docs/analytics.md, "Rollups")."""
+
+    __tablename__ = "analytics_rollups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(20))
+    dim1: Mapped[str | None] = mapped_column(Text)
+    dim2: Mapped[str | None] = mapped_column(Text)
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(BigInteger)
+    flags: Mapped[int] = mapped_column(Integer, default=0)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    v1: Mapped[float | None] = mapped_column(Float)
+    v2: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_analytics_rollups_kind_hour", "kind", "hour"),)
+
+
+class AnalyticsRollupState(Base):
+    """The rollups' progress (one row, id 1): hours before ``sealed_through``
+    are stored; ``watermark`` is the highest event id folded in."""
+
+    __tablename__ = "analytics_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    sealed_through: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime | None] = mapped_column()

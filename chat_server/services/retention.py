@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,8 +58,12 @@ class RetentionService:
         days: int,
         check_hours: float,
         batch_size: int = 500,
+        events_purged: Callable[[datetime], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessionmaker
+        # Told the cutoff after old interaction events are deleted: the
+        # analytics rollups forget those hours (services/analytics/rollups.py).
+        self._events_purged = events_purged
         self._privacy = privacy
         self.days = days
         self._interval = check_hours * 3600
@@ -109,6 +114,8 @@ class RetentionService:
             )
             for name, model in _DATED:
                 counts[name] = await self._purge_batches(model, cutoff)
+            if self._events_purged is not None:
+                await self._events_purged(cutoff)
             counts["visitors"], counts["tracker_events"] = await self._purge_visitors(cutoff)
             counts["engagement_state"] = await self._purge_manners(cutoff)
         log.info(

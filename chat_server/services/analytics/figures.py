@@ -183,8 +183,11 @@ class Conversion:
     chatter: bool
 
 
-async def conversions(session: AsyncSession, window: Window) -> list[Conversion]:
-    """Every conversion in the range (see Conversion)."""
+async def conversions(
+    session: AsyncSession, window: Window, chatters: Select[Any] | None = None
+) -> list[Conversion]:
+    """Every conversion in the range (see Conversion); ``chatters``: the
+    visitors who sent a message in the range, if known another way."""
     attribution = timedelta(days=window.attribution_days)
     m = E.__table__.alias("m")
     last_message = (
@@ -197,7 +200,9 @@ async def conversions(session: AsyncSession, window: Window) -> list[Conversion]
         )
         .scalar_subquery()
     )
-    chatter = E.visitor_id.in_(who(window, "message_received"))
+    chatter = E.visitor_id.in_(
+        chatters if chatters is not None else who(window, "message_received")
+    )
     query = select(
         E.visitor_id, _number("value"), _verified(), E.created_at, last_message, chatter
     ).where(window.events("conversion"))

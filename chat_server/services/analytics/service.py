@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import errors
 from chat_server.protocol.agent import ROLE_MARKETER
-from chat_server.services.analytics import episodes, figures
+from chat_server.services.analytics import episodes, figures, rolled
 from chat_server.services.analytics.masking import mask_rows, mask_summary, merge_counts
+from chat_server.services.analytics.rollups import Rollups
+from chat_server.services.analytics.source import Raw, Rolled
 from chat_server.services.analytics.stats import mean, percentile, rate
 from chat_server.services.analytics.window import Window
 
@@ -51,17 +53,39 @@ class AnalyticsService:
     """Computes the dashboard's figures from the interaction event log."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], visitors_online: Callable[[], int]
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        visitors_online: Callable[[], int],
+        rollups: Rollups | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._online = visitors_online
+        # None: every figure from the raw log (the rollups' reference).
+        self.rollups = rollups
+
+    async def run_rollups(self) -> None:
+        """Keep the rollups current until cancelled (nothing without rollups)."""
+        if self.rollups is not None:
+            await self.rollups.run()
+
+    async def rollups_after_purge(self, cutoff: datetime) -> None:
+        """Retention deleted the events before ``cutoff`` (rollups.after_purge)."""
+        if self.rollups is not None:
+            await self.rollups.after_purge(cutoff)
+
+    async def _source(self, session: AsyncSession, window: Window) -> Raw:
+        """The rollups for the windows they answer, else the raw log."""
+        if self.rollups is None or not rolled.applies(window):
+            return Raw(session, window)
+        return Rolled(session, window, await self.rollups.coverage(session))
 
     async def summary(self, window: Window) -> dict[str, Any]:
         """KPI tiles, time series and funnel for ``window``."""
         async with self._sessions() as session:
-            kpis = await self._kpis(session, window)
-            series = await figures.series(session, window)
-            funnel = await figures.funnel(session, window)
+            source = await self._source(session, window)
+            kpis = await self._kpis(source)
+            series = await source.series()
+            funnel = await source.funnel()
         # Numbers and dates only today; masked anyway, like every table.
         return mask_summary(
             {
@@ -80,7 +104,7 @@ class AnalyticsService:
     async def table(self, name: str, window: Window) -> Table:
         """One breakdown table by name (see TABLES), every text cell masked
         (masking.py): analytics never show a visitor's personal data."""
-        builders: dict[str, Callable[[AsyncSession, Window], Awaitable[Table]]] = {
+        builders: dict[str, Callable[[Raw], Awaitable[Table]]] = {
             "handoff_reasons": self._handoff_reasons,
             "intents": self._intents,
             "unrecognised": self._unrecognised,
@@ -88,35 +112,36 @@ class AnalyticsService:
             "csat": self._csat,
             "products": self._products,
             "categories": self._categories,
-            "utm_sources": _rows_of(figures.utm_sources),
-            "pages": _rows_of(figures.pages),
-            "series": _rows_of(figures.series),
-            "funnel": _rows_of(figures.funnel),
+            "utm_sources": _rows_of("utm_sources"),
+            "pages": _rows_of("pages"),
+            "series": _rows_of("series"),
+            "funnel": _rows_of("funnel"),
         }
         if name not in builders:
             raise UnknownTable(name)
         async with self._sessions() as session:
-            columns, rows = await builders[name](session, window)
+            columns, rows = await builders[name](await self._source(session, window))
         return columns, mask_rows(rows)
 
     # -- KPIs ---------------------------------------------------------------
 
-    async def _kpis(self, session: AsyncSession, window: Window) -> dict[str, Any]:
-        visitors = await figures.visitors_with(session, window, "page_view", "message_received")
-        chatters = await figures.visitors_with(session, window, "message_received")
-        conversations = await figures.count(session, window, "conversation_started")
-        contained = await figures.conversations_contained(session, window)
-        asking = await figures.conversations_asking(session, window)
-        replies = await figures.count(session, window, "bot_replied")
-        fallbacks = await figures.count(session, window, "bot_fallback")
+    async def _kpis(self, source: Raw) -> dict[str, Any]:
+        session, window = source.session, source.window
+        visitors = await source.visitors_with("page_view", "message_received")
+        chatters = await source.visitors_with("message_received")
+        conversations = await source.count("conversation_started")
+        contained = await source.conversations_contained()
+        asking = await source.conversations_asking()
+        replies = await source.count("bot_replied")
+        fallbacks = await source.count("bot_fallback")
         timed = _durations(await episodes.fetch(session, window), window)
         waits = [s for _, s in timed["wait"]]
         firsts = [s for _, s in timed["first_response"]]
         resolutions = [s for _, s in timed["resolution"]]
         scores = [score for _, score in await figures.csat_scores(session, window)]
-        impressions = await figures.count(session, window, "card_impression")
-        clicks = await figures.count(session, window, "card_clicked")
-        conversions = await figures.conversions(session, window)
+        impressions = await source.count("card_impression")
+        clicks = await source.count("card_clicked")
+        conversions = await source.conversions()
         attributed = [c for c in conversions if c.attributed]
         verified = [c for c in conversions if c.verified]
         # Visitors who bought within the window after chatting, and buyers who
@@ -128,9 +153,7 @@ class AnalyticsService:
             "visitors": visitors,
             "conversations": conversations,
             "engagement_rate": rate(chatters, visitors),
-            "widget_opened_no_message": await figures.widget_opened_without_message(
-                session, window
-            ),
+            "widget_opened_no_message": await source.widget_opened_without_message(),
             "containment_rate": rate(contained, conversations),
             "handoff_rate": rate(asking, conversations),
             "fallback_rate": rate(fallbacks, replies),
@@ -144,7 +167,7 @@ class AnalyticsService:
             "csat_responses": len(scores),
             "csat_response_rate": rate(len(scores), len(resolutions)),
             "recommendation_ctr": rate(clicks, impressions),
-            "leads": await figures.count(session, window, "lead_captured"),
+            "leads": await source.count("lead_captured"),
             "conversions": len(conversions),
             # Revenue is what the site's backend vouched for; values browsers
             # reported on their own are shown apart, never added to it.
@@ -159,25 +182,28 @@ class AnalyticsService:
 
     # -- tables -------------------------------------------------------------
 
-    async def _handoff_reasons(self, session: AsyncSession, window: Window) -> Table:
-        conversations = await figures.count(session, window, "conversation_started")
+    async def _handoff_reasons(self, source: Raw) -> Table:
+        session, window = source.session, source.window
+        conversations = await source.count("conversation_started")
         rows = await figures.reasons(session, window)
         return ["reason", "handoffs", "rate"], [
             [reason, n, rate(n, conversations)] for reason, n in rows
         ]
 
-    async def _intents(self, session: AsyncSession, window: Window) -> Table:
-        rows = await figures.grouped(session, window, "bot_replied", "intent")
+    async def _intents(self, source: Raw) -> Table:
+        rows = await source.intents()
         total = sum(n for _, n in rows)
         return ["intent", "messages", "share"], [[intent, n, rate(n, total)] for intent, n in rows]
 
-    async def _unrecognised(self, session: AsyncSession, window: Window) -> Table:
+    async def _unrecognised(self, source: Raw) -> Table:
+        session, window = source.session, source.window
         # Texts differing only by an email or number merge once masked, so
         # more are read than shown.
         found = await figures.unrecognised(session, window, limit=UNRECOGNISED_SCAN)
         return ["text", "times"], merge_counts(found, UNRECOGNISED_SHOWN)
 
-    async def _agents(self, session: AsyncSession, window: Window) -> Table:
+    async def _agents(self, source: Raw) -> Table:
+        session, window = source.session, source.window
         accounts = await figures.agent_roles(session)
         per_agent: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         found = await episodes.fetch(session, window)
@@ -226,15 +252,16 @@ class AnalyticsService:
         rows.sort(key=lambda r: (-r[2], str(r[1])))
         return columns, rows
 
-    async def _csat(self, session: AsyncSession, window: Window) -> Table:
+    async def _csat(self, source: Raw) -> Table:
+        session, window = source.session, source.window
         scores = [score for _, score in await figures.csat_scores(session, window)]
         return ["score", "ratings", "share"], [
             [score, scores.count(score), rate(scores.count(score), len(scores))]
             for score in range(1, 6)
         ]
 
-    async def _products(self, session: AsyncSession, window: Window) -> Table:
-        cards = await figures.cards(session, window)
+    async def _products(self, source: Raw) -> Table:
+        cards = await source.cards()
         rows: list[list[Any]] = [
             [product, category, shown, clicked, rate(clicked, shown)]
             for (product, category), (shown, clicked) in cards.items()
@@ -242,9 +269,9 @@ class AnalyticsService:
         rows.sort(key=lambda r: (-r[2], -r[3], r[0]))
         return ["product_id", "category", "impressions", "clicks", "ctr"], rows
 
-    async def _categories(self, session: AsyncSession, window: Window) -> Table:
+    async def _categories(self, source: Raw) -> Table:
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (_, category), (shown, clicked) in (await figures.cards(session, window)).items():
+        for (_, category), (shown, clicked) in (await source.cards()).items():
             totals[category or "(none)"][0] += shown
             totals[category or "(none)"][1] += clicked
         rows: list[list[Any]] = [[c, s, k, rate(k, s)] for c, (s, k) in totals.items()]
@@ -274,13 +301,12 @@ def _durations(
     return measures
 
 
-def _rows_of(
-    build: Callable[[AsyncSession, Window], Awaitable[list[dict[str, Any]]]],
-) -> Callable[[AsyncSession, Window], Awaitable[Table]]:
-    """A table from a list of dicts (one per row, the same keys in each)."""
+def _rows_of(figure: str) -> Callable[[Raw], Awaitable[Table]]:
+    """A table from the source's ``figure``: a list of dicts (one per row,
+    the same keys in each)."""
 
-    async def table(session: AsyncSession, window: Window) -> Table:
-        records = await build(session, window)
+    async def table(source: Raw) -> Table:
+        records: list[dict[str, Any]] = await getattr(source, figure)()
         columns = list(records[0]) if records else []
         return columns, [list(r.values()) for r in records]
 

@@ -1,0 +1,270 @@
+"""The dashboard's heavy figures read from the hourly rollups.
+
+Each function is the query of the same name in figures.py with the rollup
+rows of the window (db/rollup_queries.py ``rows``: stored hours plus the
+rest computed live from the log) in place of the raw events, and gives the
+same result; tests/integration/test_analytics_rollups.py compares them.
+Only for windows without a visitor filter (see :func:`applies`): segments
+and filters are per visitor and read the log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.db import rollup_queries as rq
+from chat_server.services.analytics.figures import SERIES_TYPES
+from chat_server.services.analytics.window import Window
+
+
+def applies(window: Window) -> bool:
+    """Rollups hold no visitor attributes: only unfiltered windows read them."""
+    return (
+        window.segment == "all"
+        and window.utm_source is None
+        and window.page is None
+        and window.members is None
+    )
+
+
+def _rows(
+    session: AsyncSession, kind: str, window: Window, cov: rq.Coverage, name: str | None = None
+) -> Subquery:
+    dialect = session.get_bind().dialect.name
+    return rq.rows(dialect, kind, window.start, window.end, cov, name)
+
+
+def _has(column: Any, bit: int) -> ColumnElement[bool]:
+    result: ColumnElement[bool] = column.op("&")(bit) != 0
+    return result
+
+
+async def count(session: AsyncSession, window: Window, cov: rq.Coverage, *types: str) -> int:
+    r = _rows(session, "type", window, cov).c
+    return int(await session.scalar(select(func.sum(r.n)).where(r.dim1.in_(types))) or 0)
+
+
+def who(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> Select[Any]:
+    """The visitors (NULL included, like the log's) with a ``bits`` event."""
+    r = _rows(session, "visitor", window, cov, name="who").c
+    return select(r.visitor_id).where(_has(r.flags, bits)).distinct()
+
+
+async def visitors_with(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> int:
+    query = select(func.count()).select_from(who(session, window, cov, bits).subquery())
+    return int(await session.scalar(query) or 0)
+
+
+async def widget_opened_without_message(
+    session: AsyncSession, window: Window, cov: rq.Coverage
+) -> int:
+    r = _rows(session, "visitor", window, cov).c
+    chatted = who(session, window, cov, rq.MESSAGE)
+    query = select(func.count(distinct(r.visitor_id))).where(
+        _has(r.flags, rq.WIDGET_OPENED), r.visitor_id.not_in(chatted)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def _started_where(
+    session: AsyncSession, window: Window, cov: rq.Coverage, bits: int, present: bool
+) -> int:
+    """Conversations started in the range with (``present``) or without an
+    event of ``bits`` at any time (before, in or after the range)."""
+    dialect = session.get_bind().dialect.name
+    started = _rows(session, "conversation", window, cov).c
+    ever = rq.rows(dialect, "conversation", None, None, cov, name="ever").c
+    flagged = (
+        select(ever.conversation_id)
+        .where(ever.conversation_id == started.conversation_id, _has(ever.flags, bits))
+        .exists()
+    )
+    query = select(func.sum(started.n)).where(started.n > 0, flagged if present else ~flagged)
+    return int(await session.scalar(query) or 0)
+
+
+async def conversations_asking(session: AsyncSession, window: Window, cov: rq.Coverage) -> int:
+    return await _started_where(session, window, cov, rq.ASKED, True)
+
+
+async def conversations_contained(session: AsyncSession, window: Window, cov: rq.Coverage) -> int:
+    return await _started_where(session, window, cov, rq.ASKED | rq.BARGED, False)
+
+
+async def grouped(
+    session: AsyncSession, window: Window, cov: rq.Coverage, kind: str, two: bool = False
+) -> list[tuple[Any, ...]]:
+    """figures.grouped for bot_replied by intent (``intent``) or cards by
+    product and category (``card_impression``, ``card_clicked``)."""
+    r = _rows(session, kind, window, cov).c
+    keys = [r.dim1, r.dim2] if two else [r.dim1]
+    n = func.sum(r.n)
+    query = select(*keys, n).group_by(*keys).order_by(n.desc(), *keys)
+    # PostgreSQL's sum() of integers is a numeric: counts as ints, like count().
+    return [(*row[:-1], int(row[-1])) for row in (await session.execute(query)).all()]
+
+
+async def cards(
+    session: AsyncSession, window: Window, cov: rq.Coverage
+) -> dict[tuple[str, str | None], list[int]]:
+    table: dict[tuple[str, str | None], list[int]] = {}
+    for kind, column in (("card_impression", 0), ("card_clicked", 1)):
+        for product, category, n in await grouped(session, window, cov, kind, two=True):
+            table.setdefault((str(product), category), [0, 0])[column] += int(n)
+    return table
+
+
+def _bucket(session: AsyncSession, window: Window, hour: Any) -> ColumnElement[Any]:
+    """figures._bucket over the rows' hours (an hour is inside one day)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour" if window.hourly else "day", hour)
+    pattern = "%Y-%m-%d %H:00:00" if window.hourly else "%Y-%m-%d 00:00:00"
+    return func.strftime(pattern, hour)
+
+
+async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> list[dict[str, Any]]:
+    step = timedelta(hours=1) if window.hourly else timedelta(days=1)
+    first = window.start.replace(minute=0, second=0, microsecond=0)
+    if not window.hourly:
+        first = first.replace(hour=0)
+    points: dict[datetime, dict[str, Any]] = {}
+    moment = first
+    while moment < window.end:
+        points[moment] = {
+            "t": moment.isoformat(),
+            "visitors": 0,
+            "revenue": 0.0,
+            "revenue_unverified": 0.0,
+        }
+        points[moment].update({name: 0 for name in SERIES_TYPES.values()})
+        moment += step
+    t = _rows(session, "type", window, cov).c
+    bucket = _bucket(session, window, t.hour).label("bucket")
+    counted = await session.execute(
+        select(bucket, t.dim1, func.sum(t.n), func.sum(t.v1), func.sum(t.v2))
+        .where(t.dim1.in_(SERIES_TYPES))
+        .group_by(bucket, t.dim1)
+    )
+    v = _rows(session, "visitor", window, cov).c
+    seen_bucket = _bucket(session, window, v.hour).label("bucket")
+    seen = await session.execute(
+        select(seen_bucket, func.count(distinct(v.visitor_id)))
+        .where(_has(v.flags, rq.PAGE_VIEW | rq.MESSAGE))
+        .group_by(seen_bucket)
+    )
+    for at, type_, n, value, unverified in counted.all():
+        point = points.get(rq.moment(at))
+        if point is not None:
+            point[SERIES_TYPES[type_]] = int(n)
+            if type_ == "conversion":
+                point["revenue"] = round(float(value or 0), 2)
+                point["revenue_unverified"] = round(float(unverified or 0), 2)
+    for at, n in seen.all():
+        point = points.get(rq.moment(at))
+        if point is not None:
+            point["visitors"] = int(n)
+    return list(points.values())
+
+
+async def funnel(session: AsyncSession, window: Window, cov: rq.Coverage) -> list[dict[str, Any]]:
+    r = _rows(session, "visitor", window, cov).c
+
+    def did(bit: int) -> ColumnElement[int]:
+        return func.max(case((_has(r.flags, bit), 1), else_=0))
+
+    per_visitor = (
+        select(
+            did(rq.PAGE_VIEW | rq.MESSAGE).label("visit"),
+            did(rq.MESSAGE).label("chat"),
+            did(rq.CARD_CLICKED).label("click"),
+            did(rq.CONVERSION).label("buy"),
+        )
+        .where(_has(r.flags, rq.PAGE_VIEW | rq.MESSAGE | rq.CARD_CLICKED | rq.CONVERSION))
+        .group_by(r.visitor_id)
+        .subquery()
+    )
+    v = per_visitor.c
+    totals = (
+        await session.execute(
+            select(
+                func.sum(v.visit),
+                func.sum(v.visit * v.chat),
+                func.sum(v.visit * v.chat * v.click),
+                func.sum(v.visit * v.chat * v.click * v.buy),
+            )
+        )
+    ).one()
+    steps = ("visit", "chat", "recommendation_click", "conversion")
+    return [{"step": s, "visitors": int(n or 0)} for s, n in zip(steps, totals, strict=True)]
+
+
+async def utm_sources(
+    session: AsyncSession, window: Window, cov: rq.Coverage
+) -> list[dict[str, Any]]:
+    u = _rows(session, "utm", window, cov).c
+    arrivals = select(u.visitor_id.label("visitor_id"), u.dim1.label("source")).distinct()
+    a = arrivals.subquery("arrivals").c
+    visitors = await session.execute(select(a.source, func.count()).group_by(a.source))
+    chatted = await session.execute(
+        select(a.source, func.count())
+        .where(a.visitor_id.in_(who(session, window, cov, rq.MESSAGE)))
+        .group_by(a.source)
+    )
+    s = _rows(session, "visitor", window, cov).c
+    arrived = arrivals.subquery("arrived")
+    sales = await session.execute(
+        select(arrived.c.source, func.sum(s.n), func.sum(s.v1), func.sum(s.v2))
+        .join(arrived, arrived.c.visitor_id == s.visitor_id)
+        .where(_has(s.flags, rq.CONVERSION))
+        .group_by(arrived.c.source)
+    )
+    table: dict[str, dict[str, Any]] = {}
+    for name, n in visitors.all():
+        table[str(name)] = {
+            "source": str(name),
+            "visitors": int(n),
+            "chatted": 0,
+            "conversions": 0,
+            "revenue": 0.0,
+            "revenue_unverified": 0.0,
+        }
+    for name, n in chatted.all():
+        table[str(name)]["chatted"] = int(n)
+    for name, n, value, unverified in sales.all():
+        table[str(name)].update(
+            conversions=int(n),
+            revenue=round(float(value or 0), 2),
+            revenue_unverified=round(float(unverified or 0), 2),
+        )
+    return sorted(table.values(), key=lambda r: (-r["visitors"], r["source"]))
+
+
+async def pages(
+    session: AsyncSession, window: Window, cov: rq.Coverage, limit: int = 50
+) -> list[dict[str, Any]]:
+    p = _rows(session, "page_view", window, cov).c
+    n = func.sum(p.n)
+    views = await session.execute(
+        select(p.dim1, n, func.count(distinct(p.visitor_id)))
+        .group_by(p.dim1)
+        .order_by(n.desc(), p.dim1)
+        .limit(limit)
+    )
+    left = _rows(session, "page_left", window, cov).c
+    averages = await session.execute(
+        select(left.dim1, func.sum(left.v1), func.sum(left.n)).group_by(left.dim1)
+    )
+    seconds = {path: total / int(k) for path, total, k in averages.all() if k}
+    return [
+        {
+            "path": path,
+            "views": int(views_n),
+            "visitors": int(v),
+            "avg_seconds": round(float(seconds[path]), 1) if path in seconds else None,
+        }
+        for path, views_n, v in views.all()
+    ]

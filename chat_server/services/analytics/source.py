@@ -1,0 +1,109 @@
+"""Where a dashboard answer's figures come from: the raw event log
+(figures.py) or the hourly rollups (rolled.py), behind one interface.
+
+The service picks :class:`Rolled` for windows the rollups can answer
+(rolled.applies) and :class:`Raw` otherwise, or when rollups are off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.db import rollup_queries as rq
+from chat_server.services.analytics import figures, rolled
+from chat_server.services.analytics.window import Window
+
+_BITS = {"page_view": rq.PAGE_VIEW, "message_received": rq.MESSAGE}
+
+
+class Raw:
+    """Every figure from the raw event log."""
+
+    def __init__(self, session: AsyncSession, window: Window) -> None:
+        self.session, self.window = session, window
+
+    async def count(self, *types: str) -> int:
+        return await figures.count(self.session, self.window, *types)
+
+    async def visitors_with(self, *types: str) -> int:
+        return await figures.visitors_with(self.session, self.window, *types)
+
+    async def widget_opened_without_message(self) -> int:
+        return await figures.widget_opened_without_message(self.session, self.window)
+
+    async def conversations_contained(self) -> int:
+        return await figures.conversations_contained(self.session, self.window)
+
+    async def conversations_asking(self) -> int:
+        return await figures.conversations_asking(self.session, self.window)
+
+    async def intents(self) -> list[tuple[Any, ...]]:
+        return await figures.grouped(self.session, self.window, "bot_replied", "intent")
+
+    async def cards(self) -> dict[tuple[str, str | None], list[int]]:
+        return await figures.cards(self.session, self.window)
+
+    async def conversions(self) -> list[figures.Conversion]:
+        return await figures.conversions(self.session, self.window)
+
+    async def series(self) -> list[dict[str, Any]]:
+        return await figures.series(self.session, self.window)
+
+    async def funnel(self) -> list[dict[str, Any]]:
+        return await figures.funnel(self.session, self.window)
+
+    async def utm_sources(self) -> list[dict[str, Any]]:
+        return await figures.utm_sources(self.session, self.window)
+
+    async def pages(self) -> list[dict[str, Any]]:
+        return await figures.pages(self.session, self.window)
+
+
+class Rolled(Raw):
+    """The heavy figures from the rollups (same results, rolled.py)."""
+
+    def __init__(self, session: AsyncSession, window: Window, cov: rq.Coverage) -> None:
+        super().__init__(session, window)
+        self.cov = cov
+
+    async def count(self, *types: str) -> int:
+        return await rolled.count(self.session, self.window, self.cov, *types)
+
+    async def visitors_with(self, *types: str) -> int:
+        bits = 0
+        for type_ in types:
+            bits |= _BITS[type_]
+        return await rolled.visitors_with(self.session, self.window, self.cov, bits)
+
+    async def widget_opened_without_message(self) -> int:
+        return await rolled.widget_opened_without_message(self.session, self.window, self.cov)
+
+    async def conversations_contained(self) -> int:
+        return await rolled.conversations_contained(self.session, self.window, self.cov)
+
+    async def conversations_asking(self) -> int:
+        return await rolled.conversations_asking(self.session, self.window, self.cov)
+
+    async def intents(self) -> list[tuple[Any, ...]]:
+        return await rolled.grouped(self.session, self.window, self.cov, "intent")
+
+    async def cards(self) -> dict[tuple[str, str | None], list[int]]:
+        return await rolled.cards(self.session, self.window, self.cov)
+
+    async def conversions(self) -> list[figures.Conversion]:
+        chatters = rolled.who(self.session, self.window, self.cov, rq.MESSAGE)
+        return await figures.conversions(self.session, self.window, chatters)
+
+    async def series(self) -> list[dict[str, Any]]:
+        return await rolled.series(self.session, self.window, self.cov)
+
+    async def funnel(self) -> list[dict[str, Any]]:
+        return await rolled.funnel(self.session, self.window, self.cov)
+
+    async def utm_sources(self) -> list[dict[str, Any]]:
+        return await rolled.utm_sources(self.session, self.window, self.cov)
+
+    async def pages(self) -> list[dict[str, Any]]:
+        return await rolled.pages(self.session, self.window, self.cov)
