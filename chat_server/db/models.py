@@ -365,11 +365,15 @@ class AnalyticsRollup(Base):
 
 class AnalyticsRollupState(Base):
     """The rollups' progress (one row, id 1): hours before ``sealed_through``
-    are stored; ``watermark`` is the highest event id folded in."""
+    are stored; ``latest_id`` is the highest event id the last fold saw, and
+    ``watermark`` the one the fold before it saw (the next fold looks at the
+    events above it again: an insert that took its id before a fold and
+    committed after it is still folded in)."""
 
     __tablename__ = "analytics_rollup_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    latest_id: Mapped[int] = mapped_column(BigInteger, default=0)
     sealed_through: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime | None] = mapped_column()

@@ -291,10 +291,12 @@ def _stored(kind: str, start: datetime, end: datetime) -> Select[Any]:
 
 @dataclass(frozen=True)
 class Coverage:
-    """Which hours are stored: every hour before ``sealed_through``."""
+    """Which hours are stored: every hour before ``sealed_through``, with
+    every event up to ``latest`` (models.AnalyticsRollupState)."""
 
     sealed_through: datetime | None
     watermark: int = 0
+    latest: int = 0
 
 
 def rows(
@@ -336,30 +338,35 @@ def _between(start: datetime | None, end: datetime | None) -> ColumnElement[bool
 
 async def coverage(session: AsyncSession, lock: bool = False) -> Coverage:
     """The progress row; ``lock`` holds it (PostgreSQL) until the transaction ends."""
-    query = select(State.sealed_through, State.watermark).where(State.id == 1)
+    query = select(State.sealed_through, State.watermark, State.latest_id).where(State.id == 1)
     if lock:
         query = query.with_for_update()
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return Coverage(None)
     sealed = row[0]
-    return Coverage(
-        sealed.replace(tzinfo=UTC) if sealed and sealed.tzinfo is None else sealed, int(row[1])
-    )
+    if sealed is not None:
+        sealed = _utc(sealed)
+    return Coverage(sealed, int(row[1]), int(row[2]))
 
 
 async def save_coverage(session: AsyncSession, done: Coverage, now: datetime) -> None:
     await session.execute(
         update(State)
         .where(State.id == 1)
-        .values(sealed_through=done.sealed_through, watermark=done.watermark, updated_at=now)
+        .values(
+            sealed_through=done.sealed_through,
+            watermark=done.watermark,
+            latest_id=done.latest,
+            updated_at=now,
+        )
     )
 
 
 async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> None:
     """(Re)compute the stored rows of every hour in ``[start, end)`` from the log."""
     dialect = session.get_bind().dialect.name
-    await session.execute(delete(R).where(R.hour >= start, R.hour < end))
+    await session.execute(delete(R).where(R.kind.in_(KINDS), R.hour >= start, R.hour < end))
     when = and_(E.created_at >= start, E.created_at < end)
     for kind in KINDS:
         await session.execute(insert(R).from_select(list(COLUMNS), live_rows(dialect, kind, when)))
@@ -367,7 +374,7 @@ async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> 
 
 async def drop_before(session: AsyncSession, moment: datetime) -> None:
     """Forget the stored rows of every hour before ``moment`` (retention)."""
-    await session.execute(delete(R).where(R.hour < moment))
+    await session.execute(delete(R).where(R.kind.in_(KINDS), R.hour < moment))
 
 
 async def last_event_id(session: AsyncSession) -> int:
@@ -376,13 +383,7 @@ async def last_event_id(session: AsyncSession) -> int:
 
 async def first_event_at(session: AsyncSession) -> datetime | None:
     first = await session.scalar(select(func.min(E.created_at)))
-    return (
-        None
-        if first is None
-        else first.astimezone(UTC)
-        if first.tzinfo
-        else first.replace(tzinfo=UTC)
-    )
+    return None if first is None else _utc(first)
 
 
 async def late_hours(session: AsyncSession, after_id: int, before: datetime) -> list[datetime]:

@@ -179,6 +179,31 @@ async def test_rollups_answer_like_the_raw_log(
         session.add_all(log(random.Random(7), 200))  # noqa: S311
     await assert_same(rolled, raw)
 
+    # An insert that took its id before a fold and committed after it.
+    async with sessions() as session:
+        top = int(await session.scalar(select(func.max(InteractionEvent.id))) or 0)
+    async with sessions.begin() as session:
+        session.add(
+            InteractionEvent(
+                id=top + 10,
+                type="page_view",
+                visitor_id="v1",
+                data={"path": "/"},
+                created_at=BASE + timedelta(hours=5),
+            )
+        )
+    await rollups.fold()
+    async with sessions.begin() as session:
+        session.add(
+            InteractionEvent(
+                id=top + 5,
+                type="message_received",
+                visitor_id="v77",
+                created_at=BASE + timedelta(hours=6),
+            )
+        )
+    await assert_same(rolled, raw)
+
     # Everything stored (the real clock), by two folds at once.
     await asyncio.gather(Rollups(sessions).catch_up(), Rollups(sessions).catch_up())
     await assert_same(rolled, raw)

@@ -39,10 +39,11 @@ def upgrade() -> None:
         "analytics_rollup_state",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("watermark", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("latest_id", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("sealed_through", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.bulk_insert(state, [{"id": 1, "watermark": 0}])
+    op.bulk_insert(state, [{"id": 1, "watermark": 0, "latest_id": 0}])
 
 
 def downgrade() -> None:

@@ -2,7 +2,9 @@
 
 A *fold* stores every hour that ended at least ``GRACE`` ago and is not
 stored yet, and recomputes every stored hour that received an event since
-the last fold (a late event: its ``created_at`` is in a stored hour). Each
+the fold before the last one (a late event: its ``created_at`` is in a
+stored hour; looking one fold further back catches an insert that took its
+id before the last fold and committed after it). Each
 hour is recomputed whole from the log, so folding twice changes nothing.
 Folds run every ``interval`` seconds (``run``), and before a dashboard
 answer if a late event arrived since (``coverage``); hours not stored yet
@@ -32,9 +34,6 @@ GRACE = timedelta(minutes=5)
 # At most this much of the log is stored per transaction (the first fold of
 # a large log is several short transactions, not one long one).
 SPAN = timedelta(days=3)
-# Event ids re-examined below the watermark: an insert that took its id
-# before the last fold but committed after it is still noticed.
-RESCAN = 1000
 
 
 class Rollups:
@@ -58,15 +57,16 @@ class Rollups:
             if done.sealed_through is None:
                 first = await rq.first_event_at(session)
                 start = rq.floor_hour(first) if first is not None else target
+                seen = top  # everything below is read whole now
             else:
-                start = done.sealed_through
-                late = await rq.late_hours(session, done.watermark - RESCAN, start)
+                start, seen = done.sealed_through, done.latest
+                late = await rq.late_hours(session, done.watermark, start)
                 for low, high in rq.spans(late):
                     await rq.store_hours(session, low, high)
             end = max(start, min(target, start + SPAN))
             if start < end:
                 await rq.store_hours(session, start, end)
-            await rq.save_coverage(session, rq.Coverage(end, top), now)
+            await rq.save_coverage(session, rq.Coverage(end, seen, top), now)
             return end < target
 
     async def catch_up(self, now: datetime | None = None) -> None:
@@ -85,7 +85,9 @@ class Rollups:
 
     async def coverage(self, session: AsyncSession) -> rq.Coverage:
         """What a dashboard answer may read from the rollups: folds first
-        when an event arrived in a stored hour since the last fold."""
+        when an event in a stored hour arrived since the fold before the last
+        (the same events the next fold would recompute; right after an hour
+        is stored this is usually that hour's last events, once)."""
         done = await rq.coverage(session)
         if done.sealed_through is None or not await rq.any_late(
             session, done.watermark, done.sealed_through
