@@ -13,15 +13,17 @@ identity, a card click), the slots Rasa reports are copied into the profile.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import conversation_queries, event_queries, message_queries, visitor_queries
+from chat_server.db.group_commit import GroupCommit
 from chat_server.db.models import Conversation, Followup, Message, as_utc, utcnow
 from chat_server.identity import VisitorIds
 from chat_server.protocol import agent as agent_protocol
@@ -48,6 +50,17 @@ MAX_RESUME = 500
 
 # How many clicked products the profile (and the bot's slot) keeps.
 MAX_CLICKED = 50
+
+
+@dataclass
+class _Stored:
+    """What storing a visitor message did (or found: a retry of a stored one)."""
+
+    conversation: Conversation
+    message: Message
+    duplicate: bool = False
+    replies: list[tuple[Message, dict[str, Any]]] = field(default_factory=list)
+    created: Followup | None = None
 
 
 @dataclass
@@ -105,6 +118,8 @@ class ConversationService:
         # Product id -> category: the only products a click may name.
         self._catalog: Mapping[str, str | None] = catalog or {}
         self._locks = KeyedLocks()
+        # Visitor messages of concurrent turns share transactions (db/group_commit.py).
+        self._commits = GroupCommit(sessionmaker)
         # Bot turns share Rasa fairly by address (fair_queue.py); default: unbounded.
         self._turns = turns or FairScheduler(0)
         self._visitor_sessions = VisitorSessions(
@@ -211,74 +226,26 @@ class ConversationService:
         (the message stays stored and unhandled: a retry answers it).
         """
         async with self._locks.hold(visitor_id):
-            if client_id is not None:
-                earlier = await self._earlier(visitor_id, client_id, address)
-                if earlier is not None:
-                    return earlier
-            replies: list[tuple[Message, dict[str, Any]]] = []
-            created: Followup | None = None
-            async with self._sessions.begin() as session:
-                conversation = await conversation_queries.open_conversation(
-                    session, visitor_id, self._idle
+            stored = await self._commits.run(
+                functools.partial(
+                    self._store_visitor_message, visitor_id, text, page_url, client_id
                 )
-                incoming = await message_queries.add_message(
-                    session,
-                    conversation,
-                    "visitor",
-                    text,
-                    page_url=page_url,
-                    client_id=client_id,
-                    # A bot turn is still to come: a retry must know if it ran.
-                    handled=bool(conversation.followup_stage) or conversation.state != "bot",
-                )
-                await event_queries.log_event(
-                    session,
-                    "message_received",
-                    visitor_id,
-                    conversation.id,
-                    {"message_id": incoming.id, "state": conversation.state},
-                )
-                await credit.visitor_replied(session, conversation)
-                if conversation.followup_stage:
-                    visitor = await visitor_queries.get_visitor(session, visitor_id)
-                    step = await followups.continue_followup(session, conversation, visitor, text)
-                    replies = [
-                        (
-                            await message_queries.add_message(
-                                session, conversation, "bot", r["text"], payload=r
-                            ),
-                            r,
-                        )
-                        for r in step.replies
-                    ]
-                    created = step.created
-                    if created is not None:
-                        await event_queries.log_event(
-                            session,
-                            "followup_created",
-                            visitor_id,
-                            conversation.id,
-                            {"followup_id": created.id},
-                        )
-                        await interaction_log.log_lead(session, visitor_id, "followup")
-                        await consent.record(
-                            session,
-                            visitor_id,
-                            conversation.id,
-                            topic=consent.FOLLOWUP_REPLY,
-                            granted=True,
-                            source=consent.TYPED,
-                            agreed_to=await bot_text_before(session, incoming),
-                            confirmation=" ".join(r["text"] for r in step.replies) or None,
-                        )
-                elif conversation.state in ("queued", "assigned"):
-                    # A person owns the conversation: the bot stays silent but
-                    # its tracker hears what was said (see TrackerSync).
-                    if conversation.state == "assigned":
-                        conversation.unread += 1
-                    await event_queries.add_tracker_events(
-                        session, visitor_id, [visitor_said(text)]
+            )
+            conversation, incoming = stored.conversation, stored.message
+            if stored.duplicate:
+                # A retry of a stored message: answer it if its bot turn never ran.
+                if not incoming.handled:
+                    log.info("answering message %s of %s after a retry", incoming.id, visitor_id)
+                    await self._bot_turns.run(
+                        visitor_id,
+                        conversation,
+                        incoming,
+                        incoming.text or "",
+                        incoming.page_url,
+                        address,
                     )
+                return Accepted(incoming.id, duplicate=True, seq=incoming.visitor_seq)
+            replies, created = stored.replies, stored.created
             await self._notifier.visitor_message_stored(visitor_id, message_to_wire(incoming))
             await self._handoff.publish_message(conversation, incoming)
             if conversation.state != "bot" or replies or created is not None:
@@ -294,23 +261,81 @@ class ConversationService:
             await self._bot_turns.run(visitor_id, conversation, incoming, text, page_url, address)
             return Accepted(incoming.id, duplicate=False, seq=incoming.visitor_seq)
 
-    async def _earlier(
-        self, visitor_id: str, client_id: str, address: str | None = None
-    ) -> Accepted | None:
-        """A retried message: answer it if its bot turn never ran; None if it is new."""
-        async with self._sessions() as session:
+    async def _store_visitor_message(
+        self,
+        visitor_id: str,
+        text: str,
+        page_url: str | None,
+        client_id: str | None,
+        session: AsyncSession,
+    ) -> _Stored:
+        """The visitor's message in ``session`` (a unit of group commit: it may run twice)."""
+        if client_id is not None:
             earlier = await message_queries.message_by_client_id(session, visitor_id, client_id)
-            conversation = (
-                await session.get(Conversation, earlier.conversation_id) if earlier else None
-            )
-        if earlier is None or conversation is None:
-            return None
-        if not earlier.handled:
-            log.info("answering message %s of %s after a retry", earlier.id, visitor_id)
-            await self._bot_turns.run(
-                visitor_id, conversation, earlier, earlier.text or "", earlier.page_url, address
-            )
-        return Accepted(earlier.id, duplicate=True, seq=earlier.visitor_seq)
+            if earlier is not None:
+                owner = await session.get(Conversation, earlier.conversation_id)
+                if owner is not None:
+                    return _Stored(owner, earlier, duplicate=True)
+        replies: list[tuple[Message, dict[str, Any]]] = []
+        created: Followup | None = None
+        conversation = await conversation_queries.open_conversation(session, visitor_id, self._idle)
+        incoming = await message_queries.add_message(
+            session,
+            conversation,
+            "visitor",
+            text,
+            page_url=page_url,
+            client_id=client_id,
+            # A bot turn is still to come: a retry must know if it ran.
+            handled=bool(conversation.followup_stage) or conversation.state != "bot",
+        )
+        await event_queries.log_event(
+            session,
+            "message_received",
+            visitor_id,
+            conversation.id,
+            {"message_id": incoming.id, "state": conversation.state},
+        )
+        await credit.visitor_replied(session, conversation)
+        if conversation.followup_stage:
+            visitor = await visitor_queries.get_visitor(session, visitor_id)
+            step = await followups.continue_followup(session, conversation, visitor, text)
+            replies = [
+                (
+                    await message_queries.add_message(
+                        session, conversation, "bot", r["text"], payload=r
+                    ),
+                    r,
+                )
+                for r in step.replies
+            ]
+            created = step.created
+            if created is not None:
+                await event_queries.log_event(
+                    session,
+                    "followup_created",
+                    visitor_id,
+                    conversation.id,
+                    {"followup_id": created.id},
+                )
+                await interaction_log.log_lead(session, visitor_id, "followup")
+                await consent.record(
+                    session,
+                    visitor_id,
+                    conversation.id,
+                    topic=consent.FOLLOWUP_REPLY,
+                    granted=True,
+                    source=consent.TYPED,
+                    agreed_to=await bot_text_before(session, incoming),
+                    confirmation=" ".join(r["text"] for r in step.replies) or None,
+                )
+        elif conversation.state in ("queued", "assigned"):
+            # A person owns the conversation: the bot stays silent but
+            # its tracker hears what was said (see TrackerSync).
+            if conversation.state == "assigned":
+                conversation.unread += 1
+            await event_queries.add_tracker_events(session, visitor_id, [visitor_said(text)])
+        return _Stored(conversation, incoming, replies=replies, created=created)
 
     async def answer_if_unanswered(self, visitor_id: str, message_id: int) -> bool:
         """Run the bot turn of a stored visitor message that never got one (an
