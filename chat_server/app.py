@@ -162,6 +162,7 @@ def build_services(
         product_categories(settings.catalog_path),
         turns=turns,
         consent_mail=consent_mail,
+        group_commit_max_batch=settings.group_commit_max_batch,
     )
     desk = DeskService(
         sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes

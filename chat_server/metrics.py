@@ -46,6 +46,18 @@ BOT_TURN_WAIT = Histogram(
     "Time a visitor turn waited for a free Rasa slot (fair scheduling)",
     buckets=(0.001, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
+# Group commit (chat_server/db/group_commit.py): how long a caller waited for
+# its write to be committed, and how many writes shared each commit.
+GROUP_COMMIT_SECONDS = Histogram(
+    "rapport_group_commit_seconds",
+    "Time from handing a write to group commit until its transaction committed",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+GROUP_COMMIT_BATCH = Histogram(
+    "rapport_group_commit_batch_size",
+    "Writes committed together in one transaction (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
 BOT_TURNS = Gauge("rapport_bot_turns", "Visitor turns waiting for Rasa or at Rasa now", ["state"])
 CONNECTIONS = Gauge(
     "rapport_connections", "Open Socket.IO connections, by namespace", ["namespace"]

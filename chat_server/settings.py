@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # A bot conversation with no message for this long counts as finished;
     # the visitor's next message starts a new one.
     conversation_idle_minutes: int = Field(60, ge=1)
+    # The most visitor messages stored in one shared transaction (group commit,
+    # chat_server/db/group_commit.py); 1: each in a transaction of its own.
+    group_commit_max_batch: int = Field(256, ge=1, le=4096)
     agent_session_days: int = Field(14, ge=1)
     # Where the one-time password of the first admin is written (0600; make
     # run prints the path). Never logged; unset: no admin is created.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,27 @@ async def log_event(
         )
     )
     session.info.setdefault(LOGGED_EVENT_TYPES, []).append(type_)
+
+
+async def log_many(
+    session: AsyncSession,
+    entries: list[tuple[str, str | None, int | None, dict[str, Any]]],
+) -> None:
+    """Append many events (type, visitor, conversation, data) with one statement."""
+    rows = [
+        {
+            "type": type_,
+            "visitor_id": visitor_id,
+            "conversation_id": conversation_id,
+            "data": redaction.redact_value(data) if _redact_events else data,
+        }
+        for type_, visitor_id, conversation_id, data in entries
+        if _log_events or type_ in ALWAYS_LOGGED
+    ]
+    if not rows:
+        return
+    await session.execute(insert(InteractionEvent), rows)
+    session.info.setdefault(LOGGED_EVENT_TYPES, []).extend(row["type"] for row in rows)
 
 
 async def log_event_once(

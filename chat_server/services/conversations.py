@@ -22,9 +22,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat_server.db import conversation_queries, event_queries, message_queries, visitor_queries
-from chat_server.db.group_commit import GroupCommit
+from chat_server.db import (
+    conversation_queries,
+    event_queries,
+    message_queries,
+    visitor_message_batch,
+    visitor_queries,
+)
+from chat_server.db.group_commit import MAX_BATCH, GroupCommit
 from chat_server.db.models import Conversation, Followup, Message, as_utc, utcnow
+from chat_server.db.visitor_message_batch import VisitorText
 from chat_server.identity import VisitorIds
 from chat_server.protocol import agent as agent_protocol
 from chat_server.rasa_client import (
@@ -106,6 +113,7 @@ class ConversationService:
         catalog: Mapping[str, str | None] | None = None,
         turns: FairScheduler | None = None,
         consent_mail: ConsentMail | None = None,
+        group_commit_max_batch: int = MAX_BATCH,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -119,7 +127,7 @@ class ConversationService:
         self._catalog: Mapping[str, str | None] = catalog or {}
         self._locks = KeyedLocks()
         # Visitor messages of concurrent turns share transactions (db/group_commit.py).
-        self._commits = GroupCommit(sessionmaker)
+        self._commits = GroupCommit(sessionmaker, group_commit_max_batch)
         # Bot turns share Rasa fairly by address (fair_queue.py); default: unbounded.
         self._turns = turns or FairScheduler(0)
         self._visitor_sessions = VisitorSessions(
@@ -226,10 +234,12 @@ class ConversationService:
         (the message stays stored and unhandled: a retry answers it).
         """
         async with self._locks.hold(visitor_id):
-            stored = await self._commits.run(
+            stored = await self._commits.run_bulk(
+                self._store_plain,
+                VisitorText(visitor_id, text, page_url, client_id),
                 functools.partial(
                     self._store_visitor_message, visitor_id, text, page_url, client_id
-                )
+                ),
             )
             conversation, incoming = stored.conversation, stored.message
             if stored.duplicate:
@@ -260,6 +270,13 @@ class ConversationService:
                 return Accepted(incoming.id, duplicate=False, seq=incoming.visitor_seq)
             await self._bot_turns.run(visitor_id, conversation, incoming, text, page_url, address)
             return Accepted(incoming.id, duplicate=False, seq=incoming.visitor_seq)
+
+    async def _store_plain(
+        self, session: AsyncSession, items: list[VisitorText]
+    ) -> list[_Stored | None]:
+        """The batch's plain messages in a few statements (db/visitor_message_batch.py)."""
+        filed = await visitor_message_batch.store(session, items, self._idle, visitor_said)
+        return [None if f is None else _Stored(f.conversation, f.message) for f in filed]
 
     async def _store_visitor_message(
         self,
