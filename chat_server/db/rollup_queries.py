@@ -70,6 +70,7 @@ KINDS = (
     "page_left",
     "utm",
     "conversation",
+    "seen",
 )
 COLUMNS = (
     "hour",
@@ -280,6 +281,25 @@ def _live(dialect: str, kind: str, when: ColumnElement[bool]) -> Select[Any]:
             )
             .group_by(hour, E.conversation_id)
         )
+    if kind == "seen":
+        # The visitor's other events: only for finding the hours to recompute
+        # once they are erased (erased_hours), never read by the dashboard.
+        return (
+            select(
+                hour,
+                k,
+                text_null,
+                text_null,
+                E.visitor_id,
+                int_null,
+                zero,
+                count,
+                float_null,
+                float_null,
+            )
+            .where(when, E.visitor_id.is_not(None), E.type.not_in(_VISITOR_BITS))
+            .group_by(hour, E.visitor_id)
+        )
     raise ValueError(kind)
 
 
@@ -370,6 +390,18 @@ async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> 
     when = and_(E.created_at >= start, E.created_at < end)
     for kind in KINDS:
         await session.execute(insert(R).from_select(list(COLUMNS), live_rows(dialect, kind, when)))
+
+
+async def erased_hours(session: AsyncSession) -> list[datetime]:
+    """The stored hours with rows of visitors who have no event left (erased:
+    privacy.py deletes all of a visitor's events)."""
+    gone = (
+        select(R.visitor_id)
+        .where(R.visitor_id.is_not(None))
+        .where(~select(E.id).where(E.visitor_id == R.visitor_id).exists())
+    )
+    found = await session.scalars(select(R.hour).where(R.visitor_id.in_(gone)).distinct())
+    return sorted(moment(at) for at in found)
 
 
 async def drop_before(session: AsyncSession, moment: datetime) -> None:

@@ -54,20 +54,51 @@ def who(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> S
     return select(r.visitor_id).where(_has(r.flags, bits)).distinct()
 
 
-async def visitors_with(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> int:
-    query = select(func.count()).select_from(who(session, window, cov, bits).subquery())
-    return int(await session.scalar(query) or 0)
-
-
-async def widget_opened_without_message(
-    session: AsyncSession, window: Window, cov: rq.Coverage
-) -> int:
+async def visitor_counts(session: AsyncSession, window: Window, cov: rq.Coverage) -> dict[str, int]:
+    """In one pass over the range's ``visitor`` rows: ``visitors`` (page view
+    or message), ``chatters``, ``widget_only`` (figures.
+    widget_opened_without_message) and the funnel's steps ``chat_click`` and
+    ``chat_click_buy`` (a message implies a visit)."""
     r = _rows(session, "visitor", window, cov).c
-    chatted = who(session, window, cov, rq.MESSAGE)
-    query = select(func.count(distinct(r.visitor_id))).where(
-        _has(r.flags, rq.WIDGET_OPENED), r.visitor_id.not_in(chatted)
+
+    def did(bit: int) -> ColumnElement[int]:
+        return func.max(case((_has(r.flags, bit), 1), else_=0))
+
+    per = (
+        select(
+            r.visitor_id.label("visitor_id"),
+            did(rq.PAGE_VIEW | rq.MESSAGE).label("visit"),
+            did(rq.MESSAGE).label("chat"),
+            did(rq.WIDGET_OPENED).label("widget"),
+            did(rq.CARD_CLICKED).label("click"),
+            did(rq.CONVERSION).label("buy"),
+        )
+        .group_by(r.visitor_id)
+        .subquery()
     )
-    return int(await session.scalar(query) or 0)
+    v = per.c
+    known = v.visitor_id.is_not(None)
+    row = (
+        await session.execute(
+            select(
+                func.sum(v.visit),
+                func.sum(v.chat),
+                func.sum(case((known & (v.widget == 1) & (v.chat == 0), 1), else_=0)),
+                # figures.py's NOT IN: a message without a visitor leaves no one.
+                func.max(case((~known & (v.chat == 1), 1), else_=0)),
+                func.sum(v.chat * v.click),
+                func.sum(v.chat * v.click * v.buy),
+            )
+        )
+    ).one()
+    visitors, chatters, widget_only, anonymous_chat, clicked, bought = (int(x or 0) for x in row)
+    return {
+        "visitors": visitors,
+        "chatters": chatters,
+        "widget_only": 0 if anonymous_chat else widget_only,
+        "chat_click": clicked,
+        "chat_click_buy": bought,
+    }
 
 
 async def _started_where(
@@ -168,38 +199,6 @@ async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> lis
         if point is not None:
             point["visitors"] = int(n)
     return list(points.values())
-
-
-async def funnel(session: AsyncSession, window: Window, cov: rq.Coverage) -> list[dict[str, Any]]:
-    r = _rows(session, "visitor", window, cov).c
-
-    def did(bit: int) -> ColumnElement[int]:
-        return func.max(case((_has(r.flags, bit), 1), else_=0))
-
-    per_visitor = (
-        select(
-            did(rq.PAGE_VIEW | rq.MESSAGE).label("visit"),
-            did(rq.MESSAGE).label("chat"),
-            did(rq.CARD_CLICKED).label("click"),
-            did(rq.CONVERSION).label("buy"),
-        )
-        .where(_has(r.flags, rq.PAGE_VIEW | rq.MESSAGE | rq.CARD_CLICKED | rq.CONVERSION))
-        .group_by(r.visitor_id)
-        .subquery()
-    )
-    v = per_visitor.c
-    totals = (
-        await session.execute(
-            select(
-                func.sum(v.visit),
-                func.sum(v.visit * v.chat),
-                func.sum(v.visit * v.chat * v.click),
-                func.sum(v.visit * v.chat * v.click * v.buy),
-            )
-        )
-    ).one()
-    steps = ("visit", "chat", "recommendation_click", "conversion")
-    return [{"step": s, "visitors": int(n or 0)} for s, n in zip(steps, totals, strict=True)]
 
 
 async def utm_sources(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +35,9 @@ GRACE = timedelta(minutes=5)
 # At most this much of the log is stored per transaction (the first fold of
 # a large log is several short transactions, not one long one).
 SPAN = timedelta(days=3)
+# How often the rows of erased visitors are looked for and recomputed (a
+# "forget me" deletes their events; the rollups follow within this delay).
+ERASED_EVERY = timedelta(hours=1)
 
 
 class Rollups:
@@ -46,9 +50,10 @@ class Rollups:
         self._interval = interval
         self._lock = asyncio.Lock()
 
-    async def fold(self, now: datetime | None = None) -> bool:
+    async def fold(self, now: datetime | None = None, erased: bool = False) -> bool:
         """One fold (see the module docstring); True when more hours remain
-        to be stored (a large log takes several)."""
+        to be stored (a large log takes several). ``erased``: also recompute
+        the hours of visitors erased since (their ids leave the rollups)."""
         now = now or utcnow()
         target = rq.floor_hour(now - GRACE)
         async with self._lock, self._sessions.begin() as session:
@@ -61,6 +66,8 @@ class Rollups:
             else:
                 start, seen = done.sealed_through, done.latest
                 late = await rq.late_hours(session, done.watermark, start)
+                if erased:
+                    late += await rq.erased_hours(session)
                 for low, high in rq.spans(late):
                     await rq.store_hours(session, low, high)
             end = max(start, min(target, start + SPAN))
@@ -75,10 +82,15 @@ class Rollups:
             pass
 
     async def run(self) -> None:
-        """Fold every ``interval`` seconds, until cancelled."""
+        """Fold every ``interval`` seconds, until cancelled; look for erased
+        visitors every ``ERASED_EVERY``."""
+        swept = 0.0
         while True:
             try:
                 await self.catch_up()
+                if time.monotonic() - swept >= ERASED_EVERY.total_seconds():
+                    await self.fold(erased=True)
+                    swept = time.monotonic()
             except Exception as error:
                 report_failure(error, "analytics rollups", log, "analytics rollup fold failed")
             await asyncio.sleep(self._interval)

@@ -15,8 +15,6 @@ from chat_server.db import rollup_queries as rq
 from chat_server.services.analytics import figures, rolled
 from chat_server.services.analytics.window import Window
 
-_BITS = {"page_view": rq.PAGE_VIEW, "message_received": rq.MESSAGE}
-
 
 class Raw:
     """Every figure from the raw event log."""
@@ -67,18 +65,26 @@ class Rolled(Raw):
     def __init__(self, session: AsyncSession, window: Window, cov: rq.Coverage) -> None:
         super().__init__(session, window)
         self.cov = cov
+        self._visitors: dict[str, int] | None = None
+
+    async def _visitor_counts(self) -> dict[str, int]:
+        """The per-visitor figures, one pass for all (rolled.visitor_counts)."""
+        if self._visitors is None:
+            self._visitors = await rolled.visitor_counts(self.session, self.window, self.cov)
+        return self._visitors
 
     async def count(self, *types: str) -> int:
         return await rolled.count(self.session, self.window, self.cov, *types)
 
     async def visitors_with(self, *types: str) -> int:
-        bits = 0
-        for type_ in types:
-            bits |= _BITS[type_]
-        return await rolled.visitors_with(self.session, self.window, self.cov, bits)
+        if set(types) == {"page_view", "message_received"}:
+            return (await self._visitor_counts())["visitors"]
+        if set(types) == {"message_received"}:
+            return (await self._visitor_counts())["chatters"]
+        return await super().visitors_with(*types)
 
     async def widget_opened_without_message(self) -> int:
-        return await rolled.widget_opened_without_message(self.session, self.window, self.cov)
+        return (await self._visitor_counts())["widget_only"]
 
     async def conversations_contained(self) -> int:
         return await rolled.conversations_contained(self.session, self.window, self.cov)
@@ -100,7 +106,10 @@ class Rolled(Raw):
         return await rolled.series(self.session, self.window, self.cov)
 
     async def funnel(self) -> list[dict[str, Any]]:
-        return await rolled.funnel(self.session, self.window, self.cov)
+        found = await self._visitor_counts()
+        counts = ("visitors", "chatters", "chat_click", "chat_click_buy")
+        steps = ("visit", "chat", "recommendation_click", "conversion")
+        return [{"step": s, "visitors": found[c]} for s, c in zip(steps, counts, strict=True)]
 
     async def utm_sources(self) -> list[dict[str, Any]]:
         return await rolled.utm_sources(self.session, self.window, self.cov)
