@@ -186,7 +186,10 @@ async def run(
         *(visitor_loop(i, v) for i, v in enumerate(visitors)),
         *(agent_loop(a) for a in agents),
     )
-    await asyncio.sleep(3)  # let the last deliveries arrive
+    # Let the last deliveries arrive: until every message sent is in (at most 30 s).
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline and any(k not in received for k in sent):
+        await asyncio.sleep(0.05)
     wall = time.perf_counter() - wall_before
     cpu = time.process_time() - cpu_before
 

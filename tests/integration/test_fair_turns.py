@@ -149,10 +149,10 @@ async def test_another_address_is_served_before_one_addresses_backlog(
     assert outcome is not None, "A's backlog drained before B spoke, three times"
     backlog, served_after_b = outcome
     # With one slot, B waits for the A turn at Rasa (and those granted while
-    # B's message went from stored to the scheduler: one or two, three once
-    # on a loaded CI machine), then goes next. First come, first served, B
-    # would be answered after the whole backlog (none served after B).
-    slack = max(2, len(backlog) // 4)
+    # B's message went from stored to the scheduler: one or two, three on a
+    # loaded CI machine), then goes next. First come, first served, B would be
+    # answered after the whole backlog (none served after B).
+    slack = max(3, len(backlog) // 4)
     assert len(served_after_b) >= len(backlog) - slack, (len(backlog), len(served_after_b))
 
 

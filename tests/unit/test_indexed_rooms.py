@@ -39,6 +39,9 @@ def test_random_joins_leaves_and_disconnects_agree_with_socketio() -> None:
             sid = live.pop(rng.randrange(len(live)))
             for m in (indexed, stock):
                 m.pre_disconnect(sid, NS)
+            # Between the two steps the socket no longer counts as connected.
+            assert indexed.is_connected(sid, NS) is stock.is_connected(sid, NS) is False
+            for m in (indexed, stock):
                 m.basic_disconnect(sid, NS)
         if step % 97 == 0:
             assert indexed.rooms == stock.rooms
