@@ -530,8 +530,11 @@ class VisitorNamespace(GuardedNamespace):
         Creating one is what the per-address new-visitor limit counts (a
         session that never sends anything costs no row and no count).
         """
+        state = await self.get_session(sid)
+        if state.get("row_of") == visitor_id:
+            return  # known to exist: one read per socket, not one per message
         services = self._services()
-        address = await self._address(sid)
+        address = str(state.get("address", "unknown"))
 
         async def may_create() -> bool:
             await services.limits.hit(ratelimit.NEW_VISITORS_PER_IP, address)
@@ -542,6 +545,8 @@ class VisitorNamespace(GuardedNamespace):
         except RateLimited as exc:
             log.info("new visitor limit refused socket %s", sid)
             raise protocol.slow_down("new_visitors", exc.retry_after) from None
+        async with self.session(sid) as saved:
+            saved["row_of"] = visitor_id
 
     async def _address(self, sid: str) -> str:
         return str((await self.get_session(sid)).get("address", "unknown"))

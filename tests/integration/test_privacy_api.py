@@ -136,3 +136,24 @@ async def test_malformed_and_unknown_ids(server: TestServer) -> None:
             assert resp.status == 400
         async with http.delete(f"{base(server)}/api/visitors/{'a' * 32}") as resp:
             assert resp.status == 404
+
+
+async def test_a_socket_open_through_its_erasure_can_still_write(server: TestServer) -> None:
+    """The transport checks a visitor's row once per socket; erased meanwhile
+    (the admin API), the next message has a row again instead of failing."""
+    db = server.settings.database_url  # type: ignore[attr-defined]
+    visitor = Visitor()
+    await visitor.connect(base(server))
+    await visitor.say("first, before the erasure")
+    async with (
+        aiohttp.ClientSession(headers=AUTH) as http,
+        http.delete(f"{base(server)}/api/visitors/{visitor.visitor_id}") as resp,
+    ):
+        assert resp.status == 200
+    assert await stored_messages(db, visitor.visitor_id) == []
+    ack = await visitor.send_reliably("after the erasure", "after-erasure-1", deadline=20)
+    assert ack["ok"], ack
+    assert [m.text for m in await stored_messages(db, visitor.visitor_id)][:1] == [
+        "after the erasure"
+    ]
+    await visitor.close()

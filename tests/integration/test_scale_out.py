@@ -131,9 +131,13 @@ async def test_a_console_that_has_just_connected_to_node_b_gets_the_handoff(
         await visitor.close()
 
 
-async def test_a_node_dies_and_the_visitor_resumes_on_the_other_without_loss(
-    cluster: Stack, agent: AgentClient
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+async def test_a_node_dies_or_stops_and_the_visitor_resumes_on_the_other_without_loss(
+    cluster: Stack, agent: AgentClient, stop: signal.Signals
 ) -> None:
+    """Killed (no goodbye) or stopped gracefully (a deploy: SIGTERM closes
+    every socket, then the process exits), the visitor's client reconnects
+    to node B and misses nothing."""
     visitor = Visitor(rapport=True, reconnect=True)
     await visitor.connect(node_a(cluster))
     try:
@@ -142,12 +146,14 @@ async def test_a_node_dies_and_the_visitor_resumes_on_the_other_without_loss(
         await wait_received(visitor, "before the crash")
         mark = len(visitor.log)
 
-        # Node A dies without a goodbye; the visitor's client reconnects to
-        # node B (what the proxy does when A is gone).
+        # Node A dies without a goodbye, or is stopped; the visitor's client
+        # reconnects to node B (what the proxy does when A is gone).
         visitor.base_url = node_b(cluster)
         proc = cluster.procs["chat"]
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(proc.pid, stop)
+        await asyncio.to_thread(proc.wait, 60)
+        if stop == signal.SIGTERM:
+            assert proc.returncode == 0, proc.returncode  # a clean exit, not a crash
         cluster.stop_process("chat")  # closes its log
         # Said while the visitor had no connection at all.
         missed = ["while you were away (1)", "while you were away (2)"]
