@@ -84,7 +84,9 @@ class Rollups:
     async def run(self) -> None:
         """Fold every ``interval`` seconds, until cancelled; look for erased
         visitors every ``ERASED_EVERY``."""
-        swept = 0.0
+        # Not at start-up: the look is a scan of the rollups (seconds on
+        # millions of rows); an erasure made meanwhile is found an hour later.
+        swept = time.monotonic()
         while True:
             try:
                 await self.catch_up()
