@@ -27,6 +27,7 @@ from chat_server import metrics
 from chat_server.catalog import product_categories
 from chat_server.db import event_queries
 from chat_server.db.engine import create_engine, create_sessionmaker
+from chat_server.db.group_commit import GroupCommit
 from chat_server.db.migrate import upgrade_to_head
 from chat_server.hours import SupportHours
 from chat_server.http import (
@@ -147,6 +148,9 @@ def build_services(
     )
     metrics.BOT_TURNS.labels("waiting").set_function(lambda: turns.waiting)
     metrics.BOT_TURNS.labels("active").set_function(lambda: turns.active)
+    # One group commit for the message paths: on SQLite, one writer instead
+    # of many waiting on each other for the database's write lock.
+    commits = GroupCommit(sessions, settings.group_commit_max_batch)
     conversations = ConversationService(
         sessions,
         rasa,
@@ -162,10 +166,10 @@ def build_services(
         product_categories(settings.catalog_path),
         turns=turns,
         consent_mail=consent_mail,
-        group_commit_max_batch=settings.group_commit_max_batch,
+        commits=commits,
     )
     desk = DeskService(
-        sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes
+        sessions, notifier, handoff, tracker_sync, settings.conversation_idle_minutes, commits
     )
     presence = Presence()
     live_visitors = LiveVisitorsService(

@@ -29,7 +29,7 @@ from chat_server.db import (
     visitor_message_batch,
     visitor_queries,
 )
-from chat_server.db.group_commit import MAX_BATCH, GroupCommit
+from chat_server.db.group_commit import GroupCommit
 from chat_server.db.models import Conversation, Followup, Message, as_utc, utcnow
 from chat_server.db.visitor_message_batch import VisitorText
 from chat_server.identity import VisitorIds
@@ -113,7 +113,7 @@ class ConversationService:
         catalog: Mapping[str, str | None] | None = None,
         turns: FairScheduler | None = None,
         consent_mail: ConsentMail | None = None,
-        group_commit_max_batch: int = MAX_BATCH,
+        commits: GroupCommit | None = None,
     ) -> None:
         self._sessions = sessionmaker
         self._rasa = rasa
@@ -127,7 +127,7 @@ class ConversationService:
         self._catalog: Mapping[str, str | None] = catalog or {}
         self._locks = KeyedLocks()
         # Visitor messages of concurrent turns share transactions (db/group_commit.py).
-        self._commits = GroupCommit(sessionmaker, group_commit_max_batch)
+        self._commits = commits or GroupCommit(sessionmaker)
         # Bot turns share Rasa fairly by address (fair_queue.py); default: unbounded.
         self._turns = turns or FairScheduler(0)
         self._visitor_sessions = VisitorSessions(

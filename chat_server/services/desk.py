@@ -7,6 +7,7 @@ State changes go through HandoffService.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from chat_server.db import (
     visitor_queries,
 )
 from chat_server.db.email_models import OutgoingEmail
+from chat_server.db.group_commit import GroupCommit
 from chat_server.db.models import (
     Agent,
     Conversation,
@@ -51,8 +53,11 @@ class DeskService:
         handoff: HandoffService,
         tracker_sync: TrackerSync,
         idle_minutes: int = 60,
+        commits: GroupCommit | None = None,
     ) -> None:
         self._sessions = sessionmaker
+        # Replies share transactions with concurrent writes (db/group_commit.py).
+        self._commits = commits or GroupCommit(sessionmaker)
         self._notifier = notifier
         self._handoff = handoff
         self._tracker_sync = tracker_sync
@@ -203,60 +208,12 @@ class DeskService:
         A retry carrying the ``client_id`` of a message already stored gets that
         message back: it is not stored, relayed or sent to the bot again.
         """
-        async with self._sessions.begin() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise NotFound("no such conversation")
-            if client_id is not None:
-                earlier = await message_queries.message_by_client_id(
-                    session, conversation.visitor_id, client_id
-                )
-                if earlier is not None and earlier.agent_id == agent.id:
-                    return message_json(earlier, agent)
-            if not note:
-                if conversation.state != "assigned":
-                    raise Conflict("accept the conversation before replying")
-                if not can_act(agent, conversation):
-                    raise Forbidden("the conversation is assigned to someone else")
-                conversation.unread = 0
-                # A canned response's {{variables}} never reach the visitor raw.
-                text = canned.render(text, await canned_variables(session, conversation, agent))
-                if not text:
-                    raise Conflict("the message is empty once its variables are filled in")
-            first_reply = not note and not await message_queries.has_agent_reply(
-                session, conversation.id
-            )
-            message = await message_queries.add_message(
-                session,
-                conversation,
-                "note" if note else "agent",
-                text,
-                agent_id=agent.id,
-                client_id=client_id,
-            )
-            if not note:
-                await event_queries.add_tracker_events(
-                    session,
-                    conversation.visitor_id,
-                    [agent_said(text, agent.display_name, agent.id)],
-                )
-                await event_queries.log_event(
-                    session,
-                    "agent_message",
-                    conversation.visitor_id,
-                    conversation.id,
-                    {"message_id": message.id, "agent_id": agent.id},
-                )
-                if first_reply and conversation.queued_at is not None:
-                    # Measured from the handoff: the bot's turns never count.
-                    waited = utcnow() - as_utc(conversation.queued_at)
-                    await event_queries.log_event(
-                        session,
-                        "agent_first_response",
-                        conversation.visitor_id,
-                        conversation.id,
-                        {"agent_id": agent.id, "seconds": round(waited.total_seconds(), 3)},
-                    )
+        outcome = await self._commits.run(
+            functools.partial(self._store_reply, conversation_id, agent, text, note, client_id)
+        )
+        if isinstance(outcome, dict):
+            return outcome  # a retry: the message stored before
+        conversation, message, text = outcome
         if not note:
             await self._notifier.to_visitor(
                 conversation.visitor_id,
@@ -277,6 +234,72 @@ class DeskService:
         await self._handoff.publish_message(conversation, message, agent)
         self._handoff.publish_soon(conversation.id)
         return message_json(message, agent)
+
+    async def _store_reply(
+        self,
+        conversation_id: int,
+        agent: Agent,
+        text: str,
+        note: bool,
+        client_id: str | None,
+        session: AsyncSession,
+    ) -> tuple[Conversation, Message, str] | dict[str, Any]:
+        """The reply or note in ``session`` (a unit of group commit: it may run
+        twice); the stored message before, for a retry."""
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("no such conversation")
+        if client_id is not None:
+            earlier = await message_queries.message_by_client_id(
+                session, conversation.visitor_id, client_id
+            )
+            if earlier is not None and earlier.agent_id == agent.id:
+                return message_json(earlier, agent)
+        if not note:
+            if conversation.state != "assigned":
+                raise Conflict("accept the conversation before replying")
+            if not can_act(agent, conversation):
+                raise Forbidden("the conversation is assigned to someone else")
+            conversation.unread = 0
+            # A canned response's {{variables}} never reach the visitor raw.
+            text = canned.render(text, await canned_variables(session, conversation, agent))
+            if not text:
+                raise Conflict("the message is empty once its variables are filled in")
+        first_reply = not note and not await message_queries.has_agent_reply(
+            session, conversation.id
+        )
+        message = await message_queries.add_message(
+            session,
+            conversation,
+            "note" if note else "agent",
+            text,
+            agent_id=agent.id,
+            client_id=client_id,
+        )
+        if not note:
+            await event_queries.add_tracker_events(
+                session,
+                conversation.visitor_id,
+                [agent_said(text, agent.display_name, agent.id)],
+            )
+            await event_queries.log_event(
+                session,
+                "agent_message",
+                conversation.visitor_id,
+                conversation.id,
+                {"message_id": message.id, "agent_id": agent.id},
+            )
+            if first_reply and conversation.queued_at is not None:
+                # Measured from the handoff: the bot's turns never count.
+                waited = utcnow() - as_utc(conversation.queued_at)
+                await event_queries.log_event(
+                    session,
+                    "agent_first_response",
+                    conversation.visitor_id,
+                    conversation.id,
+                    {"agent_id": agent.id, "seconds": round(waited.total_seconds(), 3)},
+                )
+        return conversation, message, text
 
     async def mark_read(self, conversation_id: int, agent: Agent) -> None:
         async with self._sessions.begin() as session:

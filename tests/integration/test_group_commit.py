@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -109,4 +110,45 @@ async def test_a_cancelled_caller_is_not_run(database_url: str) -> None:
     assert await commits.run(_store("v2", "later")) > 0
     assert await _count(sessions, "gave up") == 0
     assert await _count(sessions) == 2
+    await engine.dispose()
+
+
+async def test_bulk_items_are_written_together_and_fall_back_to_their_own_unit(
+    database_url: str,
+) -> None:
+    engine, sessions = await _setup(database_url, 12)
+    commits = GroupCommit(sessions)
+    calls: list[list[str]] = []
+
+    async def bulk(session: AsyncSession, items: list[Any]) -> list[Any]:
+        """Takes every item but v3's (left to its own unit)."""
+        calls.append(list(items))
+        out: list[Any] = []
+        for visitor_id in items:
+            if visitor_id == "v3":
+                out.append(None)
+                continue
+            out.append(await _store(visitor_id, f"bulk {visitor_id}")(session))
+        return out
+
+    outcomes = await asyncio.gather(
+        *(commits.run_bulk(bulk, f"v{i}", _store(f"v{i}", f"own v{i}")) for i in range(10)),
+        commits.run(_store("v11", "plain")),
+    )
+    assert all(isinstance(o, int) for o in outcomes)
+    assert await _count(sessions, "own v3") == 1 and await _count(sessions, "bulk v3") == 0
+    assert await _count(sessions) == 11
+    # Queued behind the first commit, the rest went to one bulk call.
+    assert len(calls) <= 3 and sum(len(c) for c in calls) == 10
+
+    # A unit that fails makes the batch run again, each item by its own unit.
+    calls.clear()
+    mixed = await asyncio.gather(
+        *(commits.run_bulk(bulk, f"v{i}", _store(f"v{i}", f"again v{i}")) for i in range(5)),
+        commits.run(_store("v11", "refused", fail=True)),
+        return_exceptions=True,
+    )
+    assert [type(o) for o in mixed[:5]] == [int] * 5 and isinstance(mixed[5], Refused)
+    assert await _count(sessions, "refused") == 0
+    assert await _count(sessions) == 11 + 5
     await engine.dispose()
