@@ -13,7 +13,6 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import metrics
 from chat_server.db import conversation_queries, event_queries, message_queries, visitor_queries
+from chat_server.db.group_commit import GroupCommit
 from chat_server.db.models import Conversation, Message, Visitor, utcnow
-from chat_server.profile import profile_from_slots
 from chat_server.protocol import agent as agent_protocol
 from chat_server.protocol import visitor as protocol
 from chat_server.rasa_client import (
@@ -33,6 +32,7 @@ from chat_server.rasa_client import (
     RasaUnavailable,
 )
 from chat_server.services import consent, followups, interaction_log
+from chat_server.services.bot_reply import REQUESTED, BotTurn, mirror_profile, read_reply
 from chat_server.services.email import optin
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.fair_queue import FairScheduler
@@ -54,8 +54,6 @@ UNAVAILABLE_TEXT = (
 )
 
 
-# Turns where the bot could not help: two in a row bring in a person. The bot's
-# fallback action also says so with a {"fallback": true} control payload.
 # What the bot adds when a newsletter request sent no confirmation email.
 CONSENT_NOTES = {
     optin.THROTTLED: (
@@ -71,47 +69,6 @@ CONSENT_NOTES = {
         "Nothing will be sent to you until it is confirmed."
     ),
 }
-FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
-
-
-@dataclass
-class BotTurn:
-    """What the bot's reply to one visitor message means for the chat server."""
-
-    outgoing: list[dict[str, Any]]
-    handoff_reason: str | None = None
-    fallback: bool = False
-    forget: bool = False
-
-
-def read_reply(reply: RasaReply) -> BotTurn:
-    """Split Rasa's messages into what the visitor sees and control instructions.
-
-    Control payloads (``{"handoff": ...}``, ``{"fallback": ...}``,
-    ``{"privacy": ...}``) are for the chat server only: never sent, never stored.
-    """
-    turn = BotTurn(outgoing=[], fallback=reply.intent in FALLBACK_INTENTS)
-    for message in reply.messages:
-        control = protocol.control_of(message)
-        if control is None:
-            payload = protocol.to_bot_uttered(message)
-            if payload:
-                turn.outgoing.append(payload)
-            continue
-        handoff = control.get("handoff")
-        if isinstance(handoff, dict):
-            reason = handoff.get("reason")
-            turn.handoff_reason = (
-                reason
-                if reason in (agent_protocol.REASON_REQUESTED, agent_protocol.REASON_COMPLAINT)
-                else agent_protocol.REASON_REQUESTED
-            )
-        if control.get("fallback"):
-            turn.fallback = True
-        privacy = control.get("privacy")
-        if isinstance(privacy, dict) and privacy.get("forget"):
-            turn.forget = True
-    return turn
 
 
 async def bot_text_before(session: AsyncSession, message: Message) -> str | None:
@@ -128,36 +85,9 @@ async def bot_text_before(session: AsyncSession, message: Message) -> str | None
     )
 
 
-# Owned by the chat server, not the bot: marketing consent is granted only by
-# the confirmation link (double opt-in, services/email/optin.py). The bot's
-# slot ``marketing_consent`` means "asked to subscribe" and is kept as
-# ``marketing_consent_requested``.
-SERVER_OWNED = ("marketing_consent", "consent_at", "verified_email")
-REQUESTED = "marketing_consent_requested"
-
-
-def bot_view(profile: dict[str, Any]) -> dict[str, Any]:
-    """A stored profile as the bot's slots (the inverse of mirror_profile)."""
-    slots = {k: v for k, v in profile.items() if k not in SERVER_OWNED and k != REQUESTED}
-    if REQUESTED in profile:
-        slots["marketing_consent"] = profile[REQUESTED]
-    return slots
-
-
-def mirror_profile(visitor: Visitor, slots: dict[str, Any]) -> None:
-    """Copy the bot's view of the visitor (its slots) into the stored profile."""
-    before = visitor.profile or {}
-    profile = profile_from_slots(slots)
-    requested = profile.pop("marketing_consent", None)
-    profile.pop("consent_at", None)
-    if requested is not None:
-        profile[REQUESTED] = requested
-    elif REQUESTED in before:
-        profile[REQUESTED] = before[REQUESTED]
-    profile.update({k: before[k] for k in SERVER_OWNED if k in before})
-    visitor.profile = profile
-    visitor.name = profile.get("name") or visitor.name
-    visitor.email = profile.get("email") or visitor.email
+# What storing a turn did: the conversation, the stored replies, and the
+# handoff to start (reason, who asked), if any.
+StoredTurn = tuple[Conversation, list[tuple[Message, dict[str, Any]]], tuple[str, Actor] | None]
 
 
 class BotTurns:
@@ -175,8 +105,11 @@ class BotTurns:
         catalog: Mapping[str, str | None],
         forget: Callable[[str], Awaitable[None]],
         consent_mail: ConsentMail | None = None,
+        commits: GroupCommit | None = None,
     ) -> None:
         self._sessions = sessionmaker
+        # A turn's replies share transactions with concurrent writes (db/group_commit.py).
+        self._commits = commits or GroupCommit(sessionmaker)
         self._rasa = rasa
         self._notifier = notifier
         self._handoff = handoff
@@ -230,8 +163,10 @@ class BotTurns:
                 handoff_reason=agent_protocol.REASON_BOT_UNAVAILABLE,
             )
 
-        escalate: tuple[str, Actor] | None = None
-        async with self._sessions.begin() as session:
+        async def store_turn(session: AsyncSession) -> StoredTurn:
+            """The turn in ``session`` (a unit of group commit: it may run twice)."""
+            escalate: tuple[str, Actor] | None = None
+            notes: list[dict[str, Any]] = []
             conversation = await conversation_queries.open_conversation(
                 session, visitor_id, self._idle
             )
@@ -255,7 +190,7 @@ class BotTurns:
                             session, visitor, conversation, incoming, turn, text
                         )
                         if note is not None:
-                            turn.outgoing.append(note)
+                            notes.append(note)
                         await interaction_log.log_lead(session, visitor_id, "newsletter")
                     if visitor.email and not email_before:
                         await interaction_log.log_lead(session, visitor_id, "chat")
@@ -265,7 +200,7 @@ class BotTurns:
             reason = turn.handoff_reason
             if reason is None and conversation.fallbacks_in_row >= 2:
                 reason = agent_protocol.REASON_FALLBACK
-            outgoing = list(turn.outgoing)
+            outgoing = [*turn.outgoing, *notes]
             if reason is not None and conversation.state == "bot":
                 if await self._handoff.anyone_online(session):
                     actor = (
@@ -329,6 +264,9 @@ class BotTurns:
                 await event_queries.log_event(
                     session, "card_impression", visitor_id, conversation.id, impression
                 )
+            return conversation, replies, escalate
+
+        conversation, replies, escalate = await self._commits.run(store_turn)
         await self.deliver(visitor_id, conversation, replies)
         if escalate is not None:
             await self._handoff.escalate(conversation.id, *escalate)

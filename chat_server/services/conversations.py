@@ -39,7 +39,8 @@ from chat_server.rasa_client import (
     RasaUnavailable,
 )
 from chat_server.services import consent, followups, interaction_log
-from chat_server.services.bot_turns import BotTurns, bot_text_before, bot_view, mirror_profile
+from chat_server.services.bot_reply import bot_view, mirror_profile
+from chat_server.services.bot_turns import BotTurns, bot_text_before
 from chat_server.services.campaigns import credit
 from chat_server.services.email.optin import ConsentMail
 from chat_server.services.fair_queue import FairScheduler
@@ -146,6 +147,7 @@ class ConversationService:
             self._catalog,
             self._forget,
             consent_mail,
+            self._commits,
         )
 
     async def handoff_status(self, visitor_id: str) -> tuple[dict[str, Any] | None, int | None]:

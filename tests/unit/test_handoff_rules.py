@@ -10,7 +10,7 @@ import pytest
 from chat_server.hours import SupportHours
 from chat_server.protocol.visitor import split_for_plain_clients
 from chat_server.rasa_client import RasaReply
-from chat_server.services.bot_turns import read_reply
+from chat_server.services.bot_reply import read_reply
 from chat_server.services.handoff_rules import TRANSITIONS
 
 

@@ -27,7 +27,7 @@ from chat_server.db.models import Agent, Conversation, Message
 from chat_server.protocol import visitor as protocol
 from chat_server.rasa_client import IntentNotInDomain, RasaReply, RasaUnavailable
 from chat_server.services import routing
-from chat_server.services.bot_turns import read_reply
+from chat_server.services.bot_reply import read_reply
 from chat_server.services.campaigns.cache import LiveCampaign
 from chat_server.services.experiments.assignment import CONTROL
 from chat_server.services.handoff import HandoffService
