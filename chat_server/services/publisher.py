@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db import conversation_queries
@@ -43,16 +43,19 @@ class Publisher:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], notifier: Notifier) -> None:
         self._sessions = sessionmaker
         self._notifier = notifier
-        # Conversations whose list entry changed by a message, published once
-        # per PUBLISH_DELAY rather than once per message (see publish_soon).
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Conversations whose list entry changed by a message, published
+        # together once per PUBLISH_DELAY rather than once per message (see
+        # publish_soon), with one query per table for all of them.
+        self._due: set[int] = set()
+        self._tick: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def close(self) -> None:
         """Stop pending publications (server shutdown)."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        self._due.clear()
         for pending in self._tasks:
             pending.cancel()
         # Wait for them to unwind, so none holds a connection past engine disposal.
@@ -85,17 +88,34 @@ class Publisher:
         message_created waited seconds behind conversation_updated frames).
         State changes are published at once (``publish``).
         """
-        if conversation_id in self._timers or not self._notifier.agents_connected():
+        if not self._notifier.agents_connected():
             return
-        self._timers[conversation_id] = asyncio.get_running_loop().call_later(
-            PUBLISH_DELAY, self._publish_now, conversation_id
-        )
+        self._due.add(conversation_id)
+        if self._tick is None:
+            self._tick = asyncio.get_running_loop().call_later(PUBLISH_DELAY, self._publish_due)
 
-    def _publish_now(self, conversation_id: int) -> None:
-        self._timers.pop(conversation_id, None)
-        task = asyncio.create_task(self.publish(conversation_id))
+    def _publish_due(self) -> None:
+        self._tick = None
+        due, self._due = self._due, set()
+        task = asyncio.create_task(self._publish_many(due))
         self._tasks.add(task)
         task.add_done_callback(self._publish_done)
+
+    async def _publish_many(self, conversation_ids: set[int]) -> None:
+        """Every agent gets each conversation's summary, built together."""
+        async with self._sessions() as session:
+            conversations = list(
+                await session.scalars(
+                    select(Conversation)
+                    .where(Conversation.id.in_(conversation_ids))
+                    .order_by(Conversation.id)
+                )
+            )
+            summaries = await self.summaries(session, conversations)
+        for summary in summaries:
+            await self._notifier.to_agents(
+                agent_protocol.CONVERSATION_UPDATED, {"conversation": summary}
+            )
 
     def _publish_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
@@ -128,6 +148,65 @@ class Publisher:
                 )
             },
         )
+
+    async def summaries(
+        self, session: AsyncSession, conversations: list[Conversation]
+    ) -> list[dict[str, Any]]:
+        """``summary`` for many conversations, with one query per table."""
+        if not conversations:
+            return []
+        ids = [c.id for c in conversations]
+        visitors = {
+            v.id: v
+            for v in await session.scalars(
+                select(Visitor).where(Visitor.id.in_({c.visitor_id for c in conversations}))
+            )
+        }
+        newest = (
+            select(func.max(Message.id))
+            .where(Message.conversation_id.in_(ids))
+            .group_by(Message.conversation_id)
+        )
+        last = {
+            m.conversation_id: m
+            for m in await session.scalars(select(Message).where(Message.id.in_(newest)))
+        }
+        agent_ids = {c.assigned_agent_id for c in conversations if c.assigned_agent_id is not None}
+        agent_ids |= {m.agent_id for m in last.values() if m.agent_id is not None}
+        agents = await conversation_queries.agents_by_id(session, agent_ids)
+        positions: dict[int, int] = {}
+        if any(c.state == "queued" for c in conversations):
+            queue = await conversation_queries.queued_conversations(session)
+            positions = {c.id: i + 1 for i, c in enumerate(queue)}
+        campaign_ids = {c.campaign_id for c in conversations if c.campaign_id is not None}
+        campaigns = (
+            {
+                c.id: c
+                for c in await session.scalars(
+                    select(Campaign).where(Campaign.id.in_(campaign_ids))
+                )
+            }
+            if campaign_ids
+            else {}
+        )
+        out = []
+        for c in conversations:
+            message = last.get(c.id)
+            out.append(
+                conversation_json(
+                    c,
+                    visitors.get(c.visitor_id),
+                    agents.get(c.assigned_agent_id) if c.assigned_agent_id is not None else None,
+                    message,
+                    self._notifier.visitor_online(c.visitor_id),
+                    positions.get(c.id) if c.state == "queued" else None,
+                    agents.get(message.agent_id)
+                    if message is not None and message.agent_id is not None
+                    else None,
+                    campaigns.get(c.campaign_id) if c.campaign_id is not None else None,
+                )
+            )
+        return out
 
     async def summary(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
         """The conversation as agents see it in lists."""
