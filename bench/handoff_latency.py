@@ -155,7 +155,10 @@ async def run(
     for start in range(0, len(visitors), 20):
         batch = visitors[start : start + 20]
         await asyncio.gather(*(v.say("hello, I need help") for v in batch))
-    await asyncio.wait_for(asyncio.gather(*(v.assigned.wait() for v in visitors)), 120)
+    # Each first-message handoff costs ~0.15 s here: 1,000 take minutes.
+    await asyncio.wait_for(
+        asyncio.gather(*(v.assigned.wait() for v in visitors)), 60 + args.visitors
+    )
 
     conversations: dict[int, list[int]] = {}
     for agent in agents:
