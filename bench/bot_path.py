@@ -112,9 +112,18 @@ async def expected_replies(rasa_url: str, messages: list[str]) -> list[int]:
 
 
 async def run_level(
-    path: str, url: str, visitors: int, messages: list[str], expected: list[int]
+    path: str,
+    url: str,
+    visitors: int,
+    messages: list[str],
+    expected: list[int],
+    servers: dict[str, int] | None = None,
+    flame: str | None = None,
 ) -> dict[str, Any]:
-    """``visitors`` concurrent visitors each sending ``messages``; latency per message."""
+    """``visitors`` concurrent visitors each sending ``messages``; latency per message.
+
+    ``servers`` (name -> pid): the CPU each spends per message is reported;
+    ``flame``: a py-spy flame graph of the ``chat`` server, by that name."""
     latencies: list[float] = []
 
     async def one_socket_visitor(rapport: bool) -> None:
@@ -147,10 +156,18 @@ async def run_level(
             rapport = path.endswith("chat server")
             tasks = [asyncio.create_task(one_socket_visitor(rapport)) for _ in range(visitors)]
             await asyncio.sleep(0.5 + visitors * 0.02)  # let every visitor connect first
-        with report.own_cpu() as cpu:
+        with (
+            report.flame_graph((servers or {}).get("chat") if flame else None, flame or ""),
+            report.servers_cpu(servers or {}) as server_cpu,
+            report.own_cpu() as cpu,
+        ):
             ready.set()
             await asyncio.gather(*tasks)
     wall = cpu["wall_seconds"]
+    per_turn = {
+        f"{name}_cpu_ms_per_message": round(seconds * 1000 / len(latencies), 2)
+        for name, seconds in server_cpu.items()
+    }
     return {
         "path": path,
         "visitors": visitors,
@@ -161,6 +178,7 @@ async def run_level(
         "mean_ms": round(statistics.mean(latencies), 1),
         "throughput_msg_s": round(len(latencies) / wall, 1) if wall else 0.0,
         "load_generator": cpu,
+        **per_turn,
     }
 
 
@@ -208,18 +226,28 @@ def start_rasa_socketio(stack: Stack, port: int, tmp: Path) -> subprocess.Popen[
 
 
 async def measure(
-    paths: dict[str, str], levels: list[int], messages: list[str], expected: list[int]
+    paths: dict[str, str],
+    levels: list[int],
+    messages: list[str],
+    expected: list[int],
+    servers: dict[str, int] | None = None,
+    flame: str | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for level in levels:
         for path, url in paths.items():
             # Warm up this path (TensorFlow graphs, connection pools) before timing it.
             await run_level(path, url, 2, messages[:4], expected[:4])
-            row = await run_level(path, url, level, messages, expected)
+            sampled = flame if (path == "chat server" and level == max(levels)) else None
+            row = await run_level(path, url, level, messages, expected, servers, sampled)
+            cpu = "  ".join(
+                f"{k.split('_')[0]} {v:.1f}" for k, v in row.items() if k.endswith("per_message")
+            )
             print(
                 f"{path:28s} x{level:<3d} p50 {row['p50_ms']:7.1f} p99 {row['p99_ms']:7.1f} ms"
                 f"  {row['throughput_msg_s']:6.1f} msg/s  (generator CPU "
-                f"{row['load_generator']['cpu_share_of_one_core']:.2f} core)",
+                f"{row['load_generator']['cpu_share_of_one_core']:.2f} core; "
+                f"servers' CPU ms/message: {cpu})",
                 flush=True,
             )
             rows.append(row)
@@ -241,7 +269,14 @@ def stack_config(tmp: Path, name: str, baseline: bool) -> StackConfig:
     )
 
 
-def run_suite(levels: list[int], count: int, include_baseline: bool = True) -> list[dict[str, Any]]:
+def server_pids(stack: Stack) -> dict[str, int]:
+    """The stack's chat server, Rasa and action server processes."""
+    return {name: stack.procs[name].pid for name in ("chat", "rasa", "actions")}
+
+
+def run_suite(
+    levels: list[int], count: int, include_baseline: bool = True, flame: str | None = None
+) -> list[dict[str, Any]]:
     """Every path at every level; returns the result rows (used by the smoke test too)."""
     messages = [PROBES[i % len(PROBES)] for i in range(count)]
     rows: list[dict[str, Any]] = []
@@ -254,7 +289,7 @@ def run_suite(levels: list[int], count: int, include_baseline: bool = True) -> l
                     "before: chat server": stack.base_url,
                     "before: Rasa REST": stack.config.rasa_url,
                 }
-                rows += asyncio.run(measure(paths, levels, messages, expected))
+                rows += asyncio.run(measure(paths, levels, messages, expected, server_pids(stack)))
         with Stack(stack_config(tmp, "now", baseline=False)) as stack:
             expected = asyncio.run(expected_replies(stack.config.rasa_url, messages))
             socketio_port = free_port()
@@ -265,7 +300,8 @@ def run_suite(levels: list[int], count: int, include_baseline: bool = True) -> l
                     "Rasa REST": stack.config.rasa_url,
                     "Rasa socketio": f"http://127.0.0.1:{socketio_port}",
                 }
-                rows += asyncio.run(measure(paths, levels, messages, expected))
+                servers = {**server_pids(stack), "rasa_socketio": rasa_socketio.pid}
+                rows += asyncio.run(measure(paths, levels, messages, expected, servers, flame))
             finally:
                 os.killpg(rasa_socketio.pid, 15)
                 rasa_socketio.wait(30)
@@ -327,14 +363,23 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20, help="messages per visitor")
     parser.add_argument("--levels", default="1,10,50")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--flame",
+        default="bot_path_flame",
+        help="py-spy flame graph of the chat server at the top level (bench/results/NAME.svg;"
+        " '' for none)",
+    )
+    parser.add_argument("--name", default="bot_path", help="results file name")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    rows = run_suite(levels, args.messages, include_baseline=not args.no_baseline)
+    rows = run_suite(
+        levels, args.messages, include_baseline=not args.no_baseline, flame=args.flame or None
+    )
     summary = ratios(rows)
     for key, value in summary.items():
         print(f"{key}: {value}")
     report.write(
-        "bot_path",
+        args.name,
         {"messages_per_visitor": args.messages, "levels": levels, "probes": PROBES},
         rows,
         ratios=summary,

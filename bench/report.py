@@ -12,6 +12,7 @@ import platform
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -124,3 +125,50 @@ def plot(name: str, draw: Any, title: str, size: tuple[float, float] = (8, 4.5))
     plt.close(fig)
     print(f"wrote {path.relative_to(ROOT)}")
     return path
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds another process (a server under test) has used."""
+    # /proc/<pid>/stat: fields after the command's closing parenthesis; utime and
+    # stime are the 14th and 15th fields of the line (12th and 13th after it).
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def servers_cpu(pids: dict[str, int]) -> Iterator[dict[str, float]]:
+    """CPU seconds each named server process spent in the block."""
+    figures: dict[str, float] = {}
+    before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    try:
+        yield figures
+    finally:
+        for name, pid in pids.items():
+            with suppress(OSError):
+                figures[name] = round(process_cpu_seconds(pid) - before[name], 3)
+
+
+@contextmanager
+def flame_graph(pid: int | None, name: str) -> Iterator[None]:
+    """Sample ``pid`` with py-spy into ``bench/results/<name>.svg`` (skipped when
+    ``pid`` is None or py-spy is not installed)."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if pid is None or spy is None:
+        yield
+        return
+    out = RESULTS / f"{name}.svg"
+    proc = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", "200", "--gil", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1)  # py-spy attaches
+    try:
+        yield
+    finally:
+        proc.send_signal(2)  # SIGINT: py-spy writes the graph and exits
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode not in (0, None) and not out.exists():
+            print(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
+        else:
+            print(f"wrote {out.relative_to(ROOT)}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chat_server.db.models import Conversation, Message, Visitor, utcnow
 
@@ -28,21 +29,7 @@ async def add_message(
     client_id: str | None = None,
     handled: bool = True,
 ) -> Message:
-    # The numbers come from counters on the owning rows: the UPDATE locks the
-    # row until commit, so a concurrent insert (another node) waits and takes
-    # the next number; none is skipped, none is committed out of order.
-    # Always the conversation first, then the visitor (one lock order).
-    seq = await _next(session, Conversation, conversation.id)
-    visitor_seq = (
-        await _next(session, Visitor, conversation.visitor_id)
-        if direction in VISITOR_DIRECTIONS
-        else None
-    )
     message = Message(
-        conversation_id=conversation.id,
-        visitor_id=conversation.visitor_id,
-        seq=seq,
-        visitor_seq=visitor_seq,
         direction=direction,
         text=text,
         payload=payload,
@@ -51,18 +38,57 @@ async def add_message(
         client_id=client_id,
         handled=handled,
     )
-    session.add(message)
-    conversation.updated_at = utcnow()
+    (stored,) = await add_messages(session, conversation, [message])
+    return stored
+
+
+async def add_messages(
+    session: AsyncSession, conversation: Conversation, messages: list[Message]
+) -> list[Message]:
+    """Store ``messages`` (new, in order, all of one direction) in ``conversation``:
+    numbered with one counter update per owning row, inserted with one flush."""
+    if not messages:
+        return []
+    direction = messages[0].direction
+    if any(m.direction != direction for m in messages):
+        raise ValueError("add_messages stores messages of one direction")
+    # The numbers come from counters on the owning rows: the UPDATE locks the
+    # row until commit, so a concurrent insert (another node) waits and takes
+    # the next numbers; none is skipped, none is committed out of order.
+    # Always the conversation first, then the visitor (one lock order).
+    count = len(messages)
+    now = utcnow()
+    # The conversation's counter update also moves its updated_at (no second UPDATE).
+    last = await _next(session, Conversation, conversation.id, count, updated_at=now)
+    last_visitor = (
+        await _next(session, Visitor, conversation.visitor_id, count)
+        if direction in VISITOR_DIRECTIONS
+        else None
+    )
+    for offset, message in enumerate(messages, start=1 - count):
+        message.conversation_id = conversation.id
+        message.visitor_id = conversation.visitor_id
+        message.seq = last + offset
+        message.visitor_seq = None if last_visitor is None else last_visitor + offset
+    session.add_all(messages)
+    set_committed_value(conversation, "updated_at", now)
     await session.flush()
-    return message
+    return messages
 
 
-async def _next(session: AsyncSession, model: type[Conversation] | type[Visitor], key: Any) -> int:
-    """Take the next number of a row's ``last_seq`` counter (locks the row)."""
+async def _next(
+    session: AsyncSession,
+    model: type[Conversation] | type[Visitor],
+    key: Any,
+    count: int = 1,
+    **also: Any,
+) -> int:
+    """Take the next ``count`` numbers of a row's ``last_seq`` counter (locks the
+    row; ``also``: other columns to set in the same statement); returns the last."""
     taken = await session.scalar(
         update(model)
         .where(model.id == key)
-        .values(last_seq=model.last_seq + 1)
+        .values(last_seq=model.last_seq + count, **also)
         .returning(model.last_seq)
         .execution_options(synchronize_session=False)
     )
@@ -77,8 +103,25 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> None
     A transaction that changes the visitor row and then stores a message must
     lock in add_message's order, or two nodes could wait on each other.
     """
+    if session.get_bind().dialect.name == "sqlite":
+        return  # one writer at a time: SQLite has no row locks (and no FOR UPDATE)
     await session.execute(
         select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+    )
+
+
+async def mark_handled(
+    session: AsyncSession, message_id: int, intent: str | None, confidence: float | None
+) -> None:
+    """The visitor message's bot turn ran (with the intent Rasa read, if any)."""
+    values: dict[str, Any] = {"handled": True}
+    if intent:
+        values.update(intent=intent, confidence=confidence)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
 
 

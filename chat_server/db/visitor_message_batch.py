@@ -1,13 +1,15 @@
 """Many visitors' messages stored with a handful of statements (group commit's bulk unit).
 
 ``store`` does for a batch what message_queries.add_message and the event
-log do for one message, in eight statements whatever the batch's size:
+log do for one message, in nine statements whatever the batch's size:
 retries looked up, latest conversations read, both counters advanced
 (``UPDATE … RETURNING``: the rows stay locked until commit, so numbering is
 as gapless and ordered as one by one), the messages, their events and
-tracker outbox rows inserted. Only the plain case is taken: a message whose
-conversation is open and needs nothing else (no follow-up dialogue under way,
-no campaign to credit, no new conversation, not a retry). For every other
+tracker outbox rows inserted, and the bot conversations' waiting outbox rows
+looked up (their turn then skips the tracker catch-up when there are none).
+Only the plain case is taken: a message whose conversation is open and needs
+nothing else (no follow-up dialogue under way, no campaign to credit, no new
+conversation, not a retry). For every other
 message it answers None and the caller stores it the full way, in the same
 transaction.
 """
@@ -45,6 +47,9 @@ class Filed:
 
     conversation: Conversation
     message: Message
+    # The visitor's tracker outbox has rows Rasa has not heard yet (a bot
+    # conversation after a hand-back): the bot turn delivers them first.
+    tracker_behind: bool = False
 
 
 def plain(conversation: Conversation | None, idle_after: timedelta | None, now: datetime) -> bool:
@@ -122,9 +127,22 @@ async def store(
     if outbox:
         # A person owns these: the bot stays silent, its tracker hears what was said.
         await session.execute(insert(TrackerOutbox), outbox)
+    behind = await _tracker_behind(
+        session, [c.visitor_id for c in conversations if c.state == "bot"]
+    )
     for i, c, m in zip(chosen, conversations, messages, strict=True):
-        out[i] = Filed(c, m)
+        out[i] = Filed(c, m, tracker_behind=c.visitor_id in behind)
     return out
+
+
+async def _tracker_behind(session: AsyncSession, visitor_ids: list[str]) -> set[str]:
+    """Which of these visitors have tracker outbox rows waiting."""
+    if not visitor_ids:
+        return set()
+    found = await session.scalars(
+        select(TrackerOutbox.visitor_id).where(TrackerOutbox.visitor_id.in_(visitor_ids)).distinct()
+    )
+    return set(found)
 
 
 async def _retried(session: AsyncSession, items: list[VisitorText]) -> set[tuple[str, str | None]]:

@@ -128,9 +128,12 @@ class BotTurns:
         text: str,
         page_url: str | None,
         address: str | None = None,
+        tracker_behind: bool = True,
     ) -> None:
-        # After a hand-back, the bot must hear the human phase before this message.
-        await self._tracker_sync.flush(visitor_id)
+        # After a hand-back, the bot must hear the human phase before this message
+        # (``tracker_behind`` False: storing the message found nothing waiting).
+        if tracker_behind:
+            await self._tracker_sync.flush(visitor_id)
         text = await self.text_for_bot(visitor_id, text)
         # message_id: the bot skips a turn its tracker already has (a retry).
         metadata = {"visitor_id": visitor_id, "page_url": page_url, "message_id": incoming.id}
@@ -172,13 +175,13 @@ class BotTurns:
             )
             # The visitor row changes below (slots) before replies are numbered.
             await message_queries.lock_conversation(session, conversation.id)
-            stored = await session.get(Message, incoming.id)
-            if stored is not None:
-                stored.handled = True
+            await message_queries.mark_handled(
+                session,
+                incoming.id,
+                reply.intent if reply else None,
+                reply.confidence if reply else None,
+            )
             if reply is not None:
-                if stored is not None and reply.intent:
-                    stored.intent = reply.intent
-                    stored.confidence = reply.confidence
                 visitor = await visitor_queries.get_visitor(session, visitor_id)
                 if visitor is not None and reply.slots:
                     requested_before = (visitor.profile or {}).get(REQUESTED)
@@ -219,15 +222,12 @@ class BotTurns:
                     conversation.id,
                     {"reason": reason, "agents_available": escalate is not None},
                 )
-            replies = [
-                (
-                    await message_queries.add_message(
-                        session, conversation, "bot", m.get("text"), payload=m
-                    ),
-                    m,
-                )
-                for m in outgoing
-            ]
+            stored_replies = await message_queries.add_messages(
+                session,
+                conversation,
+                [Message(direction="bot", text=m.get("text"), payload=m) for m in outgoing],
+            )
+            replies = list(zip(stored_replies, outgoing, strict=True))
             await event_queries.log_event(
                 session,
                 failure or "bot_replied",

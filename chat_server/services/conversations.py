@@ -69,6 +69,8 @@ class _Stored:
     duplicate: bool = False
     replies: list[tuple[Message, dict[str, Any]]] = field(default_factory=list)
     created: Followup | None = None
+    # Whether the bot's tracker may be behind (outbox rows): unknown on the full path.
+    tracker_behind: bool = True
 
 
 @dataclass
@@ -270,7 +272,15 @@ class ConversationService:
                 self._tracker_sync.kick(visitor_id)
                 self._handoff.publish_soon(conversation.id)
                 return Accepted(incoming.id, duplicate=False, seq=incoming.visitor_seq)
-            await self._bot_turns.run(visitor_id, conversation, incoming, text, page_url, address)
+            await self._bot_turns.run(
+                visitor_id,
+                conversation,
+                incoming,
+                text,
+                page_url,
+                address,
+                tracker_behind=stored.tracker_behind,
+            )
             return Accepted(incoming.id, duplicate=False, seq=incoming.visitor_seq)
 
     async def _store_plain(
@@ -278,7 +288,12 @@ class ConversationService:
     ) -> list[_Stored | None]:
         """The batch's plain messages in a few statements (db/visitor_message_batch.py)."""
         filed = await visitor_message_batch.store(session, items, self._idle, visitor_said)
-        return [None if f is None else _Stored(f.conversation, f.message) for f in filed]
+        return [
+            None
+            if f is None
+            else _Stored(f.conversation, f.message, tracker_behind=f.tracker_behind)
+            for f in filed
+        ]
 
     async def _store_visitor_message(
         self,

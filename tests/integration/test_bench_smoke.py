@@ -34,7 +34,8 @@ async def test_bot_path_measures_every_path_it_is_given(live_stack: Stack) -> No
     expected = await bot_path.expected_replies(live_stack.config.rasa_url, messages)
     assert all(n >= 1 for n in expected), expected
     paths = {"chat server": live_stack.base_url, "Rasa REST": live_stack.config.rasa_url}
-    rows = await bot_path.measure(paths, [2], messages, expected)
+    servers = bot_path.server_pids(live_stack)
+    rows = await bot_path.measure(paths, [2], messages, expected, servers)
     assert [(r["path"], r["visitors"], r["messages"]) for r in rows] == [
         ("chat server", 2, 8),
         ("Rasa REST", 2, 8),
@@ -43,6 +44,11 @@ async def test_bot_path_measures_every_path_it_is_given(live_stack: Stack) -> No
         assert 0 < row["p50_ms"] <= row["p99_ms"]
         assert row["throughput_msg_s"] > 0
         assert row["load_generator"]["wall_seconds"] > 0
+    by_path = {r["path"]: r for r in rows}
+    # Each path's own front server works for its turns; Rasa works for both.
+    assert by_path["chat server"]["chat_cpu_ms_per_message"] > 0
+    assert by_path["chat server"]["rasa_cpu_ms_per_message"] > 0
+    assert by_path["Rasa REST"]["rasa_cpu_ms_per_message"] > 0
     assert "x2: p50 chat server/Rasa REST" in bot_path.ratios(rows)
 
 

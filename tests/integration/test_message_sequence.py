@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from chat_server.db import conversation_queries, message_queries, visitor_queries
-from chat_server.db.models import Conversation, Message
+from chat_server.db.models import Conversation, Message, as_utc
 from tests.integration.test_migrate_command import run
 
 ROWS = [
@@ -135,3 +135,52 @@ async def test_concurrent_inserts_take_consecutive_numbers(database_url: str) ->
     visible = [m.visitor_seq for m in rows if m.direction == "agent"]
     assert visible == list(range(1, len(visible) + 1))
     assert all(m.visitor_seq is None for m in rows if m.direction == "note")
+
+
+async def test_several_messages_at_once_take_consecutive_numbers_in_order(
+    database_url: str,
+) -> None:
+    """A bot turn's replies are stored together (add_messages): one counter
+    update per row, the numbers in the order given, the conversation touched."""
+    setup = await asyncio.to_thread(run, "-m", "chat_server.db.migrate", database_url=database_url)
+    assert setup.returncode == 0, setup.stderr
+    engine = create_async_engine(database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions.begin() as session:
+        await visitor_queries.ensure_visitor(session, "v8")
+        conversation = await conversation_queries.open_conversation(session, "v8")
+        await message_queries.add_message(session, conversation, "visitor", "hi")
+        await message_queries.add_message(session, conversation, "note", "internal")
+        before = conversation.updated_at
+    async with sessions.begin() as session:
+        conv = await session.get(Conversation, conversation.id)
+        assert conv is not None
+        stored = await message_queries.add_messages(
+            session,
+            conv,
+            [
+                Message(direction="bot", text=f"reply {i}", payload={"text": f"reply {i}"})
+                for i in range(3)
+            ],
+        )
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id)
+            )
+        )
+        conv = await session.get(Conversation, conversation.id)
+    await engine.dispose()
+    assert [(m.text, m.seq, m.visitor_seq) for m in rows] == [
+        ("hi", 1, 1),
+        ("internal", 2, None),
+        ("reply 0", 3, 2),
+        ("reply 1", 4, 3),
+        ("reply 2", 5, 4),
+    ]
+    assert [m.id for m in stored] == [m.id for m in rows[2:]]
+    assert conv is not None and conv.last_seq == 5
+    assert as_utc(conv.updated_at) >= as_utc(before)
+    assert rows[2].payload == {"text": "reply 0"}

@@ -172,3 +172,23 @@ async def test_the_same_visitor_twice_in_a_batch_is_stored_once(database_url: st
     async with sessions.begin() as session:
         filed = await store(session, twice, IDLE, visitor_said)
     assert filed[0] is not None and filed[1] is None
+
+
+async def test_a_bot_conversation_with_tracker_events_waiting_says_so(database_url: str) -> None:
+    """After a hand-back the outbox holds what the bot has not heard: the turn
+    must deliver it first (tracker_behind); without rows it can skip that."""
+    sessions = await _database(database_url)
+    async with sessions.begin() as session:
+        filed = await store(session, [VisitorText("bot", "first")], IDLE, visitor_said)
+    assert filed[0] is not None and filed[0].tracker_behind is False
+    async with sessions.begin() as session:
+        await event_queries.add_tracker_events(session, "bot", [visitor_said("said to a person")])
+        filed = await store(
+            session,
+            [VisitorText("bot", "second"), VisitorText("queued", "to a person")],
+            IDLE,
+            visitor_said,
+        )
+    assert filed[0] is not None and filed[0].tracker_behind is True
+    # A person's conversation has no bot turn to come: nothing to report.
+    assert filed[1] is not None and filed[1].tracker_behind is False

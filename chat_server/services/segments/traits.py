@@ -122,12 +122,23 @@ async def add_tags(
     session: AsyncSession, visitor_id: str, kind: str, values: Iterable[Any]
 ) -> None:
     """Tag the visitor (tags accumulate; an existing one is left alone)."""
+    await add_tags_of_kinds(session, visitor_id, {kind: values})
+
+
+async def add_tags_of_kinds(
+    session: AsyncSession, visitor_id: str, kinds: dict[str, Iterable[Any]]
+) -> None:
+    """``add_tags`` for several kinds at once, in one statement."""
     rows = [
-        {"visitor_id": visitor_id, "kind": kind, "value": label}
-        for label in dict.fromkeys(
-            v.lower() for v in (_label(value) for value in values) if v is not None
-        )
-    ][:50]
+        row
+        for kind, values in kinds.items()
+        for row in [
+            {"visitor_id": visitor_id, "kind": kind, "value": label}
+            for label in dict.fromkeys(
+                v.lower() for v in (_label(value) for value in values) if v is not None
+            )
+        ][:50]
+    ]
     if not rows:
         return
     insert = _insert(session)
@@ -254,9 +265,14 @@ async def profile_sync(
     """After a bot turn: interests and the product category talked about as
     tags, the budget as a trait."""
     interests = slots.get("interests")
-    if isinstance(interests, list):
-        await add_tags(session, visitor_id, "interest", interests)
-    await add_tags(session, visitor_id, "category", [slots.get("product_category")])
+    await add_tags_of_kinds(
+        session,
+        visitor_id,
+        {
+            "interest": interests if isinstance(interests, list) else [],
+            "category": [slots.get("product_category")],
+        },
+    )
     budget = budget_of(slots.get("budget"))
     if budget is not None:
         await set_traits(session, visitor_id, now, budget=budget)
