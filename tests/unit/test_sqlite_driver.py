@@ -60,3 +60,46 @@ def test_the_stock_adapter_hangs_there(tmp_path: Path) -> None:
     """The reason for the module: if this starts passing (an aiosqlite or
     SQLAlchemy fix), sqlite_driver.py can go."""
     assert not _loop_closes(tmp_path, ours=False, within=10)
+
+
+async def test_a_statement_is_one_trip_to_the_thread_with_counts_intact(tmp_path: Path) -> None:
+    """Execute, fetch and close run together in aiosqlite's thread; what
+    SQLAlchemy reads back (rows, row counts, last row id) is unchanged."""
+    import aiosqlite
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
+    trips = 0
+    real = aiosqlite.Connection._execute
+
+    async def counted(
+        self: aiosqlite.Connection, fn: object, *args: object, **kw: object
+    ) -> object:
+        nonlocal trips
+        trips += 1
+        return await real(self, fn, *args, **kw)
+
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)"))
+            inserted = await conn.execute(text("INSERT INTO t (n) VALUES (1)"))
+            assert inserted.lastrowid == 1
+            await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": 2}, {"n": 3}])
+            trips = 0
+            returned = await conn.execute(text("UPDATE t SET n = n + 10 RETURNING n"))
+            assert sorted(returned.scalars()) == [11, 12, 13]
+            assert trips == 1
+            updated = await conn.execute(text("UPDATE t SET n = 0 WHERE n > 11"))
+            assert updated.rowcount == 2
+            rows = (await conn.execute(text("SELECT id, n FROM t ORDER BY id"))).all()
+            assert [tuple(r) for r in rows] == [(1, 11), (2, 0), (3, 0)]
+            assert trips == 3
+        # Errors still surface as SQLAlchemy's, and the connection stays usable.
+        with pytest.raises(Exception, match="no such table"):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT * FROM missing"))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 3
+    finally:
+        aiosqlite.Connection._execute = real  # type: ignore[method-assign]
+        await engine.dispose()
