@@ -76,7 +76,7 @@ async def test_a_statement_is_one_trip_to_the_thread_with_counts_intact(tmp_path
     ) -> object:
         nonlocal trips
         trips += 1
-        return await real(self, fn, *args, **kw)
+        return await real(self, fn, *args, **kw)  # type: ignore[no-untyped-call]
 
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
     try:
