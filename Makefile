@@ -98,6 +98,7 @@ bench: setup model
 	$(MODEL_ENV) $(BOTPY) bench/profile_turn.py
 	$(BOTPY) bench/nlu_quality.py
 	$(MODEL_ENV) $(PYTHON) bench/bot_path.py
+	$(PYTHON) bench/relay_overhead.py --database sqlite,postgres --flame relay_flame
 	$(MODEL_ENV) $(PYTHON) bench/session_length.py --baseline
 	$(MODEL_ENV) $(PYTHON) bench/memory_latency.py
 	$(PYTHON) bench/handoff_latency.py --visitors 100 --out handoff_latency_100

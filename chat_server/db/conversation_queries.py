@@ -33,7 +33,18 @@ async def open_conversation(
     for longer than ``idle_after`` is over: both start a new one. Queued and
     assigned conversations stay open however long they wait.
     """
-    conversation = await latest_conversation(session, visitor_id)
+    latest = await latest_conversation(session, visitor_id)
+    return await open_after(session, visitor_id, latest, idle_after)
+
+
+async def open_after(
+    session: AsyncSession,
+    visitor_id: str,
+    latest: Conversation | None,
+    idle_after: timedelta | None = None,
+) -> Conversation:
+    """``open_conversation`` when the caller has already read the latest one."""
+    conversation = latest
     if (conversation is not None and conversation.state == "resolved") or (
         conversation is not None
         and idle_after is not None

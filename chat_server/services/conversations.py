@@ -312,13 +312,16 @@ class ConversationService:
                     return _Stored(owner, earlier, duplicate=True)
         replies: list[tuple[Message, dict[str, Any]]] = []
         created: Followup | None = None
-        if await conversation_queries.latest_conversation(session, visitor_id) is None:
+        latest = await conversation_queries.latest_conversation(session, visitor_id)
+        if latest is None:
             # Its first message, or its row was erased while its socket stayed
             # open (the transport checks a row once per socket): have one.
             _, new_row = await visitor_queries.ensure_visitor(session, visitor_id)
             if new_row:
                 await event_queries.log_event(session, "visitor_created", visitor_id)
-        conversation = await conversation_queries.open_conversation(session, visitor_id, self._idle)
+        conversation = await conversation_queries.open_after(
+            session, visitor_id, latest, self._idle
+        )
         incoming = await message_queries.add_message(
             session,
             conversation,

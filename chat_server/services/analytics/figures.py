@@ -9,6 +9,7 @@ PostgreSQL can use ``ix_interaction_events_type_created_visitor``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -349,8 +350,16 @@ async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, A
         .where(window.events("conversion"))
         .group_by(a.source)
     )
+    return utm_table(visitors.all(), chatted.all(), sales.all())
+
+
+def utm_table(
+    visitors: Sequence[Any], chatted: Sequence[Any], sales: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The UTM sources table from its three queries' rows: (source, visitors),
+    (source, chatted), (source, conversions, revenue, unverified revenue)."""
     table: dict[str, dict[str, Any]] = {}
-    for name, n in visitors.all():
+    for name, n in visitors:
         table[str(name)] = {
             "source": str(name),
             "visitors": int(n),
@@ -359,9 +368,9 @@ async def utm_sources(session: AsyncSession, window: Window) -> list[dict[str, A
             "revenue": 0.0,
             "revenue_unverified": 0.0,
         }
-    for name, n in chatted.all():
+    for name, n in chatted:
         table[str(name)]["chatted"] = int(n)
-    for name, n, value, unverified in sales.all():
+    for name, n, value, unverified in sales:
         table[str(name)].update(
             conversions=int(n),
             revenue=round(float(value or 0), 2),

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, se
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.db import rollup_queries as rq
-from chat_server.services.analytics.figures import SERIES_TYPES
+from chat_server.services.analytics.figures import SERIES_TYPES, utm_table
 from chat_server.services.analytics.window import Window
 
 
@@ -221,25 +221,7 @@ async def utm_sources(
         .where(_has(s.flags, rq.CONVERSION))
         .group_by(arrived.c.source)
     )
-    table: dict[str, dict[str, Any]] = {}
-    for name, n in visitors.all():
-        table[str(name)] = {
-            "source": str(name),
-            "visitors": int(n),
-            "chatted": 0,
-            "conversions": 0,
-            "revenue": 0.0,
-            "revenue_unverified": 0.0,
-        }
-    for name, n in chatted.all():
-        table[str(name)]["chatted"] = int(n)
-    for name, n, value, unverified in sales.all():
-        table[str(name)].update(
-            conversions=int(n),
-            revenue=round(float(value or 0), 2),
-            revenue_unverified=round(float(unverified or 0), 2),
-        )
-    return sorted(table.values(), key=lambda r: (-r["visitors"], r["source"]))
+    return utm_table(visitors.all(), chatted.all(), sales.all())
 
 
 async def pages(
