@@ -15,11 +15,12 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from chat_server import errors, metrics
+from chat_server.services.local_limits import LocalStorage
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class RateLimits:
         self._rules: dict[str, list[RateLimitItem]] = {
             name: parse_many(spec) for name, spec in rules.items()
         }
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(LocalStorage())
         self._shared: MovingWindowRateLimiter | None = None
         if redis_url:
             storage = RedisStorage(
