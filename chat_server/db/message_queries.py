@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from chat_server.db.models import Conversation, Message, Visitor, utcnow
+
+# What the caller gives of a message (add_messages numbers and files it).
+_GIVEN = ("direction", "text", "payload", "page_url", "agent_id", "client_id")
 
 # What a visitor may see of a conversation (notes and system lines are for agents).
 VISITOR_DIRECTIONS = ("visitor", "bot", "agent")
@@ -46,7 +49,8 @@ async def add_messages(
     session: AsyncSession, conversation: Conversation, messages: list[Message]
 ) -> list[Message]:
     """Store ``messages`` (new, in order, all of one direction) in ``conversation``:
-    numbered with one counter update per owning row, inserted with one flush."""
+    numbered with one counter update per owning row, inserted with one statement.
+    Returns the stored messages (for several, new objects in the session)."""
     if not messages:
         return []
     direction = messages[0].direction
@@ -65,15 +69,45 @@ async def add_messages(
         if direction in VISITOR_DIRECTIONS
         else None
     )
-    for offset, message in enumerate(messages, start=1 - count):
-        message.conversation_id = conversation.id
-        message.visitor_id = conversation.visitor_id
-        message.seq = last + offset
-        message.visitor_seq = None if last_visitor is None else last_visitor + offset
-    session.add_all(messages)
     set_committed_value(conversation, "updated_at", now)
+    if count > 1:  # one INSERT ... RETURNING for all (the ORM inserts one by one)
+        rows = [
+            {
+                **{field: getattr(m, field) for field in _GIVEN},
+                "handled": True if m.handled is None else m.handled,
+                "conversation_id": conversation.id,
+                "visitor_id": conversation.visitor_id,
+                "seq": last + offset,
+                "visitor_seq": None if last_visitor is None else last_visitor + offset,
+                "created_at": now,
+            }
+            for offset, m in enumerate(messages, start=1 - count)
+        ]
+        stored = await insert_messages(session, rows)
+        await session.flush()
+        return stored
+    (message,) = messages
+    message.conversation_id = conversation.id
+    message.visitor_id = conversation.visitor_id
+    message.seq = last
+    message.visitor_seq = last_visitor
+    session.add(message)
     await session.flush()
     return messages
+
+
+async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> list[Message]:
+    """Insert message rows with one INSERT ... RETURNING; the messages in ``rows``' order."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLAlchemy's order guarantee (sort_by_parameter_order) costs SQLite a
+        # statement per row; one statement numbers its rows in VALUES order.
+        found = await session.scalars(insert(Message).returning(Message), rows)
+        return sorted(found, key=lambda m: m.id)
+    return list(
+        await session.scalars(
+            insert(Message).returning(Message, sort_by_parameter_order=True), rows
+        )
+    )
 
 
 async def _next(

@@ -25,7 +25,7 @@ from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from chat_server.db import event_queries
+from chat_server.db import event_queries, message_queries
 from chat_server.db.models import Conversation, Message, TrackerOutbox, Visitor, as_utc, utcnow
 
 HUMAN_STATES = ("queued", "assigned")
@@ -107,11 +107,7 @@ async def store(
         }
         for i, c in zip(chosen, conversations, strict=True)
     ]
-    messages = list(
-        await session.scalars(
-            insert(Message).returning(Message, sort_by_parameter_order=True), rows
-        )
-    )
+    messages = await message_queries.insert_messages(session, rows)
     await event_queries.log_many(
         session,
         [

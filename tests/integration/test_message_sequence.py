@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from chat_server.db import conversation_queries, message_queries, visitor_queries
@@ -152,6 +152,13 @@ async def test_several_messages_at_once_take_consecutive_numbers_in_order(
         await message_queries.add_message(session, conversation, "visitor", "hi")
         await message_queries.add_message(session, conversation, "note", "internal")
         before = conversation.updated_at
+    inserts = 0
+
+    def counted(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        nonlocal inserts
+        inserts += statement.startswith("INSERT INTO messages")
+
+    event.listen(engine.sync_engine, "before_cursor_execute", counted)
     async with sessions.begin() as session:
         conv = await session.get(Conversation, conversation.id)
         assert conv is not None
@@ -181,6 +188,7 @@ async def test_several_messages_at_once_take_consecutive_numbers_in_order(
         ("reply 2", 5, 4),
     ]
     assert [m.id for m in stored] == [m.id for m in rows[2:]]
+    assert inserts == 1  # one statement for the three, on SQLite too
     assert conv is not None and conv.last_seq == 5
     assert as_utc(conv.updated_at) >= as_utc(before)
     assert rows[2].payload == {"text": "reply 0"}
