@@ -97,9 +97,12 @@ def chat_server_only() -> Iterator[tuple[Path, int, int]]:
             server.wait(30)
 
 
-def test_persist_throughput_counts_every_stored_message() -> None:
-    args = argparse.Namespace(agents=2, messages=5)
+@pytest.mark.parametrize("rate", [0.0, 40.0])
+def test_persist_throughput_counts_every_stored_message(rate: float) -> None:
+    args = argparse.Namespace(agents=2, messages=5, rate=rate)
     result = asyncio.run(persist_throughput.one(args, "sqlite", 4, 256))
+    # Paced (rate): 20 messages at 40 a second take half a second or more.
+    assert rate == 0 or result["seconds_until_all_stored"] >= 0.45
     assert result["stored"] == result["sent"] == 20
     assert result["relayed_to_agents"] == 20
     assert result["persisted_messages_per_second"] > 0
