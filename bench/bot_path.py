@@ -232,14 +232,21 @@ async def measure(
     expected: list[int],
     servers: dict[str, int] | None = None,
     flame: str | None = None,
+    alone: int = 1,
 ) -> list[dict[str, Any]]:
+    """Every path at every level. ``alone``: how many times one visitor (level 1)
+    sends the probe list, so its few seconds are long enough for the servers'
+    CPU per message not to hinge on a periodic job falling inside them."""
     rows = []
     for level in levels:
+        repeat = alone if level == 1 else 1
         for path, url in paths.items():
             # Warm up this path (TensorFlow graphs, connection pools) before timing it.
             await run_level(path, url, 2, messages[:4], expected[:4])
             sampled = flame if (path == "chat server" and level == max(levels)) else None
-            row = await run_level(path, url, level, messages, expected, servers, sampled)
+            row = await run_level(
+                path, url, level, messages * repeat, expected * repeat, servers, sampled
+            )
             cpu = "  ".join(
                 f"{k.split('_')[0]} {v:.1f}" for k, v in row.items() if k.endswith("per_message")
             )
@@ -275,7 +282,11 @@ def server_pids(stack: Stack) -> dict[str, int]:
 
 
 def run_suite(
-    levels: list[int], count: int, include_baseline: bool = True, flame: str | None = None
+    levels: list[int],
+    count: int,
+    include_baseline: bool = True,
+    flame: str | None = None,
+    alone: int = 1,
 ) -> list[dict[str, Any]]:
     """Every path at every level; returns the result rows (used by the smoke test too)."""
     messages = [PROBES[i % len(PROBES)] for i in range(count)]
@@ -289,7 +300,9 @@ def run_suite(
                     "before: chat server": stack.base_url,
                     "before: Rasa REST": stack.config.rasa_url,
                 }
-                rows += asyncio.run(measure(paths, levels, messages, expected, server_pids(stack)))
+                rows += asyncio.run(
+                    measure(paths, levels, messages, expected, server_pids(stack), alone=alone)
+                )
         with Stack(stack_config(tmp, "now", baseline=False)) as stack:
             expected = asyncio.run(expected_replies(stack.config.rasa_url, messages))
             socketio_port = free_port()
@@ -301,7 +314,9 @@ def run_suite(
                     "Rasa socketio": f"http://127.0.0.1:{socketio_port}",
                 }
                 servers = {**server_pids(stack), "rasa_socketio": rasa_socketio.pid}
-                rows += asyncio.run(measure(paths, levels, messages, expected, servers, flame))
+                rows += asyncio.run(
+                    measure(paths, levels, messages, expected, servers, flame, alone)
+                )
             finally:
                 os.killpg(rasa_socketio.pid, 15)
                 rasa_socketio.wait(30)
@@ -370,17 +385,32 @@ def main() -> None:
         " '' for none)",
     )
     parser.add_argument("--name", default="bot_path", help="results file name")
+    parser.add_argument(
+        "--alone",
+        type=int,
+        default=5,
+        help="one visitor sends the messages this many times (a longer, steadier level)",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     rows = run_suite(
-        levels, args.messages, include_baseline=not args.no_baseline, flame=args.flame or None
+        levels,
+        args.messages,
+        include_baseline=not args.no_baseline,
+        flame=args.flame or None,
+        alone=args.alone,
     )
     summary = ratios(rows)
     for key, value in summary.items():
         print(f"{key}: {value}")
     report.write(
         args.name,
-        {"messages_per_visitor": args.messages, "levels": levels, "probes": PROBES},
+        {
+            "messages_per_visitor": args.messages,
+            "one_visitor_sends_times": args.alone,
+            "levels": levels,
+            "probes": PROBES,
+        },
         rows,
         ratios=summary,
     )
