@@ -404,6 +404,19 @@ async def erased_hours(session: AsyncSession) -> list[datetime]:
     return sorted(moment(at) for at in found)
 
 
+async def visitor_hours(session: AsyncSession, visitor_id: str) -> list[datetime]:
+    """The stored hours that hold rows of ``visitor_id``."""
+    found = await session.scalars(select(R.hour).where(R.visitor_id == visitor_id).distinct())
+    return sorted(moment(at) for at in found)
+
+
+async def recompute_hours(session: AsyncSession, hours: Sequence[datetime]) -> None:
+    """Recompute these stored hours from the log (an erasure's, after its deletes,
+    in its transaction: the rollups drop the visitor in the same commit)."""
+    for low, high in spans(hours):
+        await store_hours(session, low, high)
+
+
 async def drop_before(session: AsyncSession, moment: datetime) -> None:
     """Forget the stored rows of every hour before ``moment`` (retention)."""
     await session.execute(delete(R).where(R.kind.in_(KINDS), R.hour < moment))

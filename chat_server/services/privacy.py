@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, CursorResult, Delete, column, delete, insp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import errors
-from chat_server.db import visitor_queries
+from chat_server.db import rollup_queries, visitor_queries
 from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.engagement_models import (
     CampaignAssignment,
@@ -143,6 +143,11 @@ class PrivacyService:
                 and await visitor_queries.first_event_at(session, visitor_id) is None
             ):
                 raise VisitorNotFound(visitor_id)
+            # The analytics rollups forget the visitor in this commit: their
+            # stored hours are recomputed after the deletes. The progress row
+            # is locked first, the order a fold takes it in.
+            await rollup_queries.coverage(session, lock=True)
+            hours = await rollup_queries.visitor_hours(session, visitor_id)
             counts = {}
             deletes: tuple[tuple[str, type[Base], ColumnElement[bool]], ...] = (
                 ("messages", Message, Message.visitor_id == visitor_id),
@@ -168,6 +173,7 @@ class PrivacyService:
             for name, model, owned in deletes:
                 counts[name] = await _delete(session, delete(model).where(owned))
             counts["tracker_events"] = await _erase_tracker(session, visitor_id)
+            await rollup_queries.recompute_hours(session, hours)
             return counts
 
     async def erase_tracker(self, visitor_id: str) -> int:

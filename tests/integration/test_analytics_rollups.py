@@ -251,6 +251,26 @@ async def test_erased_visitors_leave_the_rollups(
     await assert_same(rolled, raw)
 
 
+async def test_an_erasure_leaves_the_rollups_in_its_own_commit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """No fold, no scan: the erasure recomputes the visitor's stored hours."""
+    rollups = Rollups(sessions)
+    rolled = AnalyticsService(sessions, lambda: 0, rollups)
+    raw = AnalyticsService(sessions, lambda: 0)
+    await rollups.catch_up()
+    async with sessions() as session:
+        before = await session.scalar(
+            select(func.count()).where(AnalyticsRollup.visitor_id == "v3")
+        )
+    assert before  # the visitor is in stored hours
+    await PrivacyService(sessions).erase("v3")
+    async with sessions() as session:
+        left = await session.scalar(select(func.count()).where(AnalyticsRollup.visitor_id == "v3"))
+    assert left == 0
+    await assert_same(rolled, raw)
+
+
 async def test_filtered_windows_read_the_log(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Segments and filters are per visitor: the rollups do not answer them,
     and the answer is the log's even when the rollups are wrong."""

@@ -35,8 +35,8 @@ GRACE = timedelta(minutes=5)
 # At most this much of the log is stored per transaction (the first fold of
 # a large log is several short transactions, not one long one).
 SPAN = timedelta(days=3)
-# How often the rows of erased visitors are looked for and recomputed (a
-# "forget me" deletes their events; the rollups follow within this delay).
+# How often rows of visitors with no event left are looked for and recomputed
+# (a safety net: a "forget me" erasure already recomputes their hours itself).
 ERASED_EVERY = timedelta(hours=1)
 
 
@@ -85,7 +85,7 @@ class Rollups:
         """Fold every ``interval`` seconds, until cancelled; look for erased
         visitors every ``ERASED_EVERY``."""
         # Not at start-up: the look is a scan of the rollups (seconds on
-        # millions of rows); an erasure made meanwhile is found an hour later.
+        # millions of rows); erasures recompute their own hours (privacy.py).
         swept = time.monotonic()
         while True:
             try:
