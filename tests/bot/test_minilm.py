@@ -1,0 +1,150 @@
+"""The bot's sentence encoder (bot/nlu/minilm.py) and its Rasa featurizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from nlu.minilm import MiniLM
+from nlu.sentence_featurizer import SentenceEmbeddingFeaturizer
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+REFERENCE = json.loads((Path(__file__).parent / "data/minilm_reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLM:
+    return MiniLM.load()
+
+
+def test_embeddings_match_sentence_transformers(encoder: MiniLM) -> None:
+    """Same vectors as sentence-transformers (scripts/minilm_reference.py) in one batch
+    of mixed lengths (padding must not leak into the pooled vector) and one by one."""
+    texts = [row["text"] for row in REFERENCE["rows"]]
+    expected = np.array([row["embedding"] for row in REFERENCE["rows"]], dtype=np.float32)
+    batch = encoder.encode(texts)
+    assert batch.shape == (len(texts), 384)
+    np.testing.assert_allclose(batch, expected, atol=2e-5)
+    for text, want in zip(texts, expected, strict=True):
+        np.testing.assert_allclose(encoder.encode([text])[0], want, atol=2e-5)
+
+
+def test_paraphrases_are_closer_than_other_requests(encoder: MiniLM) -> None:
+    human, paraphrase, order = encoder.encode(
+        ["I want to talk to a human", "could a staff member answer?", "where is my parcel"]
+    )
+    assert float(human @ paraphrase) > float(human @ order) + 0.1
+
+
+def test_empty_odd_and_very_long_inputs(encoder: MiniLM) -> None:
+    assert encoder.encode([]).shape == (0, 384)
+    vectors = encoder.encode(["", "   ", "\x00\u200b", "word " * 5000])
+    assert vectors.shape == (4, 384)
+    assert np.isfinite(vectors).all()
+
+
+def _featurizer(tmp_path: Path, **config: object) -> SentenceEmbeddingFeaturizer:
+    return SentenceEmbeddingFeaturizer.create(
+        {**SentenceEmbeddingFeaturizer.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource("minilm"),
+        ExecutionContext(node_name="minilm", graph_schema=None),  # type: ignore[arg-type]
+    )
+
+
+def test_featurizer_adds_one_dense_sentence_feature_per_user_text(tmp_path: Path) -> None:
+    featurizer = _featurizer(tmp_path, batch_size=2)
+    examples = [Message(data={TEXT: t}) for t in ["hi", "need a tent", "refund please"]]
+    examples.append(Message(data={"intent": "greet"}))  # a label-only example: no text
+    featurizer.process_training_data(TrainingData(training_examples=examples))
+    for message in examples[:3]:
+        _, sentence = message.get_dense_features(TEXT)
+        assert sentence is not None and sentence.features.shape == (1, 384)
+        assert message.get_dense_features(TEXT)[0] is None  # no sequence features
+    assert examples[3].features == []
+
+    [live] = featurizer.process([Message(data={TEXT: "hi"})])
+    np.testing.assert_allclose(
+        live.get_dense_features(TEXT)[1].features,
+        examples[0].get_dense_features(TEXT)[1].features,
+        atol=1e-6,
+    )
+
+
+def test_featurizer_rejects_a_bad_batch_size(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        _featurizer(tmp_path, batch_size=0)
+
+
+def _classifier_pipeline(tmp_path: Path) -> tuple[list[Any], LocalModelStorage]:
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(node_name="n", graph_schema=None)  # type: ignore[arg-type]
+    tokenizer = WhitespaceTokenizer.create(
+        WhitespaceTokenizer.get_default_config(), storage, Resource("tok"), context
+    )
+    counts = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cv"), context
+    )
+    return [tokenizer, counts, _featurizer(tmp_path)], storage
+
+
+TRAINING = {
+    "request_human": ["I want to talk to a human", "let me speak to an agent", "get me a person"],
+    "ask_shipping": ["how long does delivery take", "do you ship abroad", "shipping cost?"],
+    "greet": ["hello", "hi there", "good morning"],
+}
+
+
+def test_linear_intent_classifier_trains_saves_loads_and_ranks(tmp_path: Path) -> None:
+    from nlu.intent_classifier import LinearIntentClassifier
+
+    components, storage = _classifier_pipeline(tmp_path)
+    examples = [
+        Message(data={TEXT: text, "intent": intent})
+        for intent, texts in TRAINING.items()
+        for text in texts
+    ]
+    data = TrainingData(training_examples=examples)
+    components[0].process_training_data(data)
+    components[1].train(data)
+    components[1].process_training_data(data)
+    components[2].process_training_data(data)
+    config = LinearIntentClassifier.get_default_config()
+    context = ExecutionContext(node_name="clf", graph_schema=None)  # type: ignore[arg-type]
+    trained = LinearIntentClassifier.create(config, storage, Resource("clf"), context)
+    trained.train(data)
+
+    def parse(classifier: LinearIntentClassifier, text: str) -> Message:
+        message = Message(data={TEXT: text})
+        components[0].process([message])
+        components[1].process([message])
+        components[2].process([message])
+        return classifier.process([message])[0]
+
+    # No word in common with the request_human examples: the embedding carries it.
+    message = parse(trained, "could a staff member answer")
+    assert message.get("intent")["name"] == "request_human"
+    ranking = [r["confidence"] for r in message.get("intent_ranking")]
+    assert ranking == sorted(ranking, reverse=True) and abs(sum(ranking) - 1) < 1e-6
+
+    loaded = LinearIntentClassifier.load(config, storage, Resource("clf"), context)
+    again = parse(loaded, "could a staff member answer")
+    assert again.get("intent_ranking") == message.get("intent_ranking")
+
+    untrained = LinearIntentClassifier.load(config, storage, Resource("nothing"), context)
+    assert parse(untrained, "hello").get("intent") is None
+    with pytest.raises(ValueError, match="dense_weight"):
+        LinearIntentClassifier.create({"dense_weight": 0}, storage, Resource("x"), context)
