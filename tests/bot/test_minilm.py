@@ -39,7 +39,7 @@ def test_embeddings_match_sentence_transformers(encoder: MiniLM) -> None:
 
 def test_paraphrases_are_closer_than_other_requests(encoder: MiniLM) -> None:
     human, paraphrase, order = encoder.encode(
-        ["I want to talk to a human", "could a staff member answer?", "where is my parcel"]
+        ["I want to talk to a human", "can a real person pick this up?", "where is my parcel"]
     )
     assert float(human @ paraphrase) > float(human @ order) + 0.1
 
