@@ -142,7 +142,9 @@ class Deliveries:
             if state is None or state.visitor_id != data.get("visitor_id"):
                 continue
             if not state.ready or state.lock.locked():
-                # Starting, or a catch-up is reading storage: it will find this one too.
+                # Starting, a catch-up reading storage, or another message being
+                # sent: whoever holds the socket reads on after it (below, in
+                # catch_up, or in started).
                 state.behind = True
                 continue
             async with state.lock:
@@ -150,7 +152,9 @@ class Deliveries:
                 if action is Step.SEND:
                     state.position = seq
                     await self._send_live(sid, state, data)
-            if action is Step.FETCH:
+            if action is Step.FETCH or state.behind:
+                # A gap, or a message that arrived while this one was being
+                # sent (with none after it, nothing else would fetch it).
                 self.catch_up_soon(sid)
 
     async def _send_live(self, sid: str, state: _Socket, data: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ class Visitor(EventLog):
         self.last_message_id = 0
         self.position = Position()
         self._asked_at = 0.0
+        self._gap_check: asyncio.Task[None] | None = None
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.session_id: str | None = None
         self.received: list[str] = []  # every event name, in order
@@ -90,6 +91,11 @@ class Visitor(EventLog):
             request["rapport"] = 1
         await self.sio.emit("session_request", request)
 
+    async def _check_gap_after(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        if self.position.gap and self.sio.connected and not self.closing:
+            await self._resume()
+
     def _recorder(self, name: str):  # type: ignore[no-untyped-def]
         async def record(data: Any = None) -> None:
             if name == "session_confirm" and isinstance(data, dict):
@@ -114,8 +120,11 @@ class Visitor(EventLog):
             self.log.append((name, data))
             self.last_event_at = time.perf_counter()
             await self.events.put((name, data))
-            if gap and time.perf_counter() - self._asked_at < 1:
-                gap = False  # asked a moment ago (the widget waits 2 s)
+            wait = self._asked_at + 1 - time.perf_counter()
+            if gap and wait > 0:
+                gap = False  # asked a moment ago (the widget waits 2 s), so look again then
+                if self.reconnect and (self._gap_check is None or self._gap_check.done()):
+                    self._gap_check = asyncio.create_task(self._check_gap_after(wait))
             if (name == "resync" or gap) and self.reconnect:
                 # The server's nodes lost touch, or a message skipped ahead:
                 # ask for what follows our position, as the widget does.

@@ -161,3 +161,33 @@ async def test_other_visitors_messages_are_not_delivered() -> None:
     deliveries.begin("s", "someone-else", rapport=False, position=0)
     await deliveries.offer(["s"], live(1))
     assert server.sent == {}
+
+
+class SlowServer(Server):
+    """Sending yields to the event loop (a socket's write buffer, a busy node)."""
+
+    async def emit(self, event: str, data: Any, to: str, **kw: Any) -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await super().emit(event, data, to, **kw)
+
+
+async def test_a_message_arriving_while_another_is_sent_is_not_left_behind() -> None:
+    """Two messages for one socket at once (the visitor's own and an agent's):
+    the second finds the first still being sent. It is the visitor's last
+    message, so no later one would notice the gap: it must go out anyway."""
+    deliveries, server = Deliveries(), SlowServer()
+
+    async def fetch(visitor_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        return [STORED[n] for n in (1, 2) if n > after][:limit]
+
+    deliveries.server = server
+    deliveries.fetch = fetch
+    deliveries.begin("rich", "v", rapport=True, position=0)
+    deliveries.begin("plain", "v", rapport=False, position=0)
+    await asyncio.gather(
+        deliveries.offer(["rich", "plain"], live(1)), deliveries.offer(["rich", "plain"], live(2))
+    )
+    await settle(deliveries)
+    assert texts(server, "rich") == texts(server, "plain") == ["m1", "m2"]
+    assert deliveries.position("rich") == deliveries.position("plain") == 2

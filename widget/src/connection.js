@@ -112,6 +112,7 @@ export class Connection {
     // or a message that skips ahead asks for what follows it (sequence.js).
     this.position = new Position();
     this.gapFetchedAt = 0;
+    this.gapTimer = null;
     this.campaignEmittedAt = 0; // when a campaign event last left (campaignError)
   }
 
@@ -276,7 +277,19 @@ export class Connection {
   /** A message skipped ahead of our position: ask for what follows it, now. */
   fetchGap() {
     const now = Date.now();
-    if (!this.confirmedId || !this.ready || now - this.gapFetchedAt < GAP_FETCH_MS) return;
+    if (!this.confirmedId || !this.ready) return;
+    const wait = this.gapFetchedAt + GAP_FETCH_MS - now;
+    if (wait > 0) {
+      // Asked a moment ago: look again when the wait is over (no later
+      // message may come to notice the gap).
+      if (!this.gapTimer) {
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = null;
+          if (this.position.gap) this.fetchGap();
+        }, wait);
+      }
+      return;
+    }
     this.gapFetchedAt = now;
     this.requestSession();
   }
