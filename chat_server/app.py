@@ -107,7 +107,7 @@ from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.cluster import ClusterPresence, RedisFanout, node_name
 from chat_server.transport.delivery import DeliveringManager
 from chat_server.transport.guard import GuardedServer
-from chat_server.transport.notifier import SocketNotifier
+from chat_server.transport.notifier import VISITORS, SocketNotifier, rapport_room
 from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
@@ -251,8 +251,9 @@ async def resync_after_outage(cluster: ClusterPresence, notifier: SocketNotifier
     await notifier.resync_local()
 
 
-def share_presence(presence: Presence, cluster: ClusterPresence) -> None:
-    """Every node's live visitors in every console (several nodes)."""
+def share_presence(presence: Presence, signals: LiveSignals, cluster: ClusterPresence) -> None:
+    """Every node's live visitors in every console (several nodes), and the
+    online dots kept true when this node's view of the others changes."""
 
     def mine() -> list[dict[str, Any]]:
         return [
@@ -276,8 +277,13 @@ def share_presence(presence: Presence, cluster: ClusterPresence) -> None:
             for v in cluster.visits()
         ]
 
+    def rooms_changed(namespace: str, rooms: set[str]) -> None:
+        if namespace == VISITORS:
+            signals.others_changed({room.removeprefix(rapport_room("")) for room in rooms})
+
     cluster.local_visits = mine
     cluster.on_visits_changed = presence.remote_changed
+    cluster.on_rooms_changed = rooms_changed
     presence.remote = theirs
 
 
@@ -389,7 +395,7 @@ def create_app(settings: Settings) -> web.Application:
         )
         manager.deliveries.fetch = services.visitor_history.visible_after
         if cluster is not None:
-            share_presence(services.presence, cluster)
+            share_presence(services.presence, services.signals, cluster)
         await services.agents.ensure_initial_admin()
         if settings.demo_campaign:
             await seed_demo_campaign(services.privacy.sessions)

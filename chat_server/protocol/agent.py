@@ -30,6 +30,8 @@ CONVERSATION_UPDATED = "conversation_updated"
 MESSAGE_CREATED = "message_created"
 VISITOR_TYPING = "visitor_typing"
 VISITOR_PRESENCE = "visitor_presence"
+# Several nodes: visitors on other nodes came or went as this node sees them.
+VISITORS_PRESENCE = "visitors_presence"
 AGENT_UPDATED = "agent_updated"
 ASSIGNMENT = "assignment"
 FOLLOWUP_CREATED = "followup_created"

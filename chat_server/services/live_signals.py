@@ -5,8 +5,9 @@ here is stored; it is relayed through the Notifier as it happens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,6 +24,10 @@ from chat_server.services.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
+# More visitors than this seen coming or going at once (a node back after a
+# Redis outage with thousands on it): the consoles reload instead.
+PRESENCE_BATCH_MAX = 1000
+
 
 class LiveSignals:
     """Typing and presence relayed between the visitor and agent namespaces."""
@@ -38,6 +43,7 @@ class LiveSignals:
         # Campaign manners (MannersStore.record_typing): no opener over a chat
         # the visitor is typing in.
         self._typing_seen = typing_seen
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def agent_typing(self, conversation_id: int, agent: Agent, typing: bool) -> None:
         async with self._sessions() as session:
@@ -99,3 +105,26 @@ class LiveSignals:
                     "online": online,
                 },
             )
+
+    def others_changed(self, visitor_ids: Collection[str]) -> None:
+        """Visitors connected to other nodes came or went as this node sees
+        them: a node is back after a Redis outage (its visitors' `online`
+        events were lost with the pub/sub), or went away, or this node learnt
+        a second late of a connection. This node's consoles are told what it
+        now answers, so the online dots match what they would load."""
+        task = asyncio.create_task(self._tell_others_changed(set(visitor_ids)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tell_others_changed(self, visitor_ids: set[str]) -> None:
+        try:
+            if len(visitor_ids) > PRESENCE_BATCH_MAX:
+                await self._notifier.to_agents_here(agent_protocol.RESYNC, {})
+                return
+            online = sorted(v for v in visitor_ids if self._notifier.visitor_online(v))
+            offline = sorted(visitor_ids.difference(online))
+            await self._notifier.to_agents_here(
+                agent_protocol.VISITORS_PRESENCE, {"online": online, "offline": offline}
+            )
+        except Exception as error:  # a console missing a dot must not stop the node
+            log.warning("could not tell the consoles of presence changes: %s", error)

@@ -77,6 +77,11 @@ class Notifier(Protocol):
         """Send to every connected agent."""
         ...
 
+    async def to_agents_here(self, event: str, payload: dict[str, Any]) -> None:
+        """Send to the agents connected to this node only (what this node's
+        own view of the cluster changed; every node tells its own)."""
+        ...
+
     async def to_analytics(self, event: str, payload: dict[str, Any]) -> None:
         """Send to every console showing analytics (admins and marketers)."""
         ...

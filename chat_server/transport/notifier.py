@@ -188,6 +188,9 @@ class SocketNotifier:
     async def to_agents(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS)
 
+    async def to_agents_here(self, event: str, payload: dict[str, Any]) -> None:
+        await self._sio.emit(event, payload, to=ALL_AGENTS, namespace=AGENTS, ignore_queue=True)
+
     async def to_analytics(self, event: str, payload: dict[str, Any]) -> None:
         await self._sio.emit(event, payload, to=agent_protocol.ANALYTICS_ROOM, namespace=AGENTS)
 

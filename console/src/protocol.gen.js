@@ -34,6 +34,7 @@ export const TYPING = "typing";
 export const UNWATCH = "unwatch";
 export const USERNAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$";
 export const VIEWS = ["queue", "mine", "open", "bot", "resolved"];
+export const VISITORS_PRESENCE = "visitors_presence";
 export const VISITOR_PRESENCE = "visitor_presence";
 export const VISITOR_TYPING = "visitor_typing";
 export const WATCH = "watch";

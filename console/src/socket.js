@@ -19,6 +19,7 @@ import {
   RESYNC,
   VISITOR_PRESENCE,
   VISITOR_TYPING,
+  VISITORS_PRESENCE,
 } from "./protocol.gen.js";
 
 const ACK_TIMEOUT_MS = 6000;
@@ -34,6 +35,7 @@ export class AgentSocket {
       [MESSAGE_CREATED]: (data) => actions.messageCreated(obj(data).message),
       [VISITOR_TYPING]: (data) => actions.visitorTyping(obj(data)),
       [VISITOR_PRESENCE]: (data) => actions.visitorPresence(obj(data)),
+      [VISITORS_PRESENCE]: (data) => actions.visitorsPresence(obj(data)),
       [AGENT_UPDATED]: (data) => actions.agentUpdated(obj(data).agent),
       [ASSIGNMENT]: (data) => actions.assignment(obj(data)),
       [FOLLOWUP_CREATED]: (data) => actions.followupCreated(obj(data).followup),

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from chat_server.transport.cluster import NODE_TTL_SECONDS
 from dev.devstack import Stack, free_port
 from tests.support.agents import AgentClient
 from tests.support.cluster import agent_on_node_b, hand_over, node_a, node_b, say_quietly
@@ -235,6 +236,42 @@ async def test_redis_restarts_mid_conversation_and_clients_catch_up(
     finally:
         await visitor.close()
         await shopper.close()
+
+
+async def test_after_a_redis_outage_node_b_tells_its_consoles_who_is_online_on_node_a(
+    cluster: Stack, agent: AgentClient, cluster_redis: RedisServer
+) -> None:
+    """The visitor's `visitor_presence` events went out through Redis, so an
+    outage long enough for node B to drop node A from its view shows the
+    visitor offline on node B; once B hears of A again, its consoles are told
+    the visitor is online without anyone reconnecting."""
+    visitor = Visitor(rapport=True)
+    await visitor.connect(node_a(cluster))
+    try:
+        cid = await hand_over(visitor, agent)
+
+        async def online() -> bool:
+            return bool((await agent.ok("GET", f"/api/conversations/{cid}"))["visitor"]["online"])
+
+        for _ in range(100):  # node B reads node A's rooms each second
+            if await online():
+                break
+            await asyncio.sleep(0.1)
+        assert await online()
+
+        cluster_redis.stop()
+        await asyncio.sleep(NODE_TTL_SECONDS + 1.5)  # node B no longer counts node A
+        assert not await online()
+        mark = len(agent.log)
+        cluster_redis.start()
+
+        told = await agent.wait_for(
+            "visitors_presence", lambda d: visitor.visitor_id in d["online"], after=mark, timeout=30
+        )
+        assert visitor.visitor_id not in told["offline"]
+        assert await online()
+    finally:
+        await visitor.close()
 
 
 def user_turns(tracker: dict[str, Any]) -> list[str]:

@@ -104,6 +104,7 @@ class AgentClient(EventLog):
             "message_created",
             "visitor_typing",
             "visitor_presence",
+            "visitors_presence",
             "agent_updated",
             "assignment",
             "followup_created",

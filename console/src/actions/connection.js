@@ -14,7 +14,7 @@ import { analyticsChanged, loadDashboard } from "./dashboard.js";
 import { liveVisitorsChanged } from "./live.js";
 import { loadDetails } from "./conversation.js";
 import { followupCreated, loadFollowups } from "./followups.js";
-import { conversationUpdated, loadLists, visitorPresence } from "./lists.js";
+import { conversationUpdated, loadLists, visitorPresence, visitorsPresence } from "./lists.js";
 import { assignment } from "./notifications.js";
 import { getSocket, setSocket } from "./shared.js";
 import { toast } from "./toasts.js";
@@ -108,6 +108,7 @@ const socketActions = {
   messageCreated,
   visitorTyping,
   visitorPresence,
+  visitorsPresence,
   agentUpdated,
   assignment,
   followupCreated,

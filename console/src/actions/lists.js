@@ -103,20 +103,35 @@ export function conversationUpdated(c) {
 
 /** Server event `visitor_presence`: the online dot in the lists and the visitor panel. */
 export function visitorPresence(data) {
-  const vid = data.visitor_id;
   const online = !!data.online;
+  setOnline(new Map([[data.visitor_id, online]]), data.conversation_id);
+  if (!online) clearVisitorTyping(data.conversation_id);
+}
+
+/** Server event `visitors_presence` (several nodes): visitors on other nodes came or went. */
+export function visitorsPresence(data) {
+  const ids = (list) => (Array.isArray(list) ? list.filter((v) => typeof v === "string") : []);
+  const changes = new Map([...ids(data.online).map((v) => [v, true]), ...ids(data.offline).map((v) => [v, false])]);
+  if (changes.size) setOnline(changes);
+}
+
+/** The online dot of every conversation and visitor panel of these visitors. */
+function setOnline(changes, conversationId) {
   set((s) => {
     const conversations = { ...s.conversations };
     for (const c of Object.values(s.conversations)) {
-      if (c.visitor_id === vid || (c.visitor && c.visitor.id === vid) || c.id === data.conversation_id) {
-        conversations[c.id] = { ...c, visitor: { ...(c.visitor || { id: vid }), online } };
+      const vid = changes.has(c.visitor_id) ? c.visitor_id : c.visitor && changes.has(c.visitor.id) ? c.visitor.id : null;
+      if (vid !== null) {
+        conversations[c.id] = { ...c, visitor: { ...(c.visitor || { id: vid }), online: changes.get(vid) } };
+      } else if (conversationId !== undefined && c.id === conversationId) {
+        const [online] = changes.values();
+        conversations[c.id] = { ...c, visitor: { ...(c.visitor || { id: c.visitor_id }), online } };
       }
     }
     const details = { ...s.details };
     for (const [id, d] of Object.entries(s.details)) {
-      if (d.visitor && d.visitor.id === vid) details[id] = { ...d, visitor: { ...d.visitor, online } };
+      if (d.visitor && changes.has(d.visitor.id)) details[id] = { ...d, visitor: { ...d.visitor, online: changes.get(d.visitor.id) } };
     }
     return { conversations, details };
   });
-  if (!online) clearVisitorTyping(data.conversation_id);
 }
