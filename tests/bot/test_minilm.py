@@ -139,6 +139,15 @@ def test_linear_intent_classifier_trains_saves_loads_and_ranks(tmp_path: Path) -
     assert message.get("intent")["name"] == "request_human"
     ranking = [r["confidence"] for r in message.get("intent_ranking")]
     assert ranking == sorted(ranking, reverse=True) and abs(sum(ranking) - 1) < 1e-6
+    # The coefficients read directly give scikit-learn's own probabilities.
+    from nlu.intent_classifier import sentence_features
+
+    for text in ("could a staff member answer", "hi", "shipping to Peru?", "zzz"):
+        probe = parse(trained, text)
+        row = sentence_features(probe, config["dense_weight"])
+        assert trained.clf is not None
+        expected = trained.clf.predict_proba(row)[0]
+        assert np.allclose(trained.probabilities(probe, config["dense_weight"]), expected)
 
     loaded = LinearIntentClassifier.load(config, storage, Resource("clf"), context)
     again = parse(loaded, "could a staff member answer")
