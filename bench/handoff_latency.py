@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,9 +120,13 @@ class BenchVisitor:
 
 
 async def run(
-    args: argparse.Namespace, base_url: str, agent_url: str | None = None
+    args: argparse.Namespace,
+    base_url: str,
+    agent_url: str | None = None,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Visitors on ``base_url``; agents on ``agent_url`` (another node), default the same."""
+    """Visitors on ``base_url``; agents on ``agent_url`` (another node), default the same.
+    With ``args.py_spy`` and ``server_pid``: the measured phase is sampled with py-spy."""
     agent_url = agent_url or base_url
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
@@ -166,6 +171,14 @@ async def run(
         conversations[agent.id] = [c["id"] for c in mine["conversations"]]
     assigned = sum(len(c) for c in conversations.values())
 
+    profiler = None
+    if getattr(args, "py_spy", None) and server_pid is not None:
+        # Only the measured phase (not the set-up's handoffs), as collapsed stacks.
+        seconds = int(2 * args.interval * args.rounds)
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        command = [spy, "record", "-p", str(server_pid), "-d", str(seconds), "-r", "50"]
+        command += ["-f", "raw", "-o", args.py_spy, "--nonblocking"]
+        profiler = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL)
     cpu_before = time.process_time()
     wall_before = time.perf_counter()
 
@@ -196,6 +209,8 @@ async def run(
         await asyncio.sleep(0.05)
     wall = time.perf_counter() - wall_before
     cpu = time.process_time() - cpu_before
+    if profiler is not None:
+        await profiler.wait()
 
     def latencies(prefix: str) -> list[float]:
         done = [k for k in sent if k.startswith(prefix) and k in received]
@@ -240,13 +255,18 @@ def main() -> None:
     )
     parser.add_argument("--database-url", help="default: a throwaway SQLite file")
     parser.add_argument("--out", default="handoff_latency", help="bench/results/<out>.json")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="sample the server in the measured phase (collapsed stacks)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         port = free_port()
         server = start_chat_server(database_url, port, Path(tmp) / "chat.log")
         try:
-            result = asyncio.run(run(args, f"http://127.0.0.1:{port}"))
+            result = asyncio.run(run(args, f"http://127.0.0.1:{port}", server_pid=server.pid))
         finally:
             server.terminate()
             try:
