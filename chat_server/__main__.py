@@ -37,6 +37,7 @@ from chat_server import logs
 from chat_server.app import create_app
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
+from chat_server.gc_tuning import tune_for_serving
 from chat_server.http.connections import ConnectionGate, GuardedSite, connection_budget
 from chat_server.log_repeats import install_repeat_collapsing
 from chat_server.protocol.agent import ROLES, AgentCreate
@@ -102,6 +103,7 @@ async def _serve(settings: Settings) -> None:
     log = logging.getLogger("chat_server")
     try:
         await site.start()
+        tune_for_serving()
         await stop.wait()
         log.info("shutdown: stopping (no new connections; closing every socket)")
     finally:
