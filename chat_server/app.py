@@ -107,7 +107,7 @@ from chat_server.transport.agent import AgentNamespace
 from chat_server.transport.cluster import ClusterPresence, RedisFanout, node_name
 from chat_server.transport.delivery import DeliveringManager
 from chat_server.transport.guard import GuardedServer
-from chat_server.transport.notifier import VISITORS, SocketNotifier, rapport_room
+from chat_server.transport.notifier import SocketNotifier, rapport_room
 from chat_server.transport.visitor import VisitorNamespace
 
 log = logging.getLogger(__name__)
@@ -277,13 +277,12 @@ def share_presence(presence: Presence, signals: LiveSignals, cluster: ClusterPre
             for v in cluster.visits()
         ]
 
-    def rooms_changed(namespace: str, rooms: set[str]) -> None:
-        if namespace == VISITORS:
-            signals.others_changed({room.removeprefix(rapport_room("")) for room in rooms})
+    def visitor_rooms_changed(rooms: set[str]) -> None:
+        signals.others_changed({room.removeprefix(rapport_room("")) for room in rooms})
 
     cluster.local_visits = mine
     cluster.on_visits_changed = presence.remote_changed
-    cluster.on_rooms_changed = rooms_changed
+    cluster.on_visitor_rooms_changed = visitor_rooms_changed
     presence.remote = theirs
 
 

@@ -32,6 +32,7 @@ import socketio
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from chat_server.transport.delivery import NAMESPACE as VISITOR_NAMESPACE
 from chat_server.transport.delivery import DeliveringManager
 
 log = logging.getLogger(__name__)
@@ -188,10 +189,10 @@ class ClusterPresence:
         self.reachable = False
         # Called when the other nodes' visits changed (the live visitors list).
         self.on_visits_changed: Callable[[], None] | None = None
-        # Called with (namespace, rooms) when rooms were joined or left on the
-        # other nodes as this node sees them: a node came back after a Redis
-        # outage or went away, or a socket joined or left there.
-        self.on_rooms_changed: Callable[[str, set[str]], None] | None = None
+        # Called with the visitor rooms joined or left on the other nodes as
+        # this node sees them: a node came back after a Redis outage or went
+        # away, or a visitor socket joined or left there.
+        self.on_visitor_rooms_changed: Callable[[set[str]], None] | None = None
 
     def _fresh(self) -> list[_Node]:
         cutoff = time.monotonic() - NODE_TTL_SECONDS
@@ -253,18 +254,13 @@ class ClusterPresence:
         if gone:
             await self._redis.srem(NODES_KEY, *gone)
         before = self.visits()
-        rooms_before = {ns: self.rooms(ns) for ns in self._namespaces()}
+        rooms_before = self.rooms(VISITOR_NAMESPACE)
         self._others = others
         if self.on_visits_changed is not None and self.visits() != before:
             self.on_visits_changed()
-        if self.on_rooms_changed is not None:
-            for ns in self._namespaces() | rooms_before.keys():
-                changed = rooms_before.get(ns, set()) ^ self.rooms(ns)
-                if changed:
-                    self.on_rooms_changed(ns, changed)
-
-    def _namespaces(self) -> set[str]:
-        return {ns for n in self._fresh() for ns in n.rooms}
+        changed = rooms_before ^ self.rooms(VISITOR_NAMESPACE)
+        if changed and self.on_visitor_rooms_changed is not None:
+            self.on_visitor_rooms_changed(changed)
 
     async def run(self) -> None:
         """Keep syncing until cancelled; a Redis outage only pauses it."""
