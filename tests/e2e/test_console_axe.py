@@ -165,7 +165,7 @@ def open_dialog(page: Page, title: str) -> None:
 
 def close_dialog(page: Page) -> None:
     page.keyboard.press("Escape")
-    expect(page.locator("dialog[open]")).to_have_count(0)
+    expect(page.locator("dialog")).to_have_count(0)
 
 
 def views(base_url: str, seeded: dict[str, Any]) -> list[tuple[str, Callable[[Page], None]]]:
