@@ -155,7 +155,8 @@ async def run(events: int, repeat: int, before_repeat: int) -> dict[str, Any]:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             # What autovacuum does after the bulk build: without statistics
             # the planner takes the new table for a small one.
-            await conn.execute(text("VACUUM ANALYZE analytics_rollups"))
+            for table in ("analytics_rollups", "analytics_reach", "analytics_daily"):
+                await conn.execute(text(f"VACUUM ANALYZE {table}"))
         await engine.dispose()
 
         settings = Settings(

@@ -63,9 +63,12 @@ def create_engine(database_url: str) -> AsyncEngine:
     # pre_ping: connections broken while the server was away are replaced, so a
     # restarted PostgreSQL needs no restart here. A short connect timeout turns
     # "unreachable" into an error in seconds instead of a minute-long hang.
-    return create_async_engine(
-        url, pool_pre_ping=True, pool_timeout=10, connect_args={"timeout": 5}
-    )
+    # UTC sessions: the analytics' days and hours (date_trunc) are UTC days
+    # whatever the server's own time zone (docs/analytics.md).
+    connect_args: dict[str, object] = {"timeout": 5}
+    if url.get_driver_name() == "asyncpg":
+        connect_args["server_settings"] = {"timezone": "UTC"}
+    return create_async_engine(url, pool_pre_ping=True, pool_timeout=10, connect_args=connect_args)
 
 
 def create_sessionmaker(

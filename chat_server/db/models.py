@@ -33,6 +33,8 @@ def as_utc(value: datetime) -> datetime:
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The events handoff episodes are made of (partial indexes below).
+HANDOFF_TYPES = "type IN ('handoff_transition', 'agent_message')"
 
 
 class Base(DeclarativeBase):
@@ -236,6 +238,24 @@ class InteractionEvent(Base):
         Index("ix_interaction_events_type_created_visitor", "type", "created_at", "visitor_id"),
         Index("ix_interaction_events_visitor_created", "visitor_id", "created_at"),
         Index("ix_interaction_events_conversation", "conversation_id"),
+        # The dashboard's handoff episodes (analytics/episodes.py): a small
+        # slice of the log, read without touching the table on PostgreSQL.
+        Index(
+            "ix_interaction_events_handoffs",
+            "conversation_id",
+            "created_at",
+            "id",
+            postgresql_where=sql_text(HANDOFF_TYPES),
+            sqlite_where=sql_text(HANDOFF_TYPES),
+            postgresql_include=["type", "data"],
+        ),
+        Index(
+            "ix_interaction_events_handoffs_created",
+            "created_at",
+            postgresql_where=sql_text(HANDOFF_TYPES),
+            sqlite_where=sql_text(HANDOFF_TYPES),
+            postgresql_include=["conversation_id"],
+        ),
         Index("ux_interaction_events_dedupe_key", "dedupe_key", unique=True),
     )
 
@@ -360,7 +380,47 @@ class AnalyticsRollup(Base):
     v1: Mapped[float | None] = mapped_column(Float)
     v2: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_analytics_rollups_kind_hour", "kind", "hour"),)
+    __table_args__ = (
+        Index("ix_analytics_rollups_kind_hour", "kind", "hour"),
+        Index("ix_analytics_rollups_visitor", "visitor_id"),
+    )
+
+
+class AnalyticsReach(Base):
+    """The last stored hour in which a visitor did something (db/
+    reach_queries.py), derived from the stored rollup rows: "did it in the
+    last N days" becomes one index range instead of a pass over every
+    visitor-hour. ``kind`` ``visitor``: per visitor, the last hour of each
+    flag; ``utm`` and ``page``: per source or path and visitor, the last hour
+    of a page view carrying it. ``visitor_key`` '' stands for events without
+    a visitor (the rollups' NULL)."""
+
+    __tablename__ = "analytics_reach"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    dim: Mapped[str] = mapped_column(Text, primary_key=True)
+    visitor_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_hour: Mapped[datetime | None] = mapped_column()
+    message_hour: Mapped[datetime | None] = mapped_column()
+    widget_hour: Mapped[datetime | None] = mapped_column()
+    click_hour: Mapped[datetime | None] = mapped_column()
+    conversion_hour: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_analytics_reach_seen", "kind", "dim", "seen_hour"),
+        Index("ix_analytics_reach_visitor", "visitor_key"),
+    )
+
+
+class AnalyticsDaily(Base):
+    """Distinct visitors (a page view or a message) per UTC day, over the
+    stored hours of that day (db/reach_queries.py): exact for a day once all
+    its hours are stored."""
+
+    __tablename__ = "analytics_daily"
+
+    day: Mapped[datetime] = mapped_column(primary_key=True)
+    visitors: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AnalyticsRollupState(Base):

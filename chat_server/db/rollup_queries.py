@@ -3,7 +3,7 @@ and reads them (docs/analytics.md, "Rollups").
 
 A rollup row is ``(hour, kind, dims..., figures...)`` computed from the events
 of one UTC hour only (:func:`live_rows`). Storing an hour is deleting its rows
-and inserting them again from the log (:func:`store_hours`), so it is
+and inserting them again from the log (:func:`store_rows`; reach_queries.store_hours), so it is
 idempotent and an hour can be recomputed alone. Reading a range
 (:func:`rows`) unions the stored rows of complete, stored hours with the same
 rows computed live from the raw events of everything else (the partial hours
@@ -68,6 +68,7 @@ KINDS = (
     "card_clicked",
     "page_view",
     "page_left",
+    "page_hits",
     "utm",
     "conversation",
     "seen",
@@ -217,6 +218,24 @@ def _live(dialect: str, kind: str, when: ColumnElement[bool]) -> Select[Any]:
             .where(when, E.type == "page_view")
             .group_by(hour, path, E.visitor_id)
         )
+    if kind == "page_hits":
+        path = _field("path")
+        return (
+            select(
+                hour,
+                k,
+                path,
+                text_null,
+                cast(null(), String(64)),
+                int_null,
+                zero,
+                count,
+                float_null,
+                float_null,
+            )
+            .where(when, E.type == "page_view")
+            .group_by(hour, path)
+        )
     if kind == "page_left":
         path, seconds = _field("path"), E.data["seconds"].as_float()
         return (
@@ -337,15 +356,15 @@ def rows(
     parts: list[Select[Any]] = []
     if sealed is not None and high is not None and (low is None or low < high):
         parts.append(_stored(kind, low or datetime(1970, 1, 1, tzinfo=UTC), high))
-        before = _between(start, low) if start is not None else None
-        raw = [before, _between(high, end)]
+        before = between(start, low) if start is not None else None
+        raw = [before, between(high, end)]
     else:
-        raw = [_between(start, end)]
+        raw = [between(start, end)]
     parts += [live_rows(dialect, kind, w) for w in raw if w is not None]
     return union_all(*parts).subquery(name or kind)
 
 
-def _between(start: datetime | None, end: datetime | None) -> ColumnElement[bool] | None:
+def between(start: datetime | None, end: datetime | None) -> ColumnElement[bool] | None:
     if start is not None and end is not None and start >= end:
         return None
     bounds = [E.created_at >= start] if start is not None else []
@@ -383,8 +402,10 @@ async def save_coverage(session: AsyncSession, done: Coverage, now: datetime) ->
     )
 
 
-async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> None:
-    """(Re)compute the stored rows of every hour in ``[start, end)`` from the log."""
+async def store_rows(session: AsyncSession, start: datetime, end: datetime) -> None:
+    """(Re)compute the stored rows of every hour in ``[start, end)`` from the
+    log (reach_queries.store_hours also brings the tables derived from them
+    up to date: call that)."""
     dialect = session.get_bind().dialect.name
     await session.execute(delete(R).where(R.kind.in_(KINDS), R.hour >= start, R.hour < end))
     when = and_(E.created_at >= start, E.created_at < end)
@@ -408,13 +429,6 @@ async def visitor_hours(session: AsyncSession, visitor_id: str) -> list[datetime
     """The stored hours that hold rows of ``visitor_id``."""
     found = await session.scalars(select(R.hour).where(R.visitor_id == visitor_id).distinct())
     return sorted(moment(at) for at in found)
-
-
-async def recompute_hours(session: AsyncSession, hours: Sequence[datetime]) -> None:
-    """Recompute these stored hours from the log (an erasure's, after its deletes,
-    in its transaction: the rollups drop the visitor in the same commit)."""
-    for low, high in spans(hours):
-        await store_hours(session, low, high)
 
 
 async def drop_before(session: AsyncSession, moment: datetime) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, CursorResult, Delete, column, delete, insp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server import errors
-from chat_server.db import rollup_queries, visitor_queries
+from chat_server.db import reach_queries, rollup_queries, visitor_queries
 from chat_server.db.email_models import OutgoingEmail
 from chat_server.db.engagement_models import (
     CampaignAssignment,
@@ -173,7 +173,7 @@ class PrivacyService:
             for name, model, owned in deletes:
                 counts[name] = await _delete(session, delete(model).where(owned))
             counts["tracker_events"] = await _erase_tracker(session, visitor_id)
-            await rollup_queries.recompute_hours(session, hours)
+            await reach_queries.recompute_hours(session, hours)
             return counts
 
     async def erase_tracker(self, visitor_id: str) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat_server.db.engine import create_engine, create_sessionmaker
 from chat_server.db.migrate import upgrade_to_head
-from chat_server.db.models import AnalyticsRollup, InteractionEvent, as_utc
+from chat_server.db.models import AnalyticsReach, AnalyticsRollup, InteractionEvent, as_utc
 from chat_server.services.analytics import TABLES, AnalyticsService, Window
 from chat_server.services.analytics.rollups import Rollups
 from chat_server.services.privacy import PrivacyService
@@ -31,6 +31,8 @@ from chat_server.services.retention import RetentionService
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
 # The first folds happen "at" this moment: later events are not stored yet.
 FOLD_AT = datetime(2026, 3, 6, 10, 30, tzinfo=UTC)
+# After every fold of these tests, the real clock's included.
+LATER = datetime(2027, 6, 1, tzinfo=UTC)
 
 WINDOWS = [
     (BASE, BASE + timedelta(days=8)),  # everything, daily series
@@ -41,6 +43,12 @@ WINDOWS = [
     (datetime(2026, 3, 3, 9, 10, tzinfo=UTC), datetime(2026, 3, 3, 9, 50, tzinfo=UTC)),  # 1 hour
     (datetime(2026, 3, 5, 22, 0, tzinfo=UTC), datetime(2026, 3, 7, 3, 15, tzinfo=UTC)),  # tail
     (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 9, tzinfo=UTC)),  # empty
+    # "The last N days": up to now and beyond, so to the end of the stored
+    # hours, read through the reach and daily tables (reach_queries.py).
+    (datetime(2026, 3, 2, 0, tzinfo=UTC), LATER),  # from midnight: whole days
+    (datetime(2026, 3, 3, 14, tzinfo=UTC), LATER),  # from the purge's hour
+    (datetime(2026, 3, 4, 13, 7, 9, tzinfo=UTC), LATER),
+    (BASE - timedelta(days=3), LATER),
 ]
 
 PATHS = ["/", "/sale", "/products/tents", "/u/bob@example.com/orders", None]
@@ -161,6 +169,12 @@ async def stored(sessions: async_sessionmaker[AsyncSession]) -> int:
         return int(await session.scalar(select(func.count()).select_from(AnalyticsRollup)) or 0)
 
 
+async def reached_by(sessions: async_sessionmaker[AsyncSession], visitor: str) -> int:
+    async with sessions() as session:
+        query = select(func.count()).where(AnalyticsReach.visitor_key == visitor)
+        return int(await session.scalar(query) or 0)
+
+
 async def test_rollups_answer_like_the_raw_log(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -264,10 +278,12 @@ async def test_an_erasure_leaves_the_rollups_in_its_own_commit(
             select(func.count()).where(AnalyticsRollup.visitor_id == "v3")
         )
     assert before  # the visitor is in stored hours
+    assert await reached_by(sessions, "v3")  # ...and in the reach table
     await PrivacyService(sessions).erase("v3")
     async with sessions() as session:
         left = await session.scalar(select(func.count()).where(AnalyticsRollup.visitor_id == "v3"))
     assert left == 0
+    assert await reached_by(sessions, "v3") == 0
     await assert_same(rolled, raw)
 
 

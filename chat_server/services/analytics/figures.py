@@ -185,10 +185,11 @@ class Conversion:
 
 
 async def conversions(
-    session: AsyncSession, window: Window, chatters: Select[Any] | None = None
+    session: AsyncSession, window: Window, chatted: ColumnElement[bool] | None = None
 ) -> list[Conversion]:
-    """Every conversion in the range (see Conversion); ``chatters``: the
-    visitors who sent a message in the range, if known another way."""
+    """Every conversion in the range (see Conversion); ``chatted``: whether
+    its visitor sent a message in the range (a condition on the conversion's
+    row), if known another way."""
     attribution = timedelta(days=window.attribution_days)
     m = E.__table__.alias("m")
     last_message = (
@@ -201,9 +202,7 @@ async def conversions(
         )
         .scalar_subquery()
     )
-    chatter = E.visitor_id.in_(
-        chatters if chatters is not None else who(window, "message_received")
-    )
+    chatter = chatted if chatted is not None else E.visitor_id.in_(who(window, "message_received"))
     query = select(
         E.visitor_id, _number("value"), _verified(), E.created_at, last_message, chatter
     ).where(window.events("conversion"))

@@ -16,7 +16,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Subquery, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.db import reach_queries as reach
 from chat_server.db import rollup_queries as rq
+from chat_server.db.models import InteractionEvent as E
+from chat_server.services.analytics import reached
 from chat_server.services.analytics.figures import SERIES_TYPES, utm_table
 from chat_server.services.analytics.window import Window
 
@@ -55,75 +58,71 @@ def who(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> S
 
 
 async def visitor_counts(session: AsyncSession, window: Window, cov: rq.Coverage) -> dict[str, int]:
-    """In one pass over the range's ``visitor`` rows: ``visitors`` (page view
-    or message), ``chatters``, ``widget_only`` (figures.
-    widget_opened_without_message) and the funnel's steps ``chat_click`` and
-    ``chat_click_buy`` (a message implies a visit)."""
-    r = _rows(session, "visitor", window, cov).c
-
-    def did(bit: int) -> ColumnElement[int]:
-        return func.max(case((_has(r.flags, bit), 1), else_=0))
-
-    per = (
-        select(
-            r.visitor_id.label("visitor_id"),
-            did(rq.PAGE_VIEW | rq.MESSAGE).label("visit"),
-            did(rq.MESSAGE).label("chat"),
-            did(rq.WIDGET_OPENED).label("widget"),
-            did(rq.CARD_CLICKED).label("click"),
-            did(rq.CONVERSION).label("buy"),
-        )
-        .group_by(r.visitor_id)
-        .subquery()
-    )
-    v = per.c
-    known = v.visitor_id.is_not(None)
-    row = (
-        await session.execute(
-            select(
-                func.sum(v.visit),
-                func.sum(v.chat),
-                func.sum(case((known & (v.widget == 1) & (v.chat == 0), 1), else_=0)),
-                # figures.py's NOT IN: a message without a visitor leaves no one.
-                func.max(case((~known & (v.chat == 1), 1), else_=0)),
-                func.sum(v.chat * v.click),
-                func.sum(v.chat * v.click * v.buy),
-            )
-        )
-    ).one()
-    visitors, chatters, widget_only, anonymous_chat, clicked, bought = (int(x or 0) for x in row)
+    """In one pass over the range's ``visitor`` rows (or their reach:
+    reached.py): ``visitors`` (page view or message), ``chatters``,
+    ``widget_only`` (figures.widget_opened_without_message) and the funnel's
+    steps ``chat_click`` and ``chat_click_buy`` (a message implies a visit)."""
+    low = reach.low_of(window.start, window.end, cov)
+    if low is not None:
+        found = await reached.visitor_counts(session, window, cov, low)
+    else:
+        found = await reached.tally(session, _rows(session, "visitor", window, cov).c)
+    visitors, chatters, widget_only, anonymous_chat, clicked, bought = found
     return {
         "visitors": visitors,
         "chatters": chatters,
+        # figures.py's NOT IN: a message without a visitor leaves no one.
         "widget_only": 0 if anonymous_chat else widget_only,
         "chat_click": clicked,
         "chat_click_buy": bought,
     }
 
 
-async def _started_where(
-    session: AsyncSession, window: Window, cov: rq.Coverage, bits: int, present: bool
-) -> int:
-    """Conversations started in the range with (``present``) or without an
-    event of ``bits`` at any time (before, in or after the range)."""
+def chatted(session: AsyncSession, window: Window, cov: rq.Coverage) -> ColumnElement[bool]:
+    """Whether an event's visitor sent a message in the range (figures.conversions)."""
+    low = reach.low_of(window.start, window.end, cov)
+    if low is not None:
+        return reached.chatted(session, window, cov, low)
+    result: ColumnElement[bool] = E.visitor_id.in_(who(session, window, cov, rq.MESSAGE))
+    return result
+
+
+async def conversation_counts(
+    session: AsyncSession, window: Window, cov: rq.Coverage
+) -> tuple[int, int]:
+    """Conversations started in the range that asked for a person at any
+    time (before, in or after the range), and those contained (never asked,
+    no agent barged in): one pass over the conversations' flags."""
     dialect = session.get_bind().dialect.name
-    started = _rows(session, "conversation", window, cov).c
+    began = _rows(session, "conversation", window, cov)
+    started = began.c
     ever = rq.rows(dialect, "conversation", None, None, cov, name="ever").c
-    flagged = (
-        select(ever.conversation_id)
-        .where(ever.conversation_id == started.conversation_id, _has(ever.flags, bits))
-        .exists()
+
+    def any_of(bits: int) -> ColumnElement[int]:
+        return func.max(case((_has(ever.flags, bits), 1), else_=0))
+
+    flags = (
+        select(
+            ever.conversation_id.label("conversation_id"),
+            any_of(rq.ASKED).label("asked"),
+            any_of(rq.ASKED | rq.BARGED).label("touched"),
+        )
+        .group_by(ever.conversation_id)
+        .subquery("flags")
     )
-    query = select(func.sum(started.n)).where(started.n > 0, flagged if present else ~flagged)
-    return int(await session.scalar(query) or 0)
-
-
-async def conversations_asking(session: AsyncSession, window: Window, cov: rq.Coverage) -> int:
-    return await _started_where(session, window, cov, rq.ASKED, True)
-
-
-async def conversations_contained(session: AsyncSession, window: Window, cov: rq.Coverage) -> int:
-    return await _started_where(session, window, cov, rq.ASKED | rq.BARGED, False)
+    f = flags.c
+    row = (
+        await session.execute(
+            select(
+                func.sum(case((f.asked == 1, started.n), else_=0)),
+                func.sum(case((func.coalesce(f.touched, 0) == 0, started.n), else_=0)),
+            )
+            .select_from(began)
+            .outerjoin(flags, f.conversation_id == started.conversation_id)
+            .where(started.n > 0)
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 async def grouped(
@@ -180,13 +179,22 @@ async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> lis
         .where(t.dim1.in_(SERIES_TYPES))
         .group_by(bucket, t.dim1)
     )
-    v = _rows(session, "visitor", window, cov).c
-    seen_bucket = _bucket(session, window, v.hour).label("bucket")
-    seen = await session.execute(
-        select(seen_bucket, func.count(distinct(v.visitor_id)))
-        .where(_has(v.flags, rq.PAGE_VIEW | rq.MESSAGE))
-        .group_by(seen_bucket)
-    )
+    # Whole stored days from the daily table (reach_queries), the rest from rows.
+    days: dict[datetime, int] = {}
+    rest = [(window.start, window.end)]
+    if not window.hourly:
+        days, rest = await reached.daily_visitors(session, window, cov)
+    seen: list[Any] = list(days.items())
+    dialect = session.get_bind().dialect.name
+    for low, high in rest:
+        v = rq.rows(dialect, "visitor", low, high, cov, name="seen").c
+        seen_bucket = _bucket(session, window, v.hour).label("bucket")
+        found = await session.execute(
+            select(seen_bucket, func.count(distinct(v.visitor_id)))
+            .where(_has(v.flags, rq.PAGE_VIEW | rq.MESSAGE))
+            .group_by(seen_bucket)
+        )
+        seen += found.all()
     for at, type_, n, value, unverified in counted.all():
         point = points.get(rq.moment(at))
         if point is not None:
@@ -194,7 +202,7 @@ async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> lis
             if type_ == "conversion":
                 point["revenue"] = round(float(value or 0), 2)
                 point["revenue_unverified"] = round(float(unverified or 0), 2)
-    for at, n in seen.all():
+    for at, n in seen:
         point = points.get(rq.moment(at))
         if point is not None:
             point["visitors"] = int(n)
@@ -204,6 +212,9 @@ async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> lis
 async def utm_sources(
     session: AsyncSession, window: Window, cov: rq.Coverage
 ) -> list[dict[str, Any]]:
+    low = reach.low_of(window.start, window.end, cov)
+    if low is not None:
+        return utm_table(*await reached.utm_sources(session, window, cov, low))
     u = _rows(session, "utm", window, cov).c
     arrivals = select(u.visitor_id.label("visitor_id"), u.dim1.label("source")).distinct()
     a = arrivals.subquery("arrivals").c
@@ -227,14 +238,25 @@ async def utm_sources(
 async def pages(
     session: AsyncSession, window: Window, cov: rq.Coverage, limit: int = 50
 ) -> list[dict[str, Any]]:
-    p = _rows(session, "page_view", window, cov).c
-    n = func.sum(p.n)
-    views = await session.execute(
-        select(p.dim1, n, func.count(distinct(p.visitor_id)))
-        .group_by(p.dim1)
-        .order_by(n.desc(), p.dim1)
-        .limit(limit)
-    )
+    h = _rows(session, "page_hits", window, cov).c
+    n = func.sum(h.n)
+    top = (
+        await session.execute(
+            select(h.dim1, n).group_by(h.dim1).order_by(n.desc(), h.dim1).limit(limit)
+        )
+    ).all()
+    paths = [path for path, _ in top]
+    low = reach.low_of(window.start, window.end, cov)
+    if low is not None:
+        visitors = await reached.page_visitors(session, window, cov, low, paths)
+    else:
+        p = _rows(session, "page_view", window, cov).c
+        found = await session.execute(
+            select(p.dim1, func.count(distinct(p.visitor_id)))
+            .where(p.dim1.in_([x for x in paths if x is not None]) | p.dim1.is_(None))
+            .group_by(p.dim1)
+        )
+        visitors = {path: int(k) for path, k in found.all()}
     left = _rows(session, "page_left", window, cov).c
     averages = await session.execute(
         select(left.dim1, func.sum(left.v1), func.sum(left.n)).group_by(left.dim1)
@@ -244,8 +266,8 @@ async def pages(
         {
             "path": path,
             "views": int(views_n),
-            "visitors": int(v),
+            "visitors": visitors.get(path, 0),
             "avg_seconds": round(float(seconds[path]), 1) if path in seconds else None,
         }
-        for path, views_n, v in views.all()
+        for path, views_n in top
     ]

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat_server.db import reach_queries as reach
 from chat_server.db import rollup_queries as rq
 from chat_server.db.availability import report_failure
 from chat_server.db.models import utcnow
@@ -69,10 +70,10 @@ class Rollups:
                 if erased:
                     late += await rq.erased_hours(session)
                 for low, high in rq.spans(late):
-                    await rq.store_hours(session, low, high)
+                    await reach.store_hours(session, low, high)
             end = max(start, min(target, start + SPAN))
             if start < end:
-                await rq.store_hours(session, start, end)
+                await reach.store_hours(session, start, end)
             await rq.save_coverage(session, rq.Coverage(end, seen, top), now)
             return end < target
 
@@ -118,5 +119,6 @@ class Rollups:
         async with self._lock, self._sessions.begin() as session:
             done = await rq.coverage(session, lock=True)
             await rq.drop_before(session, hour)
+            await reach.drop_before(session, hour)
             if done.sealed_through is not None and hour < done.sealed_through:
-                await rq.store_hours(session, hour, hour + rq.HOUR)
+                await reach.store_hours(session, hour, hour + rq.HOUR)

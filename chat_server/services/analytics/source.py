@@ -66,6 +66,7 @@ class Rolled(Raw):
         super().__init__(session, window)
         self.cov = cov
         self._visitors: dict[str, int] | None = None
+        self._conversations: tuple[int, int] | None = None
 
     async def _visitor_counts(self) -> dict[str, int]:
         """The per-visitor figures, one pass for all (rolled.visitor_counts)."""
@@ -86,11 +87,18 @@ class Rolled(Raw):
     async def widget_opened_without_message(self) -> int:
         return (await self._visitor_counts())["widget_only"]
 
+    async def _conversation_counts(self) -> tuple[int, int]:
+        if self._conversations is None:
+            self._conversations = await rolled.conversation_counts(
+                self.session, self.window, self.cov
+            )
+        return self._conversations
+
     async def conversations_contained(self) -> int:
-        return await rolled.conversations_contained(self.session, self.window, self.cov)
+        return (await self._conversation_counts())[1]
 
     async def conversations_asking(self) -> int:
-        return await rolled.conversations_asking(self.session, self.window, self.cov)
+        return (await self._conversation_counts())[0]
 
     async def intents(self) -> list[tuple[Any, ...]]:
         return await rolled.grouped(self.session, self.window, self.cov, "intent")
@@ -99,8 +107,8 @@ class Rolled(Raw):
         return await rolled.cards(self.session, self.window, self.cov)
 
     async def conversions(self) -> list[figures.Conversion]:
-        chatters = rolled.who(self.session, self.window, self.cov, rq.MESSAGE)
-        return await figures.conversions(self.session, self.window, chatters)
+        chatted = rolled.chatted(self.session, self.window, self.cov)
+        return await figures.conversions(self.session, self.window, chatted)
 
     async def series(self) -> list[dict[str, Any]]:
         return await rolled.series(self.session, self.window, self.cov)
