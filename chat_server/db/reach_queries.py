@@ -174,6 +174,20 @@ async def _advance(session: AsyncSession, start: datetime, end: datetime) -> Non
                 set_={h: _later(getattr(A, h), getattr(statement.excluded, h)) for h in hours},
             )
         )
+    span = and_(R.kind.in_(("visitor", "utm")), R.hour >= start, R.hour < end)
+    await _share_messages(session, A.visitor_key.in_(select(key(R.visitor_id)).where(span)))
+
+
+async def _share_messages(session: AsyncSession, whose: ColumnElement[bool]) -> None:
+    """A ``utm`` row carries its visitor's last message hour (the UTM table's
+    "chatted", without a join): copied from the visitor row."""
+    v = A.__table__.alias("v")
+    theirs = (
+        select(v.c.message_hour)
+        .where(v.c.kind == "visitor", v.c.dim == "", v.c.visitor_key == A.visitor_key)
+        .scalar_subquery()
+    )
+    await session.execute(update(A).where(A.kind == "utm", whose).values(message_hour=theirs))
 
 
 async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
@@ -188,6 +202,7 @@ async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
             whose = or_(whose, R.visitor_id.is_(None))
         for kind in FROM_KIND:
             await session.execute(insert(A).from_select(COLUMNS, _derived(kind, whose)))
+        await _share_messages(session, A.visitor_key.in_(chunk))
 
 
 async def _recount_days(session: AsyncSession, first: datetime, end: datetime) -> None:

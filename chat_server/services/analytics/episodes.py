@@ -131,8 +131,11 @@ async def fetch(session: AsyncSession, window: Window) -> list[Episode]:
         .where(window.events("handoff_transition", "agent_message"))
         .distinct()
     )
+    # Only the three fields episodes read, extracted by the database (no
+    # JSON document decoded per event).
+    fields = [E.data[name].as_string() for name in ("from", "to", "agent_id")]
     query = (
-        select(E.type, E.conversation_id, E.created_at, E.data)
+        select(E.type, E.conversation_id, E.created_at, *fields)
         .where(
             E.type.in_(("handoff_transition", "agent_message")),
             E.conversation_id.in_(touched),
@@ -141,4 +144,7 @@ async def fetch(session: AsyncSession, window: Window) -> list[Episode]:
         .order_by(E.conversation_id, E.created_at, E.id)
     )
     rows = (await session.execute(query)).all()
-    return episodes(Event(t, int(c), _utc(at), dict(d or {})) for t, c, at, d in rows)
+    return episodes(
+        Event(t, int(c), _utc(at), {"from": origin, "to": to, "agent_id": agent})
+        for t, c, at, origin, to, agent in rows
+    )

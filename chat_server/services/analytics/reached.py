@@ -230,12 +230,12 @@ async def utm_sources(
     chatted: dict[str, int] = {}
     f = pairs.fresh.c
     for query in (
+        # (a utm row carries its visitor's last message hour: reach_queries)
         select(A.dim, func.count())
-        .join(v, and_(v.c.kind == "visitor", v.c.dim == "", v.c.visitor_key == A.visitor_key))
         .where(
             pairs.stored(),
             A.visitor_key != "",
-            (v.c.message_hour >= low) | A.visitor_key.in_(live_chat),
+            (A.message_hour >= low) | A.visitor_key.in_(live_chat),
         )
         .group_by(A.dim),
         select(f.dim, func.count())
