@@ -249,6 +249,14 @@ class InteractionEvent(Base):
             sqlite_where=sql_text(HANDOFF_TYPES),
             postgresql_include=["type", "data"],
         ),
+        # A conversion's last message before it (analytics' attribution).
+        Index(
+            "ix_interaction_events_messages",
+            "visitor_id",
+            "created_at",
+            postgresql_where=sql_text("type = 'message_received'"),
+            sqlite_where=sql_text("type = 'message_received'"),
+        ),
         Index(
             "ix_interaction_events_handoffs_created",
             "created_at",
@@ -383,6 +391,12 @@ class AnalyticsRollup(Base):
     __table_args__ = (
         Index("ix_analytics_rollups_kind_hour", "kind", "hour"),
         Index("ix_analytics_rollups_visitor", "visitor_id"),
+        Index(
+            "ix_analytics_rollups_conversation",
+            "conversation_id",
+            postgresql_where=sql_text("kind = 'conversation'"),
+            sqlite_where=sql_text("kind = 'conversation'"),
+        ),
     )
 
 
@@ -423,6 +437,18 @@ class AnalyticsReach(Base):
         ),
         Index("ix_analytics_reach_visitor", "visitor_key"),
     )
+
+
+class AnalyticsConversationFlags(Base):
+    """Per conversation, what its stored rollup rows of any hour say it
+    ever did (rollup_queries ASKED, BARGED), derived from them like the
+    reach (db/conversation_flags.py): containment and handoff rates join one
+    row per conversation instead of aggregating every conversation row."""
+
+    __tablename__ = "analytics_conversation_flags"
+
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    flags: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AnalyticsDaily(Base):

@@ -19,7 +19,7 @@ held, before and after, from all of that visitor's stored rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.db import conversation_flags
 from chat_server.db import rollup_queries as rq
 from chat_server.db.models import AnalyticsDaily as D
 from chat_server.db.models import AnalyticsReach as A
@@ -101,8 +102,14 @@ async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> 
     """(Re)compute the stored rollup rows of every hour in ``[start, end)``
     from the log, and the reach and daily rows with them."""
     before = await keys_in(session, start, end)
+    talks = await conversation_flags.ids_in(session, conversation_flags.hours(start, end))
     await rq.store_rows(session, start, end)
     await after_store(session, start, end, before)
+    if talks:
+        after = await conversation_flags.ids_in(session, conversation_flags.hours(start, end))
+        await conversation_flags.recompute(session, talks | after)
+    else:
+        await conversation_flags.advance(session, start, end)
 
 
 async def recompute_hours(session: AsyncSession, hours: Iterable[datetime]) -> None:
@@ -225,9 +232,13 @@ async def _recount_days(session: AsyncSession, first: datetime, end: datetime) -
 
 
 async def drop_before(session: AsyncSession, moment: datetime) -> None:
-    """The stored hours before ``moment`` were dropped (retention): an hour
-    before it is no longer anyone's last (every stored hour of that kind
-    was before it)."""
+    """Drop the stored hours before ``moment`` (retention) and what is derived
+    from them: an hour before it is no longer anyone's last (every stored
+    hour of that kind was before it); conversations seen then are recomputed."""
+    before = conversation_flags.hours(datetime(1970, 1, 1, tzinfo=UTC), moment)
+    talks = await conversation_flags.ids_in(session, before)
+    await rq.drop_before(session, moment)
+    await conversation_flags.recompute(session, talks)
     gone = {h: case((getattr(A, h) < moment, None), else_=getattr(A, h)) for h in BITS}
     await session.execute(
         update(A).where(or_(*(getattr(A, h) < moment for h in BITS))).values(gone)

@@ -55,6 +55,18 @@ def upgrade() -> None:
         sa.Column("visitors", sa.BigInteger(), nullable=False, server_default="0"),
     )
     op.create_index("ix_analytics_rollups_visitor", "analytics_rollups", ["visitor_id"])
+    op.create_index(
+        "ix_analytics_rollups_conversation",
+        "analytics_rollups",
+        ["conversation_id"],
+        postgresql_where=sa.text("kind = 'conversation'"),
+        sqlite_where=sa.text("kind = 'conversation'"),
+    )
+    op.create_table(
+        "analytics_conversation_flags",
+        sa.Column("conversation_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("flags", sa.Integer(), nullable=False, server_default="0"),
+    )
     # The dashboard's handoff episodes: a small slice of the log, read from
     # these partial indexes alone on PostgreSQL (INCLUDE).
     op.create_index(
@@ -64,6 +76,14 @@ def upgrade() -> None:
         postgresql_where=sa.text(HANDOFF_TYPES),
         sqlite_where=sa.text(HANDOFF_TYPES),
         postgresql_include=["type", "data"],
+    )
+    # A conversion's last message before it (analytics' attribution).
+    op.create_index(
+        "ix_interaction_events_messages",
+        "interaction_events",
+        ["visitor_id", "created_at"],
+        postgresql_where=sa.text("type = 'message_received'"),
+        sqlite_where=sa.text("type = 'message_received'"),
     )
     op.create_index(
         "ix_interaction_events_handoffs_created",
@@ -81,7 +101,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("analytics_conversation_flags")
+    op.drop_index("ix_analytics_rollups_conversation", table_name="analytics_rollups")
     op.drop_index("ix_interaction_events_handoffs_created", table_name="interaction_events")
+    op.drop_index("ix_interaction_events_messages", table_name="interaction_events")
     op.drop_index("ix_interaction_events_handoffs", table_name="interaction_events")
     op.drop_index("ix_analytics_rollups_visitor", table_name="analytics_rollups")
     op.drop_table("analytics_daily")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.db import reach_queries as reach
 from chat_server.db import rollup_queries as rq
+from chat_server.db.models import AnalyticsConversationFlags as F
 from chat_server.db.models import InteractionEvent as E
 from chat_server.services.analytics import reached
 from chat_server.services.analytics.figures import SERIES_TYPES, utm_table
@@ -92,33 +93,36 @@ async def conversation_counts(
 ) -> tuple[int, int]:
     """Conversations started in the range that asked for a person at any
     time (before, in or after the range), and those contained (never asked,
-    no agent barged in): one pass over the conversations' flags."""
+    no agent barged in): what the stored hours say of each
+    (db/conversation_flags.py) and what the log says since."""
     dialect = session.get_bind().dialect.name
     began = _rows(session, "conversation", window, cov)
     started = began.c
-    ever = rq.rows(dialect, "conversation", None, None, cov, name="ever").c
+    since = rq.rows(dialect, "conversation", cov.sealed_through, None, cov, name="since").c
 
     def any_of(bits: int) -> ColumnElement[int]:
-        return func.max(case((_has(ever.flags, bits), 1), else_=0))
+        return func.max(case((_has(since.flags, bits), 1), else_=0))
 
-    flags = (
+    later = (
         select(
-            ever.conversation_id.label("conversation_id"),
+            since.conversation_id.label("conversation_id"),
             any_of(rq.ASKED).label("asked"),
             any_of(rq.ASKED | rq.BARGED).label("touched"),
         )
-        .group_by(ever.conversation_id)
-        .subquery("flags")
+        .group_by(since.conversation_id)
+        .subquery("later")
     )
-    f = flags.c
+    asked = _has(func.coalesce(F.flags, 0), rq.ASKED) | (later.c.asked == 1)
+    touched = _has(func.coalesce(F.flags, 0), rq.ASKED | rq.BARGED) | (later.c.touched == 1)
     row = (
         await session.execute(
             select(
-                func.sum(case((f.asked == 1, started.n), else_=0)),
-                func.sum(case((func.coalesce(f.touched, 0) == 0, started.n), else_=0)),
+                func.sum(case((asked, started.n), else_=0)),
+                func.sum(case((touched, 0), else_=started.n)),
             )
             .select_from(began)
-            .outerjoin(flags, f.conversation_id == started.conversation_id)
+            .outerjoin(F, F.conversation_id == started.conversation_id)
+            .outerjoin(later, later.c.conversation_id == started.conversation_id)
             .where(started.n > 0)
         )
     ).one()

@@ -118,7 +118,6 @@ class Rollups:
         hour = rq.floor_hour(cutoff)
         async with self._lock, self._sessions.begin() as session:
             done = await rq.coverage(session, lock=True)
-            await rq.drop_before(session, hour)
             await reach.drop_before(session, hour)
             if done.sealed_through is not None and hour < done.sealed_through:
                 await reach.store_hours(session, hour, hour + rq.HOUR)
