@@ -181,20 +181,26 @@ async def _advance(session: AsyncSession, start: datetime, end: datetime) -> Non
                 set_={h: _later(getattr(A, h), getattr(statement.excluded, h)) for h in hours},
             )
         )
-    span = and_(R.kind.in_(("visitor", "utm")), R.hour >= start, R.hour < end)
-    await _share_messages(session, A.visitor_key.in_(select(key(R.visitor_id)).where(span)))
+    await _share_messages(session, await keys_in(session, start, end))
 
 
-async def _share_messages(session: AsyncSession, whose: ColumnElement[bool]) -> None:
+async def _share_messages(session: AsyncSession, keys: Iterable[str]) -> None:
     """A ``utm`` row carries its visitor's last message hour (the UTM table's
-    "chatted", without a join): copied from the visitor row."""
+    "chatted", without a join): copied from the visitor row. By key, in
+    chunks: a plan the database cannot get wrong on a table without
+    statistics yet (the first build)."""
     v = A.__table__.alias("v")
     theirs = (
         select(v.c.message_hour)
         .where(v.c.kind == "visitor", v.c.dim == "", v.c.visitor_key == A.visitor_key)
         .scalar_subquery()
     )
-    await session.execute(update(A).where(A.kind == "utm", whose).values(message_hour=theirs))
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), _CHUNK):
+        chunk = ordered[i : i + _CHUNK]
+        await session.execute(
+            update(A).where(A.kind == "utm", A.visitor_key.in_(chunk)).values(message_hour=theirs)
+        )
 
 
 async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
@@ -209,7 +215,7 @@ async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
             whose = or_(whose, R.visitor_id.is_(None))
         for kind in FROM_KIND:
             await session.execute(insert(A).from_select(COLUMNS, _derived(kind, whose)))
-        await _share_messages(session, A.visitor_key.in_(chunk))
+        await _share_messages(session, chunk)
 
 
 async def _recount_days(session: AsyncSession, first: datetime, end: datetime) -> None:
