@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import report  # noqa: E402
 from bench.analytics_seed import seed  # noqa: E402
 from chat_server.app import create_app  # noqa: E402
 from chat_server.db.engine import create_sessionmaker  # noqa: E402
@@ -222,15 +223,46 @@ async def run(events: int, repeat: int, before_repeat: int) -> dict[str, Any]:
     }
 
 
+def draw(result: dict[str, Any]) -> None:
+    """p95 of every request, raw log and rollups, against the target (log scale)."""
+    rows = result["requests"]
+    labels = [f"{r['request'].rsplit('/', 1)[-1]} {r['days']} d" for r in rows]
+
+    def bars(ax: Any) -> None:
+        ys = list(range(len(rows)))
+        if all("before_p95_ms" in r for r in rows):
+            raw = [r["before_p95_ms"] for r in rows]
+            ax.barh([y + 0.2 for y in ys], raw, height=0.4, label="raw log", color="#bbbbbb")
+        ax.barh([y - 0.2 for y in ys], [r["p95_ms"] for r in rows], height=0.4, label="rollups")
+        ax.axvline(TARGET_MS, color="red", linestyle="--", label=f"target {TARGET_MS} ms")
+        ax.set_yticks(ys, labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel("p95 (ms, log scale)")
+        ax.legend(fontsize=8)
+
+    report.plot(
+        "analytics_queries",
+        bars,
+        f"Dashboard requests on {result['events']:,} events (PostgreSQL)",
+        size=(8, 7),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--before-repeat", type=int, default=3, help="0: skip the raw log's")
+    parser.add_argument("--plot-only", action="store_true", help="redraw from the last results")
     args = parser.parse_args()
+    if args.plot_only:
+        draw(json.loads(RESULTS.read_text()))
+        return
     result = asyncio.run(run(args.events, args.repeat, args.before_repeat))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    draw(result)
     for row in result["requests"]:
         print(
             f"{row['request']:40} {row['days']:>3} d  p95 {row['p95_ms']:8.1f} ms"

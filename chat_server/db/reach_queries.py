@@ -39,6 +39,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -98,18 +99,37 @@ def day_of(dialect: str, hour: Any) -> ColumnElement[Any]:
 # -- maintenance -------------------------------------------------------------
 
 
-async def store_hours(session: AsyncSession, start: datetime, end: datetime) -> None:
+async def store_hours(
+    session: AsyncSession, start: datetime, end: datetime, large: bool = False
+) -> None:
     """(Re)compute the stored rollup rows of every hour in ``[start, end)``
-    from the log, and the reach and daily rows with them."""
+    from the log, and the reach and daily rows with them. ``large``: a step
+    of a first build (the planner statistics are refreshed on the way)."""
     before = await keys_in(session, start, end)
     talks = await conversation_flags.ids_in(session, conversation_flags.hours(start, end))
     await rq.store_rows(session, start, end)
-    await after_store(session, start, end, before)
+    if large:
+        await analyze(session)
+    await after_store(session, start, end, before, large)
     if talks:
         after = await conversation_flags.ids_in(session, conversation_flags.hours(start, end))
         await conversation_flags.recompute(session, talks | after)
     else:
         await conversation_flags.advance(session, start, end)
+
+
+async def analyze(session: AsyncSession) -> None:
+    """Fresh planner statistics for the rollups and the derived tables
+    (PostgreSQL; ANALYZE counts this transaction's own new rows): in a first
+    build's multi-day step, so its statements are planned for the rows it
+    has just written, not for the empty tables the last statistics saw."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text(
+                "ANALYZE analytics_rollups, analytics_reach, analytics_daily,"
+                " analytics_conversation_flags"
+            )
+        )
 
 
 async def recompute_hours(session: AsyncSession, hours: Iterable[datetime]) -> None:
@@ -130,14 +150,14 @@ async def keys_in(session: AsyncSession, start: datetime, end: datetime) -> set[
 
 
 async def after_store(
-    session: AsyncSession, start: datetime, end: datetime, before: set[str]
+    session: AsyncSession, start: datetime, end: datetime, before: set[str], large: bool = False
 ) -> None:
     """The rollup rows of ``[start, end)`` were (re)stored; ``before``: the
     keys_in() of those hours before that."""
     if before:
         await _recompute(session, before | await keys_in(session, start, end))
     else:
-        await _advance(session, start, end)
+        await _advance(session, start, end, large)
     await _recount_days(session, floor_day(start), ceil_day(end))
 
 
@@ -166,7 +186,9 @@ def _derived(kind: str, where: ColumnElement[bool]) -> Select[Any]:
 COLUMNS = ["kind", "dim", "visitor_key", *BITS]
 
 
-async def _advance(session: AsyncSession, start: datetime, end: datetime) -> None:
+async def _advance(
+    session: AsyncSession, start: datetime, end: datetime, large: bool = False
+) -> None:
     """Hours stored for the first time: keep the later of the two hours."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -181,6 +203,8 @@ async def _advance(session: AsyncSession, start: datetime, end: datetime) -> Non
                 set_={h: _later(getattr(A, h), getattr(statement.excluded, h)) for h in hours},
             )
         )
+    if large:
+        await analyze(session)
     await _share_messages(session, await keys_in(session, start, end))
 
 

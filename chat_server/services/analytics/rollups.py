@@ -36,6 +36,9 @@ GRACE = timedelta(minutes=5)
 # At most this much of the log is stored per transaction (the first fold of
 # a large log is several short transactions, not one long one).
 SPAN = timedelta(days=3)
+# A step longer than this is a first build (or a node back after a long
+# stop): the tables' planner statistics are refreshed during it.
+CATCHING_UP = timedelta(hours=6)
 # How often rows of visitors with no event left are looked for and recomputed
 # (a safety net: a "forget me" erasure already recomputes their hours itself).
 ERASED_EVERY = timedelta(hours=1)
@@ -73,7 +76,7 @@ class Rollups:
                     await reach.store_hours(session, low, high)
             end = max(start, min(target, start + SPAN))
             if start < end:
-                await reach.store_hours(session, start, end)
+                await reach.store_hours(session, start, end, large=end - start > CATCHING_UP)
             await rq.save_coverage(session, rq.Coverage(end, seen, top), now)
             return end < target
 
