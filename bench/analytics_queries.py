@@ -156,7 +156,12 @@ async def run(events: int, repeat: int, before_repeat: int) -> dict[str, Any]:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             # What autovacuum does after the bulk build: without statistics
             # the planner takes the new table for a small one.
-            for table in ("analytics_rollups", "analytics_reach", "analytics_daily"):
+            for table in (
+                "analytics_rollups",
+                "analytics_reach",
+                "analytics_daily",
+                "analytics_conversation_flags",
+            ):
                 await conn.execute(text(f"VACUUM ANALYZE {table}"))
         await engine.dispose()
 

@@ -27,7 +27,7 @@ def _rows(where: ColumnElement[bool]) -> Select[Any]:
     """Per conversation, the flags of its rollup rows matching ``where`` (if any)."""
 
     def bit_of(bit: int) -> ColumnElement[int]:
-        return func.max(case((R.flags.op("&")(bit) != 0, bit), else_=0))
+        return func.max(case((rq.has(R.flags, bit), bit), else_=0))
 
     flags = bit_of(rq.ASKED) + bit_of(rq.BARGED)
     columns: list[Any] = [R.conversation_id, flags]

@@ -31,7 +31,6 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
-    false,
     func,
     insert,
     literal,
@@ -40,7 +39,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -71,11 +69,6 @@ def key(visitor_id: Any) -> ColumnElement[str]:
     """A rollup row's visitor as a reach key ('' for none)."""
     # Inline (not a bound parameter): GROUP BY must repeat it verbatim.
     result: ColumnElement[str] = func.coalesce(visitor_id, _EMPTY)
-    return result
-
-
-def _has(column: Any, bit: int) -> ColumnElement[bool]:
-    result: ColumnElement[bool] = column.op("&")(bit) != 0
     return result
 
 
@@ -172,7 +165,7 @@ def _derived(kind: str, where: ColumnElement[bool]) -> Select[Any]:
     """The reach rows of the rollup rows of ``kind`` matching ``where``."""
     columns: list[Any] = [literal(FROM_KIND[kind], String(10))]
     if kind == "visitor":
-        hours = [func.max(case((_has(R.flags, bit), R.hour))) for bit in BITS.values()]
+        hours = [func.max(case((rq.has(R.flags, bit), R.hour))) for bit in BITS.values()]
         columns += [literal(""), key(R.visitor_id), *hours]
         groups: list[Any] = [key(R.visitor_id)]
     else:
@@ -253,7 +246,7 @@ async def _recount_days(session: AsyncSession, first: datetime, end: datetime) -
             R.kind == "visitor",
             R.hour >= first,
             R.hour < end,
-            _has(R.flags, rq.PAGE_VIEW | rq.MESSAGE),
+            rq.has(R.flags, rq.PAGE_VIEW | rq.MESSAGE),
             R.visitor_id.is_not(None),
         )
         .group_by(day)
@@ -299,18 +292,9 @@ def live(
     dialect: str, kind: str, start: datetime, end: datetime, cov: rq.Coverage, name: str
 ) -> Subquery:
     """The rollup rows of ``kind`` computed from the log for the parts of
-    ``[start, end)`` the reach does not hold: before its first whole hour,
-    and from the end of the stored hours."""
-    low = rq.ceil_hour(start)
-    sealed = cov.sealed_through or low
-    parts = [
-        rq.live_rows(dialect, kind, w)
-        for w in (rq.between(start, low), rq.between(sealed, end))
-        if w is not None
-    ]
-    if not parts:
-        parts = [rq.live_rows(dialect, kind, false())]
-    return union_all(*parts).subquery(name)
+    ``[start, end)`` the reach does not hold (a range low_of() answers):
+    before its first whole hour, and from the end of the stored hours."""
+    return rq.rows(dialect, kind, start, end, cov, name, live_only=True)
 
 
 def since(column: Any, low: datetime) -> ColumnElement[int]:

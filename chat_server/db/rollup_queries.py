@@ -31,6 +31,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -124,6 +125,12 @@ def hour_of(dialect: str, moment: Any) -> ColumnElement[Any]:
     return func.strftime("%Y-%m-%d %H:00:00.000000", moment)
 
 
+def has(flags: Any, bits: int) -> ColumnElement[bool]:
+    """A rollup row's ``flags`` hold one of ``bits``."""
+    result: ColumnElement[bool] = flags.op("&")(bits) != 0
+    return result
+
+
 def _bit(type_: str, bit: int) -> ColumnElement[int]:
     return func.max(case((E.type == type_, bit), else_=0))
 
@@ -200,15 +207,19 @@ def _live(dialect: str, kind: str, when: ColumnElement[bool]) -> Select[Any]:
             .where(when, E.type == type_)
             .group_by(hour, first, second)
         )
-    if kind == "page_view":
+    if kind in ("page_view", "page_hits"):
+        # Per visitor (distinct visitors per path) or per path alone (views).
         path = _field("path")
+        per_visitor = kind == "page_view"
+        visitor = E.visitor_id if per_visitor else cast(null(), String(64))
+        groups = [hour, path, E.visitor_id] if per_visitor else [hour, path]
         return (
             select(
                 hour,
                 k,
                 path,
                 text_null,
-                E.visitor_id,
+                visitor,
                 int_null,
                 zero,
                 count,
@@ -216,25 +227,7 @@ def _live(dialect: str, kind: str, when: ColumnElement[bool]) -> Select[Any]:
                 float_null,
             )
             .where(when, E.type == "page_view")
-            .group_by(hour, path, E.visitor_id)
-        )
-    if kind == "page_hits":
-        path = _field("path")
-        return (
-            select(
-                hour,
-                k,
-                path,
-                text_null,
-                cast(null(), String(64)),
-                int_null,
-                zero,
-                count,
-                float_null,
-                float_null,
-            )
-            .where(when, E.type == "page_view")
-            .group_by(hour, path)
+            .group_by(*groups)
         )
     if kind == "page_left":
         path, seconds = _field("path"), E.data["seconds"].as_float()
@@ -345,9 +338,11 @@ def rows(
     end: datetime | None,
     coverage: Coverage,
     name: str | None = None,
+    live_only: bool = False,
 ) -> Subquery:
     """The rows of ``kind`` for events in ``[start, end)`` (None: unbounded),
-    stored ones for stored complete hours, the rest computed live."""
+    stored ones for stored complete hours, the rest computed live;
+    ``live_only``: the live ones alone (reach_queries answers the stored part)."""
     sealed = coverage.sealed_through
     low = ceil_hour(start) if start is not None else None
     high = floor_hour(end) if end is not None else None
@@ -355,12 +350,15 @@ def rows(
         high = sealed if high is None else min(high, sealed)
     parts: list[Select[Any]] = []
     if sealed is not None and high is not None and (low is None or low < high):
-        parts.append(_stored(kind, low or datetime(1970, 1, 1, tzinfo=UTC), high))
+        if not live_only:
+            parts.append(_stored(kind, low or datetime(1970, 1, 1, tzinfo=UTC), high))
         before = between(start, low) if start is not None else None
         raw = [before, between(high, end)]
     else:
         raw = [between(start, end)]
     parts += [live_rows(dialect, kind, w) for w in raw if w is not None]
+    if not parts:
+        parts = [live_rows(dialect, kind, false())]
     return union_all(*parts).subquery(name or kind)
 
 

@@ -33,11 +33,6 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _has(column: Any, bit: int) -> ColumnElement[bool]:
-    result: ColumnElement[bool] = column.op("&")(bit) != 0
-    return result
-
-
 def _visitor_rows() -> ColumnElement[bool]:
     result: ColumnElement[bool] = and_(A.kind == "visitor", A.dim == "")
     return result
@@ -49,7 +44,7 @@ async def tally(session: AsyncSession, rows: Any) -> tuple[int, ...]:
     chat, click and buy."""
 
     def did(bit: int) -> ColumnElement[int]:
-        return func.max(case((_has(rows.flags, bit), 1), else_=0))
+        return func.max(case((rq.has(rows.flags, bit), 1), else_=0))
 
     per = (
         select(
@@ -134,7 +129,7 @@ def chatted(
         .scalar_subquery()
     )
     stored = last >= low
-    live = E.visitor_id.in_(select(lv.visitor_id).where(_has(lv.flags, rq.MESSAGE)))
+    live = E.visitor_id.in_(select(lv.visitor_id).where(rq.has(lv.flags, rq.MESSAGE)))
     result: ColumnElement[bool] = stored | live
     return result
 
@@ -225,7 +220,7 @@ async def utm_sources(
     visitors = list((await pairs.counts(session)).items())
     # Of those, who chatted: by their visitor's reach row or a live message.
     lv = reach.live(_dialect(session), "visitor", window.start, window.end, cov, "utm_chat").c
-    live_chat = select(lv.visitor_id).where(_has(lv.flags, rq.MESSAGE))
+    live_chat = select(lv.visitor_id).where(rq.has(lv.flags, rq.MESSAGE))
     v = A.__table__.alias("v")
     chatted: dict[str, int] = {}
     f = pairs.fresh.c

@@ -42,11 +42,6 @@ def _rows(
     return rq.rows(dialect, kind, window.start, window.end, cov, name)
 
 
-def _has(column: Any, bit: int) -> ColumnElement[bool]:
-    result: ColumnElement[bool] = column.op("&")(bit) != 0
-    return result
-
-
 async def count(session: AsyncSession, window: Window, cov: rq.Coverage, *types: str) -> int:
     r = _rows(session, "type", window, cov).c
     return int(await session.scalar(select(func.sum(r.n)).where(r.dim1.in_(types))) or 0)
@@ -55,7 +50,7 @@ async def count(session: AsyncSession, window: Window, cov: rq.Coverage, *types:
 def who(session: AsyncSession, window: Window, cov: rq.Coverage, bits: int) -> Select[Any]:
     """The visitors (NULL included, like the log's) with a ``bits`` event."""
     r = _rows(session, "visitor", window, cov, name="who").c
-    return select(r.visitor_id).where(_has(r.flags, bits)).distinct()
+    return select(r.visitor_id).where(rq.has(r.flags, bits)).distinct()
 
 
 async def visitor_counts(session: AsyncSession, window: Window, cov: rq.Coverage) -> dict[str, int]:
@@ -101,7 +96,7 @@ async def conversation_counts(
     since = rq.rows(dialect, "conversation", cov.sealed_through, None, cov, name="since").c
 
     def any_of(bits: int) -> ColumnElement[int]:
-        return func.max(case((_has(since.flags, bits), 1), else_=0))
+        return func.max(case((rq.has(since.flags, bits), 1), else_=0))
 
     later = (
         select(
@@ -112,8 +107,8 @@ async def conversation_counts(
         .group_by(since.conversation_id)
         .subquery("later")
     )
-    asked = _has(func.coalesce(F.flags, 0), rq.ASKED) | (later.c.asked == 1)
-    touched = _has(func.coalesce(F.flags, 0), rq.ASKED | rq.BARGED) | (later.c.touched == 1)
+    asked = rq.has(func.coalesce(F.flags, 0), rq.ASKED) | (later.c.asked == 1)
+    touched = rq.has(func.coalesce(F.flags, 0), rq.ASKED | rq.BARGED) | (later.c.touched == 1)
     row = (
         await session.execute(
             select(
@@ -195,7 +190,7 @@ async def series(session: AsyncSession, window: Window, cov: rq.Coverage) -> lis
         seen_bucket = _bucket(session, window, v.hour).label("bucket")
         found = await session.execute(
             select(seen_bucket, func.count(distinct(v.visitor_id)))
-            .where(_has(v.flags, rq.PAGE_VIEW | rq.MESSAGE))
+            .where(rq.has(v.flags, rq.PAGE_VIEW | rq.MESSAGE))
             .group_by(seen_bucket)
         )
         seen += found.all()
@@ -233,7 +228,7 @@ async def utm_sources(
     sales = await session.execute(
         select(arrived.c.source, func.sum(s.n), func.sum(s.v1), func.sum(s.v2))
         .join(arrived, arrived.c.visitor_id == s.visitor_id)
-        .where(_has(s.flags, rq.CONVERSION))
+        .where(rq.has(s.flags, rq.CONVERSION))
         .group_by(arrived.c.source)
     )
     return utm_table(visitors.all(), chatted.all(), sales.all())
