@@ -120,6 +120,61 @@ def test_transcript_survives_a_reload(page: Page, base_url: str) -> None:
     assert session_id(page) == stored
 
 
+def test_a_message_whose_ack_was_lost_keeps_its_place_after_a_reload(
+    page: Page, base_url: str
+) -> None:
+    """The ack of a bot-answered message comes after the bot's replies. A
+    reload in between (the replies are on screen, the ack is not) leaves the
+    message in the widget's outbox: the new page shows and re-sends it (the
+    server knows the client id: not stored twice), and history must still put
+    it after "hi" and before its own answer, as the server stored it."""
+    drop_acks = [False]
+
+    def proxy(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            # Socket.IO acks on the default namespace are "43<id>[...]".
+            if drop_acks[0] and isinstance(message, str) and message.startswith("43"):
+                return
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), proxy)
+    open_store(page, base_url)
+    open_chat(page)
+    send(page, "hi")
+    wait_for_rows(page, 2)
+    drop_acks[0] = True
+    send(page, "show me tents")
+    expect(page.locator(f"{LOG} .card").first).to_be_visible(timeout=BOT_REPLY_TIMEOUT)
+    before = transcript(page)
+    assert (
+        page.evaluate("(key) => localStorage.getItem(key)", "rapport.outbox").count("show me tents")
+        == 1
+    ), "the lost ack leaves the message waiting in the outbox"
+
+    drop_acks[0] = False
+    page.reload()
+    open_chat(page)
+    wait_for_rows(page, len(before))
+    page.wait_for_function(
+        "() => !localStorage.getItem('rapport.outbox')"
+        " || !localStorage.getItem('rapport.outbox').includes('show me tents')"
+    )
+    after = transcript(page)
+    assert visitor_texts(after) == ["hi", "show me tents"]
+    assert after[0]["who"] == "visitor" and after[0]["texts"] == ["hi"]
+    tents = visitor_texts(after).index("show me tents")
+    tents_row = [i for i, r in enumerate(after) if r["who"] == "visitor"][tents]
+    assert all(not r["cards"] for r in after[:tents_row])  # the cards answer it
+    assert any(r["cards"] for r in after[tents_row:])
+    mids = [r["mid"] for r in after]
+    assert None not in mids and len(set(mids)) == len(mids)
+    assert mids == sorted(mids, key=int)
+
+
 def test_other_visitors_see_nothing(browser: Browser, page: Page, base_url: str) -> None:
     first = chat_with_tents(page, base_url)
     first_id = session_id(page)

@@ -34,14 +34,19 @@ export class Transcript {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
-  /** Insert a node in message-id order; nodes without an id stay in place. */
-  insert(node, id) {
+  /**
+   * Insert a node in message-id order; nodes without an id stay in place.
+   * Visitor bubbles not emitted yet ("queued") will get larger ids than
+   * anything stored, so a stored message goes before them. `history` passes
+   * "pending" instead: everything in it was stored before the bubbles it does
+   * not claim (a bubble it does claim is moved to its own place then).
+   */
+  insert(node, id, before = "queued") {
     let placed = false;
     if (typeof id === "number") {
       node.dataset.mid = String(id);
       for (const child of this.log.children) {
-        // Bubbles not emitted yet will get larger ids than anything stored.
-        if ((child.dataset.mid && Number(child.dataset.mid) > id) || child.classList.contains("queued")) {
+        if ((child.dataset.mid && Number(child.dataset.mid) > id) || child.classList.contains(before)) {
           this.log.insertBefore(node, child);
           placed = true;
           break;
@@ -137,19 +142,21 @@ export class Transcript {
         );
         if (claim !== -1) {
           const [{ node }] = this.unclaimed.splice(claim, 1);
-          node.dataset.mid = String(m.id);
           node.classList.remove("pending", "queued");
           node.removeAttribute("aria-busy");
+          // Re-sent after a reload, it may have been drawn before older messages.
+          node.remove();
+          this.insert(node, m.id, "pending");
           continue;
         }
         // Payload-triggered turns ("/intent{...}") are not worth showing.
         if (text.startsWith("/")) continue;
-        this.insert(visitorMessage(text), m.id);
+        this.insert(visitorMessage(text), m.id, "pending");
         continue;
       }
       if (m.direction === "system") {
         // Transition lines ("Alex joined the chat") are notes, not messages.
-        if (typeof text === "string" && text) this.insert(systemNote(text), m.id);
+        if (typeof text === "string" && text) this.insert(systemNote(text), m.id, "pending");
         continue;
       }
       const role = m.direction === "agent" ? "agent" : "bot";
@@ -157,7 +164,7 @@ export class Transcript {
       // Only the very last message's buttons can still be answered.
       const live = m === last && !this.log.querySelector(".replies:not(.used)");
       const node = botMessage({ ...payload, text }, this.ctx, { role, name, live });
-      if (node) this.insert(node, m.id);
+      if (node) this.insert(node, m.id, "pending");
     }
     this.scrollToEnd();
   }
