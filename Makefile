@@ -104,8 +104,10 @@ bench: setup model
 	$(MODEL_ENV) $(PYTHON) bench/memory_latency.py
 	$(PYTHON) bench/handoff_latency.py --visitors 100 --out handoff_latency_100
 	$(PYTHON) bench/handoff_latency.py --visitors 1000 --max-chats 50 --out handoff_latency_1000
+	$(PYTHON) bench/handoff_latency.py --nodes 2 --visitors 1000 --max-chats 50 --out handoff_latency_1000_two_nodes
 	$(PYTHON) bench/persist_throughput.py
 	$(PYTHON) bench/idle_capacity.py
+	$(PYTHON) bench/failover.py
 	$(MODEL_ENV) $(PYTHON) bench/event_log_overhead.py
 	$(PYTHON) bench/analytics_queries.py
 	$(PYTHON) bench/campaign_rules.py

@@ -23,13 +23,13 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import servers_cpu  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from chat_server.gc_tuning import tune_for_serving  # noqa: E402
 from dev.devstack import free_port  # noqa: E402
@@ -131,22 +132,25 @@ class BenchVisitor:
 
 async def run(
     args: argparse.Namespace,
-    base_url: str,
-    agent_url: str | None = None,
+    base_url: str | list[str],
+    agent_url: str | list[str] | None = None,
     server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Visitors on ``base_url``; agents on ``agent_url`` (another node), default the same.
+    Given lists of nodes, visitors and agents take them in turn.
     With ``args.py_spy`` and ``server_pid``: the measured phase is sampled with py-spy."""
-    agent_url = agent_url or base_url
+    visitor_urls = [base_url] if isinstance(base_url, str) else base_url
+    agent_urls = [agent_url] if isinstance(agent_url, str) else agent_url or visitor_urls
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
     agents: list[AgentClient] = []
     async with aiohttp.ClientSession() as http:
         for i in range(args.agents):
+            url = agent_urls[i % len(agent_urls)]
             data = await create_agent(
-                http, agent_url, ADMIN_TOKEN, name=f"Agent{i}", max_chats=args.max_chats
+                http, url, ADMIN_TOKEN, name=f"Agent{i}", max_chats=args.max_chats
             )
-            agent = await AgentClient(agent_url, data["username"]).login()
+            agent = await AgentClient(url, data["username"]).login()
             await agent.connect()
             await agent.set_status("online")
             agents.append(agent)
@@ -159,13 +163,18 @@ async def run(
     for agent in agents:
         assert agent.sio is not None
         agent.sio.on("message_created", on_message, namespace="/agent")
-    if agent_url != base_url:
+    if set(agent_urls) != set(visitor_urls) or len(visitor_urls) > 1:
         # The visitors' node learns within ~2 s that agents are connected elsewhere.
         await asyncio.sleep(2.5)
 
     visitors = [BenchVisitor(received) for _ in range(args.visitors)]
     for start in range(0, len(visitors), 50):
-        await asyncio.gather(*(v.connect(base_url) for v in visitors[start : start + 50]))
+        await asyncio.gather(
+            *(
+                v.connect(visitor_urls[i % len(visitor_urls)])
+                for i, v in enumerate(visitors[start : start + 50], start)
+            )
+        )
     # The first message of each visitor hands them to a person (the bot is down).
     for start in range(0, len(visitors), 20):
         batch = visitors[start : start + 20]
@@ -274,24 +283,49 @@ def main() -> None:
         metavar="FILE",
         help="sample the server in the measured phase (collapsed stacks)",
     )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="chat-server nodes (more than one: PostgreSQL and a redis-server of its own);"
+        " visitors and agents take the nodes in turn",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        port = free_port()
-        server = start_chat_server(database_url, port, Path(tmp) / "chat.log")
+    with tempfile.TemporaryDirectory() as name, ExitStack() as stack:
+        tmp = Path(name)
+        env: dict[str, str] = {}
+        database_url = args.database_url
+        if args.nodes > 1:
+            from tests.conftest import postgres_database
+            from tests.support.redis_server import RedisServer
+
+            env["REDIS_URL"] = stack.enter_context(RedisServer(tmp)).url(0)
+            database_url = database_url or stack.enter_context(postgres_database())
+        database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+        ports = [free_port() for _ in range(args.nodes)]
+        servers = [
+            start_chat_server(database_url, port, tmp / f"chat{i}.log", env)
+            for i, port in enumerate(ports)
+        ]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         try:
-            result = asyncio.run(run(args, f"http://127.0.0.1:{port}", server_pid=server.pid))
+            with servers_cpu({f"node{i}": s.pid for i, s in enumerate(servers)}) as cpu:
+                result = asyncio.run(run(args, urls, server_pid=servers[0].pid))
         finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                try:
+                    server.wait(30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
     result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
-    result["database"] = "postgresql" if args.database_url else "sqlite"
-    result["chat_server_cpu_seconds"] = round(server_cpu.ru_utime + server_cpu.ru_stime, 1)
+    result["database"] = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    # From the first visitor's connection to the end of the measured phase
+    # (agents' set-up and the handoffs included), per node.
+    result["chat_server_cpu_seconds"] = round(sum(cpu.values()), 1)
+    result["chat_server_cpu_seconds_by_node"] = cpu
     result["machine"] = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -142,6 +142,24 @@ def test_scale_out_relay_crosses_nodes_and_counts_every_message(tmp_path: Path) 
 
 
 @pytest.mark.postgres
+def test_failover_moves_every_visitor_and_loses_no_message() -> None:
+    """A rolling restart of node A: every widget resumes its own session on
+    node B, and every message typed at the moment of the SIGTERM is stored
+    once and answered (acknowledged on A, or re-sent on B with its client id)."""
+    from bench import failover
+
+    args = argparse.Namespace(visitors=40, talkers=15, batch=20, shutdown_wait=30.0)
+    result = failover.measure(args)
+    assert result["joined_node_a"] == result["clients_told_close"] == 40, result
+    assert result["node_a_exited_after_seconds"] is not None, result
+    assert result["clients_with_a_session_on_b"] == result["resumed_their_own_session"] == 40
+    assert result["talker_messages_never_acked"] == 0, result
+    assert result["talker_messages_stored_once"] == result["talker_messages_answered"] == 15
+    assert result["talker_messages_stored_twice_or_more"] == 0
+    assert result["errors"] == [], result
+
+
+@pytest.mark.postgres
 def test_segment_count_seeds_and_counts_every_segment() -> None:
     from bench import segment_count
 
