@@ -151,6 +151,11 @@ def test_dashboard_draws_charts_and_updates_live(
     assert response.text().splitlines()[0] == "intent,messages,share"
 
     assert_accessible(page, "ul.tiles")  # the key figures, revenue tiles included
+    # On a desktop every table shows all its columns without scrolling sideways
+    # (a five-column table takes two grid columns).
+    products = page.locator("section[aria-labelledby=t-products] .table-scroll")
+    expect(products).to_be_visible()
+    assert products.evaluate("(el) => el.scrollWidth <= el.clientWidth"), "CTR column cut"
     page.screenshot(path=str(screenshot_dir / "dashboard-desktop.png"), full_page=True)
 
     # Filters go to the URL and change the figures.

@@ -195,11 +195,14 @@ function cell(column, value) {
 
 // More rows than this: the CSV has them (and the card says so).
 const SHOWN_ROWS = 20;
+const WIDE_COLUMNS = 5;
 
 function TableCard({ name, table, query }) {
   const title = TABLE_TITLES[name];
+  // Five columns and more do not fit a third of a desktop: such a table takes two.
+  const shown = table && table.rows.length ? table.columns.filter((c) => c !== "agent_id").length : 0;
   return html`
-    <section class="dash-card" aria-labelledby=${`t-${name}`}>
+    <section class=${`dash-card${shown >= WIDE_COLUMNS ? " wide" : ""}`} aria-labelledby=${`t-${name}`}>
       <div class="dash-card-head">
         <h2 id=${`t-${name}`}>${title}</h2>
         <a class="btn small" href=${analyticsCsvUrl(name, query || {})} download>CSV</a>
