@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import subprocess
@@ -149,9 +150,12 @@ class Visitor:
         for _ in range(10):
             self.second = Connection(self.first.session_id)
             self.tasks.append(asyncio.create_task(self.second.run(http, url)))
-            await asyncio.wait_for(self.second.confirmed.wait(), 120)
+            # socket.io-client gives up on a connection after 20 s and tries again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.second.confirmed.wait(), 20)
             if self.second.session_id is not None:
                 break
+            self.tasks[-1].cancel()
             await asyncio.sleep(random.uniform(1, 3))
         if during is not None:
             await asyncio.gather(during, return_exceptions=True)

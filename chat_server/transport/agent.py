@@ -34,6 +34,7 @@ from chat_server.transport.notifier import (
     session_room,
     token_room,
 )
+from chat_server.transport.rooms import leave_while_disconnecting
 
 log = logging.getLogger(__name__)
 Reply = dict[str, Any]
@@ -102,7 +103,7 @@ class AgentNamespace(GuardedNamespace):
         agent_id = (await self.get_session(sid)).get("agent_id")
         if agent_id is None:
             return
-        await self.leave_room(sid, agent_room(agent_id))
+        leave_while_disconnecting(self.server, sid, self.namespace, agent_room(agent_id))
         services = self._services()
         if not any(
             True

@@ -28,8 +28,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 import socketio
 from redis import asyncio as aioredis
+from redis.driver_info import DriverInfo
 from redis.exceptions import RedisError
 
 from chat_server.transport.delivery import NAMESPACE as VISITOR_NAMESPACE
@@ -46,7 +48,20 @@ NODE_TTL_SECONDS = 5
 # Reconnect delays of the subscription: short, so a Redis restart costs seconds.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0
-REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "health_check_interval": 15}
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 2,
+    "health_check_interval": 15,
+    # Else redis-py reads its own version from the package metadata for every
+    # new connection (an e-mail header parse: milliseconds each).
+    "driver_info": DriverInfo(lib_version=redis.__version__),
+}
+# Publishing connections per node. redis-py's default pool *raises* past 100
+# connections in use; python-socketio then rebuilds the client and tries once
+# more, and gives up: an emit lost between nodes. A burst (10,000 visitors
+# reconnecting after a rolling restart: a publish per room they leave) waits
+# for a free connection instead, at most REDIS_POOL_WAIT_SECONDS.
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT_SECONDS = 10.0
 
 
 def node_name() -> str:
@@ -101,6 +116,21 @@ class RedisFanout(socketio.AsyncRedisManager, DeliveringManager):
         # Called (as a background task) once the subscription works again.
         self.on_resumed: Callable[[], Awaitable[None]] | None = None
         self.subscribed = False
+
+    def _redis_connect(self) -> None:
+        """The library's client, on a pool that waits when all connections are busy."""
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            super()._redis_connect()  # Sentinel, Valkey: the library's own
+            return
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.redis_url,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=REDIS_POOL_WAIT_SECONDS,
+            **self.redis_options,
+        )
+        self.redis = aioredis.Redis(connection_pool=pool)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
 
     async def disconnect_room_elsewhere(self, namespace: str, room: str) -> None:
         """Ask the other nodes to close their sockets in ``room`` (a revoked session).

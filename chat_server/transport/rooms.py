@@ -59,3 +59,17 @@ class IndexedRooms(socketio.AsyncManager):
 
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
         return [room for room in self._rooms_of.get((namespace, sid), ()) if room is not None]
+
+
+def leave_while_disconnecting(
+    server: socketio.AsyncServer, sid: str, namespace: str, room: Any
+) -> None:
+    """Take a socket this node is disconnecting out of ``room``, here only.
+
+    Once a disconnect has begun, socketio no longer counts the socket as
+    connected, so ``leave_room`` on a Redis manager takes it for another
+    node's and publishes the leave to every node: two publishes per visitor
+    disconnect, each handled by every node, and the larger part of a node's
+    loop while thousands of sockets come and go (bench/failover.py).
+    """
+    server.manager.basic_leave_room(sid, namespace, room)

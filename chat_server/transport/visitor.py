@@ -32,6 +32,7 @@ from chat_server.services.tracking import BadSignature, Goal, UnknownGoal
 from chat_server.transport.delivery import Deliveries, DeliveringManager
 from chat_server.transport.guard import GuardedNamespace
 from chat_server.transport.notifier import rapport_room
+from chat_server.transport.rooms import leave_while_disconnecting
 from chat_server.verification import IdentityClaim, verify_claim
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,8 @@ class VisitorNamespace(GuardedNamespace):
             return
         if visitor_id:
             # Leave first, so presence reflects the sockets that remain.
-            await self.leave_room(sid, visitor_id)
-            await self.leave_room(sid, rapport_room(visitor_id))
+            leave_while_disconnecting(self.server, sid, self.namespace, visitor_id)
+            leave_while_disconnecting(self.server, sid, self.namespace, rapport_room(visitor_id))
             services = self._services()
             if not services.signals.visitor_online(visitor_id):
                 await services.signals.visitor_presence(visitor_id, online=False)
