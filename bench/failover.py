@@ -65,6 +65,7 @@ class Connection:
     def __init__(self, session_id: str | None) -> None:
         self.asked_for = session_id
         self.session_id: str | None = None
+        self.joined = asyncio.Event()  # the namespace handshake is done
         self.confirmed = asyncio.Event()
         self.confirmed_at: float | None = None
         self.closed_at: float | None = None
@@ -87,12 +88,14 @@ class Connection:
             for future in self._acks.values():
                 if not future.done():
                     future.set_exception(ConnectionError("closed"))
-            self.confirmed.set()  # a waiter sees session_id None: no session
+            self.joined.set()  # waiters see session_id None: no session
+            self.confirmed.set()
 
     async def _packet(self, ws: aiohttp.ClientWebSocketResponse, data: str) -> None:
         if data.startswith("0"):  # Engine.IO open
             await ws.send_str("40")
         elif data.startswith("40"):  # namespace joined
+            self.joined.set()
             request = {"session_id": self.asked_for, "rapport": 1}
             await ws.send_str("42" + json.dumps(["session_request", request]))
         elif data == "2":
@@ -150,9 +153,12 @@ class Visitor:
         for _ in range(10):
             self.second = Connection(self.first.session_id)
             self.tasks.append(asyncio.create_task(self.second.run(http, url)))
-            # socket.io-client gives up on a connection after 20 s and tries again.
+            # As the widget: socket.io-client gives up on a connection whose
+            # handshake takes over 20 s and tries again; once connected, it
+            # waits for session_confirm as long as the connection lasts.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.second.confirmed.wait(), 20)
+                await asyncio.wait_for(self.second.joined.wait(), 20)
+                await asyncio.wait_for(self.second.confirmed.wait(), 600)
             if self.second.session_id is not None:
                 break
             self.tasks[-1].cancel()
@@ -202,7 +208,7 @@ async def run(
                     exited_after = time.monotonic() - sent
                     break
                 await asyncio.sleep(0.05)
-            await asyncio.wait_for(asyncio.gather(*switching, return_exceptions=True), 300)
+            await asyncio.wait_for(asyncio.gather(*switching, return_exceptions=True), 900)
         errors = [repr(t.exception()) for t in switching if t.exception() is not None]
         for visitor in visitors:
             for task in visitor.tasks:
