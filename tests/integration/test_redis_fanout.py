@@ -58,7 +58,7 @@ async def test_a_burst_of_publishes_all_reach_the_channel(redis_server: RedisSer
     finally:
         await fanout.redis.connection_pool.disconnect()
         await fanout.redis.aclose()
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         await listener.aclose()
 
 
@@ -86,5 +86,5 @@ async def test_a_visitor_leaving_publishes_no_room_leave(
         assert "leave_room" not in methods, methods
     finally:
         await node.close()
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         await listener.aclose()
