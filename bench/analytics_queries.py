@@ -142,12 +142,24 @@ async def explain(url: str, statements: list[tuple[str, Any]]) -> list[dict[str,
     return plans
 
 
-async def run(events: int, repeat: int, before_repeat: int) -> dict[str, Any]:
-    async with PostgresDatabase() as url:
+async def _seeded(engine: Any, events: int) -> int | None:
+    """The visitors of a database this benchmark seeded before, or None."""
+    async with engine.connect() as conn:
+        if not await conn.scalar(text("SELECT EXISTS (SELECT 1 FROM interaction_events)")):
+            return None
+        return int(await conn.scalar(text("SELECT count(*) FROM visitors")) or 0)
+
+
+async def run(
+    events: int, repeat: int, before_repeat: int, keep: str | None = None
+) -> dict[str, Any]:
+    async with PostgresDatabase(keep) as url:
         engine = create_async_engine(url)
         await upgrade_to_head(engine)
         started = time.perf_counter()
-        visitors = await seed(engine, events)
+        visitors = await _seeded(engine, events) if keep else None
+        if visitors is None:
+            visitors = await seed(engine, events)
         seed_seconds = time.perf_counter() - started
         started = time.perf_counter()
         await Rollups(create_sessionmaker(engine)).catch_up()
@@ -260,11 +272,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--before-repeat", type=int, default=3, help="0: skip the raw log's")
     parser.add_argument("--plot-only", action="store_true", help="redraw from the last results")
+    parser.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        help="seed (once) and keep this database instead of a throwaway one, to rerun quickly",
+    )
     args = parser.parse_args()
     if args.plot_only:
         draw(json.loads(RESULTS.read_text()))
         return
-    result = asyncio.run(run(args.events, args.repeat, args.before_repeat))
+    result = asyncio.run(run(args.events, args.repeat, args.before_repeat, args.keep_database))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     draw(result)

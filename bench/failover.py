@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import report  # noqa: E402
-from bench.handoff_latency import start_chat_server  # noqa: E402
+from bench.handoff_latency import start_chat_server, stop_chat_servers  # noqa: E402
 from bench.idle_capacity import _exited  # noqa: E402
 from bench.relay_overhead import stand_in_bot  # noqa: E402
 from bench.stats import percentile  # noqa: E402
@@ -311,15 +310,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 line for line in logs[0].read_text().splitlines() if "shutdown:" in line
             ]
         finally:
-            for server in servers:
-                if server.poll() is None:
-                    server.terminate()
-            for server in servers:
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+            stop_chat_servers(servers)
     return result
 
 

@@ -86,6 +86,20 @@ def start_chat_server(
     raise RuntimeError(f"chat server did not start; see {log}")
 
 
+def stop_chat_servers(servers: list[subprocess.Popen[bytes]], grace: float = 30) -> None:
+    """SIGTERM every server still running (a graceful shutdown), then kill
+    whichever has not exited ``grace`` seconds later."""
+    for server in servers:
+        if server.poll() is None:
+            server.terminate()
+    for server in servers:
+        try:
+            server.wait(grace)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 class BenchVisitor:
     """A Rapport widget connection that timestamps agent messages by their text."""
 
@@ -312,14 +326,7 @@ def main() -> None:
             with servers_cpu({f"node{i}": s.pid for i, s in enumerate(servers)}) as cpu:
                 result = asyncio.run(run(args, urls, server_pid=servers[0].pid))
         finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+            stop_chat_servers(servers)
     result["config"] = {k: v for k, v in vars(args).items() if k != "database_url"}
     result["database"] = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     # From the first visitor's connection to the end of the measured phase

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -84,14 +83,7 @@ def relay_row(
             urls = [f"http://127.0.0.1:{port}" for port in ports]
             result = asyncio.run(handoff_latency.run(args, urls[0], urls[-1]))
         finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                try:
-                    server.wait(30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+            handoff_latency.stop_chat_servers(servers)
     result["nodes"] = nodes
     return result
 

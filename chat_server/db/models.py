@@ -435,7 +435,21 @@ class AnalyticsReach(Base):
                 "conversion_hour",
             ],
         ),
-        Index("ix_analytics_reach_visitor", "visitor_key"),
+        # One range for every source's (or path's) pairs seen since an hour
+        # (the UTM table), and a probe per visitor with its kind's rows
+        # (conversions by source; erasure): migration 0021.
+        Index(
+            "ix_analytics_reach_kind_seen",
+            "kind",
+            "seen_hour",
+            postgresql_include=["dim", "visitor_key", "message_hour"],
+        ),
+        Index(
+            "ix_analytics_reach_visitor",
+            "visitor_key",
+            "kind",
+            postgresql_include=["dim", "seen_hour"],
+        ),
     )
 
 

@@ -30,17 +30,29 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-class PostgresDatabase:
-    """Creates ``rapport_test_<random>`` and drops it afterwards."""
+async def _exists(name: str) -> bool:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
 
-    def __init__(self) -> None:
-        self.name = f"rapport_test_{uuid.uuid4().hex[:12]}"
+
+class PostgresDatabase:
+    """Creates ``rapport_test_<random>`` and drops it afterwards; or, given a
+    ``keep`` name, uses that database (created if missing) and keeps it."""
+
+    def __init__(self, keep: str | None = None) -> None:
+        self.keep = keep
+        self.name = keep or f"rapport_test_{uuid.uuid4().hex[:12]}"
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
         self.url = f"{base}/{self.name}"
 
     async def __aenter__(self) -> str:
-        await _admin(f'CREATE DATABASE "{self.name}"')
+        if self.keep is None or not await _exists(self.name):
+            await _admin(f'CREATE DATABASE "{self.name}"')
         return self.url
 
     async def __aexit__(self, *exc: object) -> None:
-        await _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        if self.keep is None:
+            await _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

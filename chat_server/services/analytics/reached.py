@@ -217,35 +217,34 @@ async def utm_sources(
 ) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any]]:
     """rolled.utm_sources' three queries' rows."""
     pairs = _Pairs(session, window, cov, low, "utm")
-    visitors = list((await pairs.counts(session)).items())
-    # Of those, who chatted: by their visitor's reach row or a live message.
+    # Who chatted: by their visitor's reach row or a live message. Counted in
+    # the same pass as the pairs (one scan of ~330,000 rows for 30 days, not
+    # two).
     lv = reach.live(_dialect(session), "visitor", window.start, window.end, cov, "utm_chat").c
     live_chat = select(lv.visitor_id).where(rq.has(lv.flags, rq.MESSAGE))
+
+    def tally(key: Any, message_hour: Any) -> Any:
+        chatter = (key != "") & ((message_hour >= low) | key.in_(live_chat))
+        return func.sum(case((chatter, 1), else_=0))
+
     v = A.__table__.alias("v")
-    chatted: dict[str, int] = {}
     f = pairs.fresh.c
+    visitors: dict[str, int] = {}
+    chatted: dict[str, int] = {}
     for query in (
         # (a utm row carries its visitor's last message hour: reach_queries)
-        select(A.dim, func.count())
-        .where(
-            pairs.stored(),
-            A.visitor_key != "",
-            (A.message_hour >= low) | A.visitor_key.in_(live_chat),
-        )
+        select(A.dim, func.count(), tally(A.visitor_key, A.message_hour))
+        .where(pairs.stored())
         .group_by(A.dim),
-        select(f.dim, func.count())
+        select(f.dim, func.count(), tally(f.visitor_key, v.c.message_hour))
         .outerjoin(v, and_(v.c.kind == "visitor", v.c.dim == "", v.c.visitor_key == f.visitor_key))
-        .where(
-            f.visitor_key != "",
-            (v.c.message_hour >= low) | f.visitor_key.in_(live_chat),
-        )
         .group_by(f.dim),
     ):
-        for dim, n in (await session.execute(query)).all():
-            chatted[dim] = chatted.get(dim, 0) + int(n)
+        for dim, n, chatters in (await session.execute(query)).all():
+            visitors[dim] = visitors.get(dim, 0) + int(n)
+            chatted[dim] = chatted.get(dim, 0) + int(chatters or 0)
     # The range's conversions (few) by the sources their visitor arrived from.
     sold: dict[str, list[float]] = {}
-    f = pairs.fresh.c
     for dim, join in (
         (A.dim, and_(A.visitor_key == E.visitor_id, pairs.stored())),
         (f.dim, f.visitor_key == E.visitor_id),
@@ -263,7 +262,7 @@ async def utm_sources(
             total[1] += float(value or 0)
             total[2] += float(unverified or 0)
     sales = [(name, *total) for name, total in sold.items()]
-    return visitors, list(chatted.items()), sales
+    return list(visitors.items()), list(chatted.items()), sales
 
 
 async def page_visitors(
