@@ -171,6 +171,7 @@ async def run(
             for table in (
                 "analytics_rollups",
                 "analytics_reach",
+                "analytics_reach_hours",
                 "analytics_daily",
                 "analytics_conversation_flags",
             ):

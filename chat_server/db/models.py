@@ -465,6 +465,18 @@ class AnalyticsConversationFlags(Base):
     flags: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AnalyticsReachHours(Base):
+    """How many known visitors' ``visitor`` reach rows have ``hour`` as the
+    last hour of ``measure`` (db/reach_hours.py): "did it since an hour" for
+    every visitor at once, summed over hours instead of visitors."""
+
+    __tablename__ = "analytics_reach_hours"
+
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    visitors: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AnalyticsDaily(Base):
     """Distinct visitors (a page view or a message) per UTC day, over the
     stored hours of that day (db/reach_queries.py): exact for a day once all

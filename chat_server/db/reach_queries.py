@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.db import conversation_flags
+from chat_server.db import conversation_flags, reach_hours
 from chat_server.db import rollup_queries as rq
 from chat_server.db.models import AnalyticsDaily as D
 from chat_server.db.models import AnalyticsReach as A
@@ -119,8 +119,8 @@ async def analyze(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             text(
-                "ANALYZE analytics_rollups, analytics_reach, analytics_daily,"
-                " analytics_conversation_flags"
+                "ANALYZE analytics_rollups, analytics_reach, analytics_reach_hours,"
+                " analytics_daily, analytics_conversation_flags"
             )
         )
 
@@ -185,6 +185,11 @@ async def _advance(
     """Hours stored for the first time: keep the later of the two hours."""
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # The visitors these hours move: out of the per-hour counts, and back in after.
+    moved = A.visitor_key.in_(
+        select(key(R.visitor_id)).where(R.kind == "visitor", R.hour >= start, R.hour < end)
+    )
+    await reach_hours.shift(session, moved, -1)
     for kind in FROM_KIND:
         statement = upsert(A).from_select(
             COLUMNS, _derived(kind, and_(R.hour >= start, R.hour < end))
@@ -196,6 +201,7 @@ async def _advance(
                 set_={h: _later(getattr(A, h), getattr(statement.excluded, h)) for h in hours},
             )
         )
+    await reach_hours.shift(session, moved, 1)
     if large:
         await analyze(session)
     await _share_messages(session, await keys_in(session, start, end))
@@ -225,6 +231,7 @@ async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
     ordered = sorted(keys)
     for i in range(0, len(ordered), _CHUNK):
         chunk = ordered[i : i + _CHUNK]
+        await reach_hours.shift(session, A.visitor_key.in_(chunk), -1)
         await session.execute(delete(A).where(A.visitor_key.in_(chunk)))
         real = [k for k in chunk if k]
         whose: ColumnElement[bool] = R.visitor_id.in_(real)
@@ -232,6 +239,7 @@ async def _recompute(session: AsyncSession, keys: Iterable[str]) -> None:
             whose = or_(whose, R.visitor_id.is_(None))
         for kind in FROM_KIND:
             await session.execute(insert(A).from_select(COLUMNS, _derived(kind, whose)))
+        await reach_hours.shift(session, A.visitor_key.in_(chunk), 1)
         await _share_messages(session, chunk)
 
 
@@ -267,6 +275,7 @@ async def drop_before(session: AsyncSession, moment: datetime) -> None:
         update(A).where(or_(*(getattr(A, h) < moment for h in BITS))).values(gone)
     )
     await session.execute(delete(A).where(*(getattr(A, h).is_(None) for h in BITS)))
+    await reach_hours.rebuild(session)
     await session.execute(delete(D).where(D.day < ceil_day(moment)))
     if floor_day(moment) < moment:
         await _recount_days(session, floor_day(moment), ceil_day(moment))

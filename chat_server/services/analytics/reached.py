@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.db import reach_hours
 from chat_server.db import reach_queries as reach
 from chat_server.db import rollup_queries as rq
 from chat_server.db.models import AnalyticsDaily as D
@@ -90,26 +91,34 @@ async def visitor_counts(
         theirs.where(_visitor_rows(), A.visitor_key.in_(live_keys)),
     ).subquery("mixed")
     near = await tally(session, mixed.c)
-    # Everyone else: their reach row alone.
+    # Everyone else: the per-hour counts of every known visitor (reach_hours),
+    # less those seen live, plus the row of events without a visitor.
+    hours = await reach_hours.since(session, low)
     seen, chat = reach.since(A.seen_hour, low), reach.since(A.message_hour, low)
     widget, click = reach.since(A.widget_hour, low), reach.since(A.click_hour, low)
     buy, known = reach.since(A.conversion_hour, low), A.visitor_key != ""
-    far = (
-        await session.execute(
-            select(
-                func.sum(seen),
-                func.sum(chat),
-                func.sum(case((known & (widget == 1) & (chat == 0), 1), else_=0)),
-                func.max(case((~known & (chat == 1), 1), else_=0)),
-                func.sum(chat * click),
-                func.sum(chat * click * buy),
-            ).where(
-                _visitor_rows(),
-                (A.seen_hour >= low) | (A.widget_hour >= low),
-                A.visitor_key.not_in(live_keys),
-            )
-        )
-    ).one()
+    sums = select(
+        func.sum(seen),
+        func.sum(chat),
+        func.sum(case((known & (widget == 1) & (chat == 0), 1), else_=0)),
+        func.max(case((~known & (chat == 1), 1), else_=0)),
+        func.sum(chat * click),
+        func.sum(chat * click * buy),
+    ).where(_visitor_rows())
+    live_known = (await session.execute(sums.where(known, A.visitor_key.in_(live_keys)))).one()
+    anonymous = (await session.execute(sums.where(~known, A.visitor_key.not_in(live_keys)))).one()
+    stored = (
+        hours["seen"],
+        hours["chat"],
+        hours["widget"] - hours["widget_chat"],
+        0,
+        hours["chat_click"],
+        hours["chat_click_buy"],
+    )
+    far = [
+        a - int(b or 0) + int(c or 0) for a, b, c in zip(stored, live_known, anonymous, strict=True)
+    ]
+    far[3] = int(anonymous[3] or 0)
     total = [a + int(b or 0) for a, b in zip(near, far, strict=True)]
     total[3] = max(near[3], int(far[3] or 0))
     return tuple(total)
