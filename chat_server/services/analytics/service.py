@@ -41,6 +41,16 @@ TABLES = (
 )
 
 
+# The event types the KPIs count, read in one query.
+COUNTED = (
+    "conversation_started",
+    "bot_replied",
+    "bot_fallback",
+    "card_impression",
+    "card_clicked",
+    "lead_captured",
+)
+
 # The "Top unrecognised messages" table: rows shown, and rows read to merge.
 UNRECOGNISED_SHOWN = 20
 UNRECOGNISED_SCAN = 500
@@ -153,14 +163,11 @@ class AnalyticsService:
         session, window = source.session, source.window
         visitors = await source.visitors_with("page_view", "message_received")
         chatters = await source.visitors_with("message_received")
-        conversations = await source.count("conversation_started")
+        n = await source.counts(list(COUNTED))
+        conversations = n["conversation_started"]
         contained = await source.conversations_contained()
         asking = await source.conversations_asking()
-        replies = await source.count("bot_replied")
-        fallbacks = await source.count("bot_fallback")
         scores = [score for _, score in await figures.csat_scores(session, window)]
-        impressions = await source.count("card_impression")
-        clicks = await source.count("card_clicked")
         return {
             "visitors_online": self._online(),
             "visitors": visitors,
@@ -170,11 +177,11 @@ class AnalyticsService:
             "widget_opened_no_message": await source.widget_opened_without_message(),
             "containment_rate": rate(contained, conversations),
             "handoff_rate": rate(asking, conversations),
-            "fallback_rate": rate(fallbacks, replies),
+            "fallback_rate": rate(n["bot_fallback"], n["bot_replied"]),
             "csat_average": mean(scores),
             "csat_responses": len(scores),
-            "recommendation_ctr": rate(clicks, impressions),
-            "leads": await source.count("lead_captured"),
+            "recommendation_ctr": rate(n["card_clicked"], n["card_impression"]),
+            "leads": n["lead_captured"],
         }
 
     # -- tables -------------------------------------------------------------

@@ -25,6 +25,10 @@ class Raw:
     async def count(self, *types: str) -> int:
         return await figures.count(self.session, self.window, *types)
 
+    async def counts(self, types: list[str]) -> dict[str, int]:
+        """count() of each of ``types`` at once."""
+        return await figures.counts(self.session, self.window, types)
+
     async def visitors_with(self, *types: str) -> int:
         return await figures.visitors_with(self.session, self.window, *types)
 
@@ -76,6 +80,9 @@ class Rolled(Raw):
 
     async def count(self, *types: str) -> int:
         return await rolled.count(self.session, self.window, self.cov, *types)
+
+    async def counts(self, types: list[str]) -> dict[str, int]:
+        return await rolled.counts(self.session, self.window, self.cov, types)
 
     async def visitors_with(self, *types: str) -> int:
         if set(types) == {"page_view", "message_received"}:
