@@ -111,31 +111,11 @@ TRAINING = {
 def test_linear_intent_classifier_trains_saves_loads_and_ranks(tmp_path: Path) -> None:
     from nlu.intent_classifier import LinearIntentClassifier
 
-    components, storage = _classifier_pipeline(tmp_path)
-    examples = [
-        Message(data={TEXT: text, "intent": intent})
-        for intent, texts in TRAINING.items()
-        for text in texts
-    ]
-    data = TrainingData(training_examples=examples)
-    components[0].process_training_data(data)
-    components[1].train(data)
-    components[1].process_training_data(data)
-    components[2].process_training_data(data)
+    trained, parse, storage, context = _trained_classifier(tmp_path, TRAINING)
     config = LinearIntentClassifier.get_default_config()
-    context = ExecutionContext(node_name="clf", graph_schema=None)  # type: ignore[arg-type]
-    trained = LinearIntentClassifier.create(config, storage, Resource("clf"), context)
-    trained.train(data)
-
-    def parse(classifier: LinearIntentClassifier, text: str) -> Message:
-        message = Message(data={TEXT: text})
-        components[0].process([message])
-        components[1].process([message])
-        components[2].process([message])
-        return classifier.process([message])[0]
 
     # No word in common with the request_human examples: the embedding carries it.
-    message = parse(trained, "could a staff member answer")
+    message = parse("could a staff member answer")
     assert message.get("intent")["name"] == "request_human"
     ranking = [r["confidence"] for r in message.get("intent_ranking")]
     assert ranking == sorted(ranking, reverse=True) and abs(sum(ranking) - 1) < 1e-6
@@ -143,17 +123,126 @@ def test_linear_intent_classifier_trains_saves_loads_and_ranks(tmp_path: Path) -
     from nlu.intent_classifier import sentence_features
 
     for text in ("could a staff member answer", "hi", "shipping to Peru?", "zzz"):
-        probe = parse(trained, text)
+        probe = parse(text)
         row = sentence_features(probe, config["dense_weight"])
         assert trained.clf is not None
         expected = trained.clf.predict_proba(row)[0]
         assert np.allclose(trained.probabilities(probe, config["dense_weight"]), expected)
 
     loaded = LinearIntentClassifier.load(config, storage, Resource("clf"), context)
-    again = parse(loaded, "could a staff member answer")
+    again = parse("could a staff member answer", loaded)
     assert again.get("intent_ranking") == message.get("intent_ranking")
 
     untrained = LinearIntentClassifier.load(config, storage, Resource("nothing"), context)
-    assert parse(untrained, "hello").get("intent") is None
+    assert parse("hello", untrained).get("intent") is None
     with pytest.raises(ValueError, match="dense_weight"):
         LinearIntentClassifier.create({"dense_weight": 0}, storage, Resource("x"), context)
+
+
+def _trained_classifier(tmp_path: Path, training: dict[str, list[str]], **config: Any):
+    """A LinearIntentClassifier trained on ``training``, and a parse function."""
+    from nlu.intent_classifier import LinearIntentClassifier
+
+    components, storage = _classifier_pipeline(tmp_path)
+    examples = [
+        Message(data={TEXT: text, "intent": intent})
+        for intent, texts in training.items()
+        for text in texts
+    ]
+    data = TrainingData(training_examples=examples)
+    components[0].process_training_data(data)
+    components[1].train(data)
+    components[1].process_training_data(data)
+    components[2].process_training_data(data)
+    context = ExecutionContext(node_name="clf", graph_schema=None)  # type: ignore[arg-type]
+    full = {**LinearIntentClassifier.get_default_config(), **config}
+    classifier = LinearIntentClassifier.create(full, storage, Resource("clf"), context)
+    classifier.train(data)
+
+    def parse(text: str, which: LinearIntentClassifier = classifier) -> Message:
+        message = Message(data={TEXT: text})
+        for component in components:
+            component.process([message])
+        return which.process([message])[0]
+
+    return classifier, parse, storage, context
+
+
+WITH_OUT_OF_SCOPE = {
+    **TRAINING,
+    "out_of_scope": ["what's the weather", "do you sell cars", "tell me a joke"],
+}
+
+
+def test_neighbour_vote_and_out_of_scope_shift(tmp_path: Path) -> None:
+    """The final ranking is the regression's blended with the nearest examples'
+    intents, then shifted towards out_of_scope by exp(out_of_scope_bias)."""
+    classifier, parse, storage, context = _trained_classifier(tmp_path, WITH_OUT_OF_SCOPE)
+    config = classifier.config
+    assert classifier.clf is not None and classifier.neighbours is not None
+    vectors, intents = classifier.neighbours
+    assert vectors.shape == (12, 384) and vectors.dtype == np.float32
+    assert intents.shape == (12,) and set(intents.tolist()) == {0, 1, 2, 3}
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    classes = [str(c) for c in classifier.clf.classes_]
+    oos = classes.index("out_of_scope")
+
+    # A training sentence is its own nearest neighbour by far: the vote is (almost) all its.
+    vote = classifier.neighbour_vote(parse("do you ship abroad"))
+    assert vote is not None and abs(vote.sum() - 1) < 1e-9
+    assert classes[int(vote.argmax())] == "ask_shipping" and vote.max() > 0.99
+
+    for text in ("could a staff member answer", "do you sell boats", "hi", "zzz"):
+        message = parse(text)
+        plain = classifier.probabilities(message, config["dense_weight"])
+        assert plain is not None
+        vote = classifier.neighbour_vote(message)
+        assert vote is not None
+        blend = (1 - config["neighbour_weight"]) * plain + config["neighbour_weight"] * vote
+        blend[oos] *= np.exp(config["out_of_scope_bias"])
+        expected = blend / blend.sum()
+        ranking = message.get("intent_ranking")
+        got = {r["name"]: r["confidence"] for r in ranking}
+        assert np.allclose([got[c] for c in classes], expected)
+        assert abs(sum(got.values()) - 1) < 1e-6
+        assert message.get("intent")["name"] == classes[int(expected.argmax())]
+
+    # Saved and loaded with the model: the same ranking.
+    from nlu.intent_classifier import LinearIntentClassifier
+
+    loaded = LinearIntentClassifier.load(config, storage, Resource("clf"), context)
+    assert loaded.neighbours is not None
+    text = "do you sell boats"
+    assert parse(text, loaded).get("intent_ranking") == parse(text).get("intent_ranking")
+
+
+def test_without_neighbours_or_shift_the_ranking_is_the_regressions(tmp_path: Path) -> None:
+    classifier, parse, _, _ = _trained_classifier(
+        tmp_path, WITH_OUT_OF_SCOPE, neighbours=0, out_of_scope_bias=0.0
+    )
+    assert classifier.neighbours is None
+    assert classifier.clf is not None
+    for text in ("could a staff member answer", "do you sell boats"):
+        message = parse(text)
+        plain = classifier.probabilities(message, classifier.config["dense_weight"])
+        got = {r["name"]: r["confidence"] for r in message.get("intent_ranking")}
+        assert np.allclose([got[str(c)] for c in classifier.clf.classes_], plain)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"neighbours": -1}, "neighbours"),
+        ({"neighbour_weight": 1.5}, "neighbour_weight"),
+        ({"neighbour_temperature": 0}, "neighbour_temperature"),
+    ],
+)
+def test_classifier_rejects_bad_neighbour_settings(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    from nlu.intent_classifier import LinearIntentClassifier
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(node_name="clf", graph_schema=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message):
+        LinearIntentClassifier.create(config, storage, Resource("x"), context)
