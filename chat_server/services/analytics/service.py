@@ -1,7 +1,7 @@
 """The dashboard's figures: KPIs, time series, funnel and breakdown tables.
 
 Formulas: docs/analytics.md, "Metrics". Reads only; one short read
-transaction per request.
+transaction per request (the summary: three, run concurrently).
 """
 
 from __future__ import annotations
