@@ -82,11 +82,14 @@ LOG: list[Row] = [
     move(11, 0, "bot", "queued"),
     move(11, 20, "queued", "assigned", ALICE),
     says(11, 30, ALICE),
+    says(11, 50, ALICE),  # later replies never count as a first one
     move(11, 100, "assigned", "bot", ALICE),
     ask(11, 1000),
     move(11, 1000, "bot", "queued"),
     move(11, 1040, "queued", "assigned", BOB),
     says(11, 1100, BOB),
+    says(11, 1200, BOB),
+    says(11, 1250, BOB),
     move(11, 1300, "assigned", "resolved", BOB),
     # c12: Alice (wait 10, reply 15) hands back at 60; at 2000 Ada, an admin,
     # barges in (reply after 10) and resolves at 2100: resolution 100, not
@@ -97,6 +100,7 @@ LOG: list[Row] = [
     move(12, 0, "bot", "queued"),
     move(12, 10, "queued", "assigned", ALICE),
     says(12, 15, ALICE),
+    says(12, 20, ALICE),
     move(12, 60, "assigned", "bot", ALICE),
     move(12, 2000, "bot", "assigned", ADA, reason="barge_in"),
     says(12, 2010, ADA),
@@ -111,6 +115,7 @@ LOG: list[Row] = [
     move(13, 90, "assigned", "queued", reason="agent_disconnected"),
     move(13, 150, "queued", "assigned", ALICE),
     says(13, 160, ALICE),
+    says(13, 300, ALICE),
     move(13, 400, "assigned", "resolved", ALICE),
     # c14: queued, then the last agent leaves: back to the bot at 300.
     *start(14),
@@ -148,6 +153,7 @@ LOG: list[Row] = [
     move(19, 0, "bot", "queued"),
     move(19, 1800, "queued", "assigned", ALICE),
     says(19, 3700, ALICE),
+    says(19, 3800, ALICE),
     move(19, 4000, "assigned", "resolved", ALICE),
 ]
 
