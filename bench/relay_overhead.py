@@ -180,7 +180,9 @@ def main() -> None:
     parser.add_argument("--visitors", default="1,50", help="concurrency levels")
     parser.add_argument("--messages", type=int, default=40, help="turns per visitor")
     parser.add_argument("--database", default="sqlite", help="sqlite, postgres or both")
-    parser.add_argument("--flame", default="", help="py-spy flame graph name (top level)")
+    parser.add_argument(
+        "--flame", default="", help="py-spy flame graph name (top level; NAME.txt: raw stacks)"
+    )
     parser.add_argument("--name", default="relay_overhead", help="results file name")
     args = parser.parse_args()
     levels = [int(x) for x in args.visitors.split(",")]
@@ -189,7 +191,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         for db in args.database.replace("both", "sqlite,postgres").split(","):
             print(f"-- {db}", flush=True)
-            flame = f"{args.flame}_{db}" if args.flame else None
+            stem, dot, suffix = args.flame.partition(".")  # NAME.txt: collapsed stacks
+            flame = f"{stem}_{db}{dot}{suffix}" if args.flame else None
             if db == "sqlite":
                 url = f"sqlite+aiosqlite:///{tmp / 'relay.db'}"
                 results[db] = measure(url, levels, args.messages, flame, tmp)

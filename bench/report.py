@@ -151,14 +151,18 @@ def servers_cpu(pids: dict[str, int]) -> Iterator[dict[str, float]]:
 @contextmanager
 def flame_graph(pid: int | None, name: str) -> Iterator[None]:
     """Sample ``pid`` with py-spy into ``bench/results/<name>.svg`` (skipped when
-    ``pid`` is None or py-spy is not installed)."""
+    ``pid`` is None or py-spy is not installed). A ``name`` ending in ``.txt``
+    writes py-spy's collapsed stacks instead (one line per stack, for
+    ``bench/flame_top.py``)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if pid is None or spy is None:
         yield
         return
-    out = RESULTS / f"{name}.svg"
+    raw = name.endswith(".txt")
+    out = RESULTS / (name if raw else f"{name}.svg")
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--rate", "200", "--gil", "--output", str(out)],
+        [spy, "record", "--pid", str(pid), "--rate", "200", "--gil", "--output", str(out)]
+        + (["--format", "raw"] if raw else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
