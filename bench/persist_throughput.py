@@ -146,7 +146,8 @@ async def run(
             if gap:
                 await asyncio.sleep(gap)
 
-    with report.own_cpu() as generator:
+    sampled = report.flame_graph(pid if args.flame else None, args.flame)
+    with report.own_cpu() as generator, sampled:
         started = time.perf_counter()
         await asyncio.gather(*(blast(i, v) for i, v in enumerate(visitors)))
         sent_in = time.perf_counter() - started
@@ -220,6 +221,11 @@ def main() -> None:
         "--rate", type=float, default=0.0, help="messages/s offered in all (0: all at once)"
     )
     parser.add_argument("--out", default="persist_throughput", help="results file name")
+    parser.add_argument(
+        "--flame",
+        default="",
+        help="py-spy profile of the server while sending (bench/results/NAME.svg; NAME.txt: raw)",
+    )
     args = parser.parse_args()
     runs = []
     for database in args.database.split(","):
