@@ -167,8 +167,6 @@ class AnalyticsService:
             columns, rows = await builders[name](await self._source(session, window))
         return columns, mask_rows(rows)
 
-    # -- KPIs ---------------------------------------------------------------
-
     # -- tables -------------------------------------------------------------
 
     async def _handoff_reasons(self, source: Raw) -> Table:
