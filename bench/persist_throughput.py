@@ -146,7 +146,8 @@ async def run(
             if gap:
                 await asyncio.sleep(gap)
 
-    sampled = report.flame_graph(pid if args.flame else None, args.flame)
+    flame = getattr(args, "flame", "")  # the smoke test builds its own args
+    sampled = report.flame_graph(pid if flame else None, flame)
     with report.own_cpu() as generator, sampled:
         started = time.perf_counter()
         await asyncio.gather(*(blast(i, v) for i, v in enumerate(visitors)))
